@@ -1,0 +1,314 @@
+/*
+ * component.c - the libstrophe context, the XEP-0114 connection and the
+ * event loop.
+ *
+ * The only file that drives libstrophe's connection lifecycle.  It
+ * connects, survives a lost server by reconnecting with capped, jittered
+ * back-off, stops for good only when the server refuses the secret, and
+ * sends what the router answers, always from our own JID (the router's
+ * replies carry it).  No protocol decisions here.
+ */
+#include "component.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* How long the event loop may sleep, in ms: bounds how late a stop or a
+ * reconnect is noticed. */
+#define LOOP_TICK_MS 200
+/* How long a clean close may take before we give up on the server. */
+#define CLOSE_TIMEOUT_MS 2000
+
+enum state { DISCONNECTED, CONNECTING, ONLINE, CLOSING };
+
+struct component {
+    const struct conf *conf;
+    struct router *router;
+    xmpp_ctx_t *ctx;
+    xmpp_conn_t *conn;
+    xmpp_log_t logger;
+    struct iq_sink sink;
+    enum state state;
+    bool refused;          /* the server refused our secret: stop */
+    unsigned failures;     /* consecutive failed attempts */
+    uint64_t next_attempt; /* monotonic ms */
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* libstrophe's own messages, in our format.  Its debug level prints raw
+ * XML, passwords included, so it is never passed on. */
+static void on_strophe_log(void *arg, xmpp_log_level_t level,
+                           const char *area, const char *msg)
+{
+    (void)arg;
+    switch (level) {
+    case XMPP_LEVEL_ERROR:
+        log_error("libstrophe", "%s: %s", area, msg);
+        break;
+    case XMPP_LEVEL_WARN:
+        log_warn("libstrophe", "%s: %s", area, msg);
+        break;
+    case XMPP_LEVEL_INFO:
+        log_debug("libstrophe", "%s: %s", area, msg);
+        break;
+    default:
+        break;
+    }
+}
+
+static void send_stanza(void *arg, xmpp_stanza_t *stanza)
+{
+    struct component *c = arg;
+
+    if (c->state != ONLINE) {
+        log_warn("component", "not attached: reply id=%s to %s dropped",
+                 xmpp_stanza_get_id(stanza) ? xmpp_stanza_get_id(stanza)
+                                            : "",
+                 xmpp_stanza_get_to(stanza) ? xmpp_stanza_get_to(stanza)
+                                            : "");
+        return;
+    }
+    xmpp_send(c->conn, stanza);
+}
+
+static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
+{
+    struct component *c = arg;
+
+    (void)conn;
+    router_stanza(c->router, stanza, &c->sink);
+    return 1; /* keep the handler */
+}
+
+/* Delay before the next attempt: doubles per failure up to the cap, then
+ * "equal jitter" (half fixed, half random) so that many components
+ * restarted together do not reconnect in lockstep. */
+static unsigned backoff_ms(const struct component *c)
+{
+    unsigned lo = c->conf->component.reconnect_min_ms;
+    unsigned hi = c->conf->component.reconnect_max_ms;
+    unsigned d = lo;
+
+    for (unsigned i = 1; i < c->failures && d < hi; i++)
+        d = d > hi / 2 ? hi : d * 2;
+    if (d > hi)
+        d = hi;
+    return d / 2 + (unsigned)(random() % (d / 2 + 1));
+}
+
+static void schedule_retry(struct component *c)
+{
+    unsigned delay;
+
+    c->failures++;
+    delay = backoff_ms(c);
+    c->next_attempt = now_ms() + delay;
+    log_info("component", "reconnecting to %s:%u in %u ms (attempt %u)",
+             c->conf->component.server, c->conf->component.port, delay,
+             c->failures + 1);
+}
+
+static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
+                          int error, xmpp_stream_error_t *stream_error,
+                          void *arg)
+{
+    struct component *c = arg;
+    enum state was = c->state;
+
+    (void)conn;
+    if (event == XMPP_CONN_CONNECT) {
+        c->state = ONLINE;
+        c->failures = 0;
+        log_info("component", "attached to %s:%u as %s",
+                 c->conf->component.server, c->conf->component.port,
+                 c->conf->component.jid);
+        return;
+    }
+    if (event != XMPP_CONN_DISCONNECT && event != XMPP_CONN_FAIL)
+        return;
+    c->state = DISCONNECTED;
+    if (was == CLOSING) {
+        log_info("component", "stream closed");
+        return;
+    }
+    if (stream_error && stream_error->type == XMPP_SE_NOT_AUTHORIZED) {
+        log_error("component",
+                  "%s:%u refused the handshake for %s: the secret does not "
+                  "match the server's component secret",
+                  c->conf->component.server, c->conf->component.port,
+                  c->conf->component.jid);
+        c->refused = true;
+        return;
+    }
+    if (stream_error && stream_error->type == XMPP_SE_CONFLICT)
+        log_warn("component",
+                 "%s:%u says another component is attached as %s",
+                 c->conf->component.server, c->conf->component.port,
+                 c->conf->component.jid);
+    else if (stream_error)
+        log_warn("component", "stream error from %s:%u: %s",
+                 c->conf->component.server, c->conf->component.port,
+                 stream_error->text ? stream_error->text : "(no text)");
+    else if (was == ONLINE)
+        log_warn("component", "lost the connection to %s:%u (%s)",
+                 c->conf->component.server, c->conf->component.port,
+                 error ? strerror(error) : "closed by the server");
+    else
+        log_warn("component", "cannot attach to %s:%u (%s)",
+                 c->conf->component.server, c->conf->component.port,
+                 error ? strerror(error) : "no handshake");
+    schedule_retry(c);
+}
+
+/* TCP keepalive on every socket, so that a dead peer is noticed. */
+static int on_sockopt(xmpp_conn_t *conn, void *sockp)
+{
+    int fd = *(int *)sockp;
+    int on = 1, idle = 30, intvl = 10, cnt = 3;
+
+    (void)conn;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    return 0;
+}
+
+static int refuse_socket(xmpp_conn_t *conn, void *sockp)
+{
+    (void)conn;
+    (void)sockp;
+    return -1;
+}
+
+/*
+ * libstrophe 0.12.2 (Debian 12) never allocates the stream-management
+ * state in xmpp_connect_component(), and dereferences it on the first
+ * stanza sent and on every disconnect.  xmpp_connect_client() does
+ * allocate it, and keeps it for the life of the connection object: so make
+ * one client connect that fails before any socket is opened (the sockopt
+ * callback refuses it), then connect as a component.  Harmless on
+ * versions that have the bug fixed.
+ */
+static bool allocate_sm_state(xmpp_conn_t *conn)
+{
+    int rc;
+
+    xmpp_conn_set_sockopt_callback(conn, refuse_socket);
+    rc = xmpp_connect_client(conn, "127.0.0.1", 1, NULL, NULL);
+    xmpp_conn_set_sockopt_callback(conn, on_sockopt);
+    if (rc == XMPP_EOK) {
+        /* Cannot happen with a refused socket; never leave it dangling. */
+        xmpp_disconnect(conn);
+        return false;
+    }
+    return true;
+}
+
+struct component *component_new(const struct conf *conf,
+                                struct router *router)
+{
+    struct component *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return NULL;
+    c->conf = conf;
+    c->router = router;
+    c->logger = (xmpp_log_t){.handler = on_strophe_log, .userdata = c};
+    c->sink = (struct iq_sink){.send = send_stanza, .arg = c};
+    xmpp_initialize();
+    c->ctx = xmpp_ctx_new(NULL, &c->logger);
+    if (!c->ctx)
+        goto fail;
+    c->conn = xmpp_conn_new(c->ctx);
+    if (!c->conn)
+        goto fail;
+    xmpp_conn_set_jid(c->conn, conf->component.jid);
+    xmpp_conn_set_pass(c->conn, conf->component.secret);
+    if (!allocate_sm_state(c->conn)) {
+        log_error("component", "cannot prepare the libstrophe connection");
+        goto fail;
+    }
+    xmpp_handler_add(c->conn, on_stanza, NULL, NULL, NULL, c);
+    srandom((unsigned)(time(NULL) ^ getpid()));
+    return c;
+fail:
+    component_free(c);
+    return NULL;
+}
+
+void component_free(struct component *c)
+{
+    if (!c)
+        return;
+    if (c->conn)
+        xmpp_conn_release(c->conn);
+    if (c->ctx)
+        xmpp_ctx_free(c->ctx);
+    xmpp_shutdown();
+    free(c);
+}
+
+static void attempt(struct component *c)
+{
+    int rc;
+
+    log_info("component", "connecting to %s:%u as %s",
+             c->conf->component.server, c->conf->component.port,
+             c->conf->component.jid);
+    c->state = CONNECTING;
+    rc = xmpp_connect_component(c->conn, c->conf->component.server,
+                                (unsigned short)c->conf->component.port,
+                                on_conn_event, c);
+    if (rc != XMPP_EOK) {
+        c->state = DISCONNECTED;
+        log_warn("component", "cannot connect to %s:%u (libstrophe %d)",
+                 c->conf->component.server, c->conf->component.port, rc);
+        schedule_retry(c);
+    }
+}
+
+/* Closes the stream and waits, boundedly, for the server's close. */
+static void close_stream(struct component *c)
+{
+    uint64_t deadline = now_ms() + CLOSE_TIMEOUT_MS;
+
+    if (c->state == DISCONNECTED)
+        return;
+    log_info("component", "closing the stream to %s:%u",
+             c->conf->component.server, c->conf->component.port);
+    c->state = CLOSING;
+    xmpp_disconnect(c->conn);
+    while (c->state == CLOSING && now_ms() < deadline)
+        xmpp_run_once(c->ctx, 50);
+}
+
+int component_run(struct component *c, volatile sig_atomic_t *stop)
+{
+    c->next_attempt = now_ms();
+    while (!*stop && !c->refused) {
+        if (c->state == DISCONNECTED && now_ms() >= c->next_attempt)
+            attempt(c);
+        if (c->refused)
+            break;
+        xmpp_run_once(c->ctx, LOOP_TICK_MS);
+    }
+    if (c->refused)
+        return COMPONENT_EXIT_REFUSED;
+    close_stream(c);
+    return 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * component.h - the XEP-0114 connection to the XMPP server.
+ *
+ * component.c is the only owner of the libstrophe context and connection:
+ * connect, handshake, reconnect with capped jittered back-off, and the
+ * event loop.  Stanzas that arrive go to the router; it decides nothing
+ * about them.
+ */
+#ifndef REGISTRAR_COMPONENT_H
+#define REGISTRAR_COMPONENT_H
+
+#include <signal.h>
+
+#include "conf.h"
+#include "router.h"
+
+/* Exit code when the server refuses our secret (sysexits.h EX_NOPERM). */
+#define COMPONENT_EXIT_REFUSED 77
+
+struct component;
+
+/* conf and router are borrowed and must outlive the component.  Caller
+ * owns the result (component_free).  NULL when libstrophe cannot start. */
+struct component *component_new(const struct conf *conf,
+                                struct router *router);
+void component_free(struct component *c);
+
+/* Runs until *stop becomes non-zero (then closes the stream cleanly) or
+ * the server refuses the handshake.  Returns the process exit code: 0, or
+ * COMPONENT_EXIT_REFUSED. */
+int component_run(struct component *c, volatile sig_atomic_t *stop);
+
+#endif

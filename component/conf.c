@@ -1,0 +1,447 @@
+/*
+ * conf.c - reads the configuration file with libconfuse into struct conf.
+ *
+ * The only file that includes confuse.h.  Every check that can be made
+ * without the network is made here, each problem reported as
+ * "FILE:LINE: reason"; nothing here connects anywhere or logs secrets.
+ */
+#include "conf.h"
+
+#include <confuse.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The load in progress: libconfuse callbacks carry no user pointer, and a
+ * load is single-threaded and not re-entrant. */
+static struct {
+    FILE *err;
+    const char *path;
+    int problems;
+} load;
+
+static void report(int line, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void report(int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    load.problems++;
+    if (!load.err)
+        return;
+    if (line > 0)
+        fprintf(load.err, "%s:%d: ", load.path, line);
+    else
+        fprintf(load.err, "%s: ", load.path);
+    va_start(ap, fmt);
+    vfprintf(load.err, fmt, ap);
+    va_end(ap);
+    fputc('\n', load.err);
+}
+
+static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    report(cfg ? cfg->line : 0, "%s", msg);
+}
+
+/* ---- per-option checks, run by libconfuse as each option is read ------ */
+
+static int check_port(cfg_t *cfg, cfg_opt_t *opt)
+{
+    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+    if (v < 1 || v > 65535)
+        report(cfg->line, "%s: %ld is not a TCP port (1-65535)",
+               cfg_opt_name(opt), v);
+    return 0;
+}
+
+static int check_positive_ms(cfg_t *cfg, cfg_opt_t *opt)
+{
+    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+    if (v < 1 || v > 3600000)
+        report(cfg->line, "%s: %ld is out of range (1-3600000 ms)",
+               cfg_opt_name(opt), v);
+    return 0;
+}
+
+static int check_level(cfg_t *cfg, cfg_opt_t *opt)
+{
+    enum log_level level;
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    if (!v || !log_level_parse(v, &level))
+        report(cfg->line,
+               "level: '%s' is not one of error, warn, info, debug",
+               v ? v : "");
+    return 0;
+}
+
+static int check_field_type(cfg_t *cfg, cfg_opt_t *opt)
+{
+    enum form_field_type t;
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    if (!v || !form_type_parse(v, &t))
+        report(cfg->line,
+               "type: '%s' is not a XEP-0004 field type (text-single, "
+               "text-private, text-multi, list-single, list-multi, "
+               "jid-single, jid-multi, boolean, fixed, hidden)",
+               v ? v : "");
+    return 0;
+}
+
+static int check_max_length(cfg_t *cfg, cfg_opt_t *opt)
+{
+    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+    if (v < 1 || v > FORM_LIMIT_MAX_LENGTH)
+        report(cfg->line, "max_length: %ld is out of range (1-%d)", v,
+               FORM_LIMIT_MAX_LENGTH);
+    return 0;
+}
+
+/* ---- per-section checks, run when a section closes -------------------- */
+
+static bool str_blank(const char *s)
+{
+    return !s || !*s;
+}
+
+static int check_component(cfg_t *cfg, cfg_opt_t *opt)
+{
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+    const char *jid = cfg_getstr(sec, "jid");
+
+    if (str_blank(jid))
+        report(cfg->line, "component: 'jid' is required");
+    else if (strchr(jid, '@') || strchr(jid, '/') || !form_jid_valid(jid))
+        report(cfg->line, "component: jid '%s' is not a domain JID", jid);
+    if (str_blank(cfg_getstr(sec, "server")))
+        report(cfg->line, "component: 'server' must not be empty");
+    if (str_blank(cfg_getstr(sec, "secret")))
+        report(cfg->line, "component: 'secret' is required");
+    if (cfg_getint(sec, "reconnect_min_ms") >
+        cfg_getint(sec, "reconnect_max_ms"))
+        report(cfg->line, "component: reconnect_min_ms is larger than "
+                          "reconnect_max_ms");
+    return 0;
+}
+
+/* A var is a short token without white space. */
+static bool var_ok(const char *var)
+{
+    if (str_blank(var) || strlen(var) > 64)
+        return false;
+    for (const char *p = var; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' ||
+            *p == '>' || *p == '&' || *p == '\'')
+            return false;
+    return true;
+}
+
+static void check_field(cfg_t *field)
+{
+    const char *var = cfg_title(field);
+    const char *type_name = cfg_getstr(field, "type");
+    enum form_field_type type = FORM_TEXT_SINGLE;
+    unsigned noptions = cfg_size(field, "option");
+
+    if (!var_ok(var)) {
+        report(field->line, "field \"%s\": a var must be 1-64 characters "
+                            "without spaces, quotes or <>&",
+               var ? var : "");
+        return;
+    }
+    if (strcmp(var, "FORM_TYPE") == 0) {
+        report(field->line, "field \"FORM_TYPE\" is reserved");
+        return;
+    }
+    if (!type_name || !form_type_parse(type_name, &type))
+        return; /* already reported by check_field_type */
+    if ((type == FORM_LIST_SINGLE || type == FORM_LIST_MULTI) &&
+        noptions == 0)
+        report(field->line, "field \"%s\": a %s field needs options", var,
+               type_name);
+    if (noptions && type != FORM_LIST_SINGLE && type != FORM_LIST_MULTI)
+        report(field->line, "field \"%s\": only list fields take options",
+               var);
+    if ((type == FORM_FIXED || type == FORM_HIDDEN) &&
+        str_blank(cfg_getstr(field, "value")))
+        report(field->line, "field \"%s\": a %s field needs a value", var,
+               type_name);
+    if (strcmp(var, "username") == 0 && type != FORM_TEXT_SINGLE)
+        report(field->line, "field \"username\" must be text-single");
+    if (strcmp(var, "password") == 0 && type != FORM_TEXT_PRIVATE)
+        report(field->line, "field \"password\" must be text-private");
+}
+
+static int check_registration(cfg_t *cfg, cfg_opt_t *opt)
+{
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+    unsigned n = cfg_size(sec, "field");
+
+    if (n == 0)
+        report(cfg->line, "registration: at least one field is required");
+    if (n > FORM_MAX_FIELDS)
+        report(cfg->line, "registration: more than %d fields",
+               FORM_MAX_FIELDS);
+    for (unsigned i = 0; i < n; i++)
+        check_field(cfg_getnsec(sec, "field", i));
+    return 0;
+}
+
+/* ---- the table of options --------------------------------------------- */
+
+static cfg_opt_t option_opts[] = {
+    CFG_STR("label", NULL, CFGF_NONE),
+    CFG_END(),
+};
+
+static cfg_opt_t field_opts[] = {
+    CFG_STR("type", "text-single", CFGF_NONE),
+    CFG_STR("label", NULL, CFGF_NONE),
+    CFG_STR("desc", NULL, CFGF_NONE),
+    CFG_STR("value", NULL, CFGF_NONE),
+    CFG_BOOL("required", cfg_false, CFGF_NONE),
+    CFG_INT("max_length", FORM_DEFAULT_MAX_LENGTH, CFGF_NONE),
+    CFG_SEC("option", option_opts,
+            CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_END(),
+};
+
+static cfg_opt_t registration_opts[] = {
+    CFG_STR("title", NULL, CFGF_NONE),
+    CFG_STR("instructions", NULL, CFGF_NONE),
+    CFG_SEC("field", field_opts,
+            CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_END(),
+};
+
+static cfg_opt_t component_opts[] = {
+    CFG_STR("jid", NULL, CFGF_NONE),
+    CFG_STR("server", "127.0.0.1", CFGF_NONE),
+    CFG_INT("port", 5347, CFGF_NONE),
+    CFG_STR("secret", NULL, CFGF_NONE),
+    CFG_INT("reconnect_min_ms", 500, CFGF_NONE),
+    CFG_INT("reconnect_max_ms", 30000, CFGF_NONE),
+    CFG_END(),
+};
+
+static cfg_opt_t database_opts[] = {
+    CFG_STR("conninfo", "", CFGF_NONE),
+    CFG_END(),
+};
+
+static cfg_opt_t disco_opts[] = {
+    CFG_STR("category", "component", CFGF_NONE),
+    CFG_STR("type", "generic", CFGF_NONE),
+    CFG_STR("name", NULL, CFGF_NONE),
+    CFG_END(),
+};
+
+static cfg_opt_t log_opts[] = {
+    CFG_STR("level", "info", CFGF_NONE),
+    CFG_END(),
+};
+
+static cfg_opt_t root_opts[] = {
+    CFG_SEC("component", component_opts, CFGF_NONE),
+    CFG_SEC("database", database_opts, CFGF_NONE),
+    CFG_SEC("disco", disco_opts, CFGF_NONE),
+    CFG_SEC("registration", registration_opts, CFGF_NONE),
+    CFG_SEC("log", log_opts, CFGF_NONE),
+    CFG_END(),
+};
+
+/* ---- copying into struct conf ----------------------------------------- */
+
+/* strdup that tolerates NULL; sets *oom on failure. */
+static char *dup_or_null(const char *s, bool *oom)
+{
+    char *d;
+
+    if (!s)
+        return NULL;
+    if (!(d = strdup(s)))
+        *oom = true;
+    return d;
+}
+
+static bool copy_field(cfg_t *sec, struct form_field_def *f)
+{
+    bool oom = false;
+    unsigned n = cfg_size(sec, "option");
+
+    f->var = dup_or_null(cfg_title(sec), &oom);
+    form_type_parse(cfg_getstr(sec, "type"), &f->type);
+    f->label = dup_or_null(cfg_getstr(sec, "label"), &oom);
+    f->desc = dup_or_null(cfg_getstr(sec, "desc"), &oom);
+    f->value = dup_or_null(cfg_getstr(sec, "value"), &oom);
+    f->required = cfg_getbool(sec, "required");
+    f->max_length = (size_t)cfg_getint(sec, "max_length");
+    if (n) {
+        f->options = calloc(n, sizeof(*f->options));
+        if (!f->options)
+            return false;
+        f->noptions = n;
+        for (unsigned i = 0; i < n; i++) {
+            cfg_t *o = cfg_getnsec(sec, "option", i);
+            f->options[i].value = dup_or_null(cfg_title(o), &oom);
+            f->options[i].label = dup_or_null(cfg_getstr(o, "label"), &oom);
+        }
+    }
+    return !oom;
+}
+
+static bool copy_conf(cfg_t *cfg, struct conf *c)
+{
+    bool oom = false;
+    cfg_t *comp = cfg_getsec(cfg, "component");
+    cfg_t *db = cfg_getsec(cfg, "database");
+    cfg_t *disco = cfg_getsec(cfg, "disco");
+    cfg_t *reg = cfg_getsec(cfg, "registration");
+    cfg_t *log = cfg_getsec(cfg, "log");
+    unsigned nfields = cfg_size(reg, "field");
+    const char *name;
+
+    c->component.jid = dup_or_null(cfg_getstr(comp, "jid"), &oom);
+    c->component.server = dup_or_null(cfg_getstr(comp, "server"), &oom);
+    c->component.port = (unsigned)cfg_getint(comp, "port");
+    c->component.secret = dup_or_null(cfg_getstr(comp, "secret"), &oom);
+    c->component.reconnect_min_ms =
+        (unsigned)cfg_getint(comp, "reconnect_min_ms");
+    c->component.reconnect_max_ms =
+        (unsigned)cfg_getint(comp, "reconnect_max_ms");
+    c->database.conninfo = dup_or_null(cfg_getstr(db, "conninfo"), &oom);
+    c->disco.category = dup_or_null(cfg_getstr(disco, "category"), &oom);
+    c->disco.type = dup_or_null(cfg_getstr(disco, "type"), &oom);
+    name = cfg_getstr(disco, "name");
+    if (!name)
+        name = cfg_getstr(reg, "title");
+    c->disco.name = dup_or_null(name ? name : "registrar", &oom);
+    c->registration.title = dup_or_null(cfg_getstr(reg, "title"), &oom);
+    c->registration.instructions =
+        dup_or_null(cfg_getstr(reg, "instructions"), &oom);
+    log_level_parse(cfg_getstr(log, "level"), &c->log_level);
+    if (oom)
+        return false;
+    c->registration.fields = calloc(nfields, sizeof(struct form_field_def));
+    if (!c->registration.fields)
+        return false;
+    c->registration.nfields = nfields;
+    for (unsigned i = 0; i < nfields; i++)
+        if (!copy_field(cfg_getnsec(reg, "field", i),
+                        &c->registration.fields[i]))
+            return false;
+    return true;
+}
+
+struct conf *conf_load(const char *path, FILE *err)
+{
+    cfg_t *cfg;
+    struct conf *c = NULL;
+    FILE *fp;
+    int rc;
+
+    load.err = err;
+    load.path = path;
+    load.problems = 0;
+
+    /* Open it ourselves: libconfuse reports a missing file without why. */
+    if (!(fp = fopen(path, "r"))) {
+        report(0, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    cfg = cfg_init(root_opts, CFGF_NONE);
+    if (!cfg) {
+        fclose(fp);
+        report(0, "out of memory");
+        return NULL;
+    }
+    cfg_set_error_function(cfg, on_confuse_error);
+    cfg_set_validate_func(cfg, "component|port", check_port);
+    cfg_set_validate_func(cfg, "component|reconnect_min_ms",
+                          check_positive_ms);
+    cfg_set_validate_func(cfg, "component|reconnect_max_ms",
+                          check_positive_ms);
+    cfg_set_validate_func(cfg, "log|level", check_level);
+    cfg_set_validate_func(cfg, "registration|field|type", check_field_type);
+    cfg_set_validate_func(cfg, "registration|field|max_length",
+                          check_max_length);
+    cfg_set_validate_func(cfg, "component", check_component);
+    cfg_set_validate_func(cfg, "registration", check_registration);
+
+    free(cfg->filename);
+    cfg->filename = strdup(path);
+    cfg->line = 1;
+    rc = cfg_parse_fp(cfg, fp);
+    fclose(fp);
+    if (rc != CFG_SUCCESS) {
+        if (load.problems == 0)
+            report(cfg->line, "syntax error");
+        goto out;
+    }
+    if (cfg_size(cfg, "component") == 0)
+        report(cfg->line, "missing section 'component'");
+    if (cfg_size(cfg, "registration") == 0)
+        report(cfg->line, "missing section 'registration'");
+    if (load.problems)
+        goto out;
+
+    c = calloc(1, sizeof(*c));
+    if (!c || !(c->path = strdup(path)) || !copy_conf(cfg, c)) {
+        report(0, "out of memory");
+        conf_free(c);
+        c = NULL;
+    }
+out:
+    cfg_free(cfg);
+    return c;
+}
+
+static void field_free(struct form_field_def *f)
+{
+    for (size_t i = 0; i < f->noptions; i++) {
+        free(f->options[i].value);
+        free(f->options[i].label);
+    }
+    free(f->options);
+    free(f->var);
+    free(f->label);
+    free(f->desc);
+    free(f->value);
+}
+
+void conf_free(struct conf *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->registration.nfields; i++)
+        field_free(&c->registration.fields[i]);
+    free(c->registration.fields);
+    free(c->registration.title);
+    free(c->registration.instructions);
+    free(c->component.jid);
+    free(c->component.server);
+    if (c->component.secret) {
+        /* Do not leave the secret behind in freed memory. */
+        volatile char *p = c->component.secret;
+        while (*p)
+            *p++ = '\0';
+    }
+    free(c->component.secret);
+    free(c->database.conninfo);
+    free(c->disco.category);
+    free(c->disco.type);
+    free(c->disco.name);
+    free(c->path);
+    free(c);
+}

@@ -1,0 +1,233 @@
+/*
+ * iq.c - the one-reply guard for IQ requests and XMPP error building.
+ *
+ * Builds replies with 'from' set (ejabberd drops replies without it, and
+ * libstrophe's xmpp_stanza_reply() sets none).  No connection, no policy.
+ */
+#include "iq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const struct {
+    const char *condition;
+    int code;
+    const char *type;
+} errors[] = {
+    /* conditions and legacy codes: RFC 6120 section 8.3.3, XEP-0086 */
+    [IQ_BAD_REQUEST] = {"bad-request", 400, "modify"},
+    [IQ_CONFLICT] = {"conflict", 409, "cancel"},
+    [IQ_FEATURE_NOT_IMPLEMENTED] = {"feature-not-implemented", 501,
+                                    "cancel"},
+    [IQ_FORBIDDEN] = {"forbidden", 403, "auth"},
+    [IQ_INTERNAL_SERVER_ERROR] = {"internal-server-error", 500, "wait"},
+    [IQ_ITEM_NOT_FOUND] = {"item-not-found", 404, "cancel"},
+    [IQ_NOT_ACCEPTABLE] = {"not-acceptable", 406, "modify"},
+    [IQ_NOT_ALLOWED] = {"not-allowed", 405, "cancel"},
+    [IQ_NOT_AUTHORIZED] = {"not-authorized", 401, "auth"},
+    [IQ_POLICY_VIOLATION] = {"policy-violation", 0, "wait"},
+    [IQ_REGISTRATION_REQUIRED] = {"registration-required", 407, "auth"},
+    [IQ_RESOURCE_CONSTRAINT] = {"resource-constraint", 500, "wait"},
+    [IQ_SERVICE_UNAVAILABLE] = {"service-unavailable", 503, "cancel"},
+    [IQ_UNEXPECTED_REQUEST] = {"unexpected-request", 400, "wait"},
+};
+
+const char *iq_error_condition(enum iq_error e)
+{
+    return errors[e].condition;
+}
+
+int iq_error_code(enum iq_error e)
+{
+    return errors[e].code;
+}
+
+const char *iq_error_type(enum iq_error e)
+{
+    return errors[e].type;
+}
+
+struct iq_req {
+    xmpp_stanza_t *iq;
+    char *self;
+    struct iq_sink sink;
+    bool answered;
+};
+
+struct iq_req *iq_req_new(xmpp_stanza_t *iq, const char *self,
+                          const struct iq_sink *sink)
+{
+    struct iq_req *req = calloc(1, sizeof(*req));
+
+    if (!req)
+        return NULL;
+    if (!(req->self = strdup(self))) {
+        free(req);
+        return NULL;
+    }
+    req->iq = xmpp_stanza_clone(iq);
+    req->sink = *sink;
+    return req;
+}
+
+xmpp_stanza_t *iq_req_stanza(const struct iq_req *req)
+{
+    return req->iq;
+}
+
+xmpp_ctx_t *iq_req_ctx(const struct iq_req *req)
+{
+    return xmpp_stanza_get_context(req->iq);
+}
+
+const char *iq_req_id(const struct iq_req *req)
+{
+    return xmpp_stanza_get_id(req->iq);
+}
+
+const char *iq_req_from(const struct iq_req *req)
+{
+    return xmpp_stanza_get_from(req->iq);
+}
+
+const char *iq_req_type(const struct iq_req *req)
+{
+    return xmpp_stanza_get_type(req->iq);
+}
+
+xmpp_stanza_t *iq_req_payload(const struct iq_req *req)
+{
+    xmpp_stanza_t *found = NULL;
+
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(req->iq); c;
+         c = xmpp_stanza_get_next(c)) {
+        if (!xmpp_stanza_is_tag(c))
+            continue;
+        if (found)
+            return NULL; /* more than one */
+        found = c;
+    }
+    return found;
+}
+
+bool iq_req_answered(const struct iq_req *req)
+{
+    return req->answered;
+}
+
+/* A reply skeleton: type, id, to = the requester, from = us. */
+static xmpp_stanza_t *reply_new(struct iq_req *req, const char *type)
+{
+    xmpp_ctx_t *ctx = iq_req_ctx(req);
+    xmpp_stanza_t *r = xmpp_stanza_new(ctx);
+    const char *to = xmpp_stanza_get_to(req->iq);
+    const char *from = xmpp_stanza_get_from(req->iq);
+    const char *id = xmpp_stanza_get_id(req->iq);
+
+    if (!r)
+        return NULL;
+    xmpp_stanza_set_name(r, "iq");
+    xmpp_stanza_set_type(r, type);
+    if (id)
+        xmpp_stanza_set_id(r, id);
+    if (from)
+        xmpp_stanza_set_to(r, from);
+    xmpp_stanza_set_from(r, to ? to : req->self);
+    return r;
+}
+
+static void send_once(struct iq_req *req, xmpp_stanza_t *reply)
+{
+    if (req->answered) {
+        log_error("iq", "BUG: second reply to iq id=%s from %s dropped",
+                  iq_req_id(req) ? iq_req_id(req) : "",
+                  iq_req_from(req) ? iq_req_from(req) : "");
+        return;
+    }
+    req->answered = true;
+    req->sink.send(req->sink.arg, reply);
+}
+
+void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload)
+{
+    xmpp_stanza_t *r = reply_new(req, "result");
+
+    if (!r)
+        return;
+    if (payload)
+        xmpp_stanza_add_child(r, payload);
+    send_once(req, r);
+    xmpp_stanza_release(r);
+}
+
+xmpp_stanza_t *iq_error_element(xmpp_ctx_t *ctx, enum iq_error e,
+                                const char *text)
+{
+    xmpp_stanza_t *err = xmpp_stanza_new(ctx);
+    xmpp_stanza_t *cond = xmpp_stanza_new(ctx);
+    char code[8];
+
+    xmpp_stanza_set_name(err, "error");
+    xmpp_stanza_set_type(err, errors[e].type);
+    if (errors[e].code) {
+        snprintf(code, sizeof(code), "%d", errors[e].code);
+        xmpp_stanza_set_attribute(err, "code", code);
+    }
+    xmpp_stanza_set_name(cond, errors[e].condition);
+    xmpp_stanza_set_ns(cond, IQ_NS_STANZAS);
+    xmpp_stanza_add_child(err, cond);
+    xmpp_stanza_release(cond);
+    if (text && *text) {
+        xmpp_stanza_t *t = xmpp_stanza_new(ctx);
+        xmpp_stanza_t *body = xmpp_stanza_new(ctx);
+        xmpp_stanza_set_name(t, "text");
+        xmpp_stanza_set_ns(t, IQ_NS_STANZAS);
+        xmpp_stanza_set_attribute(t, "xml:lang", "en");
+        xmpp_stanza_set_text(body, text);
+        xmpp_stanza_add_child(t, body);
+        xmpp_stanza_release(body);
+        xmpp_stanza_add_child(err, t);
+        xmpp_stanza_release(t);
+    }
+    return err;
+}
+
+void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,
+                  xmpp_stanza_t *echo)
+{
+    xmpp_stanza_t *r = reply_new(req, "error");
+    xmpp_stanza_t *err;
+
+    if (!r)
+        return;
+    if (echo) {
+        xmpp_stanza_t *copy = xmpp_stanza_copy(echo);
+        if (copy) {
+            xmpp_stanza_add_child(r, copy);
+            xmpp_stanza_release(copy);
+        }
+    }
+    err = iq_error_element(iq_req_ctx(req), e, text);
+    xmpp_stanza_add_child(r, err);
+    xmpp_stanza_release(err);
+    send_once(req, r);
+    xmpp_stanza_release(r);
+}
+
+void iq_req_done(struct iq_req *req)
+{
+    if (!req)
+        return;
+    if (!req->answered) {
+        log_error("iq", "BUG: iq id=%s from %s was left unanswered",
+                  iq_req_id(req) ? iq_req_id(req) : "",
+                  iq_req_from(req) ? iq_req_from(req) : "");
+        iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
+    }
+    xmpp_stanza_release(req->iq);
+    free(req->self);
+    free(req);
+}

@@ -1,0 +1,78 @@
+/*
+ * iq.h - one IQ request and its one reply.
+ *
+ * An iq_req wraps an incoming iq get/set until it is answered: exactly one
+ * result or error is sent, from the address the request was sent to, and
+ * iq_req_done() answers internal-server-error for a request that a bug left
+ * unanswered.  Errors carry the RFC 6120 condition and the legacy code of
+ * XEP-0086.  No connection here: replies go to an iq_sink.
+ */
+#ifndef REGISTRAR_IQ_H
+#define REGISTRAR_IQ_H
+
+#include <stdbool.h>
+#include <strophe.h>
+
+#define IQ_NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+enum iq_error {
+    IQ_BAD_REQUEST,
+    IQ_CONFLICT,
+    IQ_FEATURE_NOT_IMPLEMENTED,
+    IQ_FORBIDDEN,
+    IQ_INTERNAL_SERVER_ERROR,
+    IQ_ITEM_NOT_FOUND,
+    IQ_NOT_ACCEPTABLE,
+    IQ_NOT_ALLOWED,
+    IQ_NOT_AUTHORIZED,
+    IQ_POLICY_VIOLATION,
+    IQ_REGISTRATION_REQUIRED,
+    IQ_RESOURCE_CONSTRAINT,
+    IQ_SERVICE_UNAVAILABLE,
+    IQ_UNEXPECTED_REQUEST,
+};
+
+/* Condition element name, legacy code (0: none) and type of an error. */
+const char *iq_error_condition(enum iq_error e);
+int iq_error_code(enum iq_error e);
+const char *iq_error_type(enum iq_error e);
+
+/* Where replies go.  send borrows the stanza. */
+struct iq_sink {
+    void (*send)(void *arg, xmpp_stanza_t *stanza);
+    void *arg;
+};
+
+struct iq_req;
+
+/* Wraps iq (a reference is taken) sent to us; self is our JID, used as
+ * 'from' when the request has no 'to'.  sink is copied.  NULL when out of
+ * memory.  Caller owns the result and must end it with iq_req_done(). */
+struct iq_req *iq_req_new(xmpp_stanza_t *iq, const char *self,
+                          const struct iq_sink *sink);
+
+/* Accessors; everything borrowed from the request. */
+xmpp_stanza_t *iq_req_stanza(const struct iq_req *req);
+xmpp_ctx_t *iq_req_ctx(const struct iq_req *req);
+const char *iq_req_id(const struct iq_req *req);
+const char *iq_req_from(const struct iq_req *req);
+const char *iq_req_type(const struct iq_req *req);
+/* The single child element of a get/set, or NULL. */
+xmpp_stanza_t *iq_req_payload(const struct iq_req *req);
+bool iq_req_answered(const struct iq_req *req);
+
+/* Sends a result carrying payload (borrowed; NULL for an empty result). */
+void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload);
+/* Sends an error; text (may be NULL) goes in <text xml:lang='en'/>, echo
+ * (borrowed, may be NULL) is copied in before the <error/>. */
+void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,
+                  xmpp_stanza_t *echo);
+/* Ends the request (answering internal-server-error if nothing was sent)
+ * and frees it.  NULL is allowed. */
+void iq_req_done(struct iq_req *req);
+
+/* Builds a standalone <error/> element; caller owns it. */
+xmpp_stanza_t *iq_error_element(xmpp_ctx_t *ctx, enum iq_error e,
+                                const char *text);
+
+#endif

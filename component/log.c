@@ -1,0 +1,68 @@
+/*
+ * log.c - levelled logging to stderr (journald picks stderr up).
+ *
+ * Formats and writes; it does not decide what is secret: callers must not
+ * pass secrets in.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static enum log_level threshold = LOG_INFO;
+
+static const char *const names[] = {"error", "warn", "info", "debug"};
+
+void log_set_level(enum log_level level)
+{
+    threshold = level;
+}
+
+enum log_level log_get_level(void)
+{
+    return threshold;
+}
+
+bool log_level_parse(const char *name, enum log_level *out)
+{
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(name, names[i]) == 0) {
+            *out = (enum log_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    return (unsigned)level < sizeof(names) / sizeof(names[0]) ? names[level]
+                                                               : "?";
+}
+
+void log_msg(enum log_level level, const char *module, const char *fmt, ...)
+{
+    char stamp[32];
+    struct timespec ts;
+    struct tm tm;
+    char line[2048];
+    va_list ap;
+
+    if (level > threshold)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    /* One event, one line: fold any newline the message carries. */
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "%s.%03ldZ %-5s %s: %s\n", stamp, ts.tv_nsec / 1000000,
+            log_level_name(level), module, line);
+}

@@ -1,0 +1,178 @@
+/*
+ * router.c - routes stanzas addressed to the component.
+ *
+ * Every iq get/set gets exactly one reply (through iq_req); iq result and
+ * error are never answered; messages and presence are ignored.  Knows the
+ * namespaces, not the registration logic (reg.c) nor the connection
+ * (component.c).
+ */
+#include "router.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "version.h"
+
+struct router {
+    const struct conf *conf;
+    struct reg *reg;
+};
+
+struct router *router_new(const struct conf *conf, struct reg *reg)
+{
+    struct router *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    r->conf = conf;
+    r->reg = reg;
+    return r;
+}
+
+void router_free(struct router *r)
+{
+    free(r);
+}
+
+static xmpp_stanza_t *elem(xmpp_ctx_t *ctx, const char *name, const char *ns)
+{
+    xmpp_stanza_t *e = xmpp_stanza_new(ctx);
+
+    xmpp_stanza_set_name(e, name);
+    if (ns)
+        xmpp_stanza_set_ns(e, ns);
+    return e;
+}
+
+static void add_text(xmpp_stanza_t *parent, const char *name,
+                     const char *text)
+{
+    xmpp_ctx_t *ctx = xmpp_stanza_get_context(parent);
+    xmpp_stanza_t *e = elem(ctx, name, NULL);
+    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
+
+    xmpp_stanza_set_text(t, text);
+    xmpp_stanza_add_child(e, t);
+    xmpp_stanza_release(t);
+    xmpp_stanza_add_child(parent, e);
+    xmpp_stanza_release(e);
+}
+
+static bool payload_is(xmpp_stanza_t *p, const char *name, const char *ns)
+{
+    const char *n = xmpp_stanza_get_name(p);
+    const char *s = xmpp_stanza_get_ns(p);
+
+    return n && s && strcmp(n, name) == 0 && strcmp(s, ns) == 0;
+}
+
+static void disco_info(struct router *r, struct iq_req *req,
+                       xmpp_stanza_t *query)
+{
+    static const char *const features[] = {
+        ROUTER_NS_DISCO_INFO, REG_NS, ROUTER_NS_PING, ROUTER_NS_VERSION,
+    };
+    xmpp_ctx_t *ctx = iq_req_ctx(req);
+    xmpp_stanza_t *q, *id;
+
+    if (xmpp_stanza_get_attribute(query, "node")) {
+        iq_req_error(req, IQ_ITEM_NOT_FOUND, NULL, NULL);
+        return;
+    }
+    q = elem(ctx, "query", ROUTER_NS_DISCO_INFO);
+    id = elem(ctx, "identity", NULL);
+    xmpp_stanza_set_attribute(id, "category", r->conf->disco.category);
+    xmpp_stanza_set_attribute(id, "type", r->conf->disco.type);
+    xmpp_stanza_set_attribute(id, "name", r->conf->disco.name);
+    xmpp_stanza_add_child(q, id);
+    xmpp_stanza_release(id);
+    for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
+        xmpp_stanza_t *f = elem(ctx, "feature", NULL);
+        xmpp_stanza_set_attribute(f, "var", features[i]);
+        xmpp_stanza_add_child(q, f);
+        xmpp_stanza_release(f);
+    }
+    iq_req_result(req, q);
+    xmpp_stanza_release(q);
+}
+
+static void disco_items(struct iq_req *req, xmpp_stanza_t *query)
+{
+    xmpp_stanza_t *q;
+
+    if (xmpp_stanza_get_attribute(query, "node")) {
+        iq_req_error(req, IQ_ITEM_NOT_FOUND, NULL, NULL);
+        return;
+    }
+    q = elem(iq_req_ctx(req), "query", ROUTER_NS_DISCO_ITEMS);
+    iq_req_result(req, q);
+    xmpp_stanza_release(q);
+}
+
+static void version(struct iq_req *req)
+{
+    xmpp_stanza_t *q = elem(iq_req_ctx(req), "query", ROUTER_NS_VERSION);
+
+    add_text(q, "name", "registrar");
+    add_text(q, "version", REGISTRAR_VERSION);
+    iq_req_result(req, q);
+    xmpp_stanza_release(q);
+}
+
+/* Routes a get/set; takes req. */
+static void route_iq(struct router *r, struct iq_req *req, bool is_get)
+{
+    xmpp_stanza_t *p = iq_req_payload(req);
+
+    if (!p) {
+        iq_req_error(req, IQ_BAD_REQUEST,
+                     "An iq get or set carries exactly one child element.",
+                     NULL);
+    } else if (payload_is(p, "query", REG_NS)) {
+        reg_handle(r->reg, req); /* takes req */
+        return;
+    } else if (is_get && payload_is(p, "query", ROUTER_NS_DISCO_INFO)) {
+        disco_info(r, req, p);
+    } else if (is_get && payload_is(p, "query", ROUTER_NS_DISCO_ITEMS)) {
+        disco_items(req, p);
+    } else if (is_get && payload_is(p, "ping", ROUTER_NS_PING)) {
+        iq_req_result(req, NULL);
+    } else if (is_get && payload_is(p, "query", ROUTER_NS_VERSION)) {
+        version(req);
+    } else {
+        iq_req_error(req, IQ_SERVICE_UNAVAILABLE, NULL, NULL);
+    }
+    iq_req_done(req);
+}
+
+void router_stanza(struct router *r, xmpp_stanza_t *stanza,
+                   const struct iq_sink *sink)
+{
+    const char *name = xmpp_stanza_get_name(stanza);
+    const char *type = xmpp_stanza_get_type(stanza);
+    const char *from = xmpp_stanza_get_from(stanza);
+    struct iq_req *req;
+    bool is_get;
+
+    if (!name || strcmp(name, "iq") != 0)
+        return; /* message, presence: nothing to answer */
+    if (type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0))
+        return; /* never answer an answer */
+    req = iq_req_new(stanza, r->conf->component.jid, sink);
+    if (!req) {
+        log_error("router", "out of memory for iq from %s",
+                  from ? from : "");
+        return;
+    }
+    if (!type || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0)) {
+        iq_req_error(req, IQ_BAD_REQUEST, "Unknown iq type.", NULL);
+        iq_req_done(req);
+        return;
+    }
+    is_get = strcmp(type, "get") == 0;
+    log_debug("router", "iq %s id=%s from %s", type,
+              xmpp_stanza_get_id(stanza) ? xmpp_stanza_get_id(stanza) : "",
+              from ? from : "");
+    route_iq(r, req, is_get);
+}

@@ -1,0 +1,34 @@
+/*
+ * router.h - what to do with each stanza that reaches the component.
+ *
+ * Checks type, id and payload, answers disco#info/#items, ping and
+ * version itself, hands jabber:iq:register to reg, and guarantees every
+ * iq get/set exactly one reply and never a reply to a result or error.
+ * No connection: replies go to the iq_sink given.
+ */
+#ifndef REGISTRAR_ROUTER_H
+#define REGISTRAR_ROUTER_H
+
+#include <strophe.h>
+
+#include "conf.h"
+#include "iq.h"
+#include "reg.h"
+
+#define ROUTER_NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
+#define ROUTER_NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
+#define ROUTER_NS_PING "urn:xmpp:ping"
+#define ROUTER_NS_VERSION "jabber:iq:version"
+
+struct router;
+
+/* conf and reg are borrowed and must outlive the router.  Caller owns the
+ * result (router_free). */
+struct router *router_new(const struct conf *conf, struct reg *reg);
+void router_free(struct router *router);
+
+/* Handles one stanza (borrowed).  Replies go to sink. */
+void router_stanza(struct router *router, xmpp_stanza_t *stanza,
+                   const struct iq_sink *sink);
+
+#endif

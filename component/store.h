@@ -1,0 +1,81 @@
+/*
+ * store.h - registrations in PostgreSQL.
+ *
+ * store.c is the only file that includes libpq-fe.h.  Every operation
+ * completes through a callback that carries the caller's request: today
+ * the callback runs before the call returns, but callers must not rely on
+ * that (a later store may complete from the event loop).  A callback runs
+ * only after the change is committed.
+ */
+#ifndef REGISTRAR_STORE_H
+#define REGISTRAR_STORE_H
+
+#include <stdbool.h>
+
+#include "form.h"
+
+enum store_status {
+    STORE_OK = 0,
+    STORE_NOT_FOUND,   /* no registration for that (service, jid) */
+    STORE_CONFLICT,    /* the username is taken in that service */
+    STORE_UNAVAILABLE, /* database down or timed out: try again later */
+    STORE_ERROR,       /* anything else; logged with the SQL state */
+};
+
+const char *store_status_name(enum store_status st);
+
+/* One registration as stored.  All strings owned by the record. */
+struct store_record {
+    char *service;
+    char *jid;
+    char *username;      /* NULL when none */
+    char *password_hash; /* NULL when none */
+    struct form_data fields;
+};
+
+/* What to write.  Everything borrowed for the duration of the call. */
+struct store_put {
+    const char *service;
+    const char *jid;           /* bare JID */
+    const char *username;      /* NULL: none */
+    const char *fields_json;   /* a JSON object */
+    const char *password_hash; /* NULL: keep the stored one */
+};
+
+struct store;
+
+/* rec is borrowed for the duration of the callback; NULL unless STORE_OK. */
+typedef void (*store_get_cb)(void *arg, enum store_status st,
+                             const struct store_record *rec);
+/* For put: created tells a new row from an update. */
+typedef void (*store_done_cb)(void *arg, enum store_status st, bool created);
+
+/* A store on conninfo (borrowed; copied).  Connects lazily and again after
+ * any failure.  Caller owns the result (store_close). */
+struct store *store_new(const char *conninfo);
+void store_close(struct store *store);
+
+/* Connects now.  STORE_OK or STORE_UNAVAILABLE (reason logged). */
+enum store_status store_connect(struct store *store);
+
+/* Brings the schema up to date under an advisory lock (one migrator at a
+ * time).  STORE_ERROR when the database is newer than this binary or a
+ * migration fails (nothing of that migration is kept). */
+enum store_status store_migrate(struct store *store);
+
+/* The highest migration this binary carries. */
+int store_schema_version(void);
+
+void store_get(struct store *store, const char *service, const char *jid,
+               store_get_cb cb, void *arg);
+/* Inserts, or updates the row of (service, jid).  STORE_CONFLICT when the
+ * username belongs to another JID of the service. */
+void store_put(struct store *store, const struct store_put *put,
+               store_done_cb cb, void *arg);
+/* STORE_NOT_FOUND when there was nothing to remove. */
+void store_remove(struct store *store, const char *service, const char *jid,
+                  store_done_cb cb, void *arg);
+
+void store_record_clear(struct store_record *rec);
+
+#endif
