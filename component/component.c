@@ -170,7 +170,7 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
     else
         log_warn("component", "cannot attach to %s:%u (%s)",
                  c->conf->component.server, c->conf->component.port,
-                 error ? strerror(error) : "no handshake");
+                 error ? strerror(error) : "closed before the handshake");
     schedule_retry(c);
 }
 

@@ -179,6 +179,18 @@ static void reply_unavailable(struct op *op)
     iq_req_error(op->req, IQ_INTERNAL_SERVER_ERROR, TEXT_UNAVAILABLE, NULL);
 }
 
+/* A copy of a legacy element, without the xmlns the parser repeats on it
+ * (it inherits the query's).  Caller owns it. */
+static xmpp_stanza_t *copy_without_ns(xmpp_stanza_t *e)
+{
+    xmpp_stanza_t *copy = xmpp_stanza_copy(e);
+    const char *ns = copy ? xmpp_stanza_get_ns(copy) : NULL;
+
+    if (ns && strcmp(ns, REG_NS) == 0)
+        xmpp_stanza_del_attribute(copy, "xmlns");
+    return copy;
+}
+
 /* A copy of the submitted query without any secret in it, for echoing in
  * an error (XEP-0077 examples 7 and 8): legacy elements are copied, a
  * password or text-private element is sent back empty, a data form is left
@@ -202,7 +214,11 @@ static xmpp_stanza_t *echo_without_secrets(const struct reg *reg,
             (f && f->type == FORM_TEXT_PRIVATE))
             add_child_text(copy, name, NULL);
         else
-            add_child(copy, xmpp_stanza_copy(c));
+            add_child(copy, copy_without_ns(c));
+    }
+    if (!xmpp_stanza_get_children(copy)) {
+        xmpp_stanza_release(copy); /* nothing worth echoing */
+        return NULL;
     }
     return copy;
 }
@@ -320,12 +336,16 @@ static void on_put(void *arg, enum store_status st, bool created)
                  op->reg->conf->component.jid, op_id(op));
         iq_req_result(op->req, NULL);
         break;
-    case STORE_CONFLICT:
+    case STORE_CONFLICT: {
+        xmpp_stanza_t *echo = echo_without_secrets(op->reg, op->query);
         log_info("reg", "%s asked for a username that is taken (id=%s)",
                  op->bare, op_id(op));
-        iq_req_error(op->req, IQ_CONFLICT,
-                     "That username is already taken.", NULL);
+        iq_req_error(op->req, IQ_CONFLICT, "That username is already taken.",
+                     echo);
+        if (echo)
+            xmpp_stanza_release(echo);
         break;
+    }
     default:
         reply_unavailable(op);
     }

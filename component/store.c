@@ -155,7 +155,8 @@ enum store_status store_connect(struct store *s)
     /* Bound every statement, so that a lock or a stuck server turns into
      * an answer instead of a hang. */
     if (!exec_simple(s->conn,
-                     "SET statement_timeout = '5s'; SET lock_timeout = '3s';"
+                     "SET client_min_messages = warning;"
+                     " SET statement_timeout = '5s'; SET lock_timeout = '3s';"
                      " SET idle_in_transaction_session_timeout = '10s'",
                      "session settings"))
         goto fail;

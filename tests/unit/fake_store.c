@@ -1,0 +1,220 @@
+/*
+ * fake_store.c - an in-memory store.h for the unit tests of the XEP-0077
+ * logic: same contract (callbacks after the "commit", case-insensitive
+ * username uniqueness per service), plus a switch that makes every call
+ * answer STORE_UNAVAILABLE.  Unit tests only.
+ */
+#include "fake_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define FAKE_MAX 64
+
+struct row {
+    bool used;
+    char *service, *jid, *username, *fields_json, *password_hash;
+};
+
+struct store {
+    struct row rows[FAKE_MAX];
+    bool down;
+};
+
+static struct store the_store;
+
+struct store *fake_store(void)
+{
+    return &the_store;
+}
+
+void fake_store_set_down(bool down)
+{
+    the_store.down = down;
+}
+
+static void row_free(struct row *r)
+{
+    free(r->service);
+    free(r->jid);
+    free(r->username);
+    free(r->fields_json);
+    free(r->password_hash);
+    memset(r, 0, sizeof(*r));
+}
+
+void fake_store_reset(void)
+{
+    for (int i = 0; i < FAKE_MAX; i++)
+        row_free(&the_store.rows[i]);
+    the_store.down = false;
+}
+
+static struct row *find(const char *service, const char *jid)
+{
+    for (int i = 0; i < FAKE_MAX; i++) {
+        struct row *r = &the_store.rows[i];
+        if (r->used && !strcmp(r->service, service) && !strcmp(r->jid, jid))
+            return r;
+    }
+    return NULL;
+}
+
+const char *fake_store_fields(const char *service, const char *jid)
+{
+    struct row *r = find(service, jid);
+    return r ? r->fields_json : NULL;
+}
+
+const char *fake_store_password_hash(const char *service, const char *jid)
+{
+    struct row *r = find(service, jid);
+    return r ? r->password_hash : NULL;
+}
+
+const char *fake_store_username(const char *service, const char *jid)
+{
+    struct row *r = find(service, jid);
+    return r ? r->username : NULL;
+}
+
+int fake_store_count(void)
+{
+    int n = 0;
+    for (int i = 0; i < FAKE_MAX; i++)
+        n += the_store.rows[i].used;
+    return n;
+}
+
+static char *dup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+const char *store_status_name(enum store_status st)
+{
+    return st == STORE_OK ? "ok" : "other";
+}
+
+int store_schema_version(void)
+{
+    return 0;
+}
+
+/* Reads the flat {"k":"v",...} or {"k":["a","b"]} JSON the reg layer
+ * writes (no escapes are needed by the tests that read it back). */
+static void json_to_data(const char *json, struct form_data *d)
+{
+    const char *p = json;
+
+    while ((p = strchr(p, '"'))) {
+        const char *ke = strchr(p + 1, '"');
+        char key[128];
+        snprintf(key, sizeof(key), "%.*s", (int)(ke - p - 1), p + 1);
+        p = ke + 2; /* past ": */
+        bool array = *p == '[';
+        do {
+            const char *vs = strchr(p, '"'), *ve = strchr(vs + 1, '"');
+            char val[1024];
+            snprintf(val, sizeof(val), "%.*s", (int)(ve - vs - 1), vs + 1);
+            form_data_add(d, key, val);
+            p = ve + 1;
+        } while (array && *p == ',');
+        if (array)
+            p++;
+        if (*p == ',')
+            p++;
+        if (*p == '}')
+            break;
+    }
+}
+
+void store_get(struct store *s, const char *service, const char *jid,
+               store_get_cb cb, void *arg)
+{
+    struct row *r;
+    struct store_record rec = {0};
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    if (!(r = find(service, jid))) {
+        cb(arg, STORE_NOT_FOUND, NULL);
+        return;
+    }
+    rec.service = dup(r->service);
+    rec.jid = dup(r->jid);
+    rec.username = dup(r->username);
+    rec.password_hash = dup(r->password_hash);
+    json_to_data(r->fields_json, &rec.fields);
+    cb(arg, STORE_OK, &rec);
+    store_record_clear(&rec);
+}
+
+void store_put(struct store *s, const struct store_put *put,
+               store_done_cb cb, void *arg)
+{
+    struct row *r;
+    bool created = false;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, false);
+        return;
+    }
+    for (int i = 0; put->username && i < FAKE_MAX; i++) {
+        struct row *o = &s->rows[i];
+        if (o->used && o->username && !strcmp(o->service, put->service) &&
+            strcmp(o->jid, put->jid) != 0 &&
+            strcasecmp(o->username, put->username) == 0) {
+            cb(arg, STORE_CONFLICT, false);
+            return;
+        }
+    }
+    if (!(r = find(put->service, put->jid))) {
+        for (int i = 0; i < FAKE_MAX && !r; i++)
+            if (!s->rows[i].used)
+                r = &s->rows[i];
+        r->used = true;
+        r->service = dup(put->service);
+        r->jid = dup(put->jid);
+        created = true;
+    }
+    free(r->username);
+    r->username = dup(put->username);
+    free(r->fields_json);
+    r->fields_json = dup(put->fields_json);
+    if (put->password_hash) {
+        free(r->password_hash);
+        r->password_hash = dup(put->password_hash);
+    }
+    cb(arg, STORE_OK, created);
+}
+
+void store_remove(struct store *s, const char *service, const char *jid,
+                  store_done_cb cb, void *arg)
+{
+    struct row *r;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, false);
+        return;
+    }
+    if (!(r = find(service, jid))) {
+        cb(arg, STORE_NOT_FOUND, false);
+        return;
+    }
+    row_free(r);
+    cb(arg, STORE_OK, false);
+}
+
+void store_record_clear(struct store_record *rec)
+{
+    free(rec->service);
+    free(rec->jid);
+    free(rec->username);
+    free(rec->password_hash);
+    form_data_clear(&rec->fields);
+    memset(rec, 0, sizeof(*rec));
+}

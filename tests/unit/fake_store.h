@@ -1,0 +1,19 @@
+/* fake_store.h - the in-memory store.h of the unit tests (see .c). */
+#ifndef REGISTRAR_FAKE_STORE_H
+#define REGISTRAR_FAKE_STORE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "store.h"
+
+struct store *fake_store(void);
+void fake_store_reset(void);
+void fake_store_set_down(bool down);
+int fake_store_count(void);
+/* Borrowed views of a row, NULL when absent. */
+const char *fake_store_fields(const char *service, const char *jid);
+const char *fake_store_password_hash(const char *service, const char *jid);
+const char *fake_store_username(const char *service, const char *jid);
+
+#endif

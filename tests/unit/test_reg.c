@@ -1,0 +1,339 @@
+/*
+ * test_reg.c - the XEP-0077 decisions, against the in-memory store: what a
+ * get shows, what a set stores, which error each refusal gets, and that
+ * every request is answered exactly once.
+ */
+#include "testutil.h"
+
+#include "fake_store.h"
+#include "reg.h"
+#include "secret.h"
+
+static struct form_option gender[] = {{"M", "Male"}, {"F", "Female"}};
+static struct form_field_def contest_fields[] = {
+    {.var = "first", .type = FORM_TEXT_SINGLE, .label = "Given Name",
+     .required = true},
+    {.var = "last", .type = FORM_TEXT_SINGLE, .label = "Family Name",
+     .required = true},
+    {.var = "email", .type = FORM_TEXT_SINGLE, .label = "Email Address",
+     .required = true},
+    {.var = "x-gender", .type = FORM_LIST_SINGLE, .label = "Gender",
+     .options = gender, .noptions = 2},
+};
+static struct form_field_def account_fields[] = {
+    {.var = "username", .type = FORM_TEXT_SINGLE, .required = true},
+    {.var = "password", .type = FORM_TEXT_PRIVATE, .required = true},
+    {.var = "email", .type = FORM_TEXT_SINGLE, .required = true},
+};
+static struct conf contests = {
+    .component = {.jid = "contests.example"},
+    .registration = {.title = "Contest Registration",
+                     .instructions = "Please sign up",
+                     .fields = contest_fields,
+                     .nfields = 4},
+};
+static struct conf accounts = {
+    .component = {.jid = "accounts.example"},
+    .registration = {.instructions = "Choose a username and password.",
+                     .fields = account_fields,
+                     .nfields = 3},
+};
+
+static xmpp_ctx_t *ctx;
+static struct tu_sink sink;
+
+static int setup(void **state)
+{
+    (void)state;
+    ctx = xmpp_ctx_new(NULL, NULL);
+    fake_store_reset();
+    tu_sink_init(&sink);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_sink_clear(&sink);
+    fake_store_reset();
+    xmpp_ctx_free(ctx);
+    return 0;
+}
+
+/* Sends <iq type=TYPE from=FROM><query xmlns='jabber:iq:register'>INNER
+ * </query></iq> to a reg for conf; returns the one reply. */
+static const char *ask(const struct conf *conf, const char *type,
+                       const char *from, const char *inner)
+{
+    char xml[8192];
+    xmpp_stanza_t *iq;
+    struct reg *reg = reg_new(conf, fake_store());
+    struct iq_req *req;
+
+    tu_sink_clear(&sink);
+    snprintf(xml, sizeof(xml),
+             "<iq type='%s' id='r1' from='%s' to='%s'>"
+             "<query xmlns='jabber:iq:register'>%s</query></iq>",
+             type, from, conf->component.jid, inner);
+    iq = tu_parse(ctx, xml);
+    req = iq_req_new(iq, conf->component.jid, &sink.sink);
+    reg_handle(reg, req);
+    xmpp_stanza_release(iq);
+    reg_free(reg);
+    return tu_only_reply(&sink);
+}
+
+#define JULIET "juliet@capulet.example/balcony"
+#define SEED_FORM                                                            \
+    "<x xmlns='jabber:x:data' type='submit'>"                               \
+    "<field type='hidden' var='FORM_TYPE'><value>jabber:iq:register</value>" \
+    "</field><field var='first'><value>Juliet</value></field>"              \
+    "<field var='last'><value>Capulet</value></field>"                      \
+    "<field var='email'><value>juliet@capulet.com</value></field>"          \
+    "<field var='x-gender'><value>F</value></field></x>"
+
+static void test_get_form_only(void **state)
+{
+    const char *r;
+
+    (void)state;
+    r = ask(&contests, "get", JULIET, "");
+    assert_contains(r, "type=\"result\"");
+    assert_contains(r, "from=\"contests.example\"");
+    assert_contains(r, "to=\"" JULIET "\"");
+    assert_contains(r, "<instructions>Use the enclosed form");
+    assert_contains(r, "<x type=\"form\" xmlns=\"jabber:x:data\">");
+    assert_contains(r, "<title>Contest Registration</title>");
+    assert_contains(r, "type=\"list-single\" var=\"x-gender\"");
+    /* x-gender has no iq:register element: no legacy fields (XEP-0077 6) */
+    assert_not_contains(r, "<first/>");
+    assert_not_contains(r, "<registered/>");
+}
+
+static void test_get_legacy_and_form(void **state)
+{
+    const char *r;
+
+    (void)state;
+    r = ask(&accounts, "get", "bill@shakespeare.example/globe", "");
+    assert_contains(r, "<instructions>Choose a username and password."
+                       "</instructions><username/><password/><email/>");
+    assert_contains(r, "<x type=\"form\" xmlns=\"jabber:x:data\">");
+}
+
+static void test_register_then_registered(void **state)
+{
+    const char *r;
+
+    (void)state;
+    r = ask(&contests, "set", JULIET, SEED_FORM);
+    assert_contains(r, "type=\"result\"");
+    assert_not_contains(r, "<query");
+    assert_string_equal(fake_store_fields("contests.example",
+                                          "juliet@capulet.example"),
+                        "{\"first\":\"Juliet\",\"last\":\"Capulet\","
+                        "\"email\":\"juliet@capulet.com\",\"x-gender\":"
+                        "\"F\"}");
+    assert_null(
+        fake_store_username("contests.example", "juliet@capulet.example"));
+    r = ask(&contests, "get", "juliet@capulet.example/other", "");
+    assert_contains(r, "<registered/>");
+    assert_contains(r, "<first>Juliet</first>");
+    assert_contains(r, "<required/><value>Capulet</value>");
+    assert_contains(r, "<value>F</value><option");
+    /* an update from the same JID: still one row, new values */
+    r = ask(&contests, "set", JULIET,
+            "<x xmlns='jabber:x:data' type='submit'>"
+            "<field var='first'><value>Jules</value></field>"
+            "<field var='last'><value>Capulet</value></field>"
+            "<field var='email'><value>j@c.example</value></field></x>");
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_count(), 1);
+    assert_contains(fake_store_fields("contests.example",
+                                      "juliet@capulet.example"),
+                    "\"first\":\"Jules\"");
+}
+
+static void test_legacy_register_hashes_password(void **state)
+{
+    const char *r, *hash;
+
+    (void)state;
+    r = ask(&accounts, "set", "bill@shakespeare.example/globe",
+            "<username>bill</username><password>Calliope</password>"
+            "<email>bard@shakespeare.lit</email>");
+    assert_contains(r, "type=\"result\"");
+    hash = fake_store_password_hash("accounts.example",
+                                    "bill@shakespeare.example");
+    assert_non_null(hash);
+    assert_memory_equal(hash, "$2a$10$", 7);
+    assert_true(secret_verify("Calliope", hash));
+    assert_not_contains(fake_store_fields("accounts.example",
+                                          "bill@shakespeare.example"),
+                        "Calliope");
+    assert_string_equal(
+        fake_store_username("accounts.example", "bill@shakespeare.example"),
+        "bill");
+    r = ask(&accounts, "get", "bill@shakespeare.example/globe", "");
+    assert_contains(r, "<registered/>");
+    assert_contains(r, "<username>bill</username>");
+    assert_contains(r, "<password/>");
+    assert_not_contains(r, "Calliope");
+    assert_not_contains(r, "$2a$");
+}
+
+static void test_conflict(void **state)
+{
+    const char *r;
+
+    (void)state;
+    ask(&accounts, "set", "bill@shakespeare.example/globe",
+        "<username>bill</username><password>Calliope</password>"
+        "<email>bard@shakespeare.lit</email>");
+    r = ask(&accounts, "set", "billg@bigcompany.example/x",
+            "<username>Bill</username><password>m1cro$oft</password>"
+            "<email>billg@bigcompany.com</email>");
+    assert_contains(r, "type=\"error\"");
+    assert_contains(r, "<error code=\"409\" type=\"cancel\"><conflict "
+                       "xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"/>");
+    /* the query is echoed as in XEP-0077, but never the password */
+    assert_contains(r, "<username>Bill</username><password/>");
+    assert_not_contains(r, "m1cro$oft");
+    assert_int_equal(fake_store_count(), 1);
+}
+
+static void test_not_acceptable(void **state)
+{
+    const char *r;
+
+    (void)state;
+    r = ask(&accounts, "set", "bill@shakespeare.example/globe",
+            "<username>bill</username><password>Calliope</password>");
+    assert_contains(r, "<error code=\"406\" type=\"modify\"><not-acceptable");
+    assert_contains(r, "field 'email' is required");
+    r = ask(&accounts, "set", "bill@shakespeare.example/globe",
+            "<username>bill</username><password/><email>b@s</email>");
+    assert_contains(r, "code=\"406\"");
+    assert_contains(r, "'password' is required");
+    r = ask(&contests, "set", JULIET,
+            "<x xmlns='jabber:x:data' type='submit'>"
+            "<field var='first'><value>J</value></field>"
+            "<field var='last'><value>C</value></field>"
+            "<field var='email'><value>j@c</value></field>"
+            "<field var='x-gender'><value>Q</value></field></x>");
+    assert_contains(r, "code=\"406\"");
+    assert_contains(r, "x-gender");
+    assert_int_equal(fake_store_count(), 0);
+}
+
+static void test_bad_requests(void **state)
+{
+    const char *r;
+
+    (void)state;
+    r = ask(&contests, "set", JULIET,
+            "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'>"
+            "<value>urn:wrong</value></field></x>");
+    assert_contains(r, "<error code=\"400\" type=\"modify\"><bad-request");
+    r = ask(&contests, "set", JULIET,
+            "<x xmlns='jabber:x:data' type='form'/>");
+    assert_contains(r, "code=\"400\"");
+    r = ask(&contests, "set", JULIET, "");
+    assert_contains(r, "code=\"400\"");
+    r = ask(&contests, "set", JULIET, "<remove/><username>x</username>");
+    assert_contains(r, "code=\"400\"");
+    assert_int_equal(fake_store_count(), 0);
+}
+
+static void test_cancel_form_changes_nothing(void **state)
+{
+    const char *r;
+
+    (void)state;
+    r = ask(&contests, "set", JULIET,
+            "<x xmlns='jabber:x:data' type='cancel'/>");
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_count(), 0);
+}
+
+static void test_form_wins_over_legacy(void **state)
+{
+    const char *r;
+
+    (void)state;
+    r = ask(&contests, "set", JULIET, "<first>Legacy</first>" SEED_FORM);
+    assert_contains(r, "type=\"result\"");
+    assert_contains(fake_store_fields("contests.example",
+                                      "juliet@capulet.example"),
+                    "\"first\":\"Juliet\"");
+}
+
+static void test_remove(void **state)
+{
+    const char *r;
+
+    (void)state;
+    r = ask(&contests, "set", JULIET, "<remove/>");
+    assert_contains(r, "<error code=\"407\" type=\"auth\">"
+                       "<registration-required");
+    ask(&contests, "set", JULIET, SEED_FORM);
+    assert_int_equal(fake_store_count(), 1);
+    r = ask(&contests, "set", JULIET, "<remove/>");
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_count(), 0);
+}
+
+static void test_database_down_answers_wait(void **state)
+{
+    const char *r;
+
+    (void)state;
+    fake_store_set_down(true);
+    r = ask(&contests, "get", JULIET, "");
+    assert_contains(r, "<error code=\"500\" type=\"wait\">"
+                       "<internal-server-error");
+    r = ask(&contests, "set", JULIET, SEED_FORM);
+    assert_contains(r, "type=\"wait\"");
+    r = ask(&contests, "set", JULIET, "<remove/>");
+    assert_contains(r, "type=\"wait\"");
+    fake_store_set_down(false);
+    assert_int_equal(fake_store_count(), 0);
+}
+
+static void test_idempotent_retry(void **state)
+{
+    const char *r;
+
+    (void)state;
+    ask(&contests, "set", JULIET, SEED_FORM);
+    r = ask(&contests, "set", JULIET, SEED_FORM);
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_count(), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_get_form_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get_legacy_and_form, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_register_then_registered, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_register_hashes_password,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_acceptable, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_form_changes_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_form_wins_over_legacy, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_database_down_answers_wait,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_retry, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
