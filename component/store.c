@@ -212,6 +212,7 @@ static enum store_status failure(struct store *s, const PGresult *res,
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
                             : NULL;
+    const char *primary;
     enum store_status st = STORE_ERROR;
 
     if (PQstatus(s->conn) != CONNECTION_OK) {
@@ -226,8 +227,10 @@ static enum store_status failure(struct store *s, const PGresult *res,
             strncmp(state, "53", 2) == 0)
             st = STORE_UNAVAILABLE;
     }
+    /* The primary message only: DETAIL lines quote row values. */
+    primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     log_error("store", "%s failed (%s): %s", what, state ? state : "no state",
-              PQerrorMessage(s->conn));
+              primary ? primary : PQerrorMessage(s->conn));
     if (st == STORE_UNAVAILABLE)
         disconnect(s);
     return st;
