@@ -10,8 +10,10 @@
  */
 #include "component.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,6 +27,8 @@
 #define LOOP_TICK_MS 200
 /* How long a clean close may take before we give up on the server. */
 #define CLOSE_TIMEOUT_MS 2000
+/* How long a stop waits for the work in hand to be answered. */
+#define DRAIN_TIMEOUT_MS 5000
 
 enum state { DISCONNECTED, CONNECTING, ONLINE, CLOSING };
 
@@ -35,6 +39,8 @@ struct component {
     xmpp_conn_t *conn;
     xmpp_log_t logger;
     struct iq_sink sink;
+    struct component_wakeup wakeup;
+    int fd; /* the connection's socket, -1 when none */
     enum state state;
     bool refused;          /* the server refused our secret: stop */
     unsigned failures;     /* consecutive failed attempts */
@@ -141,6 +147,7 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
     if (event != XMPP_CONN_DISCONNECT && event != XMPP_CONN_FAIL)
         return;
     c->state = DISCONNECTED;
+    c->fd = -1;
     if (was == CLOSING) {
         log_info("component", "stream closed");
         return;
@@ -174,6 +181,11 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
     schedule_retry(c);
 }
 
+/* The socket libstrophe opened during the last xmpp_connect_component():
+ * the sockopt callback is the only place 0.12 shows it, and it carries no
+ * user pointer. */
+static int last_socket = -1;
+
 /* TCP keepalive on every socket, so that a dead peer is noticed. */
 static int on_sockopt(xmpp_conn_t *conn, void *sockp)
 {
@@ -181,6 +193,7 @@ static int on_sockopt(xmpp_conn_t *conn, void *sockp)
     int on = 1, idle = 30, intvl = 10, cnt = 3;
 
     (void)conn;
+    last_socket = fd; /* attempt() hands it to the loop */
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
@@ -220,7 +233,8 @@ static bool allocate_sm_state(xmpp_conn_t *conn)
 }
 
 struct component *component_new(const struct conf *conf,
-                                struct router *router)
+                                struct router *router,
+                                const struct component_wakeup *wakeup)
 {
     struct component *c = calloc(1, sizeof(*c));
 
@@ -228,6 +242,11 @@ struct component *component_new(const struct conf *conf,
         return NULL;
     c->conf = conf;
     c->router = router;
+    c->fd = -1;
+    if (wakeup)
+        c->wakeup = *wakeup;
+    else
+        c->wakeup.fd = -1;
     c->logger = (xmpp_log_t){.handler = on_strophe_log, .userdata = c};
     c->sink = (struct iq_sink){.send = send_stanza, .arg = c};
     xmpp_initialize();
@@ -271,15 +290,48 @@ static void attempt(struct component *c)
              c->conf->component.server, c->conf->component.port,
              c->conf->component.jid);
     c->state = CONNECTING;
+    last_socket = -1;
     rc = xmpp_connect_component(c->conn, c->conf->component.server,
                                 (unsigned short)c->conf->component.port,
                                 on_conn_event, c);
+    c->fd = rc == XMPP_EOK ? last_socket : -1;
     if (rc != XMPP_EOK) {
         c->state = DISCONNECTED;
         log_warn("component", "cannot connect to %s:%u (libstrophe %d)",
                  c->conf->component.server, c->conf->component.port, rc);
         schedule_retry(c);
     }
+}
+
+/* Waits for an event: the socket (readable, or writable while connecting
+ * or while libstrophe has output queued), the wake-up fd, or the tick.
+ * Then lets libstrophe do its part without blocking. */
+static void loop_once(struct component *c, int timeout_ms)
+{
+    struct pollfd fds[2];
+    nfds_t n = 0;
+    int wake = -1;
+
+    if (c->fd >= 0 && c->state != DISCONNECTED) {
+        short ev = c->state == CONNECTING ? POLLOUT : POLLIN;
+        if (c->state != CONNECTING && xmpp_conn_send_queue_len(c->conn) > 0)
+            ev |= POLLOUT;
+        fds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
+    }
+    if (c->wakeup.fd >= 0) {
+        wake = (int)n;
+        fds[n++] = (struct pollfd){.fd = c->wakeup.fd, .events = POLLIN};
+    }
+    if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
+        log_warn("component", "poll: %s", strerror(errno));
+    if (wake >= 0 && (fds[wake].revents & POLLIN))
+        c->wakeup.on_ready(c->wakeup.arg);
+    xmpp_run_once(c->ctx, 0);
+}
+
+static bool busy(const struct component *c)
+{
+    return c->wakeup.busy && c->wakeup.busy(c->wakeup.arg);
 }
 
 /* Closes the stream and waits, boundedly, for the server's close. */
@@ -294,21 +346,29 @@ static void close_stream(struct component *c)
     c->state = CLOSING;
     xmpp_disconnect(c->conn);
     while (c->state == CLOSING && now_ms() < deadline)
-        xmpp_run_once(c->ctx, 50);
+        loop_once(c, 50);
 }
 
 int component_run(struct component *c, volatile sig_atomic_t *stop)
 {
+    uint64_t deadline;
+
     c->next_attempt = now_ms();
     while (!*stop && !c->refused) {
         if (c->state == DISCONNECTED && now_ms() >= c->next_attempt)
             attempt(c);
         if (c->refused)
             break;
-        xmpp_run_once(c->ctx, LOOP_TICK_MS);
+        loop_once(c, LOOP_TICK_MS);
     }
     if (c->refused)
         return COMPONENT_EXIT_REFUSED;
+    /* Finish what is in hand, so that nobody waits for an answer. */
+    deadline = now_ms() + DRAIN_TIMEOUT_MS;
+    if (busy(c))
+        log_info("component", "stopping: finishing the requests in hand");
+    while (busy(c) && c->state == ONLINE && now_ms() < deadline)
+        loop_once(c, 50);
     close_stream(c);
     return 0;
 }

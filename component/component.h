@@ -19,13 +19,26 @@
 
 struct component;
 
-/* conf and router are borrowed and must outlive the component.  Caller
- * owns the result (component_free).  NULL when libstrophe cannot start. */
+/* Another source of events for the loop (the hashing worker): when fd is
+ * readable, on_ready(arg) runs on the loop; busy(arg) tells whether work
+ * is still in hand (a stop waits for it, boundedly). */
+struct component_wakeup {
+    int fd;
+    void (*on_ready)(void *arg);
+    bool (*busy)(void *arg);
+    void *arg;
+};
+
+/* conf and router are borrowed and must outlive the component; wakeup is
+ * copied.  Caller owns the result (component_free).  NULL when libstrophe
+ * cannot start. */
 struct component *component_new(const struct conf *conf,
-                                struct router *router);
+                                struct router *router,
+                                const struct component_wakeup *wakeup);
 void component_free(struct component *c);
 
-/* Runs until *stop becomes non-zero (then closes the stream cleanly) or
+/* Runs until *stop becomes non-zero (then finishes the work in hand,
+ * boundedly, and closes the stream cleanly) or
  * the server refuses the handshake.  Returns the process exit code: 0, or
  * COMPONENT_EXIT_REFUSED. */
 int component_run(struct component *c, volatile sig_atomic_t *stop);

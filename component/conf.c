@@ -50,6 +50,37 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     report(cfg ? cfg->line : 0, "%s", msg);
 }
 
+/* ---- choices ------------------------------------------------------------ */
+
+static const char *const mode_names[] = {"form", "redirect", NULL};
+static const char *const pwchange_names[] = {"legacy", "form", "off", NULL};
+static const char *const remove_names[] = {"plain", "form", "off", NULL};
+
+/* Index of v in names (NULL-terminated), or -1. */
+static int choice(const char *v, const char *const *names)
+{
+    for (int i = 0; v && names[i]; i++)
+        if (strcmp(v, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static void check_choice(cfg_t *cfg, const char *opt,
+                         const char *const *names)
+{
+    const char *v = cfg_getstr(cfg, opt);
+
+    if (choice(v, names) < 0) {
+        char all[128] = "";
+        for (int i = 0; names[i]; i++) {
+            strcat(all, i ? ", " : "");
+            strcat(all, names[i]);
+        }
+        report(cfg->line, "registration: %s '%s' is not one of %s", opt,
+               v ? v : "", all);
+    }
+}
+
 /* ---- per-option checks, run by libconfuse as each option is read ------ */
 
 static int check_port(cfg_t *cfg, cfg_opt_t *opt)
@@ -95,6 +126,25 @@ static int check_field_type(cfg_t *cfg, cfg_opt_t *opt)
                "text-private, text-multi, list-single, list-multi, "
                "jid-single, jid-multi, boolean, fixed, hidden)",
                v ? v : "");
+    return 0;
+}
+
+static int check_hash_cost(cfg_t *cfg, cfg_opt_t *opt)
+{
+    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+    if (v < 4 || v > 15)
+        report(cfg->line, "hash_cost: %ld is out of range (4-15)", v);
+    return 0;
+}
+
+static int check_limit(cfg_t *cfg, cfg_opt_t *opt)
+{
+    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+    if (v < 0 || v > 1000000)
+        report(cfg->line, "%s: %ld is out of range (0-1000000)",
+               cfg_opt_name(opt), v);
     return 0;
 }
 
@@ -183,6 +233,58 @@ static void check_field(cfg_t *field)
         report(field->line, "field \"password\" must be text-private");
 }
 
+/* Each proof var must name a registration field. */
+static void check_proof(cfg_t *cfg, cfg_t *sec, const char *opt,
+                        bool password_ok)
+{
+    for (unsigned i = 0; i < cfg_size(sec, opt); i++) {
+        const char *var = cfg_getnstr(sec, opt, i);
+        if (!cfg_gettsec(sec, "field", var))
+            report(cfg->line, "registration: %s names '%s', which is not "
+                              "a registration field", opt, var);
+        else if (!password_ok && strcmp(var, "password") == 0)
+            report(cfg->line, "registration: %s cannot name 'password' "
+                              "(the old password is always asked)", opt);
+    }
+}
+
+static bool domain_ok(const char *d)
+{
+    return d && *d && !strchr(d, '@') && !strchr(d, '/') &&
+           form_jid_valid(d);
+}
+
+static void check_policy(cfg_t *cfg, cfg_t *sec)
+{
+    const char *url = cfg_getstr(sec, "url");
+
+    check_choice(sec, "mode", mode_names);
+    check_choice(sec, "password_change", pwchange_names);
+    check_choice(sec, "remove", remove_names);
+    if (url && strncmp(url, "https://", 8) != 0 &&
+        strncmp(url, "http://", 7) != 0)
+        report(cfg->line, "registration: url '%s' is not an http(s) URL",
+               url);
+    if (choice(cfg_getstr(sec, "mode"), mode_names) == CONF_MODE_REDIRECT &&
+        !url)
+        report(cfg->line, "registration: mode \"redirect\" needs a url");
+    check_proof(cfg, sec, "password_change_proof", false);
+    check_proof(cfg, sec, "remove_proof", true);
+    for (unsigned i = 0; i < cfg_size(sec, "allowed_domains"); i++) {
+        const char *d = cfg_getnstr(sec, "allowed_domains", i);
+        if (strcmp(d, "*") != 0 && !domain_ok(d))
+            report(cfg->line, "registration: allowed_domains: '%s' is not "
+                              "a domain (or \"*\")", d);
+    }
+    for (unsigned i = 0; i < cfg_size(sec, "local_domains"); i++)
+        if (!domain_ok(cfg_getnstr(sec, "local_domains", i)))
+            report(cfg->line, "registration: local_domains: '%s' is not a "
+                              "domain", cfg_getnstr(sec, "local_domains", i));
+    for (unsigned i = 0; i < cfg_size(sec, "blocked_jids"); i++)
+        if (str_blank(cfg_getnstr(sec, "blocked_jids", i)))
+            report(cfg->line, "registration: blocked_jids: empty pattern");
+}
+
 static int check_registration(cfg_t *cfg, cfg_opt_t *opt)
 {
     cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
@@ -195,6 +297,7 @@ static int check_registration(cfg_t *cfg, cfg_opt_t *opt)
                FORM_MAX_FIELDS);
     for (unsigned i = 0; i < n; i++)
         check_field(cfg_getnsec(sec, "field", i));
+    check_policy(cfg, sec);
     return 0;
 }
 
@@ -220,6 +323,16 @@ static cfg_opt_t field_opts[] = {
 static cfg_opt_t registration_opts[] = {
     CFG_STR("title", NULL, CFGF_NONE),
     CFG_STR("instructions", NULL, CFGF_NONE),
+    CFG_STR("mode", "form", CFGF_NONE),
+    CFG_STR("url", NULL, CFGF_NONE),
+    CFG_STR("password_change", "legacy", CFGF_NONE),
+    CFG_STR_LIST("password_change_proof", "{}", CFGF_NONE),
+    CFG_STR("remove", "plain", CFGF_NONE),
+    CFG_STR_LIST("remove_proof", "{}", CFGF_NONE),
+    CFG_INT("hash_cost", 10, CFGF_NONE),
+    CFG_STR_LIST("allowed_domains", "{}", CFGF_NONE),
+    CFG_STR_LIST("local_domains", "{}", CFGF_NONE),
+    CFG_STR_LIST("blocked_jids", "{}", CFGF_NONE),
     CFG_SEC("field", field_opts,
             CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END(),
@@ -247,6 +360,16 @@ static cfg_opt_t disco_opts[] = {
     CFG_END(),
 };
 
+static cfg_opt_t limits_opts[] = {
+    CFG_INT("jid_burst", 5, CFGF_NONE),
+    CFG_INT("jid_per_minute", 10, CFGF_NONE),
+    CFG_INT("domain_burst", 50, CFGF_NONE),
+    CFG_INT("domain_per_minute", 120, CFGF_NONE),
+    CFG_INT("global_burst", 200, CFGF_NONE),
+    CFG_INT("global_per_minute", 1200, CFGF_NONE),
+    CFG_END(),
+};
+
 static cfg_opt_t log_opts[] = {
     CFG_STR("level", "info", CFGF_NONE),
     CFG_END(),
@@ -257,6 +380,7 @@ static cfg_opt_t root_opts[] = {
     CFG_SEC("database", database_opts, CFGF_NONE),
     CFG_SEC("disco", disco_opts, CFGF_NONE),
     CFG_SEC("registration", registration_opts, CFGF_NONE),
+    CFG_SEC("limits", limits_opts, CFGF_NONE),
     CFG_SEC("log", log_opts, CFGF_NONE),
     CFG_END(),
 };
@@ -301,6 +425,69 @@ static bool copy_field(cfg_t *sec, struct form_field_def *f)
     return !oom;
 }
 
+static bool copy_list(cfg_t *sec, const char *opt, struct conf_list *l)
+{
+    unsigned n = cfg_size(sec, opt);
+    bool oom = false;
+
+    if (n == 0)
+        return true;
+    if (!(l->items = calloc(n, sizeof(char *))))
+        return false;
+    l->n = n;
+    for (unsigned i = 0; i < n; i++)
+        l->items[i] = dup_or_null(cfg_getnstr(sec, opt, i), &oom);
+    return !oom;
+}
+
+/* The domain the component is a subdomain of: "example" for
+ * "contests.example"; the JID itself when it has no dot. */
+static bool default_local_domain(const char *jid, struct conf_list *l)
+{
+    const char *dot = strchr(jid, '.');
+
+    if (!(l->items = calloc(1, sizeof(char *))))
+        return false;
+    l->n = 1;
+    l->items[0] = strdup(dot ? dot + 1 : jid);
+    return l->items[0] != NULL;
+}
+
+static bool copy_registration(cfg_t *reg, struct conf *c)
+{
+    struct conf_registration *r = &c->registration;
+    bool oom = false;
+
+    r->mode = (enum conf_mode)choice(cfg_getstr(reg, "mode"), mode_names);
+    r->url = dup_or_null(cfg_getstr(reg, "url"), &oom);
+    r->password_change = (enum conf_password_change)choice(
+        cfg_getstr(reg, "password_change"), pwchange_names);
+    r->remove =
+        (enum conf_remove)choice(cfg_getstr(reg, "remove"), remove_names);
+    r->hash_cost = (unsigned)cfg_getint(reg, "hash_cost");
+    if (oom || !copy_list(reg, "password_change_proof",
+                          &r->password_change_proof) ||
+        !copy_list(reg, "remove_proof", &r->remove_proof) ||
+        !copy_list(reg, "allowed_domains", &r->allowed_domains) ||
+        !copy_list(reg, "local_domains", &r->local_domains) ||
+        !copy_list(reg, "blocked_jids", &r->blocked_jids))
+        return false;
+    if (r->local_domains.n == 0 &&
+        !default_local_domain(c->component.jid, &r->local_domains))
+        return false;
+    return true;
+}
+
+static void copy_limits(cfg_t *sec, struct conf_limits *l)
+{
+    l->jid_burst = (unsigned)cfg_getint(sec, "jid_burst");
+    l->jid_per_minute = (unsigned)cfg_getint(sec, "jid_per_minute");
+    l->domain_burst = (unsigned)cfg_getint(sec, "domain_burst");
+    l->domain_per_minute = (unsigned)cfg_getint(sec, "domain_per_minute");
+    l->global_burst = (unsigned)cfg_getint(sec, "global_burst");
+    l->global_per_minute = (unsigned)cfg_getint(sec, "global_per_minute");
+}
+
 static bool copy_conf(cfg_t *cfg, struct conf *c)
 {
     bool oom = false;
@@ -331,7 +518,8 @@ static bool copy_conf(cfg_t *cfg, struct conf *c)
     c->registration.instructions =
         dup_or_null(cfg_getstr(reg, "instructions"), &oom);
     log_level_parse(cfg_getstr(log, "level"), &c->log_level);
-    if (oom)
+    copy_limits(cfg_getsec(cfg, "limits"), &c->limits);
+    if (oom || !copy_registration(reg, c))
         return false;
     c->registration.fields = calloc(nfields, sizeof(struct form_field_def));
     if (!c->registration.fields)
@@ -376,6 +564,12 @@ struct conf *conf_load(const char *path, FILE *err)
     cfg_set_validate_func(cfg, "registration|field|type", check_field_type);
     cfg_set_validate_func(cfg, "registration|field|max_length",
                           check_max_length);
+    cfg_set_validate_func(cfg, "registration|hash_cost", check_hash_cost);
+    for (cfg_opt_t *o = limits_opts; o->name; o++) {
+        char name[64];
+        snprintf(name, sizeof(name), "limits|%s", o->name);
+        cfg_set_validate_func(cfg, name, check_limit);
+    }
     cfg_set_validate_func(cfg, "component", check_component);
     cfg_set_validate_func(cfg, "registration", check_registration);
 
@@ -420,10 +614,23 @@ static void field_free(struct form_field_def *f)
     free(f->value);
 }
 
+static void list_free(struct conf_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+}
+
 void conf_free(struct conf *c)
 {
     if (!c)
         return;
+    list_free(&c->registration.password_change_proof);
+    list_free(&c->registration.remove_proof);
+    list_free(&c->registration.allowed_domains);
+    list_free(&c->registration.local_domains);
+    list_free(&c->registration.blocked_jids);
+    free(c->registration.url);
     for (size_t i = 0; i < c->registration.nfields; i++)
         field_free(&c->registration.fields[i]);
     free(c->registration.fields);

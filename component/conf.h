@@ -35,11 +35,53 @@ struct conf_disco {
     char *name;
 };
 
+enum conf_mode {
+    CONF_MODE_FORM,     /* in-band registration */
+    CONF_MODE_REDIRECT, /* instructions + URL only (XEP-0077 section 5) */
+};
+
+enum conf_password_change {
+    CONF_PWCHANGE_LEGACY, /* <username/> + <password/> from the account */
+    CONF_PWCHANGE_FORM,   /* jabber:iq:register:changepassword form */
+    CONF_PWCHANGE_OFF,
+};
+
+enum conf_remove {
+    CONF_REMOVE_PLAIN, /* a bare <remove/> cancels */
+    CONF_REMOVE_FORM,  /* jabber:iq:register:cancel form with proof */
+    CONF_REMOVE_OFF,
+};
+
+/* A list of strings; owned by the conf. */
+struct conf_list {
+    char **items;
+    size_t n;
+};
+
 struct conf_registration {
     char *title;
     char *instructions;
     struct form_field_def *fields;
     size_t nfields;
+    enum conf_mode mode;
+    char *url; /* XEP-0066 URL beside the form, NULL when none */
+    enum conf_password_change password_change;
+    /* registration fields that must be repeated to prove who asks */
+    struct conf_list password_change_proof;
+    enum conf_remove remove;
+    struct conf_list remove_proof;
+    unsigned hash_cost; /* bcrypt cost, 4-15 */
+    /* who may register: see README "Access policy" */
+    struct conf_list allowed_domains; /* empty: the local domains; "*": any */
+    struct conf_list local_domains;   /* default: the component's parent */
+    struct conf_list blocked_jids;    /* fnmatch(3) patterns on bare JIDs */
+};
+
+/* Token buckets for registration sets; per_minute 0 disables a bucket. */
+struct conf_limits {
+    unsigned jid_burst, jid_per_minute;
+    unsigned domain_burst, domain_per_minute;
+    unsigned global_burst, global_per_minute;
 };
 
 struct conf {
@@ -48,6 +90,7 @@ struct conf {
     struct conf_database database;
     struct conf_disco disco;
     struct conf_registration registration;
+    struct conf_limits limits;
     enum log_level log_level;
 };
 

@@ -164,14 +164,14 @@ void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload)
 }
 
 xmpp_stanza_t *iq_error_element(xmpp_ctx_t *ctx, enum iq_error e,
-                                const char *text)
+                                const char *type, const char *text)
 {
     xmpp_stanza_t *err = xmpp_stanza_new(ctx);
     xmpp_stanza_t *cond = xmpp_stanza_new(ctx);
     char code[8];
 
     xmpp_stanza_set_name(err, "error");
-    xmpp_stanza_set_type(err, errors[e].type);
+    xmpp_stanza_set_type(err, type ? type : errors[e].type);
     if (errors[e].code) {
         snprintf(code, sizeof(code), "%d", errors[e].code);
         xmpp_stanza_set_attribute(err, "code", code);
@@ -198,6 +198,12 @@ xmpp_stanza_t *iq_error_element(xmpp_ctx_t *ctx, enum iq_error e,
 void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,
                   xmpp_stanza_t *echo)
 {
+    iq_req_error_as(req, e, NULL, text, echo);
+}
+
+void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
+                     const char *text, xmpp_stanza_t *echo)
+{
     xmpp_stanza_t *r = reply_new(req, "error");
     xmpp_stanza_t *err;
 
@@ -210,7 +216,7 @@ void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,
             xmpp_stanza_release(copy);
         }
     }
-    err = iq_error_element(iq_req_ctx(req), e, text);
+    err = iq_error_element(iq_req_ctx(req), e, type, text);
     xmpp_stanza_add_child(r, err);
     xmpp_stanza_release(err);
     send_once(req, r);

@@ -67,12 +67,17 @@ void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload);
  * (borrowed, may be NULL) is copied in before the <error/>. */
 void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,
                   xmpp_stanza_t *echo);
+/* The same, with the error type given (NULL: the condition's usual one),
+ * as XEP-0077 does for its forms (not-authorized of type modify). */
+void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
+                     const char *text, xmpp_stanza_t *echo);
 /* Ends the request (answering internal-server-error if nothing was sent)
  * and frees it.  NULL is allowed. */
 void iq_req_done(struct iq_req *req);
 
-/* Builds a standalone <error/> element; caller owns it. */
+/* Builds a standalone <error/> element (type NULL: the usual one); caller
+ * owns it. */
 xmpp_stanza_t *iq_error_element(xmpp_ctx_t *ctx, enum iq_error e,
-                                const char *text);
+                                const char *type, const char *text);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "component.h"
@@ -18,6 +19,7 @@
 #include "router.h"
 #include "store.h"
 #include "version.h"
+#include "worker.h"
 
 #define EXIT_USAGE 64   /* EX_USAGE */
 #define EXIT_SOFTWARE 70 /* EX_SOFTWARE */
@@ -31,6 +33,31 @@ static void on_stop_signal(int sig)
     if (stop_requested)
         _exit(1); /* a second signal: leave at once */
     stop_requested = 1;
+}
+
+/* reg_env and component_wakeup glue for the hashing worker. */
+static bool offload(void *ctx, void (*work)(void *), void (*done)(void *),
+                    void *arg)
+{
+    return worker_submit(ctx, work, done, arg);
+}
+
+static void drain(void *ctx)
+{
+    worker_drain(ctx);
+}
+
+static bool worker_busy(void *ctx)
+{
+    return worker_pending(ctx) > 0;
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void usage(FILE *out)
@@ -86,6 +113,7 @@ int main(int argc, char **argv)
     struct reg *reg = NULL;
     struct router *router = NULL;
     struct component *comp = NULL;
+    struct worker *worker = NULL;
     enum store_status st;
     int opt, rc = 1;
 
@@ -155,9 +183,22 @@ int main(int argc, char **argv)
                          "back");
 
     install_signals();
-    reg = reg_new(conf, store);
+    /* bcrypt takes tens of ms: two threads keep it off the event loop. */
+    worker = worker_new(2);
+    if (!worker) {
+        rc = EXIT_SOFTWARE;
+        goto out;
+    }
+    struct reg_env env = {.offload = offload,
+                          .offload_ctx = worker,
+                          .now = monotonic_seconds};
+    struct component_wakeup wakeup = {.fd = worker_fd(worker),
+                                      .on_ready = drain,
+                                      .busy = worker_busy,
+                                      .arg = worker};
+    reg = reg_new(conf, store, &env);
     router = reg ? router_new(conf, reg) : NULL;
-    comp = router ? component_new(conf, router) : NULL;
+    comp = router ? component_new(conf, router, &wakeup) : NULL;
     if (!comp) {
         rc = EXIT_SOFTWARE;
         goto out;
@@ -165,6 +206,7 @@ int main(int argc, char **argv)
     rc = component_run(comp, &stop_requested);
     log_info("main", "registrar stopped (exit %d)", rc);
 out:
+    worker_free(worker); /* its last done()s still use reg and comp */
     component_free(comp);
     router_free(router);
     reg_free(reg);

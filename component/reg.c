@@ -1,18 +1,24 @@
 /*
- * reg.c - XEP-0077 In-Band Registration: get, register, update, cancel.
+ * reg.c - XEP-0077 In-Band Registration: get, register, update, cancel
+ * (plain or with proof), password change (legacy or form), redirection,
+ * access policy and rate limits.
  *
- * Protocol decisions only: what the request asks, whether it is valid, what
- * to store and which reply (with its RFC 6120 condition and legacy code) it
- * gets.  Storage is asked through store.h and answers through a callback
- * carrying the operation, so the flow does not care when it completes.
- * Never logs or echoes a password or a text-private value.
+ * Protocol decisions only: what the request asks, whether it is allowed
+ * and valid, what to store and which reply it gets (RFC 6120 condition and
+ * legacy code).  Storage is asked through store.h and bcrypt runs through
+ * env->offload, both answering through callbacks that carry the operation,
+ * so no flow cares when they complete.  Never logs or echoes a password or
+ * a text-private value.
  */
 #include "reg.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "limit.h"
 #include "log.h"
+#include "policy.h"
 #include "secret.h"
 
 /* The elements of the jabber:iq:register schema that carry user data
@@ -33,21 +39,50 @@ static const char *const legacy_fields[] = {
     "registration, or send <remove/> to cancel it."
 #define TEXT_UNAVAILABLE                                                     \
     "The registration database is unavailable; please try again later."
+#define TEXT_NOT_REGISTERED "You are not registered with this service."
 
 struct reg {
     const struct conf *conf;
     struct store *store;
+    struct reg_env env;
+    struct limiter *limiter;
     struct form_def def;
-    bool all_legacy; /* every field has a jabber:iq:register element */
+    bool all_legacy;   /* every field has a jabber:iq:register element */
+    bool has_password; /* the form has a "password" field */
+    bool has_username;
+    /* the jabber:iq:register:changepassword and :cancel forms */
+    struct form_field_def *pw_fields, *cancel_fields;
+    struct form_def pw_def, cancel_def;
 };
 
-/* One request in progress, carried through the store's callbacks. */
+/* One bcrypt step, done off the loop: verify plain against hash, or (hash
+ * NULL) make a hash of plain into out.  plain and hash are borrowed from
+ * the op, which the loop does not change while the job runs. */
+struct task {
+    const char *plain;
+    const char *hash;
+    char out[SECRET_HASH_MAX];
+    bool ok;
+};
+
+#define MAX_TASKS (FORM_MAX_FIELDS + 2)
+
+/* One request in progress, carried through the callbacks. */
 struct op {
     struct reg *reg;
     struct iq_req *req;
-    char *bare;          /* the requester's bare JID */
-    struct form_data data;
+    char *bare;           /* the requester's bare JID */
     xmpp_stanza_t *query; /* borrowed from req */
+    struct form_data data;
+    bool legacy;          /* data came as iq:register elements */
+    bool registered;
+    struct store_record rec; /* what is on file, when registered */
+    struct task tasks[MAX_TASKS];
+    size_t ntasks;
+    void (*after)(struct op *op); /* continues once the tasks are done */
+    bool proof_failed; /* a proof compared in clear did not match */
+    char password_hash[SECRET_HASH_MAX];
+    bool has_password_hash;
 };
 
 bool reg_is_legacy_field(const char *var)
@@ -58,7 +93,72 @@ bool reg_is_legacy_field(const char *var)
     return false;
 }
 
-struct reg *reg_new(const struct conf *conf, struct store *store)
+/* ---- set-up ------------------------------------------------------------ */
+
+/* A required copy of the registration field var (strings borrowed). */
+static struct form_field_def proof_field(const struct reg *reg,
+                                         const char *var)
+{
+    struct form_field_def f = *form_def_find(&reg->def, var);
+
+    f.required = true;
+    return f;
+}
+
+static bool build_side_forms(struct reg *reg)
+{
+    const struct conf_registration *r = &reg->conf->registration;
+    size_t n = 0;
+
+    reg->pw_fields = calloc(3 + r->password_change_proof.n,
+                            sizeof(*reg->pw_fields));
+    reg->cancel_fields =
+        calloc(2 + r->remove_proof.n, sizeof(*reg->cancel_fields));
+    if (!reg->pw_fields || !reg->cancel_fields)
+        return false;
+    reg->pw_fields[n++] = (struct form_field_def){
+        .var = "username", .type = FORM_TEXT_SINGLE, .label = "Username",
+        .required = true};
+    reg->pw_fields[n++] = (struct form_field_def){
+        .var = "old_password", .type = FORM_TEXT_PRIVATE,
+        .label = "Old Password", .required = true};
+    reg->pw_fields[n++] = (struct form_field_def){
+        .var = "password", .type = FORM_TEXT_PRIVATE,
+        .label = "New Password", .required = true};
+    for (size_t i = 0; i < r->password_change_proof.n; i++)
+        reg->pw_fields[n++] =
+            proof_field(reg, r->password_change_proof.items[i]);
+    reg->pw_def = (struct form_def){
+        .form_type = REG_NS_CHANGEPASSWORD,
+        .title = "Password Change",
+        .instructions = "Use this form to change your password.",
+        .fields = reg->pw_fields,
+        .nfields = n,
+    };
+    n = 0;
+    if (reg->has_username)
+        reg->cancel_fields[n++] = proof_field(reg, "username");
+    if (reg->has_password)
+        reg->cancel_fields[n++] = proof_field(reg, "password");
+    for (size_t i = 0; i < r->remove_proof.n; i++) {
+        const char *var = r->remove_proof.items[i];
+        if (!form_def_find(&(struct form_def){.fields = reg->cancel_fields,
+                                               .nfields = n},
+                           var))
+            reg->cancel_fields[n++] = proof_field(reg, var);
+    }
+    reg->cancel_def = (struct form_def){
+        .form_type = REG_NS_CANCEL,
+        .title = "Cancel Registration",
+        .instructions = "Use this form to cancel your registration.",
+        .fields = reg->cancel_fields,
+        .nfields = n,
+    };
+    return true;
+}
+
+struct reg *reg_new(const struct conf *conf, struct store *store,
+                    const struct reg_env *env)
 {
     struct reg *reg = calloc(1, sizeof(*reg));
 
@@ -66,6 +166,7 @@ struct reg *reg_new(const struct conf *conf, struct store *store)
         return NULL;
     reg->conf = conf;
     reg->store = store;
+    reg->env = *env;
     reg->def = (struct form_def){
         .form_type = REG_NS,
         .title = conf->registration.title,
@@ -81,11 +182,23 @@ struct reg *reg_new(const struct conf *conf, struct store *store)
         if (!reg_is_legacy_field(f->var) || form_type_is_multi(f->type))
             reg->all_legacy = false;
     }
+    reg->has_password = form_def_find(&reg->def, "password") != NULL;
+    reg->has_username = form_def_find(&reg->def, "username") != NULL;
+    reg->limiter = limiter_new(&conf->limits);
+    if (!reg->limiter || !build_side_forms(reg)) {
+        reg_free(reg);
+        return NULL;
+    }
     return reg;
 }
 
 void reg_free(struct reg *reg)
 {
+    if (!reg)
+        return;
+    limiter_free(reg->limiter);
+    free(reg->pw_fields);
+    free(reg->cancel_fields);
     free(reg);
 }
 
@@ -118,6 +231,7 @@ static void add_child_text(xmpp_stanza_t *parent, const char *name,
     xmpp_stanza_release(e);
 }
 
+/* Adds child to parent and drops our reference. */
 static void add_child(xmpp_stanza_t *parent, xmpp_stanza_t *child)
 {
     if (child) {
@@ -136,6 +250,24 @@ static bool tag_is(xmpp_stanza_t *e, const char *name, const char *ns)
         return false;
     s = xmpp_stanza_get_ns(e);
     return !ns || (s && strcmp(s, ns) == 0);
+}
+
+/* <x xmlns='jabber:x:oob'><url>URL</url></x> (XEP-0066). */
+static xmpp_stanza_t *oob(xmpp_ctx_t *ctx, const char *url)
+{
+    xmpp_stanza_t *x = elem(ctx, "x", REG_NS_OOB);
+
+    add_child_text(x, "url", url);
+    return x;
+}
+
+/* <query xmlns='jabber:iq:register'> holding form (taken). */
+static xmpp_stanza_t *query_with(xmpp_ctx_t *ctx, xmpp_stanza_t *form)
+{
+    xmpp_stanza_t *q = elem(ctx, "query", REG_NS);
+
+    add_child(q, form);
+    return q;
 }
 
 /* ---- operations -------------------------------------------------------- */
@@ -159,11 +291,17 @@ static struct op *op_new(struct reg *reg, struct iq_req *req)
     return op;
 }
 
-/* Ends op and its request (which must have been answered). */
+/* Ends op and its request (answering it if a bug left it unanswered). */
 static void op_done(struct op *op)
 {
     iq_req_done(op->req);
+    for (size_t i = 0; i < op->data.n; i++)
+        for (size_t j = 0; j < op->data.items[i].nvalues; j++)
+            secret_wipe(op->data.items[i].values[j]);
     form_data_clear(&op->data);
+    store_record_clear(&op->rec);
+    explicit_bzero(op->tasks, sizeof(op->tasks));
+    explicit_bzero(op->password_hash, sizeof(op->password_hash));
     free(op->bare);
     free(op);
 }
@@ -174,10 +312,97 @@ static const char *op_id(const struct op *op)
     return id ? id : "";
 }
 
-static void reply_unavailable(struct op *op)
+static const char *service(const struct op *op)
 {
-    iq_req_error(op->req, IQ_INTERNAL_SERVER_ERROR, TEXT_UNAVAILABLE, NULL);
+    return op->reg->conf->component.jid;
 }
+
+/* Sends an error and ends op. */
+static void fail(struct op *op, enum iq_error e, const char *text)
+{
+    iq_req_error(op->req, e, text, NULL);
+    op_done(op);
+}
+
+static void fail_unavailable(struct op *op)
+{
+    fail(op, IQ_INTERNAL_SERVER_ERROR, TEXT_UNAVAILABLE);
+}
+
+/* Keeps a copy of what the store returned (borrowed) in op->rec. */
+static bool keep_record(struct op *op, const struct store_record *rec)
+{
+    struct store_record *r = &op->rec;
+
+    r->username = rec->username ? strdup(rec->username) : NULL;
+    r->password_hash = rec->password_hash ? strdup(rec->password_hash)
+                                          : NULL;
+    if ((rec->username && !r->username) ||
+        (rec->password_hash && !r->password_hash))
+        return false;
+    for (size_t i = 0; i < rec->fields.n; i++)
+        for (size_t j = 0; j < rec->fields.items[i].nvalues; j++)
+            if (!form_data_add(&r->fields, rec->fields.items[i].var,
+                               rec->fields.items[i].values[j]))
+                return false;
+    op->registered = true;
+    return true;
+}
+
+/* ---- bcrypt off the loop ----------------------------------------------- */
+
+static void add_task(struct op *op, const char *plain, const char *hash)
+{
+    if (op->ntasks < MAX_TASKS)
+        op->tasks[op->ntasks++] = (struct task){.plain = plain, .hash = hash};
+}
+
+static void tasks_work(void *arg)
+{
+    struct op *op = arg;
+    unsigned cost = op->reg->conf->registration.hash_cost;
+
+    for (size_t i = 0; i < op->ntasks; i++) {
+        struct task *t = &op->tasks[i];
+        t->ok = t->hash ? secret_verify(t->plain, t->hash)
+                        : secret_hash(t->plain, cost ? cost : 10, t->out);
+    }
+}
+
+static void tasks_done(void *arg)
+{
+    struct op *op = arg;
+
+    op->after(op);
+}
+
+/* Runs the tasks off the loop, then after(op) on it. */
+static void run_tasks(struct op *op, void (*after)(struct op *))
+{
+    struct reg *reg = op->reg;
+
+    op->after = after;
+    if (op->ntasks == 0) {
+        after(op);
+        return;
+    }
+    if (!reg->env.offload(reg->env.offload_ctx, tasks_work, tasks_done, op)) {
+        log_error("reg", "cannot queue hashing for %s (id=%s)", op->bare,
+                  op_id(op));
+        fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+    }
+}
+
+static bool tasks_ok(const struct op *op)
+{
+    bool ok = !op->proof_failed;
+
+    for (size_t i = 0; i < op->ntasks; i++)
+        ok &= op->tasks[i].ok;
+    return ok;
+}
+
+/* ---- what a get shows -------------------------------------------------- */
 
 /* A copy of a legacy element, without the xmlns the parser repeats on it
  * (it inherits the query's).  Caller owns it. */
@@ -194,7 +419,7 @@ static xmpp_stanza_t *copy_without_ns(xmpp_stanza_t *e)
 /* A copy of the submitted query without any secret in it, for echoing in
  * an error (XEP-0077 examples 7 and 8): legacy elements are copied, a
  * password or text-private element is sent back empty, a data form is left
- * out.  Caller owns it. */
+ * out.  NULL when nothing is worth echoing.  Caller owns it. */
 static xmpp_stanza_t *echo_without_secrets(const struct reg *reg,
                                            xmpp_stanza_t *query)
 {
@@ -217,33 +442,56 @@ static xmpp_stanza_t *echo_without_secrets(const struct reg *reg,
             add_child(copy, copy_without_ns(c));
     }
     if (!xmpp_stanza_get_children(copy)) {
-        xmpp_stanza_release(copy); /* nothing worth echoing */
+        xmpp_stanza_release(copy);
         return NULL;
     }
     return copy;
 }
 
-/* The blank query for an unregistered requester. */
+/* The blank query for an unregistered requester (XEP-0077 section 6). */
 static xmpp_stanza_t *query_blank(const struct reg *reg, xmpp_ctx_t *ctx)
 {
     xmpp_stanza_t *q = elem(ctx, "query", REG_NS);
-    const char *instr = reg->def.instructions ? reg->def.instructions
-                                              : TEXT_LEGACY;
+    const char *url = reg->conf->registration.url;
 
     if (reg->all_legacy) {
-        /* XEP-0077 section 6: form + iq:register fields for legacy
-         * clients, when every field has an iq:register element. */
-        add_child_text(q, "instructions", instr);
+        /* form + iq:register fields, for legacy clients */
+        add_child_text(q, "instructions", reg->def.instructions
+                                              ? reg->def.instructions
+                                              : TEXT_LEGACY);
         for (size_t i = 0; i < reg->def.nfields; i++) {
             const struct form_field_def *f = &reg->def.fields[i];
             if (f->type != FORM_FIXED && f->type != FORM_HIDDEN)
                 add_child_text(q, f->var, NULL);
         }
+    } else if (url) {
+        /* form + iq:register instructions + x:oob URL */
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 TEXT_FORM_ONLY " If your client does not support data "
+                                "forms, visit %s",
+                 url);
+        add_child_text(q, "instructions", text);
     } else {
-        /* form + iq:register instructions only */
+        /* form + iq:register instructions */
         add_child_text(q, "instructions", TEXT_FORM_ONLY);
     }
     add_child(q, form_build(ctx, &reg->def, "form", NULL));
+    if (url)
+        add_child(q, oob(ctx, url));
+    return q;
+}
+
+/* Redirection (XEP-0077 section 5): instructions and a URL only. */
+static xmpp_stanza_t *query_redirect(const struct reg *reg, xmpp_ctx_t *ctx)
+{
+    xmpp_stanza_t *q = elem(ctx, "query", REG_NS);
+    char text[1024];
+
+    snprintf(text, sizeof(text), "To register, visit %s",
+             reg->conf->registration.url);
+    add_child_text(q, "instructions", text);
+    add_child(q, oob(ctx, reg->conf->registration.url));
     return q;
 }
 
@@ -275,23 +523,66 @@ static void on_get(void *arg, enum store_status st,
 {
     struct op *op = arg;
     xmpp_ctx_t *ctx = iq_req_ctx(op->req);
-    xmpp_stanza_t *q = NULL;
+    xmpp_stanza_t *q;
 
-    switch (st) {
-    case STORE_OK:
+    if (st == STORE_OK)
         q = query_registered(op->reg, ctx, rec);
-        break;
-    case STORE_NOT_FOUND:
+    else if (st == STORE_NOT_FOUND)
         q = query_blank(op->reg, ctx);
-        break;
-    default:
-        reply_unavailable(op);
-        goto out;
+    else {
+        fail_unavailable(op);
+        return;
     }
     iq_req_result(op->req, q);
     xmpp_stanza_release(q);
-out:
     op_done(op);
+}
+
+/* ---- proofs: username, password, repeated fields ----------------------- */
+
+/* Is name the requester's own account name?  The stored username
+ * (case-insensitively), or the bare JID itself, or with no username on
+ * file, the JID's local part. */
+static bool username_is_own(const struct op *op, const char *name)
+{
+    const char *at = strchr(op->bare, '@');
+
+    if (!name)
+        return false;
+    if (op->rec.username && strcasecmp(name, op->rec.username) == 0)
+        return true;
+    if (strcasecmp(name, op->bare) == 0)
+        return true;
+    return !op->rec.username && at &&
+           strlen(name) == (size_t)(at - op->bare) &&
+           strncasecmp(name, op->bare, (size_t)(at - op->bare)) == 0;
+}
+
+/* Queues a check of each proof field of def (other than username and
+ * passwords) against the registration on file.  Values in clear are
+ * compared here; hashed (text-private) ones by a task.  False when a
+ * clear value differs or nothing is on file to compare with. */
+static bool check_proof_fields(struct op *op, const struct form_def *def)
+{
+    bool ok = true;
+
+    for (size_t i = 0; i < def->nfields; i++) {
+        const char *var = def->fields[i].var;
+        const char *given = form_data_first(&op->data, var);
+        const char *stored = form_data_first(&op->rec.fields, var);
+
+        if (!strcmp(var, "username") || !strcmp(var, "password") ||
+            !strcmp(var, "old_password"))
+            continue;
+        if (!given || !stored) {
+            ok = false;
+        } else if (def->fields[i].type == FORM_TEXT_PRIVATE) {
+            add_task(op, given, stored);
+        } else {
+            ok &= strcmp(given, stored) == 0;
+        }
+    }
+    return ok;
 }
 
 /* ---- cancel ------------------------------------------------------------ */
@@ -301,26 +592,232 @@ static void on_removed(void *arg, enum store_status st, bool created)
     struct op *op = arg;
 
     (void)created;
-    switch (st) {
-    case STORE_OK:
+    if (st == STORE_OK) {
         log_info("reg", "%s cancelled the registration with %s (id=%s)",
-                 op->bare, op->reg->conf->component.jid, op_id(op));
+                 op->bare, service(op), op_id(op));
         iq_req_result(op->req, NULL);
-        break;
-    case STORE_NOT_FOUND:
-        iq_req_error(op->req, IQ_REGISTRATION_REQUIRED,
-                     "You are not registered with this service.", NULL);
-        break;
-    default:
-        reply_unavailable(op);
+        op_done(op);
+    } else if (st == STORE_NOT_FOUND) {
+        fail(op, IQ_REGISTRATION_REQUIRED, TEXT_NOT_REGISTERED);
+    } else {
+        fail_unavailable(op);
     }
+}
+
+/* remove = "form": a bare <remove/> is answered with the cancel form. */
+static void on_get_for_remove(void *arg, enum store_status st,
+                              const struct store_record *rec)
+{
+    struct op *op = arg;
+    xmpp_ctx_t *ctx = iq_req_ctx(op->req);
+    xmpp_stanza_t *q;
+
+    (void)rec;
+    if (st == STORE_NOT_FOUND) {
+        fail(op, IQ_REGISTRATION_REQUIRED, TEXT_NOT_REGISTERED);
+        return;
+    }
+    if (st != STORE_OK) {
+        fail_unavailable(op);
+        return;
+    }
+    q = query_with(ctx, form_build(ctx, &op->reg->cancel_def, "form", NULL));
+    iq_req_error(op->req, IQ_NOT_ALLOWED,
+                 "Submit the enclosed form to cancel your registration.", q);
+    xmpp_stanza_release(q);
     op_done(op);
 }
 
-static void handle_remove(struct op *op)
+static void after_cancel_proof(struct op *op)
 {
-    store_remove(op->reg->store, op->reg->conf->component.jid, op->bare,
-                 on_removed, op);
+    if (!tasks_ok(op)) {
+        log_info("reg", "refused cancellation from %s (id=%s): wrong proof",
+                 op->bare, op_id(op));
+        fail(op, IQ_FORBIDDEN,
+             "The proof given does not match the registration.");
+        return;
+    }
+    store_remove(op->reg->store, service(op), op->bare, on_removed, op);
+}
+
+/* A submitted jabber:iq:register:cancel form. */
+static void on_get_for_cancel_form(void *arg, enum store_status st,
+                                   const struct store_record *rec)
+{
+    struct op *op = arg;
+    struct form_problem problem = {{0}};
+    enum form_status fs;
+    bool ok;
+
+    if (st == STORE_NOT_FOUND) {
+        fail(op, IQ_REGISTRATION_REQUIRED, TEXT_NOT_REGISTERED);
+        return;
+    }
+    if (st != STORE_OK || !keep_record(op, rec)) {
+        fail_unavailable(op);
+        return;
+    }
+    fs = form_validate(&op->reg->cancel_def, &op->data, false, &problem);
+    if (fs != FORM_OK) {
+        fail(op, IQ_BAD_REQUEST, problem.text);
+        return;
+    }
+    ok = check_proof_fields(op, &op->reg->cancel_def);
+    if (op->reg->has_username)
+        ok &= username_is_own(op, form_data_first(&op->data, "username"));
+    if (op->reg->has_password) {
+        if (op->rec.password_hash)
+            add_task(op, form_data_first(&op->data, "password"),
+                     op->rec.password_hash);
+        else
+            ok = false;
+    }
+    op->proof_failed = !ok;
+    run_tasks(op, after_cancel_proof);
+}
+
+/* ---- password change ----------------------------------------------------- */
+
+static void on_password_set(void *arg, enum store_status st, bool created)
+{
+    struct op *op = arg;
+
+    (void)created;
+    if (st == STORE_OK) {
+        log_info("reg", "%s changed the password with %s (id=%s)", op->bare,
+                 service(op), op_id(op));
+        iq_req_result(op->req, NULL);
+        op_done(op);
+    } else if (st == STORE_NOT_FOUND) {
+        fail(op, IQ_REGISTRATION_REQUIRED, TEXT_NOT_REGISTERED);
+    } else {
+        fail_unavailable(op);
+    }
+}
+
+/* After the tasks: all verified, and the last one hashed the new
+ * password. */
+static void after_password_tasks(struct op *op)
+{
+    struct task *hash = &op->tasks[op->ntasks - 1];
+
+    if (!tasks_ok(op)) {
+        log_info("reg", "refused password change from %s (id=%s): wrong "
+                        "old password or proof",
+                 op->bare, op_id(op));
+        iq_req_error_as(op->req, IQ_NOT_AUTHORIZED, "modify",
+                        "The old password or a proof does not match.",
+                        NULL);
+        op_done(op);
+        return;
+    }
+    store_set_password(op->reg->store, service(op), op->bare, hash->out,
+                       on_password_set, op);
+}
+
+/* Answers a legacy request with the changepassword form (XEP-0077 3.3). */
+static void ask_password_form(struct op *op)
+{
+    xmpp_ctx_t *ctx = iq_req_ctx(op->req);
+    xmpp_stanza_t *q =
+        query_with(ctx, form_build(ctx, &op->reg->pw_def, "form", NULL));
+
+    iq_req_error_as(op->req, IQ_NOT_AUTHORIZED, "modify",
+                    "Submit the enclosed form to change your password.", q);
+    xmpp_stanza_release(q);
+    op_done(op);
+}
+
+/* Checks common to both kinds of change; false when answered. */
+static bool password_change_allowed(struct op *op)
+{
+    if (op->reg->conf->registration.password_change == CONF_PWCHANGE_OFF) {
+        fail(op, IQ_NOT_ALLOWED,
+             "This service does not allow password changes.");
+        return false;
+    }
+    if (!op->reg->has_password) {
+        fail(op, IQ_NOT_ALLOWED, "This service keeps no password.");
+        return false;
+    }
+    return true;
+}
+
+/* <username/> + <password/> from a registered JID (XEP-0077 3.3).  Errors
+ * never echo the request. */
+static void legacy_password_change(struct op *op)
+{
+    const char *pw = form_data_first(&op->data, "password");
+    bool blank = true;
+
+    if (!password_change_allowed(op))
+        return;
+    if (op->reg->conf->registration.password_change == CONF_PWCHANGE_FORM) {
+        ask_password_form(op);
+        return;
+    }
+    if (!username_is_own(op, form_data_first(&op->data, "username"))) {
+        log_info("reg", "refused password change from %s (id=%s): not its "
+                        "username",
+                 op->bare, op_id(op));
+        iq_req_error_as(op->req, IQ_NOT_AUTHORIZED, "modify",
+                        "You can only change the password of your own "
+                        "account.",
+                        NULL);
+        op_done(op);
+        return;
+    }
+    for (const char *p = pw; p && *p; p++)
+        blank &= *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+    if (blank) {
+        fail(op, IQ_NOT_ACCEPTABLE,
+             "The new password must not be empty; the old one is kept.");
+        return;
+    }
+    add_task(op, pw, NULL);
+    run_tasks(op, after_password_tasks);
+}
+
+/* A submitted jabber:iq:register:changepassword form. */
+static void on_get_for_password_form(void *arg, enum store_status st,
+                                     const struct store_record *rec)
+{
+    struct op *op = arg;
+    struct form_problem problem = {{0}};
+    enum form_status fs;
+    bool ok;
+
+    if (st == STORE_NOT_FOUND) {
+        fail(op, IQ_REGISTRATION_REQUIRED, TEXT_NOT_REGISTERED);
+        return;
+    }
+    if (st != STORE_OK || !keep_record(op, rec)) {
+        fail_unavailable(op);
+        return;
+    }
+    if (!password_change_allowed(op))
+        return;
+    fs = form_validate(&op->reg->pw_def, &op->data, false, &problem);
+    if (fs != FORM_OK) {
+        fail(op, fs == FORM_BAD_REQUEST ? IQ_BAD_REQUEST : IQ_NOT_ACCEPTABLE,
+             problem.text);
+        return;
+    }
+    if (!username_is_own(op, form_data_first(&op->data, "username"))) {
+        iq_req_error_as(op->req, IQ_NOT_AUTHORIZED, "modify",
+                        "You can only change the password of your own "
+                        "account.",
+                        NULL);
+        op_done(op);
+        return;
+    }
+    ok = check_proof_fields(op, &op->reg->pw_def) && op->rec.password_hash;
+    if (op->rec.password_hash)
+        add_task(op, form_data_first(&op->data, "old_password"),
+                 op->rec.password_hash);
+    op->proof_failed = !ok;
+    add_task(op, form_data_first(&op->data, "password"), NULL);
+    run_tasks(op, after_password_tasks);
 }
 
 /* ---- register or update ------------------------------------------------ */
@@ -328,16 +825,17 @@ static void handle_remove(struct op *op)
 static void on_put(void *arg, enum store_status st, bool created)
 {
     struct op *op = arg;
+    xmpp_stanza_t *echo;
 
     switch (st) {
     case STORE_OK:
         log_info("reg", "%s %s with %s (id=%s)", op->bare,
                  created ? "registered" : "updated the registration",
-                 op->reg->conf->component.jid, op_id(op));
+                 service(op), op_id(op));
         iq_req_result(op->req, NULL);
         break;
-    case STORE_CONFLICT: {
-        xmpp_stanza_t *echo = echo_without_secrets(op->reg, op->query);
+    case STORE_CONFLICT:
+        echo = echo_without_secrets(op->reg, op->query);
         log_info("reg", "%s asked for a username that is taken (id=%s)",
                  op->bare, op_id(op));
         iq_req_error(op->req, IQ_CONFLICT, "That username is already taken.",
@@ -345,69 +843,94 @@ static void on_put(void *arg, enum store_status st, bool created)
         if (echo)
             xmpp_stanza_release(echo);
         break;
-    }
     default:
-        reply_unavailable(op);
+        iq_req_error(op->req, IQ_INTERNAL_SERVER_ERROR, TEXT_UNAVAILABLE,
+                     NULL);
     }
     op_done(op);
 }
 
-/* Replaces every text-private value in data by its hash; on an update, a
- * private field left out keeps the stored hash.  The password field is
- * taken out of data into *password_hash.  False on a hashing failure. */
-static bool hash_secrets(struct op *op, const struct store_record *stored,
-                         char password_hash[SECRET_HASH_MAX],
-                         bool *has_password)
+/* After hashing: the secrets in op->data are replaced by their hashes (the
+ * password goes to its own column), secrets left out of an update keep
+ * their stored hash, and the registration is written. */
+static void after_register_tasks(struct op *op)
 {
     const struct form_def *def = &op->reg->def;
+    size_t t = 0;
+    char *json;
 
-    *has_password = false;
+    if (!tasks_ok(op)) {
+        log_error("reg", "cannot hash a secret for %s (id=%s)", op->bare,
+                  op_id(op));
+        fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
     for (size_t i = 0; i < def->nfields; i++) {
         const struct form_field_def *f = &def->fields[i];
-        const struct form_value *v = form_data_get(&op->data, f->var);
-        char hash[SECRET_HASH_MAX];
         bool is_password = strcmp(f->var, "password") == 0;
+        const char *kept;
 
         if (f->type != FORM_TEXT_PRIVATE)
             continue;
-        if (!v || v->nvalues == 0) {
-            const char *kept = stored && !is_password
-                                   ? form_data_first(&stored->fields, f->var)
-                                   : NULL;
-            if (kept && !form_data_add(&op->data, f->var, kept))
-                return false;
-            continue;
-        }
-        if (!secret_hash(v->values[0], SECRET_DEFAULT_COST, hash))
-            return false;
-        secret_wipe(v->values[0]);
-        form_data_remove(&op->data, f->var);
-        if (is_password) {
-            strcpy(password_hash, hash);
-            *has_password = true;
-        } else if (!form_data_add(&op->data, f->var, hash)) {
-            return false;
+        if (form_data_get(&op->data, f->var)) {
+            /* tasks were queued in field order */
+            const char *h = op->tasks[t++].out;
+            form_data_remove(&op->data, f->var);
+            if (is_password) {
+                strcpy(op->password_hash, h);
+                op->has_password_hash = true;
+            } else if (!form_data_add(&op->data, f->var, h)) {
+                fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+                return;
+            }
+        } else if (!is_password &&
+                   (kept = form_data_first(&op->rec.fields, f->var)) &&
+                   !form_data_add(&op->data, f->var, kept)) {
+            fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+            return;
         }
     }
-    return true;
+    if (!(json = form_data_to_json(def, &op->data))) {
+        fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    struct store_put put = {
+        .service = service(op),
+        .jid = op->bare,
+        .username = form_data_first(&op->data, "username"),
+        .fields_json = json,
+        .password_hash = op->has_password_hash ? op->password_hash : NULL,
+    };
+    store_put(op->reg->store, &put, on_put, op);
+    free(json);
+}
+
+/* Only <username/> and <password/>: XEP-0077 3.3, a password change. */
+static bool is_password_change(const struct op *op)
+{
+    return op->legacy && op->data.n == 2 &&
+           form_data_get(&op->data, "username") &&
+           form_data_get(&op->data, "password");
 }
 
 static void on_get_for_set(void *arg, enum store_status st,
                            const struct store_record *rec)
 {
     struct op *op = arg;
+    const struct form_def *def = &op->reg->def;
     struct form_problem problem = {{0}};
     enum form_status fs;
-    char password_hash[SECRET_HASH_MAX];
-    bool has_password;
-    char *json;
 
-    if (st != STORE_OK && st != STORE_NOT_FOUND) {
-        reply_unavailable(op);
-        op_done(op);
+    if ((st != STORE_OK && st != STORE_NOT_FOUND) ||
+        (st == STORE_OK && !keep_record(op, rec))) {
+        fail_unavailable(op);
         return;
     }
-    fs = form_validate(&op->reg->def, &op->data, st == STORE_OK, &problem);
+    if (op->registered && is_password_change(op)) {
+        legacy_password_change(op);
+        return;
+    }
+    fs = form_validate(def, &op->data, op->registered, &problem);
     if (fs != FORM_OK) {
         xmpp_stanza_t *echo = echo_without_secrets(op->reg, op->query);
         log_info("reg", "refused registration from %s (id=%s): %s",
@@ -421,30 +944,15 @@ static void on_get_for_set(void *arg, enum store_status st,
         op_done(op);
         return;
     }
-    if (!hash_secrets(op, rec, password_hash, &has_password)) {
-        log_error("reg", "cannot hash a secret for %s (id=%s)", op->bare,
-                  op_id(op));
-        iq_req_error(op->req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
-        op_done(op);
-        return;
+    for (size_t i = 0; i < def->nfields; i++) {
+        const char *v = form_data_first(&op->data, def->fields[i].var);
+        if (def->fields[i].type == FORM_TEXT_PRIVATE && v)
+            add_task(op, v, NULL);
     }
-    json = form_data_to_json(&op->reg->def, &op->data);
-    if (!json) {
-        iq_req_error(op->req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
-        op_done(op);
-        return;
-    }
-    struct store_put put = {
-        .service = op->reg->conf->component.jid,
-        .jid = op->bare,
-        .username = form_data_first(&op->data, "username"),
-        .fields_json = json,
-        .password_hash = has_password ? password_hash : NULL,
-    };
-    store_put(op->reg->store, &put, on_put, op);
-    explicit_bzero(password_hash, sizeof(password_hash));
-    free(json);
+    run_tasks(op, after_register_tasks);
 }
+
+/* ---- dispatch ---------------------------------------------------------- */
 
 /* Reads the legacy iq:register elements of the query into op->data. */
 static bool read_legacy(struct op *op)
@@ -452,6 +960,7 @@ static bool read_legacy(struct op *op)
     xmpp_ctx_t *ctx = iq_req_ctx(op->req);
     bool any = false;
 
+    op->legacy = true;
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(op->query); c;
          c = xmpp_stanza_get_next(c)) {
         const char *name = xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c)
@@ -461,12 +970,9 @@ static bool read_legacy(struct op *op)
 
         if (!name || !reg_is_legacy_field(name))
             continue;
-        if (form_data_get(&op->data, name)) {
-            /* the same element twice: a single value is expected */
-            form_data_add(&op->data, name, "");
-            continue;
-        }
         text = xmpp_stanza_get_text(c);
+        /* the same element twice gives two values: refused as a single
+         * value field would be */
         ok = form_data_add(&op->data, name, text ? text : "");
         if (text) {
             secret_wipe(text);
@@ -479,11 +985,66 @@ static bool read_legacy(struct op *op)
     return any;
 }
 
+static void handle_remove(struct op *op, size_t nchildren)
+{
+    switch (op->reg->conf->registration.remove) {
+    case CONF_REMOVE_OFF:
+        fail(op, IQ_NOT_ALLOWED,
+             "This service does not allow cancelling in-band.");
+        return;
+    case CONF_REMOVE_FORM:
+        if (nchildren != 1)
+            break;
+        store_get(op->reg->store, service(op), op->bare, on_get_for_remove,
+                  op);
+        return;
+    case CONF_REMOVE_PLAIN:
+        if (nchildren != 1)
+            break;
+        store_remove(op->reg->store, service(op), op->bare, on_removed, op);
+        return;
+    }
+    fail(op, IQ_BAD_REQUEST, "<remove/> must be the only child of <query/>.");
+}
+
+static void handle_form(struct op *op, xmpp_stanza_t *x)
+{
+    struct form_problem problem = {{0}};
+    const struct conf_registration *r = &op->reg->conf->registration;
+
+    switch (form_parse(x, &op->data, &problem)) {
+    case FORM_OK:
+        break;
+    case FORM_CANCEL: /* the user gave up: nothing changes */
+        iq_req_result(op->req, NULL);
+        op_done(op);
+        return;
+    default:
+        fail(op, IQ_BAD_REQUEST, problem.text);
+        return;
+    }
+    if (op->data.form_type && !strcmp(op->data.form_type, REG_NS_CANCEL)) {
+        if (r->remove == CONF_REMOVE_OFF)
+            fail(op, IQ_NOT_ALLOWED,
+                 "This service does not allow cancelling in-band.");
+        else
+            store_get(op->reg->store, service(op), op->bare,
+                      on_get_for_cancel_form, op);
+        return;
+    }
+    if (op->data.form_type &&
+        !strcmp(op->data.form_type, REG_NS_CHANGEPASSWORD)) {
+        store_get(op->reg->store, service(op), op->bare,
+                  on_get_for_password_form, op);
+        return;
+    }
+    store_get(op->reg->store, service(op), op->bare, on_get_for_set, op);
+}
+
 static void handle_set(struct op *op)
 {
     xmpp_stanza_t *x = NULL, *remove = NULL;
     size_t nchildren = 0;
-    struct form_problem problem = {{0}};
 
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(op->query); c;
          c = xmpp_stanza_get_next(c)) {
@@ -496,45 +1057,58 @@ static void handle_set(struct op *op)
             x = c;
     }
     if (remove) {
-        if (nchildren != 1) {
-            iq_req_error(op->req, IQ_BAD_REQUEST,
-                         "<remove/> must be the only child of <query/>.",
-                         NULL);
-            op_done(op);
-            return;
-        }
-        handle_remove(op);
-        return;
-    }
-    if (x) {
+        handle_remove(op, nchildren);
+    } else if (x) {
         /* XEP-0077 section 7: the form takes precedence over legacy
          * fields sent beside it. */
-        switch (form_parse(x, &op->data, &problem)) {
-        case FORM_OK:
-            break;
-        case FORM_CANCEL:
-            iq_req_result(op->req, NULL);
-            op_done(op);
-            return;
-        default:
-            iq_req_error(op->req, IQ_BAD_REQUEST, problem.text, NULL);
-            op_done(op);
-            return;
-        }
+        handle_form(op, x);
     } else if (!read_legacy(op)) {
-        iq_req_error(op->req, IQ_BAD_REQUEST,
-                     "No registration data: submit the form or the fields.",
-                     NULL);
-        op_done(op);
-        return;
+        fail(op, IQ_BAD_REQUEST,
+             "No registration data: submit the form or the fields.");
+    } else {
+        store_get(op->reg->store, service(op), op->bare, on_get_for_set, op);
     }
-    store_get(op->reg->store, op->reg->conf->component.jid, op->bare,
-              on_get_for_set, op);
+}
+
+/* Policy and rate limits; false when the request was answered. */
+static bool admitted(struct op *op, bool is_set)
+{
+    struct reg *reg = op->reg;
+    const char *why, *which;
+    double retry;
+    char text[160];
+
+    if (policy_check(&reg->conf->registration, op->bare, &why) !=
+        POLICY_ALLOW) {
+        log_info("reg", "refused %s from %s (id=%s): access policy",
+                 is_set ? "set" : "get", op->bare, op_id(op));
+        fail(op, IQ_FORBIDDEN, why);
+        return false;
+    }
+    if (is_set && reg->conf->registration.mode == CONF_MODE_REDIRECT) {
+        snprintf(text, sizeof(text), "Register at %s",
+                 reg->conf->registration.url);
+        fail(op, IQ_NOT_ALLOWED, text);
+        return false;
+    }
+    if (is_set &&
+        !limiter_take(reg->limiter, op->bare, reg->env.now(), &which,
+                      &retry)) {
+        log_warn("reg", "rate limit (%s) reached by %s (id=%s)", which,
+                 op->bare, op_id(op));
+        snprintf(text, sizeof(text),
+                 "Too many registration requests (%s limit); try again in "
+                 "%.0f seconds.",
+                 which, retry < 1 ? 1 : retry + 0.5);
+        fail(op, IQ_POLICY_VIOLATION, text);
+        return false;
+    }
+    return true;
 }
 
 void reg_handle(struct reg *reg, struct iq_req *req)
 {
-    const char *type = iq_req_type(req);
+    bool is_set = strcmp(iq_req_type(req), "set") == 0;
     struct op *op = op_new(reg, req);
 
     if (!op) {
@@ -543,14 +1117,19 @@ void reg_handle(struct reg *reg, struct iq_req *req)
         return;
     }
     if (!op->bare || !op->query) {
-        iq_req_error(req, IQ_BAD_REQUEST, "The request has no sender.",
-                     NULL);
-        op_done(op);
+        fail(op, IQ_BAD_REQUEST, "The request has no sender.");
         return;
     }
-    if (strcmp(type, "get") == 0)
-        store_get(reg->store, reg->conf->component.jid, op->bare, on_get,
-                  op);
-    else
+    if (!admitted(op, is_set))
+        return;
+    if (is_set) {
         handle_set(op);
+    } else if (reg->conf->registration.mode == CONF_MODE_REDIRECT) {
+        xmpp_stanza_t *q = query_redirect(reg, iq_req_ctx(req));
+        iq_req_result(req, q);
+        xmpp_stanza_release(q);
+        op_done(op);
+    } else {
+        store_get(reg->store, service(op), op->bare, on_get, op);
+    }
 }

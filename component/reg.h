@@ -14,12 +14,27 @@
 #include "store.h"
 
 #define REG_NS "jabber:iq:register"
+#define REG_NS_CANCEL "jabber:iq:register:cancel"
+#define REG_NS_CHANGEPASSWORD "jabber:iq:register:changepassword"
+#define REG_NS_OOB "jabber:x:oob"
+
+/* What reg needs from its surroundings. */
+struct reg_env {
+    /* Runs work(arg) away from the event loop, then done(arg) on it.
+     * work touches only arg.  False when it cannot (nothing runs). */
+    bool (*offload)(void *ctx, void (*work)(void *arg),
+                    void (*done)(void *arg), void *arg);
+    void *offload_ctx;
+    /* Monotonic seconds, for the rate limits. */
+    double (*now)(void);
+};
 
 struct reg;
 
-/* conf and store are borrowed and must outlive the reg.  Caller owns the
- * result (reg_free).  NULL when out of memory. */
-struct reg *reg_new(const struct conf *conf, struct store *store);
+/* conf and store are borrowed and must outlive the reg; env is copied.
+ * Caller owns the result (reg_free).  NULL when out of memory. */
+struct reg *reg_new(const struct conf *conf, struct store *store,
+                    const struct reg_env *env);
 void reg_free(struct reg *reg);
 
 /* Handles an iq get/set whose payload is <query xmlns='jabber:iq:register'/>.

@@ -60,6 +60,10 @@ static const struct {
      5},
     {"registrar_remove",
      "DELETE FROM registrations WHERE service = $1 AND jid = $2", 2},
+    {"registrar_set_password",
+     "UPDATE registrations SET password_hash = $3, updated_at = now()"
+     " WHERE service = $1 AND jid = $2",
+     3},
 };
 
 const char *store_status_name(enum store_status st)
@@ -348,6 +352,20 @@ void store_remove(struct store *s, const char *service, const char *jid,
     const char *params[] = {service, jid};
     enum store_status st;
     PGresult *res = run(s, 2, params, &st);
+
+    if (res && strcmp(PQcmdTuples(res), "0") == 0)
+        st = STORE_NOT_FOUND;
+    PQclear(res);
+    cb(arg, st, false);
+}
+
+void store_set_password(struct store *s, const char *service,
+                        const char *jid, const char *hash, store_done_cb cb,
+                        void *arg)
+{
+    const char *params[] = {service, jid, hash};
+    enum store_status st;
+    PGresult *res = run(s, 3, params, &st);
 
     if (res && strcmp(PQcmdTuples(res), "0") == 0)
         st = STORE_NOT_FOUND;

@@ -72,6 +72,11 @@ void store_get(struct store *store, const char *service, const char *jid,
  * username belongs to another JID of the service. */
 void store_put(struct store *store, const struct store_put *put,
                store_done_cb cb, void *arg);
+/* Replaces the password hash (hash borrowed) of (service, jid) and
+ * nothing else.  STORE_NOT_FOUND when there is no such registration. */
+void store_set_password(struct store *store, const char *service,
+                        const char *jid, const char *hash, store_done_cb cb,
+                        void *arg);
 /* STORE_NOT_FOUND when there was nothing to remove. */
 void store_remove(struct store *store, const char *service, const char *jid,
                   store_done_cb cb, void *arg);

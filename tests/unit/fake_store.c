@@ -192,6 +192,25 @@ void store_put(struct store *s, const struct store_put *put,
     cb(arg, STORE_OK, created);
 }
 
+void store_set_password(struct store *s, const char *service,
+                        const char *jid, const char *hash, store_done_cb cb,
+                        void *arg)
+{
+    struct row *r;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, false);
+        return;
+    }
+    if (!(r = find(service, jid))) {
+        cb(arg, STORE_NOT_FOUND, false);
+        return;
+    }
+    free(r->password_hash);
+    r->password_hash = dup(hash);
+    cb(arg, STORE_OK, false);
+}
+
 void store_remove(struct store *s, const char *service, const char *jid,
                   store_done_cb cb, void *arg)
 {

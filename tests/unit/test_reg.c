@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include "fake_store.h"
+#include "sync_env.h"
 #include "reg.h"
 #include "secret.h"
 
@@ -25,18 +26,23 @@ static struct form_field_def account_fields[] = {
     {.var = "password", .type = FORM_TEXT_PRIVATE, .required = true},
     {.var = "email", .type = FORM_TEXT_SINGLE, .required = true},
 };
+static char *any_domain[] = {"*"};
 static struct conf contests = {
     .component = {.jid = "contests.example"},
     .registration = {.title = "Contest Registration",
                      .instructions = "Please sign up",
                      .fields = contest_fields,
-                     .nfields = 4},
+                     .nfields = 4,
+                     .hash_cost = 4,
+                     .allowed_domains = {any_domain, 1}},
 };
 static struct conf accounts = {
     .component = {.jid = "accounts.example"},
     .registration = {.instructions = "Choose a username and password.",
                      .fields = account_fields,
-                     .nfields = 3},
+                     .nfields = 3,
+                     .hash_cost = 4,
+                     .allowed_domains = {any_domain, 1}},
 };
 
 static xmpp_ctx_t *ctx;
@@ -67,7 +73,7 @@ static const char *ask(const struct conf *conf, const char *type,
 {
     char xml[8192];
     xmpp_stanza_t *iq;
-    struct reg *reg = reg_new(conf, fake_store());
+    struct reg *reg = reg_new(conf, fake_store(), &sync_env);
     struct iq_req *req;
 
     tu_sink_clear(&sink);
@@ -166,7 +172,7 @@ static void test_legacy_register_hashes_password(void **state)
     hash = fake_store_password_hash("accounts.example",
                                     "bill@shakespeare.example");
     assert_non_null(hash);
-    assert_memory_equal(hash, "$2a$10$", 7);
+    assert_memory_equal(hash, "$2a$04$", 7);
     assert_true(secret_verify("Calliope", hash));
     assert_not_contains(fake_store_fields("accounts.example",
                                           "bill@shakespeare.example"),

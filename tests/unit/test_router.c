@@ -5,16 +5,21 @@
 #include "testutil.h"
 
 #include "fake_store.h"
+#include "sync_env.h"
 #include "router.h"
 
 static struct form_field_def fields[] = {
     {.var = "email", .type = FORM_TEXT_SINGLE, .required = true},
 };
+static char *any_domain[] = {"*"};
 static struct conf conf = {
     .component = {.jid = "contests.example"},
     .disco = {.category = "component", .type = "generic",
               .name = "Contest Registration"},
-    .registration = {.fields = fields, .nfields = 1},
+    .registration = {.fields = fields,
+                     .nfields = 1,
+                     .hash_cost = 4,
+                     .allowed_domains = {any_domain, 1}},
 };
 
 static xmpp_ctx_t *ctx;
@@ -27,7 +32,7 @@ static int setup(void **state)
     (void)state;
     ctx = xmpp_ctx_new(NULL, NULL);
     fake_store_reset();
-    reg = reg_new(&conf, fake_store());
+    reg = reg_new(&conf, fake_store(), &sync_env);
     router = router_new(&conf, reg);
     tu_sink_init(&sink);
     return 0;

@@ -1,0 +1,29 @@
+/*
+ * limit.h - token-bucket rate limits for registration sets: per bare JID,
+ * per domain and for the whole service.  Pure: the caller passes the
+ * time, so tests need no clock.
+ */
+#ifndef REGISTRAR_LIMIT_H
+#define REGISTRAR_LIMIT_H
+
+#include <stdbool.h>
+
+#include "conf.h"
+
+struct limiter;
+
+/* l is copied.  Caller owns the result (limiter_free). */
+struct limiter *limiter_new(const struct conf_limits *l);
+void limiter_free(struct limiter *lim);
+
+/* Takes one token from each bucket that bare_jid and its domain draw on
+ * at time now (seconds, monotonic).  False when any bucket is empty (then
+ * none is charged); *which (may be NULL) names it: "jid", "domain" or
+ * "service", and *retry_s says when a token will be back. */
+bool limiter_take(struct limiter *lim, const char *bare_jid, double now,
+                  const char **which, double *retry_s);
+
+/* How many per-JID and per-domain buckets are held (tests, metrics). */
+unsigned limiter_size(const struct limiter *lim);
+
+#endif

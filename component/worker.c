@@ -1,0 +1,182 @@
+/*
+ * worker.c - a small thread pool: a queue of jobs in, a queue of finished
+ * jobs out, and an eventfd that tells the loop when to drain.  Knows
+ * nothing of what the jobs do.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct job {
+    struct job *next;
+    void (*work)(void *);
+    void (*done)(void *);
+    void *arg;
+};
+
+struct queue {
+    struct job *head, *tail;
+};
+
+struct worker {
+    pthread_mutex_t lock;
+    pthread_cond_t more;
+    struct queue todo, finished;
+    bool stopping;
+    unsigned pending; /* loop thread only */
+    int efd;
+    unsigned nthreads;
+    pthread_t threads[];
+};
+
+static void push(struct queue *q, struct job *j)
+{
+    j->next = NULL;
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+}
+
+static struct job *pop_all(struct queue *q)
+{
+    struct job *j = q->head;
+
+    q->head = q->tail = NULL;
+    return j;
+}
+
+static void *run(void *arg)
+{
+    struct worker *w = arg;
+    uint64_t one = 1;
+
+    pthread_mutex_lock(&w->lock);
+    for (;;) {
+        struct job *j;
+
+        while (!w->todo.head && !w->stopping)
+            pthread_cond_wait(&w->more, &w->lock);
+        if (!w->todo.head)
+            break; /* stopping and nothing left */
+        j = w->todo.head;
+        w->todo.head = j->next;
+        if (!w->todo.head)
+            w->todo.tail = NULL;
+        pthread_mutex_unlock(&w->lock);
+        j->work(j->arg);
+        pthread_mutex_lock(&w->lock);
+        push(&w->finished, j);
+        while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+struct worker *worker_new(unsigned nthreads)
+{
+    struct worker *w;
+
+    if (nthreads == 0)
+        nthreads = 1;
+    w = calloc(1, sizeof(*w) + nthreads * sizeof(pthread_t));
+    if (!w)
+        return NULL;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->more, NULL);
+    w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->efd < 0) {
+        free(w);
+        return NULL;
+    }
+    for (; w->nthreads < nthreads; w->nthreads++) {
+        if (pthread_create(&w->threads[w->nthreads], NULL, run, w) != 0) {
+            log_error("worker", "cannot start a worker thread");
+            worker_free(w);
+            return NULL;
+        }
+    }
+    return w;
+}
+
+static void free_list(struct job *j)
+{
+    while (j) {
+        struct job *next = j->next;
+        free(j);
+        j = next;
+    }
+}
+
+void worker_free(struct worker *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->more);
+    pthread_mutex_unlock(&w->lock);
+    for (unsigned i = 0; i < w->nthreads; i++)
+        pthread_join(w->threads[i], NULL);
+    /* The threads finished every job: let each be answered and freed. */
+    worker_drain(w);
+    free_list(pop_all(&w->todo));
+    close(w->efd);
+    pthread_cond_destroy(&w->more);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+bool worker_submit(struct worker *w, void (*work)(void *),
+                   void (*done)(void *), void *arg)
+{
+    struct job *j = malloc(sizeof(*j));
+
+    if (!j)
+        return false;
+    *j = (struct job){.work = work, .done = done, .arg = arg};
+    pthread_mutex_lock(&w->lock);
+    push(&w->todo, j);
+    pthread_cond_signal(&w->more);
+    pthread_mutex_unlock(&w->lock);
+    w->pending++;
+    return true;
+}
+
+int worker_fd(const struct worker *w)
+{
+    return w->efd;
+}
+
+void worker_drain(struct worker *w)
+{
+    uint64_t n;
+    struct job *j;
+
+    while (read(w->efd, &n, sizeof(n)) < 0 && errno == EINTR)
+        ;
+    pthread_mutex_lock(&w->lock);
+    j = pop_all(&w->finished);
+    pthread_mutex_unlock(&w->lock);
+    while (j) {
+        struct job *next = j->next;
+        w->pending--;
+        j->done(j->arg);
+        free(j);
+        j = next;
+    }
+}
+
+unsigned worker_pending(const struct worker *w)
+{
+    return w->pending;
+}
