@@ -317,6 +317,285 @@ static void test_idempotent_retry(void **state)
     assert_int_equal(fake_store_count(), 1);
 }
 
+
+/* ---- password change, cancel, redirect, policy, limits (XEP-0077 3.2,
+ * 3.3, 5; issue "the rest of XEP-0077") ---- */
+
+#define BILL "bill@shakespeare.example/globe"
+#define BILL_BARE "bill@shakespeare.example"
+
+static void register_bill(const struct conf *conf)
+{
+    const char *r = ask(conf, "set", BILL,
+                        "<username>bill</username><password>theglobe"
+                        "</password><email>bard@shakespeare.lit</email>");
+    assert_contains(r, "type=\"result\"");
+}
+
+static void test_legacy_password_change(void **state)
+{
+    const char *r, *before;
+    char *old;
+
+    (void)state;
+    register_bill(&accounts);
+    old = strdup(fake_store_password_hash("accounts.example", BILL_BARE));
+    /* the seed's change1 */
+    r = ask(&accounts, "set", BILL,
+            "<username>bill</username><password>newpass</password>");
+    assert_contains(r, "type=\"result\"");
+    assert_true(secret_verify(
+        "newpass", fake_store_password_hash("accounts.example", BILL_BARE)));
+    /* the email on file is untouched */
+    assert_contains(fake_store_fields("accounts.example", BILL_BARE),
+                    "bard@shakespeare.lit");
+    free(old);
+
+    /* another user's name: 401, nothing changed, nothing echoed */
+    before = fake_store_password_hash("accounts.example", BILL_BARE);
+    old = strdup(before);
+    r = ask(&accounts, "set", BILL,
+            "<username>juliet</username><password>stolen</password>");
+    assert_contains(r, "<error code=\"401\" type=\"modify\">"
+                       "<not-authorized");
+    assert_not_contains(r, "stolen");
+    assert_not_contains(r, "<query");
+    assert_string_equal(fake_store_password_hash("accounts.example",
+                                                 BILL_BARE),
+                        old);
+    /* an empty password never clears the stored one */
+    r = ask(&accounts, "set", BILL,
+            "<username>bill</username><password/>");
+    assert_contains(r, "code=\"406\"");
+    r = ask(&accounts, "set", BILL,
+            "<username>bill</username><password>  </password>");
+    assert_contains(r, "code=\"406\"");
+    assert_string_equal(fake_store_password_hash("accounts.example",
+                                                 BILL_BARE),
+                        old);
+    free(old);
+}
+
+static void test_password_change_modes(void **state)
+{
+    struct conf c = accounts;
+    const char *r;
+
+    (void)state;
+    register_bill(&c);
+    c.registration.password_change = CONF_PWCHANGE_OFF;
+    r = ask(&c, "set", BILL,
+            "<username>bill</username><password>newpass</password>");
+    assert_contains(r, "<error code=\"405\" type=\"cancel\"><not-allowed");
+    c.registration.password_change = CONF_PWCHANGE_FORM;
+    r = ask(&c, "set", BILL,
+            "<username>bill</username><password>newpass</password>");
+    /* XEP-0077 example 21: the form comes with not-authorized/modify */
+    assert_contains(r, "<query xmlns=\"jabber:iq:register\"><x type=\"form\" "
+                       "xmlns=\"jabber:x:data\"><title>Password Change"
+                       "</title>");
+    assert_contains(r, "<value>jabber:iq:register:changepassword</value>");
+    assert_contains(r, "var=\"old_password\"");
+    assert_contains(r, "<error code=\"401\" type=\"modify\">");
+    assert_true(secret_verify(
+        "theglobe", fake_store_password_hash("accounts.example", BILL_BARE)));
+}
+
+#define PW_FORM(user, old, new)                                              \
+    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"  \
+    "jabber:iq:register:changepassword</value></field><field "               \
+    "var='username'><value>" user "</value></field><field "                 \
+    "var='old_password'><value>" old "</value></field><field "              \
+    "var='password'><value>" new "</value></field></x>"
+
+static void test_password_change_form(void **state)
+{
+    struct conf c = accounts;
+    const char *r;
+
+    (void)state;
+    c.registration.password_change = CONF_PWCHANGE_FORM;
+    r = ask(&c, "set", BILL, PW_FORM("bill", "theglobe", "groundlings"));
+    assert_contains(r, "<registration-required");
+    register_bill(&c);
+    r = ask(&c, "set", BILL, PW_FORM("bill", "wrong", "groundlings"));
+    assert_contains(r, "<error code=\"401\" type=\"modify\">"
+                       "<not-authorized");
+    assert_not_contains(r, "groundlings");
+    assert_true(secret_verify(
+        "theglobe", fake_store_password_hash("accounts.example", BILL_BARE)));
+    r = ask(&c, "set", BILL, PW_FORM("juliet", "theglobe", "groundlings"));
+    assert_contains(r, "<not-authorized");
+    /* the seed's change2: the bare JID is accepted as the username */
+    r = ask(&c, "set", BILL,
+            PW_FORM(BILL_BARE, "theglobe", "groundlings"));
+    assert_contains(r, "type=\"result\"");
+    assert_true(secret_verify("groundlings", fake_store_password_hash(
+                                                 "accounts.example",
+                                                 BILL_BARE)));
+    r = ask(&c, "set", BILL, PW_FORM("bill", "groundlings", ""));
+    assert_contains(r, "code=\"406\"");
+}
+
+static void test_password_change_with_proof(void **state)
+{
+    static struct form_field_def fields[] = {
+        {.var = "username", .type = FORM_TEXT_SINGLE, .required = true},
+        {.var = "password", .type = FORM_TEXT_PRIVATE, .required = true},
+        {.var = "x-mmn", .type = FORM_TEXT_SINGLE, .label = "Mother's Maiden "
+                                                            "Name"},
+    };
+    static char *proof[] = {"x-mmn"};
+    struct conf c = accounts;
+    const char *r;
+
+    (void)state;
+    c.registration.fields = fields;
+    c.registration.nfields = 3;
+    c.registration.password_change = CONF_PWCHANGE_FORM;
+    c.registration.password_change_proof = (struct conf_list){proof, 1};
+    r = ask(&c, "set", BILL,
+            "<x xmlns='jabber:x:data' type='submit'><field var='username'>"
+            "<value>bill</value></field><field var='password'><value>"
+            "theglobe</value></field><field var='x-mmn'><value>Throckmorton"
+            "</value></field></x>");
+    assert_contains(r, "type=\"result\"");
+    r = ask(&c, "set", BILL, "<username>bill</username><password>x</password>");
+    assert_contains(r, "label=\"Mother&apos;s Maiden Name\" type=\"text-single\" "
+                       "var=\"x-mmn\"><required/>");
+    r = ask(&c, "set", BILL,
+            "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'>"
+            "<value>jabber:iq:register:changepassword</value></field>"
+            "<field var='username'><value>bill</value></field>"
+            "<field var='old_password'><value>theglobe</value></field>"
+            "<field var='password'><value>new</value></field>"
+            "<field var='x-mmn'><value>Capulet</value></field></x>");
+    assert_contains(r, "<not-authorized");
+    r = ask(&c, "set", BILL,
+            "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'>"
+            "<value>jabber:iq:register:changepassword</value></field>"
+            "<field var='username'><value>bill</value></field>"
+            "<field var='old_password'><value>theglobe</value></field>"
+            "<field var='password'><value>new</value></field>"
+            "<field var='x-mmn'><value>Throckmorton</value></field></x>");
+    assert_contains(r, "type=\"result\"");
+}
+
+#define CANCEL_FORM(user, pw)                                                \
+    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"  \
+    "jabber:iq:register:cancel</value></field><field var='username'>"       \
+    "<value>" user "</value></field><field var='password'><value>" pw       \
+    "</value></field></x>"
+
+static void test_cancel_modes(void **state)
+{
+    struct conf c = accounts;
+    const char *r;
+
+    (void)state;
+    register_bill(&c);
+    c.registration.remove = CONF_REMOVE_OFF;
+    r = ask(&c, "set", BILL, "<remove/>");
+    assert_contains(r, "<error code=\"405\" type=\"cancel\"><not-allowed");
+    assert_int_equal(fake_store_count(), 1);
+    c.registration.remove = CONF_REMOVE_FORM;
+    r = ask(&c, "set", BILL, "<remove/>");
+    /* XEP-0077 example 15: the cancel form comes with not-allowed */
+    assert_contains(r, "<value>jabber:iq:register:cancel</value>");
+    assert_contains(r, "<title>Cancel Registration</title>");
+    assert_contains(r, "<error code=\"405\" type=\"cancel\">");
+    assert_int_equal(fake_store_count(), 1);
+    r = ask(&c, "set", BILL, CANCEL_FORM("bill", "wrong"));
+    assert_contains(r, "<error code=\"403\" type=\"auth\"><forbidden");
+    assert_int_equal(fake_store_count(), 1);
+    r = ask(&c, "set", BILL, CANCEL_FORM("juliet", "theglobe"));
+    assert_contains(r, "<forbidden");
+    r = ask(&c, "set", BILL, CANCEL_FORM("bill", "theglobe"));
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_count(), 0);
+    r = ask(&c, "set", BILL, "<remove/>");
+    assert_contains(r, "<registration-required");
+}
+
+static void test_redirect_and_oob(void **state)
+{
+    struct conf c = contests;
+    const char *r;
+
+    (void)state;
+    c.registration.url = "https://contests.example/signup";
+    r = ask(&c, "get", JULIET, "");
+    assert_contains(r, "visit https://contests.example/signup");
+    assert_contains(r, "</x><x xmlns=\"jabber:x:oob\"><url>https://"
+                       "contests.example/signup</url></x>");
+    c.registration.mode = CONF_MODE_REDIRECT;
+    r = ask(&c, "get", JULIET, "");
+    assert_contains(r, "<query xmlns=\"jabber:iq:register\"><instructions>"
+                       "To register, visit https://contests.example/signup"
+                       "</instructions><x xmlns=\"jabber:x:oob\">");
+    assert_not_contains(r, "jabber:x:data");
+    r = ask(&c, "set", JULIET, SEED_FORM);
+    assert_contains(r, "<error code=\"405\" type=\"cancel\"><not-allowed");
+    assert_int_equal(fake_store_count(), 0);
+}
+
+static void test_access_policy(void **state)
+{
+    static char *local[] = {"capulet.example"};
+    static char *blocked[] = {"tybalt@*"};
+    struct conf c = contests;
+    const char *r;
+
+    (void)state;
+    c.registration.allowed_domains = (struct conf_list){0};
+    c.registration.local_domains = (struct conf_list){local, 1};
+    c.registration.blocked_jids = (struct conf_list){blocked, 1};
+    r = ask(&c, "get", "romeo@montague.example/x", "");
+    assert_contains(r, "<error code=\"403\" type=\"auth\"><forbidden");
+    assert_contains(r, "other servers");
+    assert_not_contains(r, "jabber:x:data"); /* no form that would fail */
+    r = ask(&c, "set", "romeo@montague.example/x", SEED_FORM);
+    assert_contains(r, "<forbidden");
+    r = ask(&c, "set", "tybalt@capulet.example/x", SEED_FORM);
+    assert_contains(r, "<forbidden");
+    assert_int_equal(fake_store_count(), 0);
+    r = ask(&c, "set", JULIET, SEED_FORM);
+    assert_contains(r, "type=\"result\"");
+}
+
+static void test_rate_limit(void **state)
+{
+    struct conf c = contests;
+    const char *r;
+
+    (void)state;
+    c.limits = (struct conf_limits){.jid_burst = 2, .jid_per_minute = 6};
+    /* the reg (and its buckets) lives for one ask() in this file, so
+     * drive one reg directly */
+    struct reg *reg = reg_new(&c, fake_store(), &sync_env);
+    for (int i = 0; i < 4; i++) {
+        char xml[2048];
+        snprintf(xml, sizeof(xml),
+                 "<iq type='set' id='r%d' from='" JULIET "' to='x'><query "
+                 "xmlns='jabber:iq:register'>" SEED_FORM "</query></iq>",
+                 i);
+        if (i == 3)
+            sync_clock += 11; /* one token back */
+        xmpp_stanza_t *iq = tu_parse(ctx, xml);
+        tu_sink_clear(&sink);
+        reg_handle(reg, iq_req_new(iq, "contests.example", &sink.sink));
+        xmpp_stanza_release(iq);
+        r = tu_only_reply(&sink);
+        if (i == 2) {
+            assert_contains(r, "<error type=\"wait\"><policy-violation");
+            assert_contains(r, "try again in 10 seconds");
+        } else {
+            assert_contains(r, "type=\"result\"");
+        }
+    }
+    reg_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -340,6 +619,19 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_retry, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_password_change, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_password_change_modes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_password_change_form, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_password_change_with_proof,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redirect_and_oob, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_access_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
