@@ -270,6 +270,12 @@ static void check_policy(cfg_t *cfg, cfg_t *sec)
         report(cfg->line, "registration: mode \"redirect\" needs a url");
     check_proof(cfg, sec, "password_change_proof", false);
     check_proof(cfg, sec, "remove_proof", true);
+    if (choice(cfg_getstr(sec, "remove"), remove_names) == CONF_REMOVE_FORM &&
+        !cfg_gettsec(sec, "field", "username") &&
+        !cfg_gettsec(sec, "field", "password") &&
+        cfg_size(sec, "remove_proof") == 0)
+        report(cfg->line, "registration: remove = \"form\" needs a proof: "
+                          "a username or password field, or remove_proof");
     for (unsigned i = 0; i < cfg_size(sec, "allowed_domains"); i++) {
         const char *d = cfg_getnstr(sec, "allowed_domains", i);
         if (strcmp(d, "*") != 0 && !domain_ok(d))
