@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# tests/run.sh - the whole test suite, on a fresh Debian 12 machine.
+#
+# As root it first installs what it needs from Debian's packages (set
+# REGISTRAR_SKIP_APT=1 to skip).  Then it builds twice and runs ctest in
+# each build: a normal build (unit, PostgreSQL and end-to-end tests), and
+# one with AddressSanitizer + UndefinedBehaviorSanitizer, in which any
+# report, leaks included, fails the run.  Servers are started on free
+# loopback ports as the unprivileged user registrar-test and stopped again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+    build-essential cmake pkg-config
+    libstrophe-dev libpq-dev libconfuse-dev libcrypt-dev libcmocka-dev
+    postgresql postgresql-contrib prosody python3 python3-slixmpp
+    procps util-linux
+)
+
+if [ "$(id -u)" = 0 ] && [ -z "${REGISTRAR_SKIP_APT:-}" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${packages[@]}"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+status=0
+
+run_suite() {
+    local dir=$1
+    shift
+    cmake -S . -B "$dir" "$@"
+    cmake --build "$dir" -j"$jobs"
+    (cd "$dir" && ctest --output-on-failure --timeout 900) || status=1
+}
+
+echo "== build and test (RelWithDebInfo) =="
+run_suite build/tests -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+echo "== build and test with ASan + UBSan =="
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DREGISTRAR_SANITIZE=ON
+
+exit $status
