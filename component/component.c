@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 
 /* How long the event loop may sleep, in ms: bounds how late a stop or a
  * reconnect is noticed. */
@@ -43,6 +44,7 @@ struct component {
     int fd; /* the connection's socket, -1 when none */
     enum state state;
     bool refused;          /* the server refused our secret: stop */
+    bool ready_sent;       /* systemd was told READY=1 */
     unsigned failures;     /* consecutive failed attempts */
     uint64_t next_attempt; /* monotonic ms */
 };
@@ -126,6 +128,9 @@ static void schedule_retry(struct component *c)
     log_info("component", "reconnecting to %s:%u in %u ms (attempt %u)",
              c->conf->component.server, c->conf->component.port, delay,
              c->failures + 1);
+    notify_status("not attached: reconnecting to %s:%u in %u ms (attempt %u)",
+                  c->conf->component.server, c->conf->component.port, delay,
+                  c->failures + 1);
 }
 
 static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
@@ -142,6 +147,12 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
         log_info("component", "attached to %s:%u as %s",
                  c->conf->component.server, c->conf->component.port,
                  c->conf->component.jid);
+        notify_status("attached to %s:%u as %s", c->conf->component.server,
+                      c->conf->component.port, c->conf->component.jid);
+        if (!c->ready_sent) {
+            notify_send("READY=1");
+            c->ready_sent = true;
+        }
         return;
     }
     if (event != XMPP_CONN_DISCONNECT && event != XMPP_CONN_FAIL)
@@ -159,6 +170,8 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
                   c->conf->component.server, c->conf->component.port,
                   c->conf->component.jid);
         c->refused = true;
+        notify_status("refused by %s:%u: wrong component secret",
+                      c->conf->component.server, c->conf->component.port);
         return;
     }
     if (stream_error && stream_error->type == XMPP_SE_CONFLICT)
@@ -349,20 +362,34 @@ static void close_stream(struct component *c)
         loop_once(c, 50);
 }
 
-int component_run(struct component *c, volatile sig_atomic_t *stop)
+void component_set_router(struct component *c, struct router *router)
 {
-    uint64_t deadline;
+    c->router = router;
+}
+
+int component_run(struct component *c, const struct component_control *ctl)
+{
+    uint64_t deadline, wd_every = notify_watchdog_usec() / 1000, wd_next = 0;
 
     c->next_attempt = now_ms();
-    while (!*stop && !c->refused) {
+    while (!*ctl->stop && !c->refused) {
+        if (ctl->reload && *ctl->reload) {
+            *ctl->reload = 0;
+            ctl->on_reload(ctl->arg);
+        }
         if (c->state == DISCONNECTED && now_ms() >= c->next_attempt)
             attempt(c);
         if (c->refused)
             break;
+        if (wd_every && now_ms() >= wd_next) {
+            notify_send("WATCHDOG=1");
+            wd_next = now_ms() + wd_every;
+        }
         loop_once(c, LOOP_TICK_MS);
     }
     if (c->refused)
         return COMPONENT_EXIT_REFUSED;
+    notify_send("STOPPING=1");
     /* Finish what is in hand, so that nobody waits for an answer. */
     deadline = now_ms() + DRAIN_TIMEOUT_MS;
     if (busy(c))

@@ -37,10 +37,23 @@ struct component *component_new(const struct conf *conf,
                                 const struct component_wakeup *wakeup);
 void component_free(struct component *c);
 
+/* What the loop watches besides the network: flags set by signal
+ * handlers. */
+struct component_control {
+    volatile sig_atomic_t *stop;   /* non-zero: finish and leave */
+    volatile sig_atomic_t *reload; /* non-zero: on_reload(arg), then 0 */
+    void (*on_reload)(void *arg);
+    void *arg;
+};
+
 /* Runs until *stop becomes non-zero (then finishes the work in hand,
- * boundedly, and closes the stream cleanly) or
- * the server refuses the handshake.  Returns the process exit code: 0, or
- * COMPONENT_EXIT_REFUSED. */
-int component_run(struct component *c, volatile sig_atomic_t *stop);
+ * boundedly, and closes the stream cleanly) or the server refuses the
+ * handshake.  Tells systemd READY=1 once attached, STATUS= on each state
+ * change, and WATCHDOG=1 when asked to.  Returns the process exit code:
+ * 0, or COMPONENT_EXIT_REFUSED. */
+int component_run(struct component *c, const struct component_control *ctl);
+
+/* Points the component at another router (after a reload). */
+void component_set_router(struct component *c, struct router *router);
 
 #endif

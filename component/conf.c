@@ -9,6 +9,7 @@
 
 #include <confuse.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -176,8 +177,10 @@ static int check_component(cfg_t *cfg, cfg_opt_t *opt)
         report(cfg->line, "component: jid '%s' is not a domain JID", jid);
     if (str_blank(cfg_getstr(sec, "server")))
         report(cfg->line, "component: 'server' must not be empty");
-    if (str_blank(cfg_getstr(sec, "secret")))
-        report(cfg->line, "component: 'secret' is required");
+    if (str_blank(cfg_getstr(sec, "secret")) ==
+        str_blank(cfg_getstr(sec, "secret_file")))
+        report(cfg->line,
+               "component: give exactly one of 'secret' and 'secret_file'");
     if (cfg_getint(sec, "reconnect_min_ms") >
         cfg_getint(sec, "reconnect_max_ms"))
         report(cfg->line, "component: reconnect_min_ms is larger than "
@@ -349,6 +352,7 @@ static cfg_opt_t component_opts[] = {
     CFG_STR("server", "127.0.0.1", CFGF_NONE),
     CFG_INT("port", 5347, CFGF_NONE),
     CFG_STR("secret", NULL, CFGF_NONE),
+    CFG_STR("secret_file", NULL, CFGF_NONE),
     CFG_INT("reconnect_min_ms", 500, CFGF_NONE),
     CFG_INT("reconnect_max_ms", 30000, CFGF_NONE),
     CFG_END(),
@@ -390,6 +394,41 @@ static cfg_opt_t root_opts[] = {
     CFG_SEC("log", log_opts, CFGF_NONE),
     CFG_END(),
 };
+
+/* Reads the component secret from path: the first line, which must not
+ * be empty, from a file that others cannot read.  NULL (reported) when
+ * it cannot be used. */
+static char *read_secret_file(const char *path)
+{
+    struct stat st;
+    char buf[1024];
+    size_t len;
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        report(0, "secret_file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH)) {
+        report(0, "secret_file %s is readable by every user (mode %04o): "
+                  "chmod o-rwx it",
+               path, (unsigned)(st.st_mode & 07777));
+        fclose(f);
+        return NULL;
+    }
+    if (!fgets(buf, sizeof(buf), f))
+        buf[0] = '\0';
+    fclose(f);
+    len = strcspn(buf, "\r\n");
+    buf[len] = '\0';
+    if (len == 0) {
+        report(0, "secret_file %s is empty", path);
+        return NULL;
+    }
+    char *secret = strdup(buf);
+    explicit_bzero(buf, sizeof(buf));
+    return secret;
+}
 
 /* ---- copying into struct conf ----------------------------------------- */
 
@@ -508,7 +547,13 @@ static bool copy_conf(cfg_t *cfg, struct conf *c)
     c->component.jid = dup_or_null(cfg_getstr(comp, "jid"), &oom);
     c->component.server = dup_or_null(cfg_getstr(comp, "server"), &oom);
     c->component.port = (unsigned)cfg_getint(comp, "port");
-    c->component.secret = dup_or_null(cfg_getstr(comp, "secret"), &oom);
+    if (cfg_getstr(comp, "secret_file")) {
+        c->component.secret = read_secret_file(cfg_getstr(comp, "secret_file"));
+        if (!c->component.secret)
+            return false;
+    } else {
+        c->component.secret = dup_or_null(cfg_getstr(comp, "secret"), &oom);
+    }
     c->component.reconnect_min_ms =
         (unsigned)cfg_getint(comp, "reconnect_min_ms");
     c->component.reconnect_max_ms =
@@ -598,7 +643,8 @@ struct conf *conf_load(const char *path, FILE *err)
 
     c = calloc(1, sizeof(*c));
     if (!c || !(c->path = strdup(path)) || !copy_conf(cfg, c)) {
-        report(0, "out of memory");
+        if (load.problems == 0)
+            report(0, "out of memory");
         conf_free(c);
         c = NULL;
     }

@@ -1,8 +1,9 @@
 /*
- * main.c - arguments, start-up, signals and exit codes.
+ * main.c - arguments, start-up, signals, reload and exit codes.
  *
- * Wires conf, store, reg, router and component together and gets out of
- * the way; exits before the event loop are the only place to die.
+ * Wires conf, store, worker, reg, router and component together and gets
+ * out of the way.  Exits before the event loop are the only place to die;
+ * a reload that fails keeps what runs.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -21,11 +22,12 @@
 #include "version.h"
 #include "worker.h"
 
-#define EXIT_USAGE 64   /* EX_USAGE */
+#define EXIT_USAGE 64    /* EX_USAGE */
 #define EXIT_SOFTWARE 70 /* EX_SOFTWARE */
 #define EXIT_TEMPFAIL 75 /* EX_TEMPFAIL: database not reachable */
+#define MAX_RETIRED 64
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_stop_signal(int sig)
 {
@@ -34,6 +36,31 @@ static void on_stop_signal(int sig)
         _exit(1); /* a second signal: leave at once */
     stop_requested = 1;
 }
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_requested = 1;
+}
+
+/* Everything that runs, and what a reload left behind. */
+struct app {
+    const char *path;
+    bool verbose;
+    struct conf *boot;    /* the first conf: the component keeps using it */
+    struct conf *conf;    /* the current one */
+    struct store *store;
+    struct worker *worker;
+    struct reg_env env;
+    struct reg *reg;
+    struct router *router;
+    /* a reg replaced by a reload lives until its requests are answered */
+    struct {
+        struct reg *reg;
+        struct conf *conf;
+    } retired[MAX_RETIRED];
+    size_t nretired;
+};
 
 /* reg_env and component_wakeup glue for the hashing worker. */
 static bool offload(void *ctx, void (*work)(void *), void (*done)(void *),
@@ -60,6 +87,82 @@ static double monotonic_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Frees retired regs with nothing in flight (all of them when force). */
+static void free_retired(struct app *a, bool force)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < a->nretired; i++) {
+        if (force || reg_inflight(a->retired[i].reg) == 0) {
+            reg_free(a->retired[i].reg);
+            if (a->retired[i].conf != a->boot)
+                conf_free(a->retired[i].conf);
+        } else {
+            a->retired[kept++] = a->retired[i];
+        }
+    }
+    a->nretired = kept;
+}
+
+/* Options that need a restart keep their running value, by name. */
+static void keep_fixed(const char *name, char **next, const char *running)
+{
+    if (strcmp(*next ? *next : "", running ? running : "") != 0)
+        log_warn("main", "reload: %s cannot change without a restart; "
+                         "keeping the running value", name);
+    free(*next);
+    *next = running ? strdup(running) : NULL;
+}
+
+static void on_reload(void *arg)
+{
+    struct app *a = arg;
+    struct conf *next;
+    struct reg *reg;
+
+    log_info("main", "SIGHUP: reloading %s", a->path);
+    free_retired(a, false);
+    if (a->nretired == MAX_RETIRED) {
+        log_error("main", "reload refused: %d older configurations still "
+                          "have requests in flight", MAX_RETIRED);
+        return;
+    }
+    next = conf_load(a->path, stderr); /* problems: FILE:LINE: reason */
+    if (!next) {
+        log_error("main", "reload of %s failed: keeping the running "
+                          "configuration", a->path);
+        return;
+    }
+    keep_fixed("component.jid", &next->component.jid,
+               a->boot->component.jid);
+    keep_fixed("component.server", &next->component.server,
+               a->boot->component.server);
+    if (next->component.port != a->boot->component.port)
+        log_warn("main", "reload: component.port cannot change without a "
+                         "restart; keeping the running value");
+    next->component.port = a->boot->component.port;
+    if (strcmp(next->component.secret, a->boot->component.secret) != 0)
+        log_warn("main", "reload: component.secret cannot change without "
+                         "a restart; keeping the running value");
+    keep_fixed("database.conninfo", &next->database.conninfo,
+               a->boot->database.conninfo);
+    reg = reg_new(next, a->store, &a->env);
+    if (!reg) {
+        log_error("main", "reload failed: out of memory");
+        conf_free(next);
+        return;
+    }
+    a->retired[a->nretired].reg = a->reg;
+    a->retired[a->nretired].conf = a->conf;
+    a->nretired++;
+    a->reg = reg;
+    a->conf = next;
+    router_set(a->router, next, reg);
+    log_set_level(a->verbose ? LOG_DEBUG : next->log_level);
+    free_retired(a, false);
+    log_info("main", "reloaded %s", a->path);
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -76,9 +179,12 @@ static void usage(FILE *out)
             "      --version       print the version and exit\n"
             "  -h, --help          print this help and exit\n"
             "\n"
-            "Exit codes: 0 stopped cleanly, 1 failure, %d refused by the "
-            "server\n(wrong secret), %d invalid configuration, %d usage.\n",
-            CONF_EXIT_INVALID, 77, CONF_EXIT_INVALID, EXIT_USAGE);
+            "Signals: SIGHUP reloads FILE; SIGTERM/SIGINT finish the work in\n"
+            "hand and stop (a second one stops at once).\n"
+            "Exit codes: 0 stopped cleanly, 1 failure, 64 usage, 75 database\n"
+            "unreachable (--migrate), %d refused by the server (wrong "
+            "secret),\n%d invalid configuration.\n",
+            CONF_EXIT_INVALID, COMPONENT_EXIT_REFUSED, CONF_EXIT_INVALID);
 }
 
 static void install_signals(void)
@@ -86,12 +192,48 @@ static void install_signals(void)
     struct sigaction sa;
 
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
+    /* no SA_RESTART: a signal cuts poll() short */
+    sa.sa_handler = on_stop_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sigaction(SIGHUP, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int serve(struct app *a)
+{
+    struct component *comp = NULL;
+    int rc = EXIT_SOFTWARE;
+
+    /* bcrypt takes tens of ms: two threads keep it off the event loop */
+    a->worker = worker_new(2);
+    if (!a->worker)
+        return EXIT_SOFTWARE;
+    a->env = (struct reg_env){.offload = offload,
+                              .offload_ctx = a->worker,
+                              .now = monotonic_seconds};
+    struct component_wakeup wakeup = {.fd = worker_fd(a->worker),
+                                      .on_ready = drain,
+                                      .busy = worker_busy,
+                                      .arg = a->worker};
+    struct component_control control = {.stop = &stop_requested,
+                                        .reload = &reload_requested,
+                                        .on_reload = on_reload,
+                                        .arg = a};
+    a->reg = reg_new(a->conf, a->store, &a->env);
+    a->router = a->reg ? router_new(a->conf, a->reg) : NULL;
+    comp = a->router ? component_new(a->boot, a->router, &wakeup) : NULL;
+    if (comp)
+        rc = component_run(comp, &control);
+    worker_free(a->worker); /* its last done()s still use reg and comp */
+    component_free(comp);
+    router_free(a->router);
+    reg_free(a->reg);
+    free_retired(a, true);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -106,21 +248,15 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *path = NULL;
-    bool check = false, migrate_only = false, verbose = false;
-    struct conf *conf = NULL;
-    struct store *store = NULL;
-    struct reg *reg = NULL;
-    struct router *router = NULL;
-    struct component *comp = NULL;
-    struct worker *worker = NULL;
+    struct app a = {0};
+    bool check = false, migrate_only = false;
     enum store_status st;
     int opt, rc = 1;
 
     while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
-            path = optarg;
+            a.path = optarg;
             break;
         case OPT_CHECK:
             check = true;
@@ -129,7 +265,7 @@ int main(int argc, char **argv)
             migrate_only = true;
             break;
         case 'v':
-            verbose = true;
+            a.verbose = true;
             break;
         case OPT_VERSION:
             printf("registrar %s (schema %d)\n", REGISTRAR_VERSION,
@@ -148,29 +284,29 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (!path) {
+    if (!a.path) {
         fprintf(stderr, "registrar: --config FILE is required\n");
         usage(stderr);
         return EXIT_USAGE;
     }
 
-    conf = conf_load(path, stderr);
+    a.boot = a.conf = conf_load(a.path, stderr);
     if (check) {
-        if (conf)
-            printf("%s: OK\n", path);
-        conf_free(conf);
-        return conf ? 0 : CONF_EXIT_INVALID;
+        if (a.conf)
+            printf("%s: OK\n", a.path);
+        conf_free(a.conf);
+        return a.conf ? 0 : CONF_EXIT_INVALID;
     }
-    if (!conf)
+    if (!a.conf)
         return CONF_EXIT_INVALID;
-    log_set_level(verbose ? LOG_DEBUG : conf->log_level);
+    log_set_level(a.verbose ? LOG_DEBUG : a.conf->log_level);
     log_info("main", "registrar %s starting for %s", REGISTRAR_VERSION,
-             conf->component.jid);
+             a.conf->component.jid);
 
-    store = store_new(conf->database.conninfo);
-    if (!store)
+    a.store = store_new(a.conf->database.conninfo);
+    if (!a.store)
         goto out;
-    st = store_migrate(store);
+    st = store_migrate(a.store);
     if (migrate_only) {
         rc = st == STORE_OK ? 0 : st == STORE_UNAVAILABLE ? EXIT_TEMPFAIL : 1;
         goto out;
@@ -181,36 +317,13 @@ int main(int argc, char **argv)
         log_warn("main", "database unavailable at start-up: registrations "
                          "will be answered 'try again later' until it is "
                          "back");
-
     install_signals();
-    /* bcrypt takes tens of ms: two threads keep it off the event loop. */
-    worker = worker_new(2);
-    if (!worker) {
-        rc = EXIT_SOFTWARE;
-        goto out;
-    }
-    struct reg_env env = {.offload = offload,
-                          .offload_ctx = worker,
-                          .now = monotonic_seconds};
-    struct component_wakeup wakeup = {.fd = worker_fd(worker),
-                                      .on_ready = drain,
-                                      .busy = worker_busy,
-                                      .arg = worker};
-    reg = reg_new(conf, store, &env);
-    router = reg ? router_new(conf, reg) : NULL;
-    comp = router ? component_new(conf, router, &wakeup) : NULL;
-    if (!comp) {
-        rc = EXIT_SOFTWARE;
-        goto out;
-    }
-    rc = component_run(comp, &stop_requested);
+    rc = serve(&a);
     log_info("main", "registrar stopped (exit %d)", rc);
 out:
-    worker_free(worker); /* its last done()s still use reg and comp */
-    component_free(comp);
-    router_free(router);
-    reg_free(reg);
-    store_close(store);
-    conf_free(conf);
+    store_close(a.store);
+    if (a.conf != a.boot)
+        conf_free(a.conf);
+    conf_free(a.boot);
     return rc;
 }

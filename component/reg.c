@@ -53,6 +53,7 @@ struct reg {
     /* the jabber:iq:register:changepassword and :cancel forms */
     struct form_field_def *pw_fields, *cancel_fields;
     struct form_def pw_def, cancel_def;
+    unsigned inflight; /* ops not yet done */
 };
 
 /* One bcrypt step, done off the loop: verify plain against hash, or (hash
@@ -192,6 +193,11 @@ struct reg *reg_new(const struct conf *conf, struct store *store,
     return reg;
 }
 
+unsigned reg_inflight(const struct reg *reg)
+{
+    return reg->inflight;
+}
+
 void reg_free(struct reg *reg)
 {
     if (!reg)
@@ -282,6 +288,7 @@ static struct op *op_new(struct reg *reg, struct iq_req *req)
     op->reg = reg;
     op->req = req;
     op->query = iq_req_payload(req);
+    reg->inflight++;
     if (from) {
         char *bare = xmpp_jid_bare(iq_req_ctx(req), from);
         op->bare = bare ? strdup(bare) : NULL;
@@ -294,6 +301,7 @@ static struct op *op_new(struct reg *reg, struct iq_req *req)
 /* Ends op and its request (answering it if a bug left it unanswered). */
 static void op_done(struct op *op)
 {
+    op->reg->inflight--;
     iq_req_done(op->req);
     for (size_t i = 0; i < op->data.n; i++)
         for (size_t j = 0; j < op->data.items[i].nvalues; j++)

@@ -30,6 +30,12 @@ struct router *router_new(const struct conf *conf, struct reg *reg)
     return r;
 }
 
+void router_set(struct router *r, const struct conf *conf, struct reg *reg)
+{
+    r->conf = conf;
+    r->reg = reg;
+}
+
 void router_free(struct router *r)
 {
     free(r);

@@ -27,6 +27,10 @@ struct router;
 struct router *router_new(const struct conf *conf, struct reg *reg);
 void router_free(struct router *router);
 
+/* Serves conf and reg (borrowed) from now on, after a reload. */
+void router_set(struct router *router, const struct conf *conf,
+                struct reg *reg);
+
 /* Handles one stanza (borrowed).  Replies go to sink. */
 void router_stanza(struct router *router, xmpp_stanza_t *stanza,
                    const struct iq_sink *sink);

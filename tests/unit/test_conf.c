@@ -7,6 +7,9 @@
 
 #include "conf.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 /* Loads path; the problems printed go to *out (caller frees). */
 static struct conf *load(const char *name, char **out)
 {
@@ -81,7 +84,8 @@ static void test_bad_reports_every_problem(void **state)
     (void)state;
     assert_null(c);
     assert_contains(msgs, "/bad.conf:3: port: 99999 is not a TCP port");
-    assert_contains(msgs, "/bad.conf:4: component: 'secret' is required");
+    assert_contains(msgs, "/bad.conf:4: component: give exactly one of "
+                          "'secret' and 'secret_file'");
     assert_contains(msgs, "/bad.conf:6: type: 'text-singel' is not a "
                           "XEP-0004 field type");
     assert_contains(msgs, "field \"x-gender\": a list-single field needs "
@@ -106,6 +110,129 @@ static void test_syntax_and_missing(void **state)
     free(msgs);
 }
 
+/* Writes text to a new temporary file (mode given); returns its path. */
+static char *temp_file(const char *text, mode_t mode)
+{
+    char *path = strdup("/tmp/registrar-test-conf.XXXXXX");
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    chmod(path, mode);
+    return path;
+}
+
+static struct conf *load_text(const char *text, char **msgs)
+{
+    char *path = temp_file(text, 0600);
+    size_t len = 0;
+    FILE *err = open_memstream(msgs, &len);
+    struct conf *c = conf_load(path, err);
+
+    fclose(err);
+    unlink(path);
+    free(path);
+    return c;
+}
+
+#define MINIMAL_REG "registration { field \"email\" { } }\n"
+
+static void test_secret_file(void **state)
+{
+    char *secret = temp_file("t0p-secret\n", 0640);
+    char *open_secret = temp_file("t0p-secret\n", 0644);
+    char text[1024], *msgs;
+    struct conf *c;
+
+    (void)state;
+    snprintf(text, sizeof(text),
+             "component { jid = \"c.example\" secret_file = \"%s\" }\n"
+             MINIMAL_REG, secret);
+    c = load_text(text, &msgs);
+    if (!c)
+        fail_msg("refused: %s", msgs);
+    assert_string_equal(c->component.secret, "t0p-secret");
+    conf_free(c);
+    free(msgs);
+    snprintf(text, sizeof(text),
+             "component { jid = \"c.example\" secret_file = \"%s\" }\n"
+             MINIMAL_REG, open_secret);
+    assert_null(load_text(text, &msgs));
+    assert_contains(msgs, "is readable by every user (mode 0644)");
+    assert_not_contains(msgs, "t0p-secret");
+    free(msgs);
+    assert_null(load_text("component { jid = \"c.example\" secret = \"a\" "
+                          "secret_file = \"/x\" }\n" MINIMAL_REG,
+                          &msgs));
+    assert_contains(msgs, "exactly one of 'secret' and 'secret_file'");
+    free(msgs);
+    unlink(secret);
+    unlink(open_secret);
+    free(secret);
+    free(open_secret);
+}
+
+static void test_policy_options(void **state)
+{
+    char *msgs;
+    struct conf *c = load_text(
+        "component { jid = \"contests.example.org\" secret = \"s\" }\n"
+        "registration {\n"
+        "  field \"email\" { required = true }\n"
+        "  field \"x-mmn\" { }\n"
+        "  url = \"https://example.org/signup\"\n"
+        "  password_change = \"form\"\n"
+        "  remove = \"form\"\n"
+        "  remove_proof = {\"email\", \"x-mmn\"}\n"
+        "  allowed_domains = {\"example.org\", \"partner.example\"}\n"
+        "  blocked_jids = {\"*@spam.example\"}\n"
+        "  hash_cost = 4\n"
+        "}\n"
+        "limits { jid_burst = 1 jid_per_minute = 0 }\n",
+        &msgs);
+
+    (void)state;
+    if (!c)
+        fail_msg("refused: %s", msgs);
+    assert_string_equal(c->registration.url, "https://example.org/signup");
+    assert_int_equal(c->registration.password_change, CONF_PWCHANGE_FORM);
+    assert_int_equal(c->registration.remove, CONF_REMOVE_FORM);
+    assert_int_equal(c->registration.remove_proof.n, 2);
+    assert_int_equal(c->registration.allowed_domains.n, 2);
+    assert_string_equal(c->registration.local_domains.items[0],
+                        "example.org");
+    assert_int_equal(c->registration.hash_cost, 4);
+    assert_int_equal(c->limits.jid_burst, 1);
+    assert_int_equal(c->limits.jid_per_minute, 0);
+    assert_int_equal(c->limits.domain_burst, 50); /* default */
+    conf_free(c);
+    free(msgs);
+
+    assert_null(load_text(
+        "component { jid = \"c.example\" secret = \"s\" }\n"
+        "registration {\n field \"email\" { }\n mode = \"redirect\"\n"
+        " remove = \"form\"\n password_change = \"sometimes\"\n"
+        " remove_proof = {\"nope\"}\n hash_cost = 3\n"
+        " url = \"ftp://x\"\n allowed_domains = {\"a b\"}\n}\n",
+        &msgs));
+    assert_contains(msgs, "hash_cost: 3 is out of range");
+    assert_contains(msgs, "password_change 'sometimes' is not one of legacy, "
+                          "form, off");
+    assert_contains(msgs, "remove_proof names 'nope'");
+    assert_contains(msgs, "url 'ftp://x' is not an http(s) URL");
+    assert_contains(msgs, "allowed_domains: 'a b' is not a domain");
+    free(msgs);
+    assert_null(load_text(
+        "component { jid = \"c.example\" secret = \"s\" }\n"
+        "registration {\n field \"email\" { }\n mode = \"redirect\"\n"
+        " remove = \"form\"\n}\n",
+        &msgs));
+    assert_contains(msgs, "mode \"redirect\" needs a url");
+    assert_contains(msgs, "remove = \"form\" needs a proof");
+    free(msgs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +240,8 @@ int main(void)
         cmocka_unit_test(test_seed_accounts),
         cmocka_unit_test(test_bad_reports_every_problem),
         cmocka_unit_test(test_syntax_and_missing),
+        cmocka_unit_test(test_secret_file),
+        cmocka_unit_test(test_policy_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
