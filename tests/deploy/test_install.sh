@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# tests/deploy/test_install.sh BUILD_DIR: installs the build into a
+# throwaway prefix and checks the tree: every file in place, the unit
+# pointing at this prefix and passing systemd-analyze verify, the man pages
+# free of groff warnings, and the example config valid (with its secret
+# file made for the test).
+set -u -o pipefail
+build=$1
+src=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d /tmp/registrar-install.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() { # check DESCRIPTION COMMAND...
+    if "${@:2}"; then echo "ok - $1"; else echo "not ok - $1"; fail=1; fi
+}
+
+cmake --install "$build" --prefix "$tmp/usr" >"$tmp/install.log" 2>&1 ||
+    { cat "$tmp/install.log"; exit 1; }
+for f in sbin/registrar lib/systemd/system/registrar.service \
+         share/man/man8/registrar.8 share/man/man5/registrar.conf.5 \
+         share/doc/registrar/examples/registrar.conf \
+         share/doc/registrar/examples/prosody.cfg.lua \
+         share/doc/registrar/examples/ejabberd.yml \
+         share/registrar/sql/001_registrations.sql; do
+    check "installed $f" test -s "$tmp/usr/$f"
+done
+check "binary is executable" test -x "$tmp/usr/sbin/registrar"
+unit=$tmp/usr/lib/systemd/system/registrar.service
+check "unit runs the installed binary" \
+    grep -q "^ExecStart=$tmp/usr/sbin/registrar --config $tmp/usr/etc/registrar/registrar.conf\$" "$unit"
+check "unit is Type=notify" grep -q '^Type=notify$' "$unit"
+if command -v systemd-analyze >/dev/null; then
+    check "systemd-analyze verify" \
+        systemd-analyze verify --man=no "$unit"
+else
+    echo "not ok - systemd-analyze is missing"; fail=1
+fi
+for page in man8/registrar.8 man5/registrar.conf.5; do
+    warnings=$(LC_ALL=C.UTF-8 MANROFFSEQ='' man --warnings -l \
+        "$tmp/usr/share/man/$page" 2>&1 >/dev/null)
+    check "man page $page renders without warnings" test -z "$warnings"
+    [ -z "$warnings" ] || echo "$warnings"
+done
+printf 'test-secret\n' >"$tmp/secret"
+chmod 600 "$tmp/secret"
+sed "s|/etc/registrar/secret|$tmp/secret|" \
+    "$tmp/usr/share/doc/registrar/examples/registrar.conf" >"$tmp/registrar.conf"
+check "example registrar.conf is valid" \
+    "$tmp/usr/sbin/registrar" --check-config --config "$tmp/registrar.conf"
+chmod 644 "$tmp/secret"
+check "a world-readable secret_file is refused (exit 78)" \
+    bash -c "'$tmp/usr/sbin/registrar' --check-config --config '$tmp/registrar.conf' 2>&1 | grep -q 'readable by every user'; test \${PIPESTATUS[0]} = 78"
+exit $fail
