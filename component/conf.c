@@ -44,6 +44,9 @@ static void report(int line, const char *fmt, ...)
 }
 
 static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
     char msg[512];
 

@@ -102,31 +102,74 @@ int store_schema_version(void)
     return 0;
 }
 
-/* Reads the flat {"k":"v",...} or {"k":["a","b"]} JSON the reg layer
- * writes (no escapes are needed by the tests that read it back). */
+/* Reads one JSON string at *p (which is at its opening quote) into out;
+ * handles the escapes form_data_to_json() writes.  False on bad input. */
+static bool json_string(const char **p, char *out, size_t cap)
+{
+    const char *s = *p;
+    size_t n = 0;
+
+    if (*s++ != '"')
+        return false;
+    while (*s && *s != '"') {
+        char c = *s++;
+        if (c == '\\') {
+            c = *s++;
+            switch (c) {
+            case 'n': c = '\n'; break;
+            case 'r': c = '\r'; break;
+            case 't': c = '\t'; break;
+            case 'u': {
+                unsigned v;
+                if (sscanf(s, "%4x", &v) != 1)
+                    return false;
+                c = (char)v;
+                s += 4;
+                break;
+            }
+            case '"': case '\\': case '/': break;
+            default: return false;
+            }
+        }
+        if (n + 1 < cap)
+            out[n++] = c;
+    }
+    if (*s != '"')
+        return false;
+    out[n] = '\0';
+    *p = s + 1;
+    return true;
+}
+
+/* Reads {"k":"v",...} or {"k":["a","b"]} as written by the reg layer. */
 static void json_to_data(const char *json, struct form_data *d)
 {
+    static char key[4096], val[70000];
     const char *p = json;
 
-    while ((p = strchr(p, '"'))) {
-        const char *ke = strchr(p + 1, '"');
-        char key[128];
-        snprintf(key, sizeof(key), "%.*s", (int)(ke - p - 1), p + 1);
-        p = ke + 2; /* past ": */
-        bool array = *p == '[';
-        do {
-            const char *vs = strchr(p, '"'), *ve = strchr(vs + 1, '"');
-            char val[1024];
-            snprintf(val, sizeof(val), "%.*s", (int)(ve - vs - 1), vs + 1);
-            form_data_add(d, key, val);
-            p = ve + 1;
-        } while (array && *p == ',');
-        if (array)
+    if (*p++ != '{')
+        return;
+    while (*p == '"') {
+        if (!json_string(&p, key, sizeof(key)) || *p++ != ':')
+            return;
+        if (*p == '[') {
             p++;
+            while (*p == '"') {
+                if (!json_string(&p, val, sizeof(val)))
+                    return;
+                form_data_add(d, key, val);
+                if (*p == ',')
+                    p++;
+            }
+            if (*p++ != ']')
+                return;
+        } else if (!json_string(&p, val, sizeof(val))) {
+            return;
+        } else {
+            form_data_add(d, key, val);
+        }
         if (*p == ',')
             p++;
-        if (*p == '}')
-            break;
     }
 }
 
@@ -176,6 +219,10 @@ void store_put(struct store *s, const struct store_put *put,
         for (int i = 0; i < FAKE_MAX && !r; i++)
             if (!s->rows[i].used)
                 r = &s->rows[i];
+        if (!r) { /* full: like a database that cannot take more */
+            cb(arg, STORE_UNAVAILABLE, false);
+            return;
+        }
         r->used = true;
         r->service = dup(put->service);
         r->jid = dup(put->jid);
