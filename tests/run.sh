@@ -7,6 +7,8 @@
 # one with AddressSanitizer + UndefinedBehaviorSanitizer, in which any
 # report, leaks included, fails the run.  Servers are started on free
 # loopback ports as the unprivileged user registrar-test and stopped again.
+# Last, a clang build replays the fuzzing corpus and fuzzes the stanza path
+# for REGISTRAR_FUZZ_SECONDS (60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +16,8 @@ packages=(
     build-essential cmake pkg-config
     libstrophe-dev libpq-dev libconfuse-dev libcrypt-dev libcmocka-dev
     postgresql postgresql-contrib prosody python3 python3-slixmpp
-    procps util-linux
+    procps util-linux systemd man-db groff-base
+    clang libclang-rt-14-dev
 )
 
 if [ "$(id -u)" = 0 ] && [ -z "${REGISTRAR_SKIP_APT:-}" ]; then
@@ -41,5 +44,17 @@ echo "== build and test with ASan + UBSan =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DREGISTRAR_SANITIZE=ON
+
+echo "== fuzz the stanza path (libFuzzer, ${REGISTRAR_FUZZ_SECONDS:-60} s) =="
+CC=clang run_suite build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DREGISTRAR_FUZZ=ON -DREGISTRAR_SANITIZE=OFF
+if tests/fuzz/run.sh build/fuzz "${REGISTRAR_FUZZ_SECONDS:-60}" \
+        >build/fuzz/fuzz.log 2>&1; then
+    grep -E '^(Done|stat::)' build/fuzz/fuzz.log
+else
+    tail -n 60 build/fuzz/fuzz.log
+    echo "fuzzing found a failure: see build/fuzz/fuzz-artifacts/"
+    status=1
+fi
 
 exit $status
