@@ -28,33 +28,56 @@ fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
 status=0
+total_passed=0
+total_failed=0
 
+# run_suite DIR CTEST_ARGS -- CMAKE_ARGS: configure, build, run ctest, and
+# add its counts to the totals.
 run_suite() {
-    local dir=$1
+    local dir=$1 ctest_args=() line total failed
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do ctest_args+=("$1"); shift; done
     shift
     cmake -S . -B "$dir" "$@"
     cmake --build "$dir" -j"$jobs"
-    (cd "$dir" && ctest --output-on-failure --timeout 900) || status=1
+    (cd "$dir" && ctest --output-on-failure --timeout 900 "${ctest_args[@]}") \
+        2>&1 | tee "$dir/ctest.log"
+    [ "${PIPESTATUS[0]}" = 0 ] || status=1
+    line=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$dir/ctest.log" |
+           tail -n 1)
+    if [ -n "$line" ]; then
+        failed=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+        total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+        total_passed=$((total_passed + total - failed))
+        total_failed=$((total_failed + failed))
+    else
+        status=1
+    fi
 }
 
 echo "== build and test (RelWithDebInfo) =="
-run_suite build/tests -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite build/tests -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 echo "== build and test with ASan + UBSan =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite build/sanitize -DCMAKE_BUILD_TYPE=Debug -DREGISTRAR_SANITIZE=ON
+run_suite build/sanitize -E deploy_install -- -DCMAKE_BUILD_TYPE=Debug \
+    -DREGISTRAR_SANITIZE=ON
 
 echo "== fuzz the stanza path (libFuzzer, ${REGISTRAR_FUZZ_SECONDS:-60} s) =="
-CC=clang run_suite build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang run_suite build/fuzz -L fuzz -- -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DREGISTRAR_FUZZ=ON -DREGISTRAR_SANITIZE=OFF
 if tests/fuzz/run.sh build/fuzz "${REGISTRAR_FUZZ_SECONDS:-60}" \
         >build/fuzz/fuzz.log 2>&1; then
     grep -E '^(Done|stat::)' build/fuzz/fuzz.log
+    total_passed=$((total_passed + 1))
 else
+    total_failed=$((total_failed + 1))
     tail -n 60 build/fuzz/fuzz.log
     echo "fuzzing found a failure: see build/fuzz/fuzz-artifacts/"
     status=1
 fi
 
+echo "== summary: every ctest run above =="
+echo "${total_passed} passed, ${total_failed} failed"
 exit $status
