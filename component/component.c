@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -45,6 +46,11 @@ struct component {
     enum state state;
     bool refused;          /* the server refused our secret: stop */
     bool ready_sent;       /* systemd was told READY=1 */
+    uint64_t last_heard;   /* monotonic ms of the last stanza received */
+    uint64_t ping_sent;    /* when our keepalive ping left, 0: none out */
+    unsigned ping_seq;
+    char ping_id[32];
+    bool dropping; /* we closed a silent connection ourselves */
     unsigned failures;     /* consecutive failed attempts */
     uint64_t next_attempt; /* monotonic ms */
 };
@@ -96,8 +102,14 @@ static void send_stanza(void *arg, xmpp_stanza_t *stanza)
 static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 {
     struct component *c = arg;
+    const char *id = xmpp_stanza_get_id(stanza);
 
     (void)conn;
+    c->last_heard = now_ms();
+    if (c->ping_sent && id && strcmp(id, c->ping_id) == 0) {
+        c->ping_sent = 0; /* the server answered our keepalive */
+        return 1;
+    }
     router_stanza(c->router, stanza, &c->sink);
     return 1; /* keep the handler */
 }
@@ -144,6 +156,8 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
     if (event == XMPP_CONN_CONNECT) {
         c->state = ONLINE;
         c->failures = 0;
+        c->last_heard = now_ms();
+        c->ping_sent = 0;
         log_info("component", "attached to %s:%u as %s",
                  c->conf->component.server, c->conf->component.port,
                  c->conf->component.jid);
@@ -159,6 +173,8 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
         return;
     c->state = DISCONNECTED;
     c->fd = -1;
+    bool dropping = c->dropping;
+    c->dropping = false;
     if (was == CLOSING) {
         log_info("component", "stream closed");
         return;
@@ -183,6 +199,9 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
         log_warn("component", "stream error from %s:%u: %s",
                  c->conf->component.server, c->conf->component.port,
                  stream_error->text ? stream_error->text : "(no text)");
+    else if (dropping)
+        log_info("component", "dropped the silent connection to %s:%u",
+                 c->conf->component.server, c->conf->component.port);
     else if (was == ONLINE)
         log_warn("component", "lost the connection to %s:%u (%s)",
                  c->conf->component.server, c->conf->component.port,
@@ -316,6 +335,56 @@ static void attempt(struct component *c)
     }
 }
 
+/* Half-open connections: TCP keepalive takes minutes to notice a peer
+ * that stopped answering, so after keepalive_s of silence we ping the
+ * server (XEP-0199; any answer, even an error, proves it alive) and, with
+ * no answer within keepalive_timeout_s, drop the connection and reconnect.
+ */
+static void keepalive(struct component *c)
+{
+    const struct conf_component *cc = &c->conf->component;
+    uint64_t now = now_ms();
+    xmpp_stanza_t *iq, *ping;
+    const char *dot;
+
+    if (c->state != ONLINE)
+        return;
+    if (c->ping_sent) {
+        if (now - c->ping_sent < (uint64_t)cc->keepalive_timeout_s * 1000)
+            return;
+        log_warn("component", "%s:%u did not answer a ping in %u s: "
+                              "reconnecting",
+                 cc->server, cc->port, cc->keepalive_timeout_s);
+        c->ping_sent = 0;
+        c->dropping = true;
+        xmpp_disconnect(c->conn);
+        return;
+    }
+    if (now - c->last_heard < (uint64_t)cc->keepalive_s * 1000)
+        return;
+    /* the server's own domain: the component's parent (or itself) */
+    dot = strchr(cc->jid, '.');
+    snprintf(c->ping_id, sizeof(c->ping_id), "registrar-ping-%u",
+             ++c->ping_seq);
+    iq = xmpp_iq_new(c->ctx, "get", c->ping_id);
+    ping = xmpp_stanza_new(c->ctx);
+    if (!iq || !ping)
+        goto out;
+    xmpp_stanza_set_from(iq, cc->jid);
+    xmpp_stanza_set_to(iq, dot ? dot + 1 : cc->jid);
+    xmpp_stanza_set_name(ping, "ping");
+    xmpp_stanza_set_ns(ping, "urn:xmpp:ping");
+    xmpp_stanza_add_child(iq, ping);
+    xmpp_send(c->conn, iq);
+    c->ping_sent = now;
+    log_debug("component", "keepalive ping %s", c->ping_id);
+out:
+    if (ping)
+        xmpp_stanza_release(ping);
+    if (iq)
+        xmpp_stanza_release(iq);
+}
+
 /* Waits for an event: the socket (readable, or writable while connecting
  * or while libstrophe has output queued), the wake-up fd, or the tick.
  * Then lets libstrophe do its part without blocking. */
@@ -381,6 +450,7 @@ int component_run(struct component *c, const struct component_control *ctl)
             attempt(c);
         if (c->refused)
             break;
+        keepalive(c);
         if (wd_every && now_ms() >= wd_next) {
             notify_send("WATCHDOG=1");
             wd_next = now_ms() + wd_every;

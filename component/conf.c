@@ -107,6 +107,16 @@ static int check_positive_ms(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+static int check_seconds(cfg_t *cfg, cfg_opt_t *opt)
+{
+    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+    if (v < 1 || v > 3600)
+        report(cfg->line, "%s: %ld is out of range (1-3600 s)",
+               cfg_opt_name(opt), v);
+    return 0;
+}
+
 static int check_level(cfg_t *cfg, cfg_opt_t *opt)
 {
     enum log_level level;
@@ -358,6 +368,8 @@ static cfg_opt_t component_opts[] = {
     CFG_STR("secret_file", NULL, CFGF_NONE),
     CFG_INT("reconnect_min_ms", 500, CFGF_NONE),
     CFG_INT("reconnect_max_ms", 30000, CFGF_NONE),
+    CFG_INT("keepalive_s", 60, CFGF_NONE),
+    CFG_INT("keepalive_timeout_s", 20, CFGF_NONE),
     CFG_END(),
 };
 
@@ -561,6 +573,9 @@ static bool copy_conf(cfg_t *cfg, struct conf *c)
         (unsigned)cfg_getint(comp, "reconnect_min_ms");
     c->component.reconnect_max_ms =
         (unsigned)cfg_getint(comp, "reconnect_max_ms");
+    c->component.keepalive_s = (unsigned)cfg_getint(comp, "keepalive_s");
+    c->component.keepalive_timeout_s =
+        (unsigned)cfg_getint(comp, "keepalive_timeout_s");
     c->database.conninfo = dup_or_null(cfg_getstr(db, "conninfo"), &oom);
     c->disco.category = dup_or_null(cfg_getstr(disco, "category"), &oom);
     c->disco.type = dup_or_null(cfg_getstr(disco, "type"), &oom);
@@ -614,6 +629,9 @@ struct conf *conf_load(const char *path, FILE *err)
                           check_positive_ms);
     cfg_set_validate_func(cfg, "component|reconnect_max_ms",
                           check_positive_ms);
+    cfg_set_validate_func(cfg, "component|keepalive_s", check_seconds);
+    cfg_set_validate_func(cfg, "component|keepalive_timeout_s",
+                          check_seconds);
     cfg_set_validate_func(cfg, "log|level", check_level);
     cfg_set_validate_func(cfg, "registration|field|type", check_field_type);
     cfg_set_validate_func(cfg, "registration|field|max_length",

@@ -23,6 +23,8 @@ struct conf_component {
     char *secret;
     unsigned reconnect_min_ms; /* first back-off delay */
     unsigned reconnect_max_ms; /* back-off cap */
+    unsigned keepalive_s;      /* ping the server after this idle time */
+    unsigned keepalive_timeout_s; /* no answer by then: reconnect */
 };
 
 struct conf_database {
