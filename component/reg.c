@@ -513,7 +513,9 @@ static xmpp_stanza_t *query_registered(const struct reg *reg,
 
     add_child(q, elem(ctx, "registered", NULL));
     add_child_text(q, "instructions", TEXT_REGISTERED);
-    for (size_t i = 0; i < reg->def.nfields; i++) {
+    /* legacy elements as in the blank query: only when every field has
+     * one (XEP-0077 section 6) */
+    for (size_t i = 0; reg->all_legacy && i < reg->def.nfields; i++) {
         const struct form_field_def *f = &reg->def.fields[i];
         if (!reg_is_legacy_field(f->var) || form_type_is_multi(f->type))
             continue;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/harness/lib.sh: helpers shared by pg.sh and prosody.sh.
 #
 # Sourced, not run. Everything here is bounded in time and touches only
@@ -113,6 +114,15 @@ pid_alive()
     state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
     case $state in Z*) return 1 ;; esac
     return 0
+}
+
+# pid_runs PID TEXT: true when PID is alive and its command line contains
+# TEXT (so that a stale pid file never makes us signal a stranger that got
+# the same PID).
+pid_runs()
+{
+    pid_alive "$1" || return 1
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -F -- "$2"
 }
 
 # stop_pid PID SECONDS [SIGNAL]: send SIGNAL (TERM) to PID, wait up to

@@ -9,6 +9,8 @@
 #                       REGISTRAR_CONNINFO
 #                     A DIR that exists is cleaned first (a server still
 #                     running there is stopped).
+#   pg.sh restart DIR restart it in place: same data, same port (for
+#                     tests of clients that must reconnect).
 #   pg.sh stop DIR    stop it (pg_ctl -m fast, then by PID).
 #   pg.sh status DIR  exit 0 when it is running.
 #
@@ -17,6 +19,7 @@
 set -u -o pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/harness/lib.sh
 . "$HERE/lib.sh"
 
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -24,7 +27,7 @@ PG_START_TIMEOUT=${PG_START_TIMEOUT:-30}
 
 usage()
 {
-    echo "usage: $0 start|stop|status DIR" >&2
+    echo "usage: $0 start|stop|restart|status DIR" >&2
     exit 64
 }
 
@@ -40,7 +43,8 @@ pg_stop()
     local dir=$1 pid
     [ -d "$dir/data" ] || return 0
     pid=$(pg_pid "$dir") || return 0
-    pid_alive "$pid" || return 0
+    # a stale postmaster.pid may name someone else's process by now
+    pid_runs "$pid" "$dir/data" || return 0
     as_user 30 "$PGBIN/pg_ctl" -D "$dir/data" stop -m fast -w -t 20 \
         >/dev/null 2>&1
     if pid_alive "$pid"; then
@@ -135,8 +139,17 @@ stop)
     [ -d "$2" ] || exit 0
     pg_stop "$(cd "$2" && pwd -P)"
     ;;
+restart)
+    dir=$(cd "$2" && pwd -P) || exit 1
+    [ -f "$dir/data/postgresql.conf" ] || harness_die "no cluster in $dir"
+    pg_stop "$dir"
+    as_user $((PG_START_TIMEOUT + 5)) "$PGBIN/pg_ctl" -D "$dir/data" \
+        -l "$dir/postgres.log" -w -t "$PG_START_TIMEOUT" start >/dev/null 2>&1 ||
+        harness_die "cannot restart postgres in $dir"
+    harness_log "postgres restarted (pid $(pg_pid "$dir"))"
+    ;;
 status)
-    pid=$(pg_pid "$2") && pid_alive "$pid"
+    pid=$(pg_pid "$2") && pid_runs "$pid" "$(cd "$2" && pwd -P)/data"
     ;;
 *)
     usage
