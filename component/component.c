@@ -41,7 +41,8 @@ struct component {
     xmpp_conn_t *conn;
     xmpp_log_t logger;
     struct iq_sink sink;
-    struct component_wakeup wakeup;
+    struct component_wakeup wakeups[COMPONENT_MAX_WAKEUPS];
+    size_t nwakeups;
     int fd; /* the connection's socket, -1 when none */
     enum state state;
     bool refused;          /* the server refused our secret: stop */
@@ -266,7 +267,8 @@ static bool allocate_sm_state(xmpp_conn_t *conn)
 
 struct component *component_new(const struct conf *conf,
                                 struct router *router,
-                                const struct component_wakeup *wakeup)
+                                const struct component_wakeup *wakeups,
+                                size_t n)
 {
     struct component *c = calloc(1, sizeof(*c));
 
@@ -275,10 +277,8 @@ struct component *component_new(const struct conf *conf,
     c->conf = conf;
     c->router = router;
     c->fd = -1;
-    if (wakeup)
-        c->wakeup = *wakeup;
-    else
-        c->wakeup.fd = -1;
+    for (size_t i = 0; i < n && i < COMPONENT_MAX_WAKEUPS; i++)
+        c->wakeups[c->nwakeups++] = wakeups[i];
     c->logger = (xmpp_log_t){.handler = on_strophe_log, .userdata = c};
     c->sink = (struct iq_sink){.send = send_stanza, .arg = c};
     xmpp_initialize();
@@ -390,9 +390,8 @@ out:
  * Then lets libstrophe do its part without blocking. */
 static void loop_once(struct component *c, int timeout_ms)
 {
-    struct pollfd fds[2];
-    nfds_t n = 0;
-    int wake = -1;
+    struct pollfd fds[1 + COMPONENT_MAX_WAKEUPS];
+    nfds_t n = 0, first_wake;
 
     if (c->fd >= 0 && c->state != DISCONNECTED) {
         short ev = c->state == CONNECTING ? POLLOUT : POLLIN;
@@ -400,20 +399,23 @@ static void loop_once(struct component *c, int timeout_ms)
             ev |= POLLOUT;
         fds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
     }
-    if (c->wakeup.fd >= 0) {
-        wake = (int)n;
-        fds[n++] = (struct pollfd){.fd = c->wakeup.fd, .events = POLLIN};
-    }
+    first_wake = n;
+    for (size_t i = 0; i < c->nwakeups; i++)
+        fds[n++] = (struct pollfd){.fd = c->wakeups[i].fd, .events = POLLIN};
     if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
         log_warn("component", "poll: %s", strerror(errno));
-    if (wake >= 0 && (fds[wake].revents & POLLIN))
-        c->wakeup.on_ready(c->wakeup.arg);
+    for (size_t i = 0; i < c->nwakeups; i++)
+        if (fds[first_wake + i].revents & POLLIN)
+            c->wakeups[i].on_ready(c->wakeups[i].arg);
     xmpp_run_once(c->ctx, 0);
 }
 
 static bool busy(const struct component *c)
 {
-    return c->wakeup.busy && c->wakeup.busy(c->wakeup.arg);
+    for (size_t i = 0; i < c->nwakeups; i++)
+        if (c->wakeups[i].busy && c->wakeups[i].busy(c->wakeups[i].arg))
+            return true;
+    return false;
 }
 
 /* Closes the stream and waits, boundedly, for the server's close. */

@@ -19,9 +19,9 @@
 
 struct component;
 
-/* Another source of events for the loop (the hashing worker): when fd is
- * readable, on_ready(arg) runs on the loop; busy(arg) tells whether work
- * is still in hand (a stop waits for it, boundedly). */
+/* Another source of events for the loop (a worker): when fd is readable,
+ * on_ready(arg) runs on the loop; busy(arg) tells whether work is still in
+ * hand (a stop waits for it, boundedly). */
 struct component_wakeup {
     int fd;
     void (*on_ready)(void *arg);
@@ -29,12 +29,15 @@ struct component_wakeup {
     void *arg;
 };
 
-/* conf and router are borrowed and must outlive the component; wakeup is
- * copied.  Caller owns the result (component_free).  NULL when libstrophe
- * cannot start. */
+#define COMPONENT_MAX_WAKEUPS 4
+
+/* conf and router are borrowed and must outlive the component; the n
+ * (at most COMPONENT_MAX_WAKEUPS) wakeups are copied.  Caller owns the
+ * result (component_free).  NULL when libstrophe cannot start. */
 struct component *component_new(const struct conf *conf,
                                 struct router *router,
-                                const struct component_wakeup *wakeup);
+                                const struct component_wakeup *wakeups,
+                                size_t n);
 void component_free(struct component *c);
 
 /* What the loop watches besides the network: flags set by signal

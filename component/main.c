@@ -50,7 +50,8 @@ struct app {
     struct conf *boot;    /* the first conf: the component keeps using it */
     struct conf *conf;    /* the current one */
     struct store *store;
-    struct worker *worker;
+    struct worker *worker; /* bcrypt */
+    struct worker *db;     /* the store's statements, one at a time */
     struct reg_env env;
     struct reg *reg;
     struct router *router;
@@ -208,27 +209,48 @@ static int serve(struct app *a)
     struct component *comp = NULL;
     int rc = EXIT_SOFTWARE;
 
-    /* bcrypt takes tens of ms: two threads keep it off the event loop */
+    /* bcrypt takes tens of ms: two threads keep it off the event loop;
+     * the database gets its own thread, so that a slow statement never
+     * stalls it either */
     a->worker = worker_new(2);
-    if (!a->worker)
-        return EXIT_SOFTWARE;
+    a->db = worker_new(1);
+    if (!a->worker || !a->db)
+        goto out;
+    store_set_worker(a->store, a->db);
     a->env = (struct reg_env){.offload = offload,
                               .offload_ctx = a->worker,
                               .now = monotonic_seconds};
-    struct component_wakeup wakeup = {.fd = worker_fd(a->worker),
-                                      .on_ready = drain,
-                                      .busy = worker_busy,
-                                      .arg = a->worker};
+    struct component_wakeup wakeups[] = {
+        {.fd = worker_fd(a->worker), .on_ready = drain, .busy = worker_busy,
+         .arg = a->worker},
+        {.fd = worker_fd(a->db), .on_ready = drain, .busy = worker_busy,
+         .arg = a->db},
+    };
     struct component_control control = {.stop = &stop_requested,
                                         .reload = &reload_requested,
                                         .on_reload = on_reload,
                                         .arg = a};
     a->reg = reg_new(a->conf, a->store, &a->env);
     a->router = a->reg ? router_new(a->conf, a->reg) : NULL;
-    comp = a->router ? component_new(a->boot, a->router, &wakeup) : NULL;
+    comp = a->router ? component_new(a->boot, a->router, wakeups, 2) : NULL;
     if (comp)
         rc = component_run(comp, &control);
-    worker_free(a->worker); /* its last done()s still use reg and comp */
+out:
+    /* Whatever is still in hand ends now: both workers refuse new work
+     * (a done() that would hand on to the other gets an error instead),
+     * finish what they hold, and the last done()s answer and free their
+     * requests while reg and comp still exist. */
+    if (a->worker)
+        worker_close(a->worker);
+    if (a->db)
+        worker_close(a->db);
+    if (a->worker)
+        worker_drain(a->worker);
+    if (a->db)
+        worker_drain(a->db);
+    worker_free(a->worker);
+    worker_free(a->db);
+    store_set_worker(a->store, NULL);
     component_free(comp);
     router_free(a->router);
     reg_free(a->reg);

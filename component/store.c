@@ -23,6 +23,7 @@
 
 struct store {
     char *conninfo;
+    struct worker *worker; /* where statements run; NULL: inline */
     PGconn *conn;
     bool prepared; /* this connection has the statements */
     bool migrated; /* the schema was brought up to date */
@@ -292,43 +293,166 @@ static char *dup_field(const PGresult *res, int row, int col, bool *oom)
     return d;
 }
 
-void store_get(struct store *s, const char *service, const char *jid,
-               store_get_cb cb, void *arg)
-{
-    const char *params[] = {service, jid};
-    struct store_record rec = {0};
-    enum store_status st;
-    PGresult *res = run(s, 0, params, &st);
-    bool oom = false;
-    int rows;
+/* ---- operations: a job each, run inline or on the store's worker ------ */
 
-    if (!res)
-        goto out;
-    rows = PQntuples(res);
+enum job_kind { JOB_GET, JOB_PUT, JOB_REMOVE, JOB_SET_PASSWORD };
+
+struct job {
+    struct store *s;
+    enum job_kind kind;
+    char *p[5]; /* owned copies of the statement's parameters */
+    int np;
+    store_get_cb get_cb;
+    store_done_cb done_cb;
+    void *arg;
+    enum store_status st;
+    bool created;
+    struct store_record rec;
+};
+
+/* Statement index of each kind, in statements[]. */
+static const int job_statement[] = {
+    [JOB_GET] = 0, [JOB_PUT] = 1, [JOB_REMOVE] = 2, [JOB_SET_PASSWORD] = 3};
+
+static void read_record(struct job *j, PGresult *res)
+{
+    int rows = PQntuples(res);
+    bool oom = false;
+
     if (rows == 0) {
-        st = STORE_NOT_FOUND;
-        goto out;
+        j->st = STORE_NOT_FOUND;
+        return;
     }
-    rec.service = strdup(service);
-    rec.jid = strdup(jid);
-    oom = !rec.service || !rec.jid;
-    rec.username = dup_field(res, 0, 0, &oom);
-    rec.password_hash = dup_field(res, 0, 1, &oom);
+    j->rec.service = strdup(j->p[0]);
+    j->rec.jid = strdup(j->p[1]);
+    oom = !j->rec.service || !j->rec.jid;
+    j->rec.username = dup_field(res, 0, 0, &oom);
+    j->rec.password_hash = dup_field(res, 0, 1, &oom);
     for (int i = 0; i < rows && !oom; i++) {
         if (PQgetisnull(res, i, 2))
             continue;
-        if (!form_data_add(&rec.fields, PQgetvalue(res, i, 2),
+        if (!form_data_add(&j->rec.fields, PQgetvalue(res, i, 2),
                            PQgetvalue(res, i, 3)))
             oom = true;
     }
     if (oom) {
         log_error("store", "out of memory reading a registration");
-        st = STORE_ERROR;
+        j->st = STORE_ERROR;
     }
-out:
+}
+
+/* Runs the statement (on the worker thread, or inline). */
+static void job_work(void *arg)
+{
+    struct job *j = arg;
+    PGresult *res = run(j->s, job_statement[j->kind],
+                        (const char *const *)j->p, &j->st);
+
+    if (!res)
+        return;
+    switch (j->kind) {
+    case JOB_GET:
+        read_record(j, res);
+        break;
+    case JOB_PUT:
+        if (PQntuples(res) == 1)
+            j->created = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        break;
+    case JOB_REMOVE:
+    case JOB_SET_PASSWORD:
+        if (strcmp(PQcmdTuples(res), "0") == 0)
+            j->st = STORE_NOT_FOUND;
+        break;
+    }
     PQclear(res);
-    cb(arg, st, st == STORE_OK ? &rec : NULL);
-    store_record_clear(&rec);
+}
+
+/* Answers the caller (on the loop thread) and frees the job. */
+static void job_done(void *arg)
+{
+    struct job *j = arg;
+
+    if (j->kind == JOB_GET)
+        j->get_cb(j->arg, j->st, j->st == STORE_OK ? &j->rec : NULL);
+    else
+        j->done_cb(j->arg, j->st, j->created);
+    store_record_clear(&j->rec);
+    for (int i = 0; i < j->np; i++) {
+        if (j->p[i])
+            explicit_bzero(j->p[i], strlen(j->p[i]));
+        free(j->p[i]);
+    }
+    free(j);
+}
+
+/* A job with copies of params (NULL entries allowed); NULL when out of
+ * memory. */
+static struct job *job_new(struct store *s, enum job_kind kind,
+                           const char *const *params, int np)
+{
+    struct job *j = calloc(1, sizeof(*j));
+
+    if (!j)
+        return NULL;
+    j->s = s;
+    j->kind = kind;
+    j->np = np;
+    for (int i = 0; i < np; i++) {
+        if (params[i] && !(j->p[i] = strdup(params[i]))) {
+            for (int k = 0; k < i; k++)
+                free(j->p[k]);
+            free(j);
+            return NULL;
+        }
+    }
+    return j;
+}
+
+static void submit(struct store *s, struct job *j)
+{
+    if (!s->worker) {
+        job_work(j);
+        job_done(j);
+    } else if (!worker_submit(s->worker, job_work, job_done, j)) {
+        j->st = STORE_UNAVAILABLE; /* shutting down, or out of memory */
+        job_done(j);
+    }
+}
+
+void store_set_worker(struct store *s, struct worker *w)
+{
+    s->worker = w;
+}
+
+void store_get(struct store *s, const char *service, const char *jid,
+               store_get_cb cb, void *arg)
+{
+    const char *params[] = {service, jid};
+    struct job *j = job_new(s, JOB_GET, params, 2);
+
+    if (!j) {
+        cb(arg, STORE_ERROR, NULL);
+        return;
+    }
+    j->get_cb = cb;
+    j->arg = arg;
+    submit(s, j);
+}
+
+/* The three writes differ only in kind and parameters. */
+static void write_op(struct store *s, enum job_kind kind,
+                     const char *const *params, int np, store_done_cb cb,
+                     void *arg)
+{
+    struct job *j = job_new(s, kind, params, np);
+
+    if (!j) {
+        cb(arg, STORE_ERROR, false);
+        return;
+    }
+    j->done_cb = cb;
+    j->arg = arg;
+    submit(s, j);
 }
 
 void store_put(struct store *s, const struct store_put *put,
@@ -336,27 +460,16 @@ void store_put(struct store *s, const struct store_put *put,
 {
     const char *params[] = {put->service, put->jid, put->username,
                             put->fields_json, put->password_hash};
-    enum store_status st;
-    PGresult *res = run(s, 1, params, &st);
-    bool created = false;
 
-    if (res && PQntuples(res) == 1)
-        created = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    cb(arg, st, created);
+    write_op(s, JOB_PUT, params, 5, cb, arg);
 }
 
 void store_remove(struct store *s, const char *service, const char *jid,
                   store_done_cb cb, void *arg)
 {
     const char *params[] = {service, jid};
-    enum store_status st;
-    PGresult *res = run(s, 2, params, &st);
 
-    if (res && strcmp(PQcmdTuples(res), "0") == 0)
-        st = STORE_NOT_FOUND;
-    PQclear(res);
-    cb(arg, st, false);
+    write_op(s, JOB_REMOVE, params, 2, cb, arg);
 }
 
 void store_set_password(struct store *s, const char *service,
@@ -364,13 +477,8 @@ void store_set_password(struct store *s, const char *service,
                         void *arg)
 {
     const char *params[] = {service, jid, hash};
-    enum store_status st;
-    PGresult *res = run(s, 3, params, &st);
 
-    if (res && strcmp(PQcmdTuples(res), "0") == 0)
-        st = STORE_NOT_FOUND;
-    PQclear(res);
-    cb(arg, st, false);
+    write_op(s, JOB_SET_PASSWORD, params, 3, cb, arg);
 }
 
 /* ---- migrations -------------------------------------------------------- */

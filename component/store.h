@@ -2,10 +2,11 @@
  * store.h - registrations in PostgreSQL.
  *
  * store.c is the only file that includes libpq-fe.h.  Every operation
- * completes through a callback that carries the caller's request: today
- * the callback runs before the call returns, but callers must not rely on
- * that (a later store may complete from the event loop).  A callback runs
- * only after the change is committed.
+ * completes through a callback that carries the caller's request.  With a
+ * worker (store_set_worker), the statements run on its thread, one at a
+ * time, and the callback runs later on the loop thread; without one, the
+ * callback runs before the call returns.  Callers must not rely on either.
+ * A callback runs only after the change is committed.
  */
 #ifndef REGISTRAR_STORE_H
 #define REGISTRAR_STORE_H
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 
 #include "form.h"
+#include "worker.h"
 
 enum store_status {
     STORE_OK = 0,
@@ -54,6 +56,11 @@ typedef void (*store_done_cb)(void *arg, enum store_status st, bool created);
  * any failure.  Caller owns the result (store_close). */
 struct store *store_new(const char *conninfo);
 void store_close(struct store *store);
+
+/* From now on, runs every operation on w (borrowed; one thread: the
+ * connection is not shared).  When w refuses work (closed), operations
+ * answer STORE_UNAVAILABLE at once. */
+void store_set_worker(struct store *store, struct worker *w);
 
 /* Connects now.  STORE_OK or STORE_UNAVAILABLE (reason logged). */
 enum store_status store_connect(struct store *store);

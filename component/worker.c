@@ -30,6 +30,7 @@ struct worker {
     pthread_cond_t more;
     struct queue todo, finished;
     bool stopping;
+    bool joined;
     unsigned pending; /* loop thread only */
     int efd;
     unsigned nthreads;
@@ -117,9 +118,9 @@ static void free_list(struct job *j)
     }
 }
 
-void worker_free(struct worker *w)
+void worker_close(struct worker *w)
 {
-    if (!w)
+    if (w->joined)
         return;
     pthread_mutex_lock(&w->lock);
     w->stopping = true;
@@ -127,6 +128,14 @@ void worker_free(struct worker *w)
     pthread_mutex_unlock(&w->lock);
     for (unsigned i = 0; i < w->nthreads; i++)
         pthread_join(w->threads[i], NULL);
+    w->joined = true;
+}
+
+void worker_free(struct worker *w)
+{
+    if (!w)
+        return;
+    worker_close(w);
     /* The threads finished every job: let each be answered and freed. */
     worker_drain(w);
     free_list(pop_all(&w->todo));
@@ -145,6 +154,11 @@ bool worker_submit(struct worker *w, void (*work)(void *),
         return false;
     *j = (struct job){.work = work, .done = done, .arg = arg};
     pthread_mutex_lock(&w->lock);
+    if (w->stopping) {
+        pthread_mutex_unlock(&w->lock);
+        free(j);
+        return false;
+    }
     push(&w->todo, j);
     pthread_cond_signal(&w->more);
     pthread_mutex_unlock(&w->lock);

@@ -15,12 +15,16 @@ struct worker;
 /* nthreads >= 1.  Caller owns the result (worker_free).  NULL on failure. */
 struct worker *worker_new(unsigned nthreads);
 
-/* Finishes the queued work, joins the threads, runs every done() still
- * due (on the calling thread), frees. */
+/* Refuses new work from now on, lets the threads finish what is queued and
+ * joins them.  The done()s still due run at the next worker_drain(). */
+void worker_close(struct worker *w);
+
+/* Closes (if not yet), runs every done() still due (on the calling
+ * thread), frees. */
 void worker_free(struct worker *w);
 
-/* Queues work(arg) then done(arg).  False when out of memory (nothing is
- * queued and neither function will run). */
+/* Queues work(arg) then done(arg).  False when out of memory or closed
+ * (nothing is queued and neither function will run). */
 bool worker_submit(struct worker *w, void (*work)(void *arg),
                    void (*done)(void *arg), void *arg);
 

@@ -63,11 +63,27 @@ static void test_free_runs_what_is_left(void **state)
         assert_int_equal(jobs[i].done_calls, 1);
 }
 
+static void test_closed_refuses(void **state)
+{
+    struct worker *w = worker_new(1);
+    struct job j = {0};
+
+    (void)state;
+    assert_true(worker_submit(w, work, done, &j));
+    worker_close(w); /* the queued job still runs */
+    assert_false(worker_submit(w, work, done, &j));
+    worker_drain(w);
+    assert_int_equal(j.done_calls, 1);
+    assert_int_equal(worker_pending(w), 0);
+    worker_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_free_runs_what_is_left),
+        cmocka_unit_test(test_closed_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
