@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xml.h"
+
 static const char *const type_names[] = {
     [FORM_BOOLEAN] = "boolean",           [FORM_FIXED] = "fixed",
     [FORM_HIDDEN] = "hidden",             [FORM_JID_MULTI] = "jid-multi",
@@ -69,100 +71,46 @@ static void problem_set(struct form_problem *p, const char *fmt, ...)
 
 /* ---- building ---------------------------------------------------------- */
 
-/* Adds <name>text</name> to parent; false when out of memory. */
-static bool add_text_child(xmpp_stanza_t *parent, const char *name,
-                           const char *text)
-{
-    xmpp_ctx_t *ctx = xmpp_stanza_get_context(parent);
-    xmpp_stanza_t *el = xmpp_stanza_new(ctx);
-    xmpp_stanza_t *txt = NULL;
-    bool ok = false;
-
-    if (!el || xmpp_stanza_set_name(el, name) != XMPP_EOK)
-        goto out;
-    if (text && *text) {
-        txt = xmpp_stanza_new(ctx);
-        if (!txt || xmpp_stanza_set_text(txt, text) != XMPP_EOK ||
-            xmpp_stanza_add_child(el, txt) != XMPP_EOK)
-            goto out;
-    }
-    ok = xmpp_stanza_add_child(parent, el) == XMPP_EOK;
-out:
-    if (txt)
-        xmpp_stanza_release(txt);
-    if (el)
-        xmpp_stanza_release(el);
-    return ok;
-}
-
-static xmpp_stanza_t *new_elem(xmpp_ctx_t *ctx, const char *name,
-                               const char *ns)
-{
-    xmpp_stanza_t *el = xmpp_stanza_new(ctx);
-
-    if (!el)
-        return NULL;
-    if (xmpp_stanza_set_name(el, name) != XMPP_EOK ||
-        (ns && xmpp_stanza_set_ns(el, ns) != XMPP_EOK)) {
-        xmpp_stanza_release(el);
-        return NULL;
-    }
-    return el;
-}
-
-static bool build_field(xmpp_stanza_t *x, const struct form_field_def *f,
+static void build_field(xmpp_stanza_t *x, const struct form_field_def *f,
                         const struct form_data *prefill)
 {
     xmpp_ctx_t *ctx = xmpp_stanza_get_context(x);
-    xmpp_stanza_t *field = new_elem(ctx, "field", NULL);
-    bool ok = false;
+    xmpp_stanza_t *field = xml_elem(ctx, "field", NULL);
 
     if (!field)
-        return false;
+        return;
     xmpp_stanza_set_attribute(field, "type", form_type_name(f->type));
     xmpp_stanza_set_attribute(field, "var", f->var);
     if (f->label)
         xmpp_stanza_set_attribute(field, "label", f->label);
-    if (f->desc && !add_text_child(field, "desc", f->desc))
-        goto out;
-    if (f->required) {
-        xmpp_stanza_t *req = new_elem(ctx, "required", NULL);
-        if (!req)
-            goto out;
-        xmpp_stanza_add_child(field, req);
-        xmpp_stanza_release(req);
-    }
+    if (f->desc)
+        xml_add_text(field, "desc", f->desc);
+    if (f->required)
+        xml_add(field, xml_elem(ctx, "required", NULL));
     if (f->type == FORM_FIXED || f->type == FORM_HIDDEN) {
-        if (f->value && !add_text_child(field, "value", f->value))
-            goto out;
+        if (f->value)
+            xml_add_text(field, "value", f->value);
     } else if (prefill && f->type != FORM_TEXT_PRIVATE) {
         const struct form_value *v = form_data_get(prefill, f->var);
         for (size_t i = 0; v && i < v->nvalues; i++)
-            if (!add_text_child(field, "value", v->values[i]))
-                goto out;
+            xml_add_text(field, "value", v->values[i]);
     }
     for (size_t i = 0; i < f->noptions; i++) {
-        xmpp_stanza_t *opt = new_elem(ctx, "option", NULL);
+        xmpp_stanza_t *opt = xml_elem(ctx, "option", NULL);
         if (!opt)
-            goto out;
+            continue;
         if (f->options[i].label)
             xmpp_stanza_set_attribute(opt, "label", f->options[i].label);
-        bool added = add_text_child(opt, "value", f->options[i].value) &&
-                     xmpp_stanza_add_child(field, opt) == XMPP_EOK;
-        xmpp_stanza_release(opt);
-        if (!added)
-            goto out;
+        xml_add_text(opt, "value", f->options[i].value);
+        xml_add(field, opt);
     }
-    ok = xmpp_stanza_add_child(x, field) == XMPP_EOK;
-out:
-    xmpp_stanza_release(field);
-    return ok;
+    xml_add(x, field);
 }
 
 xmpp_stanza_t *form_build(xmpp_ctx_t *ctx, const struct form_def *def,
                           const char *type, const struct form_data *prefill)
 {
-    xmpp_stanza_t *x = new_elem(ctx, "x", FORM_NS);
+    xmpp_stanza_t *x = xml_elem(ctx, "x", FORM_NS);
     struct form_field_def form_type = {
         .var = "FORM_TYPE",
         .type = FORM_HIDDEN,
@@ -172,20 +120,15 @@ xmpp_stanza_t *form_build(xmpp_ctx_t *ctx, const struct form_def *def,
     if (!x)
         return NULL;
     xmpp_stanza_set_type(x, type);
-    if (def->title && !add_text_child(x, "title", def->title))
-        goto fail;
-    if (def->instructions &&
-        !add_text_child(x, "instructions", def->instructions))
-        goto fail;
-    if (def->form_type && !build_field(x, &form_type, NULL))
-        goto fail;
+    if (def->title)
+        xml_add_text(x, "title", def->title);
+    if (def->instructions)
+        xml_add_text(x, "instructions", def->instructions);
+    if (def->form_type)
+        build_field(x, &form_type, NULL);
     for (size_t i = 0; i < def->nfields; i++)
-        if (!build_field(x, &def->fields[i], prefill))
-            goto fail;
+        build_field(x, &def->fields[i], prefill);
     return x;
-fail:
-    xmpp_stanza_release(x);
-    return NULL;
 }
 
 /* ---- form_data --------------------------------------------------------- */

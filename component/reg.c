@@ -20,6 +20,7 @@
 #include "log.h"
 #include "policy.h"
 #include "secret.h"
+#include "xml.h"
 
 /* The elements of the jabber:iq:register schema that carry user data
  * (XEP-0077 section 14; <key/>, <instructions/>, <registered/> and
@@ -210,42 +211,6 @@ void reg_free(struct reg *reg)
 
 /* ---- small stanza helpers --------------------------------------------- */
 
-static xmpp_stanza_t *elem(xmpp_ctx_t *ctx, const char *name, const char *ns)
-{
-    xmpp_stanza_t *e = xmpp_stanza_new(ctx);
-
-    xmpp_stanza_set_name(e, name);
-    if (ns)
-        xmpp_stanza_set_ns(e, ns);
-    return e;
-}
-
-/* Appends <name>text</name> (empty when text is NULL) to parent. */
-static void add_child_text(xmpp_stanza_t *parent, const char *name,
-                           const char *text)
-{
-    xmpp_ctx_t *ctx = xmpp_stanza_get_context(parent);
-    xmpp_stanza_t *e = elem(ctx, name, NULL);
-
-    if (text && *text) {
-        xmpp_stanza_t *t = xmpp_stanza_new(ctx);
-        xmpp_stanza_set_text(t, text);
-        xmpp_stanza_add_child(e, t);
-        xmpp_stanza_release(t);
-    }
-    xmpp_stanza_add_child(parent, e);
-    xmpp_stanza_release(e);
-}
-
-/* Adds child to parent and drops our reference. */
-static void add_child(xmpp_stanza_t *parent, xmpp_stanza_t *child)
-{
-    if (child) {
-        xmpp_stanza_add_child(parent, child);
-        xmpp_stanza_release(child);
-    }
-}
-
 static bool tag_is(xmpp_stanza_t *e, const char *name, const char *ns)
 {
     const char *n, *s;
@@ -261,18 +226,18 @@ static bool tag_is(xmpp_stanza_t *e, const char *name, const char *ns)
 /* <x xmlns='jabber:x:oob'><url>URL</url></x> (XEP-0066). */
 static xmpp_stanza_t *oob(xmpp_ctx_t *ctx, const char *url)
 {
-    xmpp_stanza_t *x = elem(ctx, "x", REG_NS_OOB);
+    xmpp_stanza_t *x = xml_elem(ctx, "x", REG_NS_OOB);
 
-    add_child_text(x, "url", url);
+    xml_add_text(x, "url", url);
     return x;
 }
 
 /* <query xmlns='jabber:iq:register'> holding form (taken). */
 static xmpp_stanza_t *query_with(xmpp_ctx_t *ctx, xmpp_stanza_t *form)
 {
-    xmpp_stanza_t *q = elem(ctx, "query", REG_NS);
+    xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
 
-    add_child(q, form);
+    xml_add(q, form);
     return q;
 }
 
@@ -357,6 +322,22 @@ static bool keep_record(struct op *op, const struct store_record *rec)
     return true;
 }
 
+/* Keeps the registration on file in op; false (answered) when there is
+ * none or the store failed. */
+static bool keep_registered(struct op *op, enum store_status st,
+                            const struct store_record *rec)
+{
+    if (st == STORE_NOT_FOUND) {
+        fail(op, IQ_REGISTRATION_REQUIRED, TEXT_NOT_REGISTERED);
+        return false;
+    }
+    if (st != STORE_OK || !keep_record(op, rec)) {
+        fail_unavailable(op);
+        return false;
+    }
+    return true;
+}
+
 /* ---- bcrypt off the loop ----------------------------------------------- */
 
 static void add_task(struct op *op, const char *plain, const char *hash)
@@ -431,7 +412,7 @@ static xmpp_stanza_t *copy_without_ns(xmpp_stanza_t *e)
 static xmpp_stanza_t *echo_without_secrets(const struct reg *reg,
                                            xmpp_stanza_t *query)
 {
-    xmpp_stanza_t *copy = elem(xmpp_stanza_get_context(query), "query",
+    xmpp_stanza_t *copy = xml_elem(xmpp_stanza_get_context(query), "query",
                                REG_NS);
 
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(query); c;
@@ -445,9 +426,9 @@ static xmpp_stanza_t *echo_without_secrets(const struct reg *reg,
         f = form_def_find(&reg->def, name);
         if (strcmp(name, "password") == 0 ||
             (f && f->type == FORM_TEXT_PRIVATE))
-            add_child_text(copy, name, NULL);
+            xml_add_text(copy, name, NULL);
         else
-            add_child(copy, copy_without_ns(c));
+            xml_add(copy, copy_without_ns(c));
     }
     if (!xmpp_stanza_get_children(copy)) {
         xmpp_stanza_release(copy);
@@ -459,18 +440,18 @@ static xmpp_stanza_t *echo_without_secrets(const struct reg *reg,
 /* The blank query for an unregistered requester (XEP-0077 section 6). */
 static xmpp_stanza_t *query_blank(const struct reg *reg, xmpp_ctx_t *ctx)
 {
-    xmpp_stanza_t *q = elem(ctx, "query", REG_NS);
+    xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     const char *url = reg->conf->registration.url;
 
     if (reg->all_legacy) {
         /* form + iq:register fields, for legacy clients */
-        add_child_text(q, "instructions", reg->def.instructions
+        xml_add_text(q, "instructions", reg->def.instructions
                                               ? reg->def.instructions
                                               : TEXT_LEGACY);
         for (size_t i = 0; i < reg->def.nfields; i++) {
             const struct form_field_def *f = &reg->def.fields[i];
             if (f->type != FORM_FIXED && f->type != FORM_HIDDEN)
-                add_child_text(q, f->var, NULL);
+                xml_add_text(q, f->var, NULL);
         }
     } else if (url) {
         /* form + iq:register instructions + x:oob URL */
@@ -479,27 +460,27 @@ static xmpp_stanza_t *query_blank(const struct reg *reg, xmpp_ctx_t *ctx)
                  TEXT_FORM_ONLY " If your client does not support data "
                                 "forms, visit %s",
                  url);
-        add_child_text(q, "instructions", text);
+        xml_add_text(q, "instructions", text);
     } else {
         /* form + iq:register instructions */
-        add_child_text(q, "instructions", TEXT_FORM_ONLY);
+        xml_add_text(q, "instructions", TEXT_FORM_ONLY);
     }
-    add_child(q, form_build(ctx, &reg->def, "form", NULL));
+    xml_add(q, form_build(ctx, &reg->def, "form", NULL));
     if (url)
-        add_child(q, oob(ctx, url));
+        xml_add(q, oob(ctx, url));
     return q;
 }
 
 /* Redirection (XEP-0077 section 5): instructions and a URL only. */
 static xmpp_stanza_t *query_redirect(const struct reg *reg, xmpp_ctx_t *ctx)
 {
-    xmpp_stanza_t *q = elem(ctx, "query", REG_NS);
+    xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     char text[1024];
 
     snprintf(text, sizeof(text), "To register, visit %s",
              reg->conf->registration.url);
-    add_child_text(q, "instructions", text);
-    add_child(q, oob(ctx, reg->conf->registration.url));
+    xml_add_text(q, "instructions", text);
+    xml_add(q, oob(ctx, reg->conf->registration.url));
     return q;
 }
 
@@ -509,10 +490,10 @@ static xmpp_stanza_t *query_registered(const struct reg *reg,
                                        xmpp_ctx_t *ctx,
                                        const struct store_record *rec)
 {
-    xmpp_stanza_t *q = elem(ctx, "query", REG_NS);
+    xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
 
-    add_child(q, elem(ctx, "registered", NULL));
-    add_child_text(q, "instructions", TEXT_REGISTERED);
+    xml_add(q, xml_elem(ctx, "registered", NULL));
+    xml_add_text(q, "instructions", TEXT_REGISTERED);
     /* legacy elements as in the blank query: only when every field has
      * one (XEP-0077 section 6) */
     for (size_t i = 0; reg->all_legacy && i < reg->def.nfields; i++) {
@@ -520,11 +501,11 @@ static xmpp_stanza_t *query_registered(const struct reg *reg,
         if (!reg_is_legacy_field(f->var) || form_type_is_multi(f->type))
             continue;
         if (f->type == FORM_TEXT_PRIVATE)
-            add_child_text(q, f->var, NULL);
+            xml_add_text(q, f->var, NULL);
         else
-            add_child_text(q, f->var, form_data_first(&rec->fields, f->var));
+            xml_add_text(q, f->var, form_data_first(&rec->fields, f->var));
     }
-    add_child(q, form_build(ctx, &reg->def, "form", &rec->fields));
+    xml_add(q, form_build(ctx, &reg->def, "form", &rec->fields));
     return q;
 }
 
@@ -659,14 +640,8 @@ static void on_get_for_cancel_form(void *arg, enum store_status st,
     enum form_status fs;
     bool ok;
 
-    if (st == STORE_NOT_FOUND) {
-        fail(op, IQ_REGISTRATION_REQUIRED, TEXT_NOT_REGISTERED);
+    if (!keep_registered(op, st, rec))
         return;
-    }
-    if (st != STORE_OK || !keep_record(op, rec)) {
-        fail_unavailable(op);
-        return;
-    }
     fs = form_validate(&op->reg->cancel_def, &op->data, false, &problem);
     if (fs != FORM_OK) {
         fail(op, IQ_BAD_REQUEST, problem.text);
@@ -797,14 +772,8 @@ static void on_get_for_password_form(void *arg, enum store_status st,
     enum form_status fs;
     bool ok;
 
-    if (st == STORE_NOT_FOUND) {
-        fail(op, IQ_REGISTRATION_REQUIRED, TEXT_NOT_REGISTERED);
+    if (!keep_registered(op, st, rec))
         return;
-    }
-    if (st != STORE_OK || !keep_record(op, rec)) {
-        fail_unavailable(op);
-        return;
-    }
     if (!password_change_allowed(op))
         return;
     fs = form_validate(&op->reg->pw_def, &op->data, false, &problem);

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "version.h"
+#include "xml.h"
 
 struct router {
     const struct conf *conf;
@@ -41,30 +42,6 @@ void router_free(struct router *r)
     free(r);
 }
 
-static xmpp_stanza_t *elem(xmpp_ctx_t *ctx, const char *name, const char *ns)
-{
-    xmpp_stanza_t *e = xmpp_stanza_new(ctx);
-
-    xmpp_stanza_set_name(e, name);
-    if (ns)
-        xmpp_stanza_set_ns(e, ns);
-    return e;
-}
-
-static void add_text(xmpp_stanza_t *parent, const char *name,
-                     const char *text)
-{
-    xmpp_ctx_t *ctx = xmpp_stanza_get_context(parent);
-    xmpp_stanza_t *e = elem(ctx, name, NULL);
-    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
-
-    xmpp_stanza_set_text(t, text);
-    xmpp_stanza_add_child(e, t);
-    xmpp_stanza_release(t);
-    xmpp_stanza_add_child(parent, e);
-    xmpp_stanza_release(e);
-}
-
 static bool payload_is(xmpp_stanza_t *p, const char *name, const char *ns)
 {
     const char *n = xmpp_stanza_get_name(p);
@@ -86,15 +63,15 @@ static void disco_info(struct router *r, struct iq_req *req,
         iq_req_error(req, IQ_ITEM_NOT_FOUND, NULL, NULL);
         return;
     }
-    q = elem(ctx, "query", ROUTER_NS_DISCO_INFO);
-    id = elem(ctx, "identity", NULL);
+    q = xml_elem(ctx, "query", ROUTER_NS_DISCO_INFO);
+    id = xml_elem(ctx, "identity", NULL);
     xmpp_stanza_set_attribute(id, "category", r->conf->disco.category);
     xmpp_stanza_set_attribute(id, "type", r->conf->disco.type);
     xmpp_stanza_set_attribute(id, "name", r->conf->disco.name);
     xmpp_stanza_add_child(q, id);
     xmpp_stanza_release(id);
     for (size_t i = 0; i < sizeof(features) / sizeof(features[0]); i++) {
-        xmpp_stanza_t *f = elem(ctx, "feature", NULL);
+        xmpp_stanza_t *f = xml_elem(ctx, "feature", NULL);
         xmpp_stanza_set_attribute(f, "var", features[i]);
         xmpp_stanza_add_child(q, f);
         xmpp_stanza_release(f);
@@ -111,17 +88,17 @@ static void disco_items(struct iq_req *req, xmpp_stanza_t *query)
         iq_req_error(req, IQ_ITEM_NOT_FOUND, NULL, NULL);
         return;
     }
-    q = elem(iq_req_ctx(req), "query", ROUTER_NS_DISCO_ITEMS);
+    q = xml_elem(iq_req_ctx(req), "query", ROUTER_NS_DISCO_ITEMS);
     iq_req_result(req, q);
     xmpp_stanza_release(q);
 }
 
 static void version(struct iq_req *req)
 {
-    xmpp_stanza_t *q = elem(iq_req_ctx(req), "query", ROUTER_NS_VERSION);
+    xmpp_stanza_t *q = xml_elem(iq_req_ctx(req), "query", ROUTER_NS_VERSION);
 
-    add_text(q, "name", "registrar");
-    add_text(q, "version", REGISTRAR_VERSION);
+    xml_add_text(q, "name", "registrar");
+    xml_add_text(q, "version", REGISTRAR_VERSION);
     iq_req_result(req, q);
     xmpp_stanza_release(q);
 }
