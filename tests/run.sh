@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 packages=(
     build-essential cmake pkg-config
     libstrophe-dev libpq-dev libconfuse-dev libcrypt-dev libcmocka-dev
-    postgresql postgresql-contrib prosody python3 python3-slixmpp
+    postgresql postgresql-contrib prosody ejabberd python3 python3-slixmpp
+    python3-aioxmpp python3-yaml openssl
     procps util-linux systemd man-db groff-base
     clang libclang-rt-14-dev
 )
