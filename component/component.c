@@ -52,6 +52,7 @@ struct component {
     unsigned ping_seq;
     char ping_id[32];
     bool dropping; /* we closed a silent connection ourselves */
+    uint64_t attempt_started; /* monotonic ms of the last connect */
     unsigned failures;     /* consecutive failed attempts */
     uint64_t next_attempt; /* monotonic ms */
 };
@@ -322,6 +323,7 @@ static void attempt(struct component *c)
              c->conf->component.server, c->conf->component.port,
              c->conf->component.jid);
     c->state = CONNECTING;
+    c->attempt_started = now_ms();
     last_socket = -1;
     rc = xmpp_connect_component(c->conn, c->conf->component.server,
                                 (unsigned short)c->conf->component.port,
@@ -339,7 +341,8 @@ static void attempt(struct component *c)
  * that stopped answering, so after keepalive_s of silence we ping the
  * server (XEP-0199; any answer, even an error, proves it alive) and, with
  * no answer within keepalive_timeout_s, drop the connection and reconnect.
- */
+ * An attempt that has not completed the handshake within
+ * keepalive_timeout_s is dropped the same way. */
 static void keepalive(struct component *c)
 {
     const struct conf_component *cc = &c->conf->component;
@@ -347,6 +350,18 @@ static void keepalive(struct component *c)
     xmpp_stanza_t *iq, *ping;
     const char *dot;
 
+    if (c->state == CONNECTING && !c->dropping &&
+        now - c->attempt_started > (uint64_t)cc->keepalive_timeout_s * 1000) {
+        /* A server (or a proxy) that accepts the connection but never
+         * opens the stream or answers the handshake: libstrophe times out
+         * only the TCP connect and the handshake after a stream header. */
+        log_warn("component", "%s:%u did not complete the handshake in "
+                              "%u s: giving up this attempt",
+                 cc->server, cc->port, cc->keepalive_timeout_s);
+        c->dropping = true;
+        xmpp_disconnect(c->conn);
+        return;
+    }
     if (c->state != ONLINE)
         return;
     if (c->ping_sent) {

@@ -1,0 +1,481 @@
+"""tests/faults/faults.py: shared helpers for registrar's fault tests.
+
+Builds on tests/e2e/e2e.py (clients, stanzas, psql) and adds what the
+faults need: registrar processes started per test with their own config
+(stderr captured line by line with arrival times), server control
+(Prosody restart/stop/SIGSTOP, PostgreSQL immediate stop and restart),
+a client that notices a lost stream, and a record of observed figures.
+
+tests/faults/run.sh sets the environment (besides e2e.py's):
+  FAULTS_WORK        the run's directory (configs, logs)
+  FAULTS_PIDS        "PID MARKER" per process started here (run.sh's trap
+                     stops the ones still running)
+  FAULTS_FIGURES     JSON lines of figures, one per check
+  FAULTS_SECRET      every component's secret on the test Prosody
+  FAULTS_PG_DIR, FAULTS_XMPP_DIR, FAULTS_XMPP2_DIR   harness directories
+  XMPP_COMPONENT_PORT, XMPP2_COMPONENT_PORT          component listeners
+  REGISTRAR_BIN, FAULTS_HARNESS
+
+Command line:
+  faults.py users              "user password" for every pool account
+  faults.py summary FILE       the table of figures
+"""
+
+import asyncio
+import datetime
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get("FAULTS_E2E",
+                                  os.path.join(HERE, "..", "e2e")))
+
+import e2e  # noqa: E402
+from e2e import (NS_DATA, NS_REGISTER, E2ETestCase, bare, env,  # noqa: E402,F401
+                 esc, register_query, show, stanza_error, psql_json)
+
+PGBIN = "/usr/lib/postgresql/15/bin"
+
+# accounts on the test Prosody: 40 for the load tests, a few for the rest
+LOAD_USERS = ["u%02d" % i for i in range(1, 41)]
+POOL = ["probe"] + LOAD_USERS + ["b%02d" % i for i in range(1, 13)]
+
+
+def work(*parts):
+    return os.path.join(env("FAULTS_WORK"), *parts)
+
+
+def note_pid(pid, marker):
+    path = os.environ.get("FAULTS_PIDS")
+    if path:
+        with open(path, "a") as f:
+            f.write("%d %s\n" % (pid, marker))
+
+
+# ------------------------------------------------------------- figures
+
+def record(fault, outcome, **figures):
+    """One line of the closing summary."""
+    line = {"fault": fault, "outcome": outcome, "figures": figures}
+    path = os.environ.get("FAULTS_FIGURES")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+    print("\n  [%s] %s %s" % (fault, outcome, json.dumps(figures)),
+          file=sys.stderr)
+
+
+def summary(path):
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                rows.append(json.loads(line))
+    if not rows:
+        print("faults: no figures recorded")
+        return
+    print("\n%-34s | %-6s | %s" % ("fault", "result", "figures"))
+    print("-" * 34 + "-+-" + "-" * 6 + "-+-" + "-" * 60)
+    for r in rows:
+        long = {k: v for k, v in r["figures"].items()
+                if isinstance(v, str) and "; " in v}
+        figs = ", ".join("%s=%s" % (k, v) for k, v in r["figures"].items()
+                         if k not in long)
+        print("%-34s | %-6s | %s" % (r["fault"][:34], r["outcome"], figs))
+        for k, v in long.items():
+            for item in v.split("; "):
+                print("%-34s | %-6s |   %s" % ("", "", item))
+    print()
+
+
+# ------------------------------------------------------------ registrar
+
+STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z ")
+
+
+def log_time(line):
+    """The wall-clock time (epoch seconds) at the head of a log line."""
+    m = STAMP.match(line)
+    if not m:
+        return None
+    dt = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f")
+    return dt.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def config(jid, port=None, secret=None, fields=None, component_extra="",
+           registration_extra="", level="info"):
+    port = port or int(env("XMPP_COMPONENT_PORT"))
+    secret = secret if secret is not None else env("FAULTS_SECRET")
+    fields = fields or CONTEST_FIELDS
+    return """# written by tests/faults
+component {
+    jid    = "%s"
+    server = "127.0.0.1"
+    port   = %d
+    secret = "%s"
+%s
+}
+database {
+    conninfo = "%s"
+}
+registration {
+    title = "Fault test"
+    hash_cost = 4
+%s
+%s
+}
+limits {
+    jid_burst = 100000
+    jid_per_minute = 0
+    domain_burst = 100000
+    domain_per_minute = 0
+    global_burst = 100000
+    global_per_minute = 0
+}
+log { level = "%s" }
+""" % (jid, port, secret, component_extra, env("REGISTRAR_CONNINFO"),
+       fields, registration_extra, level)
+
+
+CONTEST_FIELDS = """
+    field "first" { type = "text-single" required = true }
+    field "last"  { type = "text-single" required = true }
+    field "email" { type = "text-single" required = true }
+"""
+
+
+class Registrar:
+    """A registrar process; its stderr is kept in NAME.log and in memory,
+    each line with the wall-clock time it was read."""
+
+    def __init__(self, name, conf_text):
+        self.name = name
+        self.conf_path = work(name + ".conf")
+        self.log_path = work(name + ".log")
+        with open(self.conf_path, "w") as f:
+            f.write(conf_text)
+        self.lines = []          # (arrival time, line)
+        self.cond = threading.Condition()
+        self.rc = None
+        self.started = time.time()
+        self.proc = subprocess.Popen(
+            [env("REGISTRAR_BIN"), "--config", self.conf_path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        note_pid(self.proc.pid, self.conf_path)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        with open(self.log_path, "w", encoding="utf-8") as log, \
+                self.proc.stdout:
+            for raw in self.proc.stdout:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                log.write(line + "\n")
+                log.flush()
+                with self.cond:
+                    self.lines.append((time.time(), line))
+                    self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def mark(self):
+        """An index into the log: wait_for(..., since=mark) looks after it."""
+        with self.cond:
+            return len(self.lines)
+
+    def matching(self, pattern, since=0):
+        rx = re.compile(pattern)
+        with self.cond:
+            return [(t, l) for t, l in self.lines[since:] if rx.search(l)]
+
+    def wait_for(self, pattern, timeout, since=0):
+        """(arrival time, line) of the first line after since matching
+        pattern, waiting up to timeout seconds; None when none came (or
+        the process ended)."""
+        rx = re.compile(pattern)
+        deadline = time.time() + timeout
+        with self.cond:
+            i = since
+            while True:
+                while i < len(self.lines):
+                    t, l = self.lines[i]
+                    i += 1
+                    if rx.search(l):
+                        return t, l
+                left = deadline - time.time()
+                if left <= 0:
+                    return None
+                if self.proc.poll() is not None and not self.reader.is_alive():
+                    return None
+                self.cond.wait(min(left, 0.2))
+
+    def wait_exit(self, timeout):
+        try:
+            self.rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        self.reader.join(5)
+        return self.rc
+
+    def stop(self, timeout=15):
+        """SIGTERM; the exit status (None when it had to be killed)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            if self.wait_exit(timeout) is None:
+                self.proc.kill()
+                self.proc.wait(10)
+                self.reader.join(5)
+                self.rc = None
+                return None
+        else:
+            self.rc = self.proc.returncode
+        self.reader.join(5)
+        return self.rc
+
+    def tail(self, n=40):
+        with self.cond:
+            return "\n".join(l for _, l in self.lines[-n:])
+
+
+# ------------------------------------------------------------- servers
+
+def harness(script, *args, timeout=90):
+    out = subprocess.run([os.path.join(env("FAULTS_HARNESS"), script)]
+                         + list(args), capture_output=True, text=True,
+                         timeout=timeout)
+    if out.returncode != 0:
+        raise AssertionError("%s %s failed (%d): %s" % (
+            script, " ".join(args), out.returncode, out.stderr.strip()))
+    return out
+
+
+def read_env(path):
+    vals = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                vals[k] = v.strip("'")
+    return vals
+
+
+def prosody_pid(dirname=None):
+    dirname = dirname or env("FAULTS_XMPP_DIR")
+    pid = int(read_env(os.path.join(dirname, "env"))["PROSODY_PID"])
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        assert os.path.join(dirname, "prosody.cfg.lua").encode() in f.read()
+    return pid
+
+
+def port_open(port):
+    import socket
+    s = socket.socket()
+    s.settimeout(0.5)
+    try:
+        s.connect(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def as_harness_user(cmd, timeout=60):
+    return subprocess.run(
+        ["timeout", str(timeout), "setpriv", "--reuid=registrar-test",
+         "--regid=registrar-test", "--init-groups", "--reset-env", "--",
+         "env", "HOME=/tmp", "LC_ALL=C.UTF-8"] + cmd,
+        capture_output=True, text=True, timeout=timeout + 5)
+
+
+def pg_stop_immediate():
+    """pg_ctl stop -m immediate (a crash, as far as clients can tell)."""
+    out = as_harness_user([os.path.join(PGBIN, "pg_ctl"), "-D",
+                           os.path.join(env("FAULTS_PG_DIR"), "data"),
+                           "stop", "-m", "immediate", "-w", "-t", "20"], 30)
+    if out.returncode != 0:
+        raise AssertionError("pg_ctl stop -m immediate failed: %s"
+                             % out.stderr.strip())
+
+
+def pg_stop_fast():
+    harness("pg.sh", "stop", env("FAULTS_PG_DIR"))
+
+
+def pg_start():
+    """Start the stopped cluster again on the same data and port
+    (pg.sh restart: stops nothing when it is down, keeps the data)."""
+    harness("pg.sh", "restart", env("FAULTS_PG_DIR"))
+
+
+def pg_up():
+    return subprocess.run([os.path.join(PGBIN, "pg_isready"), "-q", "-t", "2",
+                           "-h", "127.0.0.1", "-p", env("PGPORT")],
+                          timeout=10).returncode == 0
+
+
+def psql_super(sql, timeout=30, db=None):
+    out = subprocess.run(["psql", "-X", "-A", "-t", "-q", "-v",
+                          "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+                          env("PGPORT"), "-U", "postgres", "-d",
+                          db or env("PGDATABASE"), "-c", sql],
+                         capture_output=True, text=True, timeout=timeout)
+    if out.returncode != 0:
+        raise AssertionError("psql (superuser) failed: %s\nSQL: %s"
+                             % (out.stderr.strip(), sql))
+    return out.stdout.strip()
+
+
+def rows_of(service):
+    return psql_json("SELECT jid, username, fields FROM registrations "
+                     "WHERE service = :'service' ORDER BY jid",
+                     service=service)
+
+
+# ------------------------------------------------------------- clients
+
+class Client(e2e.Client):
+    """e2e's client, plus a future that is set when the stream is lost."""
+
+    def __init__(self, user, pw=None):
+        super().__init__(user, pw)
+        self.gone = self.loop.create_future()
+        self.add_event_handler("disconnected", self._gone)
+
+    def _gone(self, _event):
+        if not self.gone.done():
+            self.gone.set_result(True)
+
+    async def ask(self, itype, to, payload, timeout):
+        """The reply Element; None when no reply came in time; "lost" when
+        the stream went away first."""
+        if self.gone.done():
+            return "lost"
+        task = asyncio.ensure_future(self.iq(itype, to, payload, timeout))
+        done, _ = await asyncio.wait({task, self.gone}, timeout=timeout + 1,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            try:
+                return task.result()
+            except AssertionError:
+                return None
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, AssertionError, Exception):
+            pass
+        return "lost" if self.gone.done() else None
+
+
+async def login(user, attempts=1, pause=0.5):
+    """A logged-in Client, trying attempts times (the server may be down)."""
+    last = None
+    for i in range(attempts):
+        c = Client(user)
+        try:
+            return await c.start()
+        except (AssertionError, ConnectionError, OSError) as e:
+            last = e
+            try:
+                await c.stop()
+            except Exception:
+                pass
+            if i + 1 < attempts:
+                await asyncio.sleep(pause)
+    raise AssertionError("%s cannot log in: %s" % (user, last))
+
+
+def kind(reply):
+    """'result', 'error/TYPE/CONDITION', 'lost' or 'timeout'."""
+    if reply is None:
+        return "timeout"
+    if isinstance(reply, str):
+        return reply
+    if reply.get("type") == "result":
+        return "result"
+    err = stanza_error(reply)
+    if err is None:
+        return "error/?"
+    return "error/%s/%s" % (err[2], err[0])
+
+
+def marked_form(marker, form_type=NS_REGISTER):
+    """A contest registration whose every field carries marker."""
+    return e2e.submit_form({"first": "F-" + marker, "last": "L-" + marker,
+                            "email": marker + "@example.org"}, form_type)
+
+
+def row_marker(fields):
+    """The single marker in a row's fields, or None when they disagree."""
+    first = fields.get("first", "")
+    last = fields.get("last", "")
+    email = fields.get("email", "")
+    if not (first.startswith("F-") and last.startswith("L-")
+            and email.endswith("@example.org")):
+        return None
+    m = first[2:]
+    if last[2:] == m and email[:-len("@example.org")] == m:
+        return m
+    return None
+
+
+class FaultCase(E2ETestCase):
+    """A test case whose registrar processes are stopped after each test
+    (also on failure)."""
+
+    def setUp(self):
+        super().setUp()
+        self._registrars = []
+
+    def tearDown(self):
+        super().tearDown()
+        for r in self._registrars:
+            r.stop()
+
+    def registrar(self, name, conf_text):
+        r = Registrar(name, conf_text)
+        self._registrars.append(r)
+        return r
+
+    def wait_attached(self, r, timeout=20, since=0):
+        got = r.wait_for(r"attached to .* as ", timeout, since)
+        self.assertIsNotNone(got, "registrar %s did not attach within %ss; "
+                             "log:\n%s" % (r.name, timeout, r.tail()))
+        return got
+
+    def assertStopsCleanly(self, r):
+        self.assertTrue(r.alive(), "registrar %s has exited (status %s); "
+                        "log:\n%s" % (r.name, r.proc.poll(), r.tail()))
+        rc = r.stop()
+        self.assertEqual(rc, 0, "registrar %s: exit status after SIGTERM; "
+                         "log:\n%s" % (r.name, r.tail()))
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "users":
+        for user in POOL:
+            print(user, e2e.password())
+        return 0
+    if len(argv) == 3 and argv[1] == "summary":
+        summary(argv[2])
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 64
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,419 @@
+"""Faults on the PostgreSQL side: an immediate stop under load (5), down
+at start-up (6), a backend killed between requests (7a), a statement
+stuck behind a lock (7b)."""
+
+import asyncio
+import collections
+import subprocess
+import time
+
+import faults
+from faults import (LOAD_USERS, FaultCase, config, env, kind, login,
+                    marked_form, record, row_marker, rows_of, show,
+                    stanza_error)
+from e2e import NS_DISCO_INFO, NS_PING, bare, register_query
+
+DISCO = "<query xmlns='%s'/>" % NS_DISCO_INFO
+PING = "<ping xmlns='%s'/>" % NS_PING
+
+
+class DbFaultsTest(FaultCase):
+
+    def tearDown(self):
+        super().tearDown()
+        # whatever happened, leave PostgreSQL running for the next test
+        if not faults.pg_up():
+            faults.pg_start()
+
+    def assertWait500(self, reply, what):
+        self.assertEqual(kind(reply), "error/wait/internal-server-error",
+                         "%s: %s" % (what, show(reply)
+                                     if not isinstance(reply, str) else reply))
+        cond, code, etype, text = stanza_error(reply)
+        self.assertEqual(code, "500", show(reply))
+        self.assertTrue(text, "no <text/>: %s" % show(reply))
+
+    # ---------------------------------------- 5. immediate stop under load
+
+    def test_5_pg_immediate_stop_under_load(self):
+        jid = "pgkill.localhost"
+        users = LOAD_USERS[:30]
+        r = self.registrar("pgkill", config(jid))
+        self.wait_attached(r)
+        stats = self.arun(self._pg_load(jid, users), timeout=200)
+        counts = collections.Counter(k for u in stats["log"].values()
+                                     for _, k, _ in u)
+        rows = rows_of(jid)
+        per_jid = collections.Counter(row["jid"] for row in rows)
+        by_jid = {row["jid"]: row for row in rows}
+        acked_total = sum(1 for u in stats["log"].values()
+                          for _, k, _ in u if k == "result")
+        missing, mixed, stale, found = [], [], [], 0
+        row_from_error = 0
+        for user, entries in stats["log"].items():
+            sent = [m for m, _, _ in entries]
+            acked = [m for m, k, _ in entries if k == "result"]
+            row = by_jid.get(bare(user))
+            if row is None:
+                if acked:
+                    missing.append(user)
+                continue
+            m = row_marker(row["fields"])
+            if m is None:
+                mixed.append((user, row["fields"]))
+                continue
+            if acked and (m not in sent or sent.index(m) < sent.index(acked[-1])):
+                stale.append((user, m, acked[-1]))
+                continue
+            if acked:
+                found += 1   # the last acknowledged value (or a later one)
+            if m in sent and entries[sent.index(m)][1] != "result":
+                row_from_error += 1
+        # results that arrived while PostgreSQL was down: impossible
+        # unless the reply was not sent after the commit
+        down_results = [(u, m) for u, e in stats["log"].items()
+                        for m, k, t in e
+                        if k == "result" and stats["t_down"] < t
+                        < stats["t_up"]]
+        others = {k: n for k, n in counts.items()
+                  if k not in ("result", "error/wait/internal-server-error")}
+        alive = r.alive()
+        rc = r.stop()
+        ok = (not missing and not mixed and not stale and not down_results
+              and set(stats["while_down"]) <= {"error/wait/internal-server-error"}
+              and not others and alive and rc == 0
+              and all(n == 1 for n in per_jid.values())
+              and stats["recovery_s"] is not None)
+        record("5 PG stop -m immediate, load", "PASS" if ok else "FAIL",
+               clients=len(users), sets=sum(counts.values()),
+               result=counts["result"],
+               wait=counts["error/wait/internal-server-error"],
+               other=sum(others.values()), acknowledged=acked_total,
+               users_acked=sum(1 for e in stats["log"].values()
+                               if any(k == "result" for _, k, _ in e)),
+               found_in_db=found, missing=len(missing), mixed=len(mixed),
+               stale=len(stale), rows_holding_an_errored_submission=row_from_error,
+               results_while_down=len(down_results),
+               in_flight_at_stop=stats["at_stop"],
+               sent_while_down=stats["while_down"],
+               pg_ctl_stop_s=round(stats["stop_took"], 2),
+               store_errors_logged=len(r.matching(r"store: .* failed")),
+               pg_down_s=round(stats["t_up"] - stats["t_down"], 2),
+               pg_restart_s=round(stats["restart_took"], 2),
+               first_result_after_restart_began_s=stats["recovery_s"],
+               exit_on_sigterm=rc)
+        self.assertEqual(others, {}, "replies other than result or "
+                         "wait/internal-server-error")
+        self.assertEqual(missing, [], "acknowledged, not in the database")
+        self.assertEqual(mixed, [], "half-written rows")
+        self.assertEqual(stale, [], "rows older than the last acknowledged "
+                         "submission (lost commits)")
+        self.assertEqual(down_results, [], "results while PostgreSQL was down")
+        self.assertLessEqual(set(stats["while_down"]),
+                             {"error/wait/internal-server-error"},
+                             "answers to requests sent while PostgreSQL "
+                             "was down")
+        self.assertTrue(all(n == 1 for n in per_jid.values()))
+        self.assertIsNotNone(stats["recovery_s"], "no result after restart")
+        self.assertTrue(alive, r.tail())
+        self.assertEqual(rc, 0)
+
+    async def _pg_load(self, jid, users):
+        log = {u: [] for u in users}
+        end = asyncio.Event()
+        clients = {}
+        first_after = []
+        inflight = []
+        state = {"t_start": None}
+
+        async def worker(user):
+            k = 0
+            c = clients[user]
+            while not end.is_set():
+                k += 1
+                m = "%s.%d" % (user, k)
+                t_sent = time.time()
+                reply = await c.ask("set", jid, marked_form(m), timeout=12)
+                t = time.time()
+                log[user].append((m, kind(reply), t))
+                inflight.append((t_sent, t, kind(reply)))
+                if kind(reply) == "result":
+                    if state["t_start"] and t > state["t_start"]:
+                        first_after.append(t)
+                else:
+                    await asyncio.sleep(0.2)
+                if reply == "lost":
+                    return
+
+        cs = await asyncio.gather(*(login(u, attempts=3) for u in users))
+        clients.update(zip(users, cs))
+        tasks = [asyncio.ensure_future(worker(u)) for u in users]
+        await asyncio.sleep(2.5)
+        t_down = time.time()
+        await asyncio.to_thread(faults.pg_stop_immediate)
+        t_down_done = time.time()
+        await asyncio.sleep(3)
+        # down for sure from t_down_done until now: the restart starts here
+        # (and PostgreSQL may accept connections before pg.sh returns)
+        t_start = state["t_start"] = time.time()
+        await asyncio.to_thread(faults.pg_start)
+        t_up = time.time()
+        await asyncio.sleep(5)
+        end.set()
+        done, pending = await asyncio.wait(tasks, timeout=60)
+        for t in pending:
+            t.cancel()
+        await asyncio.gather(*(c.stop() for c in clients.values()),
+                             return_exceptions=True)
+        for t in done:
+            if t.exception():
+                raise t.exception()
+        self.assertEqual(pending, set(), "clients stuck waiting for replies")
+        rec = round(min(first_after) - t_start, 2) if first_after else None
+        # answered after the stop began, sent before it was complete
+        at_stop = collections.Counter(k for a, b, k in inflight
+                                      if a < t_down_done and b > t_down)
+        # sent once the server was gone, answered before its restart began
+        while_down = collections.Counter(k for a, b, k in inflight
+                                         if a > t_down_done and b < t_start)
+        return dict(log=log, t_down=t_down_done, t_up=t_start, recovery_s=rec,
+                    at_stop=dict(at_stop), while_down=dict(while_down),
+                    stop_took=t_down_done - t_down,
+                    restart_took=t_up - t_start)
+
+    # -------------------------------------------- 6. PG down at start-up
+
+    def test_6_pg_down_at_startup(self):
+        jid = "pgdown.localhost"
+        # a fresh database, so that the migration at first contact shows
+        faults.psql_super("DROP DATABASE IF EXISTS fresh", db="postgres")
+        faults.psql_super("CREATE DATABASE fresh OWNER registrar "
+                          "ENCODING 'UTF8' TEMPLATE template0", db="postgres")
+        conninfo = env("REGISTRAR_CONNINFO").replace("dbname=registrar",
+                                                     "dbname=fresh")
+        self.assertIn("dbname=fresh", conninfo)
+        conf = config(jid).replace(env("REGISTRAR_CONNINFO"), conninfo)
+        faults.pg_stop_fast()
+        self.assertFalse(faults.pg_up())
+        r = self.registrar("pgdown", conf)
+        self.wait_attached(r)
+        startup_msg = r.matching(r"database unavailable at start-up")
+
+        async def down_checks():
+            c = await login("b01", attempts=3)
+            try:
+                out = {}
+                t0 = time.time()
+                out["disco"] = await c.ask("get", jid, DISCO, timeout=10)
+                out["ping"] = await c.ask("get", jid, PING, timeout=10)
+                out["get"] = await c.ask("get", jid, register_query(), timeout=10)
+                out["set"] = await c.ask("set", jid, marked_form("b01.1"),
+                                         timeout=10)
+                out["seconds"] = round(time.time() - t0, 2)
+                return out
+            finally:
+                await c.stop()
+
+        down = self.arun(down_checks(), timeout=90)
+        mark = r.mark()
+        faults.pg_start()
+        t_up = time.time()
+
+        async def until_registered():
+            c = await login("b01", attempts=3)
+            tries = []
+            try:
+                while time.time() - t_up < 20:
+                    reply = await c.ask("set", jid, marked_form("b01.2"),
+                                        timeout=10)
+                    tries.append(kind(reply))
+                    if kind(reply) == "result":
+                        return time.time() - t_up, tries
+                    await asyncio.sleep(0.5)
+                return None, tries
+            finally:
+                await c.stop()
+
+        took, tries = self.arun(until_registered(), timeout=90)
+        migrated = r.matching(r"applied migration", mark)
+        versions = faults.psql_super(
+            "SELECT count(*) FROM registrar_schema_migrations", db="fresh") \
+            if took is not None else None
+        fresh_rows = faults.psql_super(
+            "SELECT fields->>'first' FROM registrations WHERE service = "
+            "'pgdown.localhost' AND jid = '%s'" % bare("b01"), db="fresh") \
+            .replace("\n", " ") if took is not None else None
+        alive = r.alive()
+        rc = r.stop()
+        ok = (kind(down["disco"]) == "result" and kind(down["ping"]) == "result"
+              and kind(down["get"]) == "error/wait/internal-server-error"
+              and kind(down["set"]) == "error/wait/internal-server-error"
+              and took is not None and took < 10 and migrated and alive
+              and rc == 0 and bool(startup_msg))
+        record("6 PG down at start-up", "PASS" if ok else "FAIL",
+               startup_logged=bool(startup_msg),
+               disco=kind(down["disco"]), ping=kind(down["ping"]),
+               reg_get=kind(down["get"]), reg_set=kind(down["set"]),
+               four_answers_s=down["seconds"],
+               registered_after_pg_up_s=round(took, 2) if took else None,
+               attempts=len(tries), migrations_applied=len(migrated),
+               schema_versions=versions,
+               exit_on_sigterm=rc)
+        faults.psql_super("SELECT 1")  # PG is back
+        self.assertTrue(startup_msg, r.tail())
+        self.assertEqual(kind(down["disco"]), "result")
+        self.assertEqual(kind(down["ping"]), "result")
+        self.assertWait500(down["get"], "register get, database down")
+        self.assertWait500(down["set"], "register set, database down")
+        self.assertIsNotNone(took, "no registration within 20 s of PG up: "
+                             "%s\n%s" % (tries, r.tail()))
+        self.assertLess(took, 10)
+        self.assertTrue(migrated, "no migration logged:\n%s" % r.tail())
+        self.assertEqual(fresh_rows, "F-b01.2")
+        self.assertTrue(alive)
+        self.assertEqual(rc, 0)
+
+    # ----------------------------------------- 7a. backend terminated
+
+    def test_7a_backend_terminated_between_requests(self):
+        jid = "pgterm.localhost"
+        r = self.registrar("pgterm", config(jid))
+        self.wait_attached(r)
+
+        async def run():
+            c = await login("b02", attempts=3)
+            out = []
+            try:
+                reply = await c.ask("set", jid, marked_form("b02.0"),
+                                    timeout=10)
+                self.assertEqual(kind(reply), "result")
+                for i in range(1, 6):
+                    killed = await asyncio.to_thread(
+                        faults.psql_super,
+                        "SELECT count(pg_terminate_backend(pid)) FROM "
+                        "pg_stat_activity WHERE application_name = "
+                        "'registrar'")
+                    await asyncio.sleep(0.3)
+                    op = "set" if i % 2 else "get"
+                    payload = (marked_form("b02.%d" % i) if op == "set"
+                               else register_query())
+                    t0 = time.time()
+                    reply = await c.ask(op, jid, payload, timeout=15)
+                    out.append((op, int(killed), kind(reply),
+                                round(time.time() - t0, 3)))
+                return out
+            finally:
+                await c.stop()
+
+        out = self.arun(run(), timeout=150)
+        row = faults.rows_of(jid)
+        alive = r.alive()
+        rc = r.stop()
+        kinds = [k for _, _, k, _ in out]
+        ok = (all(k in ("result", "error/wait/internal-server-error")
+                  for k in kinds) and alive and rc == 0
+              and max(t for *_, t in out) < 10)
+        record("7a backend terminated", "PASS" if ok else "FAIL",
+               rounds=len(out), backends_killed=[n for _, n, _, _ in out],
+               answers=kinds, seconds=[t for *_, t in out],
+               final_row=row_marker(row[0]["fields"]) if row else None,
+               exit_on_sigterm=rc)
+        for op, n, k, t in out:
+            self.assertIn(k, ("result", "error/wait/internal-server-error"),
+                          "%s after pg_terminate_backend" % op)
+            self.assertLess(t, 10)
+        self.assertTrue(alive)
+        self.assertEqual(rc, 0)
+
+    # -------------------------------------------- 7b. stuck behind a lock
+
+    def test_7b_statement_behind_lock(self):
+        jid = "pglock.localhost"
+        r = self.registrar("pglock", config(jid))
+        self.wait_attached(r)
+        hold = 9
+
+        async def run():
+            c = await login("b03", attempts=3)
+            c2 = await login("b04", attempts=3)
+            try:
+                reply = await c.ask("set", jid, marked_form("b03.0"),
+                                    timeout=10)
+                self.assertEqual(kind(reply), "result", show(reply))
+                locker = subprocess.Popen(
+                    ["psql", "-X", "-q", "-h", "127.0.0.1", "-p",
+                     env("PGPORT"), "-U", "postgres", "-d",
+                     env("PGDATABASE")],
+                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, text=True)
+                faults.note_pid(locker.pid, "psql")
+                try:
+                    locker.stdin.write(
+                        "BEGIN; LOCK TABLE registrations IN ACCESS EXCLUSIVE "
+                        "MODE; SELECT pg_sleep(%d); COMMIT;\n" % hold)
+                    locker.stdin.close()
+                    t_lock = time.time()
+                    for _ in range(50):
+                        held = await asyncio.to_thread(
+                            faults.psql_super,
+                            "SELECT count(*) FROM pg_locks WHERE relation = "
+                            "'registrations'::regclass AND mode = "
+                            "'AccessExclusiveLock' AND granted")
+                        if held == "1":
+                            break
+                        await asyncio.sleep(0.1)
+                    self.assertEqual(held, "1", "lock not taken")
+                    t0 = time.time()
+                    set_task = asyncio.ensure_future(
+                        c.ask("set", jid, marked_form("b03.1"), timeout=20))
+                    await asyncio.sleep(0.5)
+                    t1 = time.time()
+                    ping = await c2.ask("get", jid, PING, timeout=5)
+                    ping_s = round(time.time() - t1, 3)
+                    reply = await set_task
+                    set_s = round(time.time() - t0, 2)
+                    set_kind = kind(reply)
+                    # released at the end of pg_sleep
+                    await asyncio.to_thread(locker.wait, hold + 10)
+                    t_rel = time.time()
+                finally:
+                    if locker.poll() is None:
+                        locker.kill()
+                        locker.wait(5)
+                after = await c.ask("set", jid, marked_form("b03.2"),
+                                    timeout=15)
+                after_s = round(time.time() - t_rel, 2)
+                return dict(set_kind=set_kind, set_s=set_s,
+                            ping=kind(ping), ping_s=ping_s,
+                            after=kind(after), after_s=after_s,
+                            reply=reply,
+                            lock_held_s=round(t_rel - t_lock, 1))
+            finally:
+                await c.stop()
+                await c2.stop()
+
+        out = self.arun(run(), timeout=120)
+        rows = faults.rows_of(jid)
+        final = row_marker(rows[0]["fields"]) if rows else None
+        alive = r.alive()
+        rc = r.stop()
+        ok = (out["set_kind"] == "error/wait/internal-server-error"
+              and 2.5 <= out["set_s"] <= 6.5 and out["ping"] == "result"
+              and out["ping_s"] < 1 and out["after"] == "result"
+              and final == "b03.2" and alive and rc == 0)
+        record("7b statement behind a lock", "PASS" if ok else "FAIL",
+               answer=out["set_kind"], answer_after_s=out["set_s"],
+               ping_during_lock=out["ping"], ping_s=out["ping_s"],
+               lock_held_s=out["lock_held_s"],
+               after_release=out["after"], after_release_s=out["after_s"],
+               final_row=final, exit_on_sigterm=rc)
+        self.assertEqual(out["set_kind"], "error/wait/internal-server-error",
+                         show(out["reply"]))
+        self.assertGreaterEqual(out["set_s"], 2.5)
+        self.assertLessEqual(out["set_s"], 6.5)
+        self.assertEqual(out["ping"], "result")
+        self.assertLess(out["ping_s"], 1)
+        self.assertEqual(out["after"], "result")
+        self.assertEqual(final, "b03.2")
+        self.assertTrue(alive)
+        self.assertEqual(rc, 0)
