@@ -293,6 +293,9 @@ static const char *service(const struct op *op)
 /* Sends an error and ends op. */
 static void fail(struct op *op, enum iq_error e, const char *text)
 {
+    log_info("reg", "answered %s to %s (id=%s): %s", iq_error_condition(e),
+             op->bare ? op->bare : "(no sender)", op_id(op),
+             text ? text : "");
     iq_req_error(op->req, e, text, NULL);
     op_done(op);
 }
