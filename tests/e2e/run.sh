@@ -4,14 +4,27 @@
 #
 #   tests/e2e/run.sh [UNITTEST-NAME ...]
 #
-# Starts a throwaway PostgreSQL (tests/harness/pg.sh) and Prosody
-# (tests/harness/prosody.sh) with two components, creates the test accounts,
-# runs two registrar processes, "contests" (a data form) and "accounts"
-# (username/password/email), waits until both answer disco#info, runs the
-# python suite (all of test_*.py, or the names given, e.g.
-# test_accounts.AccountsTest.test_race_same_username), then stops registrar with SIGTERM
-# and fails unless it exits 0. Everything it starts is stopped on exit,
-# also on failure or ^C.
+# Starts a throwaway PostgreSQL (tests/harness/pg.sh) and XMPP server
+# (tests/harness/prosody.sh, or $E2E_SERVER.sh) with one component per
+# registrar, creates the test accounts, runs the registrar processes (each
+# with its own config written here, below $WORK):
+#   contests  a data form (XEP-0077 example 6)
+#   accounts  username/password/email, legacy and form
+#   policy    username/password/email/x-mmn: password change and cancel by
+#             form with proofs, blocked JIDs, small rate limits
+#   redirect  mode = "redirect" (XEP-0077 section 5)
+#   remote    local_domains = {"elsewhere.example"}: every test user is
+#             "from another server"
+#   survey    the contests form plus a url (jabber:x:oob beside the form)
+#   reload    a contests-like service whose config test_reload.py rewrites
+#             and reloads with SIGHUP
+# waits until each answers disco#info, runs the python suite (all of
+# test_*.py, or the names given, e.g.
+# test_accounts.AccountsTest.test_race_same_username), then stops registrar
+# with SIGTERM and fails unless it exits 0. test_notify.py starts its own
+# registrar (component notify.localhost, configs written here) to watch
+# its sd_notify datagrams. Everything it starts is stopped on exit, also on
+# failure or ^C.
 #
 # Environment:
 #   REGISTRAR_BIN      the binary (default: build/registrar)
@@ -28,11 +41,15 @@
 #   E2E_LOG_LEVEL      registrar's log level (default debug)
 #   E2E_XMPP_LOG       write slixmpp's debug log (every stanza) to this file
 #   PROSODY_LOG_LEVEL  Prosody's log level (default debug)
+#   E2E_SERVER         the XMPP server: prosody (default) or any NAME with a
+#                      tests/harness/NAME.sh of the same interface
 #   E2E_RESTARTS=0     skip the restart phase (after a full passing suite,
 #                      Prosody then PostgreSQL are restarted under the
 #                      running registrars, and restart_checks.py runs)
 # Besides the suite's own checks, it fails when registrar exits during the
-# suite, exits non-zero on SIGTERM, or logs a password or its secret.
+# suite, exits non-zero on SIGTERM, logs a password or its secret, or when
+# a pg_dump of the database after the whole run holds any password the
+# suite sent (E2E_SECRETS_FILE).
 # Exit status: 0 all passed, 1 anything failed, 77 skipped (a needed tool
 # is missing).
 set -u -o pipefail
@@ -55,7 +72,10 @@ else
     E2E_ATTACH_TIMEOUT=${E2E_ATTACH_TIMEOUT:-15}
     STOP_TIMEOUT=15
 fi
-SERVICES="contests accounts"
+# the registrar instances run.sh starts (their configs: write_NAME_conf)
+SERVICES="contests accounts policy redirect remote survey reload"
+E2E_SERVER=${E2E_SERVER:-prosody}
+XMPP_HARNESS=$HARNESS/$E2E_SERVER.sh
 
 say()
 {
@@ -77,7 +97,13 @@ if [ ! -x "$REGISTRAR_BIN" ]; then
     say "no registrar binary at $REGISTRAR_BIN (build it, or set REGISTRAR_BIN)"
     exit 1
 fi
-for tool in /usr/lib/postgresql/15/bin/initdb /usr/bin/prosody psql pg_dump setpriv; do
+if [ ! -x "$XMPP_HARNESS" ]; then
+    say "SKIP: E2E_SERVER=$E2E_SERVER, but there is no $XMPP_HARNESS"
+    exit 77
+fi
+tools="/usr/lib/postgresql/15/bin/initdb psql pg_dump setpriv"
+[ "$E2E_SERVER" = prosody ] && tools="$tools /usr/bin/prosody"
+for tool in $tools; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         say "SKIP: $tool is missing (apt-get install postgresql-15 prosody python3-slixmpp)"
         exit 77
@@ -138,10 +164,11 @@ show_logs()
             tail -n 60 "$WORK/$name.log" >&2
         fi
     done
-    if [ -f "$WORK/xmpp/prosody.log" ]; then
-        echo "----- prosody: last 20 lines of $WORK/xmpp/prosody.log" >&2
-        tail -n 20 "$WORK/xmpp/prosody.log" >&2
-    fi
+    for f in "$WORK"/xmpp/*.log; do
+        [ -f "$f" ] || continue
+        echo "----- $E2E_SERVER: last 20 lines of $f" >&2
+        tail -n 20 "$f" >&2
+    done
     echo "-----" >&2
 }
 
@@ -156,7 +183,7 @@ cleanup()
     for name in "${!REG_PID[@]}"; do
         stop_registrar "$name"
     done
-    [ "$STARTED_XMPP" = 1 ] && "$HARNESS/prosody.sh" stop "$WORK/xmpp"
+    [ "$STARTED_XMPP" = 1 ] && "$XMPP_HARNESS" stop "$WORK/xmpp"
     [ "$STARTED_PG" = 1 ] && "$HARNESS/pg.sh" stop "$WORK/pg"
     if [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && [ "${E2E_KEEP:-0}" != 1 ]; then
         rm -rf "$WORK"
@@ -181,13 +208,19 @@ secret_for()
     # a fresh secret per run and component
     "$PY" -c 'import secrets; print(secrets.token_hex(12))'
 }
-CONTESTS_JID=contests.localhost
-ACCOUNTS_JID=accounts.localhost
-CONTESTS_SECRET=$(secret_for)
-ACCOUNTS_SECRET=$(secret_for)
+declare -A JID=() SECRET=()
+for name in $SERVICES notify; do
+    JID[$name]=$name.localhost
+    SECRET[$name]=$(secret_for)
+done
+CONTESTS_JID=${JID[contests]}
+ACCOUNTS_JID=${JID[accounts]}
 
-"$HARNESS/prosody.sh" start "$WORK/xmpp" \
-    "$CONTESTS_JID" "$CONTESTS_SECRET" "$ACCOUNTS_JID" "$ACCOUNTS_SECRET" || exit 1
+xmpp_args=()
+for name in $SERVICES notify; do
+    xmpp_args+=("${JID[$name]}" "${SECRET[$name]}")
+done
+"$XMPP_HARNESS" start "$WORK/xmpp" "${xmpp_args[@]}" || exit 1
 STARTED_XMPP=1
 set -a
 . "$WORK/xmpp/env"
@@ -195,26 +228,34 @@ set +a
 
 export E2E_PASSWORD=${E2E_PASSWORD:-$("$PY" -c 'import secrets; print("e2e-" + secrets.token_hex(6))')}
 export CONTESTS_JID ACCOUNTS_JID
+for name in $SERVICES notify; do
+    # POLICY_JID, REDIRECT_JID, ...
+    export "${name^^}_JID=${JID[$name]}"
+done
 export E2E_SECRETS_FILE=$WORK/secrets.txt
-# what registrar must never log: the component secrets and every password
-# the suite sends (e2e.py adds those)
-printf '%s\n' "$CONTESTS_SECRET" "$ACCOUNTS_SECRET" >"$E2E_SECRETS_FILE"
-say "creating test accounts on Prosody"
+export E2E_WORKDIR=$WORK REGISTRAR_BIN REGISTRAR_WRAPPER
+# what registrar must never log nor store: the component secrets and every
+# password the suite sends (e2e.py adds those)
+for name in $SERVICES notify; do
+    printf '%s\n' "${SECRET[$name]}"
+done >"$E2E_SECRETS_FILE"
+say "creating test accounts on $E2E_SERVER"
 # shellcheck disable=SC2046
-"$HARNESS/prosody.sh" adduser "$WORK/xmpp" $("$PY" "$HERE/e2e.py" users) || exit 1
+"$XMPP_HARNESS" adduser "$WORK/xmpp" $("$PY" "$HERE/e2e.py" users) || exit 1
 
 # ---------------------------------------------------------------- registrar
 
+# conf_common NAME [PORT]: the component, database and log sections
 conf_common()
 {
-    local jid=$1 secret=$2
+    local name=$1 port=${2:-$XMPP_COMPONENT_PORT}
     cat <<EOF
 # written by tests/e2e/run.sh
 component {
-    jid    = "$jid"
+    jid    = "${JID[$name]}"
     server = "127.0.0.1"
-    port   = $XMPP_COMPONENT_PORT
-    secret = "$secret"
+    port   = $port
+    secret = "${SECRET[$name]}"
 }
 database {
     conninfo = "$REGISTRAR_CONNINFO"
@@ -223,12 +264,13 @@ log { level = "${E2E_LOG_LEVEL:-debug}" }
 EOF
 }
 
-write_contests_conf()
+# the registration section of XEP-0077 example 6; $1 = extra lines
+contests_registration()
 {
-    conf_common "$CONTESTS_JID" "$CONTESTS_SECRET"
-    cat <<'EOF'
+    local title=$1 extra=${2:-}
+    cat <<EOF
 registration {
-    title        = "Contest Registration"
+    title        = "$title"
     instructions = "Please provide the following information to sign up for our special contests!"
     field "first"    { type = "text-single" label = "Given Name"    required = true }
     field "last"     { type = "text-single" label = "Family Name"   required = true }
@@ -239,13 +281,20 @@ registration {
         option "M" { label = "Male" }
         option "F" { label = "Female" }
     }
+$extra
 }
 EOF
 }
 
+write_contests_conf()
+{
+    conf_common contests
+    contests_registration "Contest Registration"
+}
+
 write_accounts_conf()
 {
-    conf_common "$ACCOUNTS_JID" "$ACCOUNTS_SECRET"
+    conf_common accounts
     cat <<'EOF'
 registration {
     title        = "Account Registration"
@@ -257,9 +306,90 @@ registration {
 EOF
 }
 
+# password change and cancel by form with a proof, blocked JIDs, and
+# small rate limits (test_policy.py)
+write_policy_conf()
+{
+    conf_common policy
+    cat <<EOF
+registration {
+    title        = "Policy Registration"
+    instructions = "Choose a username and password; tell us your mother's maiden name."
+    field "username" { type = "text-single"  label = "Username"      required = true }
+    field "password" { type = "text-private" label = "Password"      required = true }
+    field "email"    { type = "text-single"  label = "Email Address" required = true }
+    field "x-mmn"    { type = "text-single"  label = "Mother's Maiden Name" }
+    password_change       = "form"
+    password_change_proof = {"x-mmn"}
+    remove                = "form"
+    remove_proof          = {"x-mmn"}
+    blocked_jids          = {"blocked*@$XMPP_DOMAIN"}
+    local_domains         = {"$XMPP_DOMAIN"}
+    hash_cost             = 4
+}
+limits {
+    jid_burst         = 3
+    jid_per_minute    = 60
+    domain_per_minute = 0
+    global_per_minute = 0
+}
+EOF
+}
+
+write_redirect_conf()
+{
+    conf_common redirect
+    cat <<'EOF'
+registration {
+    mode         = "redirect"
+    url          = "https://example.org/signup"
+    title        = "Redirected Registration"
+    field "email" { type = "text-single" label = "Email Address" required = true }
+}
+EOF
+}
+
+# every user of the test server is "from another server" here
+write_remote_conf()
+{
+    conf_common remote
+    contests_registration "Remote Registration" \
+        '    local_domains = {"elsewhere.example"}'
+}
+
+write_survey_conf()
+{
+    conf_common survey
+    contests_registration "Survey Registration" \
+        '    url = "https://example.org/survey"'
+}
+
+write_reload_conf()
+{
+    conf_common reload
+    contests_registration "Reload Registration"
+}
+
+# test_notify.py runs these itself: attached, and pointed at a closed port
+write_notify_conf()
+{
+    conf_common notify
+    contests_registration "Notify Registration"
+}
+
+write_notify_down_conf()
+{
+    conf_common notify "$(free_port)"
+    contests_registration "Notify Registration"
+    cat <<'EOF'
+component {
+}
+EOF
+}
+
 # The suite sends more registrations from one domain than a production
 # limit allows (the race alone is 25 at once): lift the rate limits when
-# this registrar has them.
+# this registrar has them (all but policy, which tests its own).
 LIMITS_SECTION='
 limits {
     jid_burst = 1000
@@ -280,15 +410,19 @@ else
 fi
 rm -f "$WORK/limits-probe.conf"
 
-for name in $SERVICES; do
-    "write_${name}_conf" >"$WORK/$name.conf"
-    [ "$HAVE_LIMITS" = 1 ] && printf '%s\n' "$LIMITS_SECTION" >>"$WORK/$name.conf"
-    if ! out=$(timeout 20 "$REGISTRAR_BIN" --check-config --config "$WORK/$name.conf" 2>&1); then
-        say "registrar --check-config rejects $WORK/$name.conf:"
+for name in $SERVICES notify notify_down; do
+    conf=$WORK/${name//_/-}.conf
+    "write_${name}_conf" >"$conf"
+    [ "$HAVE_LIMITS" = 1 ] && [ "$name" != policy ] &&
+        printf '%s\n' "$LIMITS_SECTION" >>"$conf"
+    if ! out=$(timeout 20 "$REGISTRAR_BIN" --check-config --config "$conf" 2>&1); then
+        say "registrar --check-config rejects $conf:"
         printf '%s\n' "$out" >&2
         exit 1
     fi
 done
+export NOTIFY_CONF=$WORK/notify.conf NOTIFY_DOWN_CONF=$WORK/notify-down.conf
+export RELOAD_CONF=$WORK/reload.conf RELOAD_LOG=$WORK/reload.log
 
 start_registrar()
 {
@@ -304,8 +438,7 @@ for name in $SERVICES; do
     start_registrar "$name"
 done
 for name in $SERVICES; do
-    jid=$CONTESTS_JID
-    [ "$name" = accounts ] && jid=$ACCOUNTS_JID
+    jid=${JID[$name]}
     if ! timeout $((E2E_ATTACH_TIMEOUT + 30)) "$PY" "$HERE/e2e.py" \
             wait-component "$jid" "$E2E_ATTACH_TIMEOUT" "${REG_PID[$name]}"; then
         say "registrar $name did not attach as $jid within ${E2E_ATTACH_TIMEOUT}s"
@@ -318,6 +451,8 @@ for name in $SERVICES; do
     fi
     say "registrar $name attached as $jid"
 done
+# test_reload.py signals it (under a wrapper: the wrapper passes SIGHUP on)
+export RELOAD_PID=${REG_PID[reload]}
 
 # ---------------------------------------------------------------- suite
 

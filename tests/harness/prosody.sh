@@ -4,9 +4,15 @@
 #   prosody.sh start DIR COMPONENT_JID SECRET [COMPONENT_JID SECRET ...]
 #       Write DIR/prosody.cfg.lua (VirtualHost "localhost", c2s and the
 #       XEP-0114 component listener on free 127.0.0.1 ports, no TLS, no
-#       s2s, in-band account registration allowed) and run prosody as
-#       registrar-test with its data, pid file and log in DIR. Waits
-#       (bounded) until both ports accept connections. Writes DIR/env:
+#       s2s, in-band account registration allowed). Its component part is
+#       the operator's snippet deploy/prosody.cfg.lua itself (or
+#       $PROSODY_SNIPPET): the snippet's global lines (component_ports,
+#       component_interfaces) with the port and interface substituted, and
+#       its Component block once per JID/SECRET pair with the name and
+#       component_secret substituted; it fails when the snippet no longer
+#       has exactly those lines. Runs prosody as registrar-test with its
+#       data, pid file and log in DIR, and waits (bounded) until both
+#       ports accept connections. Writes DIR/env:
 #         XMPP_HOST XMPP_DOMAIN XMPP_C2S_PORT XMPP_COMPONENT_PORT PROSODY_PID
 #       A DIR that exists is cleaned first (a prosody still running there
 #       is stopped).
@@ -73,10 +79,71 @@ lua_quote()
     printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"
 }
 
+SNIPPET=${PROSODY_SNIPPET:-$(cd "$HERE/../.." && pwd)/deploy/prosody.cfg.lua}
+
+# snippet_globals PORT: the snippet's lines before its first Component
+# line, with the value of component_ports made { PORT } and that of
+# component_interfaces { "127.0.0.1" }. Fails unless each was there once.
+snippet_globals()
+{
+    SNIPPET_PORT=$1 awk '
+        /^[ \t]*Component[ \t]/ { exit }
+        /^[ \t]*component_ports[ \t]*=/ {
+            ports += sub(/\{[^}]*\}/, "{ " ENVIRON["SNIPPET_PORT"] " }")
+        }
+        /^[ \t]*component_interfaces[ \t]*=/ {
+            ifaces += sub(/\{[^}]*\}/, "{ \"127.0.0.1\" }")
+        }
+        { print }
+        END {
+            if (ports != 1 || ifaces != 1) {
+                printf "component_ports substituted %d times, " \
+                    "component_interfaces %d times (want 1 each)\n", \
+                    ports, ifaces > "/dev/stderr"
+                exit 1
+            }
+        }' "$SNIPPET"
+}
+
+# snippet_component JID SECRET: the snippet's Component block (from its
+# Component line to the end) for JID and SECRET. Fails unless it has
+# exactly one Component line and one component_secret.
+snippet_component()
+{
+    SNIPPET_JID=$(lua_quote "$1") SNIPPET_SECRET=$(lua_quote "$2") awk '
+        /^[ \t]*Component[ \t]/ {
+            inblock = 1
+            # built by hand, not with sub(): & and \ in the values stay
+            if (match($0, /Component[ \t]+("[^"]*"|\047[^\047]*\047)/)) {
+                $0 = substr($0, 1, RSTART - 1) "Component " \
+                    ENVIRON["SNIPPET_JID"] substr($0, RSTART + RLENGTH)
+                names++
+            }
+        }
+        !inblock { next }
+        /^[ \t]*component_secret[ \t]*=/ {
+            match($0, /=.*/)
+            $0 = substr($0, 1, RSTART - 1) "= " ENVIRON["SNIPPET_SECRET"]
+            secrets++
+        }
+        { print }
+        END {
+            if (names != 1 || secrets != 1) {
+                printf "%d Component lines, %d component_secret " \
+                    "substituted (want 1 each)\n", names, secrets \
+                    > "/dev/stderr"
+                exit 1
+            }
+        }' "$SNIPPET"
+}
+
 write_config()
 {
-    local dir=$1 c2s=$2 comp=$3
+    local dir=$1 c2s=$2 comp=$3 globals block
     shift 3
+    [ -r "$SNIPPET" ] || harness_die "no Prosody snippet at $SNIPPET"
+    globals=$(snippet_globals "$comp") ||
+        harness_die "$SNIPPET: cannot substitute the component port/interface"
     {
         cat <<EOF
 -- written by tests/harness/prosody.sh; throwaway, loopback only
@@ -91,8 +158,6 @@ interfaces = { "127.0.0.1" }
 local_interfaces = { "127.0.0.1" }
 c2s_ports = { $c2s }
 c2s_interfaces = { "127.0.0.1" }
-component_ports = { $comp }
-component_interfaces = { "127.0.0.1" }
 s2s_ports = { }
 c2s_direct_tls_ports = { }
 s2s_direct_tls_ports = { }
@@ -117,11 +182,17 @@ modules_enabled = {
 }
 modules_disabled = { "s2s"; "tls"; "offline" }
 
+-- ---- from $SNIPPET: its global part (port, interface substituted)
+$globals
+-- ---- end of the snippet's global part
+
 VirtualHost "$XMPP_DOMAIN"
 EOF
         while [ $# -ge 2 ]; do
-            printf '\nComponent %s\n    component_secret = %s\n' \
-                "$(lua_quote "$1")" "$(lua_quote "$2")"
+            block=$(snippet_component "$1" "$2") ||
+                harness_die "$SNIPPET: cannot substitute the Component block"
+            printf '\n-- ---- from %s: its Component block for %s\n%s\n' \
+                "$SNIPPET" "$1" "$block"
             shift 2
         done
     } >"$dir/prosody.cfg.lua"
