@@ -28,9 +28,17 @@
 # is missing).
 set -u -o pipefail
 
+# FAULTS_SERVER=ejabberd runs the main XMPP server from
+# tests/harness/ejabberd.sh (the restart fault applies to both servers;
+# the faults that depend on Prosody's own behaviour, SIGSTOP of its
+# process and its conflict answer, are meant for prosody).
+FAULTS_SERVER=${FAULTS_SERVER:-prosody}
+export FAULTS_SERVER
+
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 HARNESS=$ROOT/tests/harness
+XMPP_HARNESS=$HARNESS/$FAULTS_SERVER.sh
 # shellcheck source=tests/harness/lib.sh
 . "$HARNESS/lib.sh"
 
@@ -122,7 +130,7 @@ cleanup()
         if [ -n "$pid" ] && pid_runs "$pid" "$WORK/xmpp/prosody.cfg.lua"; then
             kill -CONT "$pid" 2>/dev/null
         fi
-        "$HARNESS/prosody.sh" stop "$WORK/xmpp"
+        "$XMPP_HARNESS" stop "$WORK/xmpp"
         "$HARNESS/prosody.sh" stop "$WORK/xmpp2"
     fi
     [ "$STARTED_PG" = 1 ] && "$HARNESS/pg.sh" stop "$WORK/pg"
@@ -163,7 +171,7 @@ for c in $COMPONENTS; do
 done
 
 STARTED_XMPP=1
-"$HARNESS/prosody.sh" start "$WORK/xmpp" "${comp_args[@]}" || exit 1
+"$XMPP_HARNESS" start "$WORK/xmpp" "${comp_args[@]}" || exit 1
 set -a
 . "$WORK/xmpp/env"
 set +a
@@ -183,7 +191,7 @@ export FAULTS_HARNESS=$HARNESS
 export FAULTS_E2E=$ROOT/tests/e2e
 say "creating client accounts on Prosody"
 # shellcheck disable=SC2046
-"$HARNESS/prosody.sh" adduser "$WORK/xmpp" $("$PY" "$HERE/faults.py" users) || exit 1
+"$XMPP_HARNESS" adduser "$WORK/xmpp" $("$PY" "$HERE/faults.py" users) || exit 1
 
 # ---------------------------------------------------------------- suite
 
