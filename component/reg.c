@@ -977,7 +977,7 @@ static void handle_remove(struct op *op, size_t nchildren)
     case CONF_REMOVE_FORM:
         if (nchildren != 1)
             break;
-        store_get(op->reg->store, service(op), op->bare, on_get_for_remove,
+        store_get(op->reg->store, service(op), op->bare, NULL, on_get_for_remove,
                   op);
         return;
     case CONF_REMOVE_PLAIN:
@@ -1010,17 +1010,17 @@ static void handle_form(struct op *op, xmpp_stanza_t *x)
             fail(op, IQ_NOT_ALLOWED,
                  "This service does not allow cancelling in-band.");
         else
-            store_get(op->reg->store, service(op), op->bare,
+            store_get(op->reg->store, service(op), op->bare, NULL,
                       on_get_for_cancel_form, op);
         return;
     }
     if (op->data.form_type &&
         !strcmp(op->data.form_type, REG_NS_CHANGEPASSWORD)) {
-        store_get(op->reg->store, service(op), op->bare,
+        store_get(op->reg->store, service(op), op->bare, NULL,
                   on_get_for_password_form, op);
         return;
     }
-    store_get(op->reg->store, service(op), op->bare, on_get_for_set, op);
+    store_get(op->reg->store, service(op), op->bare, NULL, on_get_for_set, op);
 }
 
 static void handle_set(struct op *op)
@@ -1048,7 +1048,7 @@ static void handle_set(struct op *op)
         fail(op, IQ_BAD_REQUEST,
              "No registration data: submit the form or the fields.");
     } else {
-        store_get(op->reg->store, service(op), op->bare, on_get_for_set, op);
+        store_get(op->reg->store, service(op), op->bare, NULL, on_get_for_set, op);
     }
 }
 
@@ -1112,6 +1112,6 @@ void reg_handle(struct reg *reg, struct iq_req *req)
         xmpp_stanza_release(q);
         op_done(op);
     } else {
-        store_get(reg->store, service(op), op->bare, on_get, op);
+        store_get(reg->store, service(op), op->bare, NULL, on_get, op);
     }
 }

@@ -35,7 +35,13 @@ static const struct {
     int nparams;
 } statements[] = {
     {"registrar_get",
-     "SELECT r.username, r.password_hash, f.key, f.value"
+     "SELECT r.username, r.password_hash, f.key, f.value,"
+     "       $3::text IS NOT NULL AND ("
+     "           lower(normalize($3, NFKC)) = lower(normalize(r.username, NFKC))"
+     "        OR lower($3) = lower(r.jid)"
+     "        OR (r.username IS NULL"
+     "            AND lower($3) = lower(split_part(r.jid, '@', 1))))"
+     "       AS claim_matches"
      "  FROM registrations r"
      "  LEFT JOIN LATERAL ("
      "    SELECT e.key, v.value, v.n"
@@ -46,7 +52,7 @@ static const struct {
      "           WITH ORDINALITY v(value, n)) f ON true"
      " WHERE r.service = $1 AND r.jid = $2"
      " ORDER BY f.key, f.n",
-     2},
+     3},
     {"registrar_put",
      "INSERT INTO registrations AS r"
      "       (service, jid, username, fields, password_hash)"
@@ -328,6 +334,7 @@ static void read_record(struct job *j, PGresult *res)
     oom = !j->rec.service || !j->rec.jid;
     j->rec.username = dup_field(res, 0, 0, &oom);
     j->rec.password_hash = dup_field(res, 0, 1, &oom);
+    j->rec.claim_matches = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
     for (int i = 0; i < rows && !oom; i++) {
         if (PQgetisnull(res, i, 2))
             continue;
@@ -425,10 +432,10 @@ void store_set_worker(struct store *s, struct worker *w)
 }
 
 void store_get(struct store *s, const char *service, const char *jid,
-               store_get_cb cb, void *arg)
+               const char *claim, store_get_cb cb, void *arg)
 {
-    const char *params[] = {service, jid};
-    struct job *j = job_new(s, JOB_GET, params, 2);
+    const char *params[] = {service, jid, claim};
+    struct job *j = job_new(s, JOB_GET, params, 3);
 
     if (!j) {
         cb(arg, STORE_ERROR, NULL);

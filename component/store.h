@@ -33,6 +33,9 @@ struct store_record {
     char *username;      /* NULL when none */
     char *password_hash; /* NULL when none */
     struct form_data fields;
+    /* The claim given to store_get names this registration (under the
+     * database's one username rule); false when no claim was given. */
+    bool claim_matches;
 };
 
 /* What to write.  Everything borrowed for the duration of the call. */
@@ -73,8 +76,13 @@ enum store_status store_migrate(struct store *store);
 /* The highest migration this binary carries. */
 int store_schema_version(void);
 
+/* claim (may be NULL) is a username the requester gives as its own: the
+ * database decides whether it names this registration (the stored
+ * username, or the bare JID, or with no username on file the JID's local
+ * part, all compared by the username rule of sql/) and says so in
+ * rec->claim_matches.  Usernames are never compared in C. */
 void store_get(struct store *store, const char *service, const char *jid,
-               store_get_cb cb, void *arg);
+               const char *claim, store_get_cb cb, void *arg);
 /* Inserts, or updates the row of (service, jid).  STORE_CONFLICT when the
  * username belongs to another JID of the service. */
 void store_put(struct store *store, const struct store_put *put,

@@ -265,7 +265,7 @@ static void test_put_get_remove(void **state)
             NULL, &created),
         STORE_OK);
     assert_true(created);
-    store_get(s, "svc.example", "juliet@capulet.example", on_get, &g);
+    store_get(s, "svc.example", "juliet@capulet.example", NULL, on_get, &g);
     assert_int_equal(g.st, STORE_OK);
     assert_string_equal(g.username, "(null)");
     assert_string_equal(g.fields, "first=Ju\"liet;tags=a;tags=b;x=;");
@@ -278,7 +278,7 @@ static void test_put_get_remove(void **state)
                   "  FROM registrations GROUP BY updated_at, created_at",
                   "1 true");
     /* other service, same JID: not found */
-    store_get(s, "other.example", "juliet@capulet.example", on_get, &g);
+    store_get(s, "other.example", "juliet@capulet.example", NULL, on_get, &g);
     assert_int_equal(g.st, STORE_NOT_FOUND);
     g.calls = 0;
     store_remove(s, "svc.example", "juliet@capulet.example", on_done, &g);
@@ -336,7 +336,7 @@ static void test_password_hash(void **state)
     assert_int_equal(put(s, "bill@a.example", "bill", "{\"e\":\"x\"}", NULL,
                          NULL),
                      STORE_OK);
-    store_get(s, "svc.example", "bill@a.example", on_get, &g);
+    store_get(s, "svc.example", "bill@a.example", NULL, on_get, &g);
     assert_string_equal(g.hash, hash);
     /* clear text is refused by the table itself */
     assert_int_equal(put(s, "eve@a.example", "eve", "{}", "Calliope", NULL),
@@ -380,13 +380,13 @@ static void test_reconnects(void **state)
     exec_ok(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE application_name = 'registrar'"
                 "   AND datname = current_database()");
-    store_get(s, "svc.example", "a@a.example", on_get, &g);
+    store_get(s, "svc.example", "a@a.example", NULL, on_get, &g);
     assert_int_equal(g.st, STORE_OK);
     store_close(s);
 
     /* nobody listening: unavailable, quickly */
     s = store_new("host=127.0.0.1 port=1 dbname=x connect_timeout=2");
-    store_get(s, "svc.example", "a@a.example", on_get, &g);
+    store_get(s, "svc.example", "a@a.example", NULL, on_get, &g);
     assert_int_equal(g.st, STORE_UNAVAILABLE);
     assert_int_equal(store_migrate(s), STORE_UNAVAILABLE);
     store_close(s);
