@@ -9,11 +9,13 @@
 
 #include <confuse.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The load in progress: libconfuse callbacks carry no user pointer, and a
  * load is single-threaded and not re-entrant. */
@@ -162,6 +164,19 @@ static int check_limit(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+static int check_limits(cfg_t *cfg, cfg_opt_t *opt)
+{
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+
+    long per_jid = cfg_getint(sec, "inflight_per_jid");
+    long total = cfg_getint(sec, "inflight_total");
+
+    if (per_jid && total && per_jid > total)
+        report(cfg->line, "limits: inflight_per_jid is larger than "
+                          "inflight_total");
+    return 0;
+}
+
 static int check_max_length(cfg_t *cfg, cfg_opt_t *opt)
 {
     long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
@@ -249,13 +264,25 @@ static void check_field(cfg_t *field)
         report(field->line, "field \"password\" must be text-private");
 }
 
-/* Each proof var must name a registration field. */
+/* Each proof var must name a registration field, once. */
 static void check_proof(cfg_t *cfg, cfg_t *sec, const char *opt,
                         bool password_ok)
 {
-    for (unsigned i = 0; i < cfg_size(sec, opt); i++) {
+    unsigned n = cfg_size(sec, opt);
+
+    if (n > FORM_MAX_FIELDS)
+        report(cfg->line, "registration: %s names more than %d fields", opt,
+               FORM_MAX_FIELDS);
+    for (unsigned i = 0; i < n; i++) {
         const char *var = cfg_getnstr(sec, opt, i);
-        if (!cfg_gettsec(sec, "field", var))
+        bool dup = false;
+
+        for (unsigned k = 0; k < i && !dup; k++)
+            dup = strcmp(var, cfg_getnstr(sec, opt, k)) == 0;
+        if (dup)
+            report(cfg->line, "registration: %s names '%s' twice", opt,
+                   var);
+        else if (!cfg_gettsec(sec, "field", var))
             report(cfg->line, "registration: %s names '%s', which is not "
                               "a registration field", opt, var);
         else if (!password_ok && strcmp(var, "password") == 0)
@@ -392,6 +419,8 @@ static cfg_opt_t limits_opts[] = {
     CFG_INT("domain_per_minute", 120, CFGF_NONE),
     CFG_INT("global_burst", 200, CFGF_NONE),
     CFG_INT("global_per_minute", 1200, CFGF_NONE),
+    CFG_INT("inflight_per_jid", 8, CFGF_NONE),
+    CFG_INT("inflight_total", 1024, CFGF_NONE),
     CFG_END(),
 };
 
@@ -411,37 +440,62 @@ static cfg_opt_t root_opts[] = {
 };
 
 /* Reads the component secret from path: the first line, which must not
- * be empty, from a file that others cannot read.  NULL (reported) when
- * it cannot be used. */
-static char *read_secret_file(const char *path)
+ * be empty, from a file that others cannot read and that nobody but its
+ * owner can write (whoever can write it chooses the secret).  read(2) into
+ * a buffer of ours, wiped before returning, so that no stdio buffer keeps
+ * a copy.  NULL (reported at line) when it cannot be used; the caller
+ * owns the result and wipes it before freeing it (conf_free). */
+static char *read_secret_file(const char *path, int line)
 {
     struct stat st;
     char buf[1024];
-    size_t len;
-    FILE *f = fopen(path, "r");
+    size_t len = 0;
+    ssize_t got;
+    char *secret = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-    if (!f) {
-        report(0, "secret_file %s: %s", path, strerror(errno));
-        return NULL;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        report(line, "secret_file %s: %s", path, strerror(errno));
+        goto out;
     }
-    if (fstat(fileno(f), &st) == 0 && (st.st_mode & S_IROTH)) {
-        report(0, "secret_file %s is readable by every user (mode %04o): "
-                  "chmod o-rwx it",
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        report(line, "secret_file %s is writable by %s (mode %04o): "
+                     "chmod go-w it",
+               path, st.st_mode & S_IWOTH ? "every user" : "its group",
+               (unsigned)(st.st_mode & 07777));
+        goto out;
+    }
+    if (st.st_mode & S_IROTH) {
+        report(line, "secret_file %s is readable by every user (mode %04o): "
+                     "chmod o-rwx it",
                path, (unsigned)(st.st_mode & 07777));
-        fclose(f);
-        return NULL;
+        goto out;
     }
-    if (!fgets(buf, sizeof(buf), f))
-        buf[0] = '\0';
-    fclose(f);
+    while (len < sizeof(buf) - 1 && !memchr(buf, '\n', len)) {
+        got = read(fd, buf + len, sizeof(buf) - 1 - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            report(line, "secret_file %s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    buf[len] = '\0';
     len = strcspn(buf, "\r\n");
     buf[len] = '\0';
     if (len == 0) {
-        report(0, "secret_file %s is empty", path);
-        return NULL;
+        report(line, "secret_file %s is empty", path);
+        goto out;
     }
-    char *secret = strdup(buf);
+    if (!(secret = strdup(buf)))
+        report(line, "secret_file %s: out of memory", path);
+out:
     explicit_bzero(buf, sizeof(buf));
+    if (fd >= 0)
+        close(fd);
     return secret;
 }
 
@@ -546,6 +600,8 @@ static void copy_limits(cfg_t *sec, struct conf_limits *l)
     l->domain_per_minute = (unsigned)cfg_getint(sec, "domain_per_minute");
     l->global_burst = (unsigned)cfg_getint(sec, "global_burst");
     l->global_per_minute = (unsigned)cfg_getint(sec, "global_per_minute");
+    l->inflight_per_jid = (unsigned)cfg_getint(sec, "inflight_per_jid");
+    l->inflight_total = (unsigned)cfg_getint(sec, "inflight_total");
 }
 
 static bool copy_conf(cfg_t *cfg, struct conf *c)
@@ -563,11 +619,25 @@ static bool copy_conf(cfg_t *cfg, struct conf *c)
     c->component.server = dup_or_null(cfg_getstr(comp, "server"), &oom);
     c->component.port = (unsigned)cfg_getint(comp, "port");
     if (cfg_getstr(comp, "secret_file")) {
-        c->component.secret = read_secret_file(cfg_getstr(comp, "secret_file"));
+        c->component.secret =
+            read_secret_file(cfg_getstr(comp, "secret_file"), comp->line);
         if (!c->component.secret)
             return false;
     } else {
-        c->component.secret = dup_or_null(cfg_getstr(comp, "secret"), &oom);
+        char *secret = cfg_getstr(comp, "secret");
+        struct stat st;
+
+        c->component.secret = dup_or_null(secret, &oom);
+        /* libconfuse's copy goes when the cfg does: wipe it now. */
+        if (secret)
+            explicit_bzero(secret, strlen(secret));
+        /* A warning in the log, not a problem: the file stays valid. */
+        if (stat(load.path, &st) == 0 && (st.st_mode & S_IROTH))
+            log_warn("conf",
+                     "%s:%d: the inline 'secret' is in a file readable by "
+                     "every user (mode %04o): chmod o-rwx it, or use "
+                     "secret_file",
+                     load.path, comp->line, (unsigned)(st.st_mode & 07777));
     }
     c->component.reconnect_min_ms =
         (unsigned)cfg_getint(comp, "reconnect_min_ms");
@@ -642,6 +712,7 @@ struct conf *conf_load(const char *path, FILE *err)
         snprintf(name, sizeof(name), "limits|%s", o->name);
         cfg_set_validate_func(cfg, name, check_limit);
     }
+    cfg_set_validate_func(cfg, "limits", check_limits);
     cfg_set_validate_func(cfg, "component", check_component);
     cfg_set_validate_func(cfg, "registration", check_registration);
 
@@ -711,13 +782,13 @@ void conf_free(struct conf *c)
     free(c->registration.instructions);
     free(c->component.jid);
     free(c->component.server);
-    if (c->component.secret) {
-        /* Do not leave the secret behind in freed memory. */
-        volatile char *p = c->component.secret;
-        while (*p)
-            *p++ = '\0';
-    }
+    /* Do not leave secrets behind in freed memory (conninfo may hold a
+     * password). */
+    if (c->component.secret)
+        explicit_bzero(c->component.secret, strlen(c->component.secret));
     free(c->component.secret);
+    if (c->database.conninfo)
+        explicit_bzero(c->database.conninfo, strlen(c->database.conninfo));
     free(c->database.conninfo);
     free(c->disco.category);
     free(c->disco.type);

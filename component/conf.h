@@ -79,11 +79,14 @@ struct conf_registration {
     struct conf_list blocked_jids;    /* fnmatch(3) patterns on bare JIDs */
 };
 
-/* Token buckets for registration sets; per_minute 0 disables a bucket. */
+/* Token buckets for registration sets (per_minute 0 disables a bucket),
+ * and caps on requests in flight (gets and sets: taken and not yet
+ * answered), per bare JID and for the whole service. */
 struct conf_limits {
     unsigned jid_burst, jid_per_minute;
     unsigned domain_burst, domain_per_minute;
     unsigned global_burst, global_per_minute;
+    unsigned inflight_per_jid, inflight_total;
 };
 
 struct conf {

@@ -294,6 +294,11 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
 
             if (!is_named(v, "value"))
                 continue;
+            if (entry->nvalues == FORM_MAX_VALUES) {
+                problem_set(problem, "field '%.64s' has more than %d values",
+                            var, FORM_MAX_VALUES);
+                return FORM_BAD_REQUEST;
+            }
             text = xmpp_stanza_get_text(v);
             ok = value_append(entry, text ? text : "");
             if (text)
@@ -412,6 +417,15 @@ static enum form_status check_values(const struct form_field_def *f,
         if (strlen(val) > max) {
             problem_set(problem, "field '%s' is longer than %zu bytes",
                         f->var, max);
+            return FORM_NOT_ACCEPTABLE;
+        }
+        if (f->type == FORM_TEXT_PRIVATE &&
+            strlen(val) > FORM_PRIVATE_MAX_BYTES) {
+            problem_set(problem,
+                        "field '%s' is longer than %d bytes (the most a "
+                        "private value can hold: it is stored as a bcrypt "
+                        "hash)",
+                        f->var, FORM_PRIVATE_MAX_BYTES);
             return FORM_NOT_ACCEPTABLE;
         }
         if (has_control(val, f->type == FORM_TEXT_MULTI)) {

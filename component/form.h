@@ -14,6 +14,12 @@
 #define FORM_NS "jabber:x:data"
 /* Submissions with more fields than this are refused as bad-request. */
 #define FORM_MAX_FIELDS 64
+/* Values of one submitted field beyond this are refused as bad-request
+ * (a -multi field takes a list; the list is bounded too). */
+#define FORM_MAX_VALUES 64
+/* text-private values are stored as bcrypt hashes, and bcrypt reads only
+ * this many bytes: a longer value is refused, never truncated. */
+#define FORM_PRIVATE_MAX_BYTES 72
 /* Default cap on one value, in bytes, when a field sets none. */
 #define FORM_DEFAULT_MAX_LENGTH 1024
 /* Hard cap on max_length that a configuration may ask for. */
@@ -103,7 +109,8 @@ xmpp_stanza_t *form_build(xmpp_ctx_t *ctx, const struct form_def *def,
 /* Reads a submitted <x xmlns='jabber:x:data'/> (borrowed) into out, which
  * the caller must form_data_clear() whatever the result.  FORM_CANCEL for
  * type 'cancel'; FORM_BAD_REQUEST for any type but 'submit', a field
- * without var, a var given twice, or more than FORM_MAX_FIELDS fields. */
+ * without var, a var given twice, more than FORM_MAX_FIELDS fields, or
+ * more than FORM_MAX_VALUES values in one field. */
 enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
                             struct form_problem *problem);
 
@@ -112,7 +119,8 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
  * keep_private, a missing text-private field is allowed (an update keeps
  * the stored secret).  FORM_BAD_REQUEST: wrong FORM_TYPE, several values
  * for a single-value field.  FORM_NOT_ACCEPTABLE: required field missing
- * or blank, value too long, not among the options, bad JID or boolean,
+ * or blank, value too long (text-private: over FORM_PRIVATE_MAX_BYTES
+ * whatever max_length says), not among the options, bad JID or boolean,
  * control characters. */
 enum form_status form_validate(const struct form_def *def,
                                struct form_data *data, bool keep_private,

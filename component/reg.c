@@ -14,7 +14,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "limit.h"
 #include "log.h"
@@ -42,6 +41,14 @@ static const char *const legacy_fields[] = {
     "The registration database is unavailable; please try again later."
 #define TEXT_NOT_REGISTERED "You are not registered with this service."
 
+#define INFLIGHT_SLOTS 256
+
+struct jid_count {
+    struct jid_count *next;
+    unsigned n;
+    char jid[];
+};
+
 struct reg {
     const struct conf *conf;
     struct store *store;
@@ -54,20 +61,29 @@ struct reg {
     /* the jabber:iq:register:changepassword and :cancel forms */
     struct form_field_def *pw_fields, *cancel_fields;
     struct form_def pw_def, cancel_def;
+    /* a legacy password change is validated as a form of these two */
+    struct form_field_def legacy_pw_fields[2];
+    struct form_def legacy_pw_def;
     unsigned inflight; /* ops not yet done */
+    /* requests in flight per bare JID (entries with n > 0 only) */
+    struct jid_count *by_jid[INFLIGHT_SLOTS];
+    /* refusals over the in-flight caps, logged once a second */
+    unsigned capped;
+    double capped_logged_at;
 };
 
-/* One bcrypt step, done off the loop: verify plain against hash, or (hash
- * NULL) make a hash of plain into out.  plain and hash are borrowed from
- * the op, which the loop does not change while the job runs. */
+/* One bcrypt step for the field var, done off the loop: verify plain
+ * against hash, or (hash NULL) make a hash of plain into out.  var is
+ * borrowed from the form definitions, plain and hash from the op, which
+ * the loop does not change while the job runs. */
 struct task {
+    const char *var;
     const char *plain;
     const char *hash;
     char out[SECRET_HASH_MAX];
-    bool ok;
+    enum secret_check check; /* for a verification */
+    bool ok;                 /* hashed, or verified as a match */
 };
-
-#define MAX_TASKS (FORM_MAX_FIELDS + 2)
 
 /* One request in progress, carried through the callbacks. */
 struct op {
@@ -75,14 +91,19 @@ struct op {
     struct iq_req *req;
     char *bare;           /* the requester's bare JID */
     xmpp_stanza_t *query; /* borrowed from req */
+    char *claim;          /* the username given, trimmed, or NULL */
     struct form_data data;
     bool legacy;          /* data came as iq:register elements */
     bool registered;
     struct store_record rec; /* what is on file, when registered */
-    struct task tasks[MAX_TASKS];
+    struct task *tasks;      /* sized by what the request needs */
     size_t ntasks;
+    bool tasks_oom;
+    unsigned cost; /* bcrypt cost, copied for the worker thread */
     void (*after)(struct op *op); /* continues once the tasks are done */
     bool proof_failed; /* a proof compared in clear did not match */
+    bool secret_changed; /* an update sets a secret other than on file */
+    char problem[64];    /* why the legacy elements were refused */
     char password_hash[SECRET_HASH_MAX];
     bool has_password_hash;
 };
@@ -159,6 +180,30 @@ static bool build_side_forms(struct reg *reg)
     return true;
 }
 
+/* <username/> + <password/>: the registration's own definitions of the
+ * two fields (required), so that a legacy change is held to the same
+ * rules as a form: length, control characters, bcrypt's 72 bytes. */
+static void build_legacy_password_form(struct reg *reg)
+{
+    const struct form_field_def *user = form_def_find(&reg->def, "username");
+    const struct form_field_def *pw = form_def_find(&reg->def, "password");
+
+    reg->legacy_pw_fields[0] =
+        user ? *user
+             : (struct form_field_def){.var = "username",
+                                       .type = FORM_TEXT_SINGLE};
+    reg->legacy_pw_fields[1] =
+        pw ? *pw
+           : (struct form_field_def){.var = "password",
+                                     .type = FORM_TEXT_PRIVATE};
+    reg->legacy_pw_fields[0].required = true;
+    reg->legacy_pw_fields[1].required = true;
+    reg->legacy_pw_def = (struct form_def){
+        .fields = reg->legacy_pw_fields,
+        .nfields = 2,
+    };
+}
+
 struct reg *reg_new(const struct conf *conf, struct store *store,
                     const struct reg_env *env)
 {
@@ -186,7 +231,9 @@ struct reg *reg_new(const struct conf *conf, struct store *store,
     }
     reg->has_password = form_def_find(&reg->def, "password") != NULL;
     reg->has_username = form_def_find(&reg->def, "username") != NULL;
-    reg->limiter = limiter_new(&conf->limits);
+    build_legacy_password_form(reg);
+    reg->limiter =
+        limiter_new(&conf->limits, &conf->registration.local_domains);
     if (!reg->limiter || !build_side_forms(reg)) {
         reg_free(reg);
         return NULL;
@@ -203,6 +250,14 @@ void reg_free(struct reg *reg)
 {
     if (!reg)
         return;
+    for (size_t i = 0; i < INFLIGHT_SLOTS; i++) {
+        struct jid_count *e = reg->by_jid[i];
+        while (e) {
+            struct jid_count *next = e->next;
+            free(e);
+            e = next;
+        }
+    }
     limiter_free(reg->limiter);
     free(reg->pw_fields);
     free(reg->cancel_fields);
@@ -241,40 +296,149 @@ static xmpp_stanza_t *query_with(xmpp_ctx_t *ctx, xmpp_stanza_t *form)
     return q;
 }
 
+/* ---- requests in flight ------------------------------------------------ */
+
+static unsigned jid_hash(const char *s)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % INFLIGHT_SLOTS;
+}
+
+/* The link that holds jid's entry, or the NULL link at its chain's end. */
+static struct jid_count **jid_link(struct reg *reg, const char *jid)
+{
+    struct jid_count **l = &reg->by_jid[jid_hash(jid)];
+
+    while (*l && strcmp((*l)->jid, jid) != 0)
+        l = &(*l)->next;
+    return l;
+}
+
+/* Counts a request of bare in flight.  False when a cap is reached (or
+ * out of memory); *which names the cap. */
+static bool inflight_take(struct reg *reg, const char *bare,
+                          const char **which)
+{
+    const struct conf_limits *l = &reg->conf->limits;
+    struct jid_count **link = jid_link(reg, bare), *e = *link;
+    size_t len;
+
+    if (l->inflight_total && reg->inflight >= l->inflight_total) {
+        *which = "service";
+        return false;
+    }
+    if (e && l->inflight_per_jid && e->n >= l->inflight_per_jid) {
+        *which = "per-JID";
+        return false;
+    }
+    if (!e) {
+        len = strlen(bare) + 1;
+        if (!(e = malloc(sizeof(*e) + len))) {
+            *which = "memory";
+            return false;
+        }
+        memcpy(e->jid, bare, len);
+        e->n = 0;
+        e->next = NULL;
+        *link = e;
+    }
+    e->n++;
+    reg->inflight++;
+    return true;
+}
+
+static void inflight_release(struct reg *reg, const char *bare)
+{
+    struct jid_count **link = jid_link(reg, bare), *e = *link;
+
+    reg->inflight--;
+    if (e && --e->n == 0) {
+        *link = e->next;
+        free(e);
+    }
+}
+
+/* Answers a request over a cap at once: resource-constraint, type wait.
+ * Refusals are counted and logged at most once a second. */
+static void refuse_over_cap(struct reg *reg, struct iq_req *req,
+                            const char *bare, const char *which)
+{
+    double now = reg->env.now();
+    const char *id = iq_req_id(req);
+    char text[160];
+
+    reg->capped++;
+    if (reg->capped == 1 || now - reg->capped_logged_at >= 1.0) {
+        log_warn("reg", "in-flight cap (%s) reached: %u request(s) refused "
+                        "since the last report, latest from %s (id=%s)",
+                 which, reg->capped, bare, id ? id : "");
+        reg->capped = 0;
+        reg->capped_logged_at = now;
+    }
+    snprintf(text, sizeof(text),
+             "Too many requests in progress (%s limit); wait for the "
+             "answers and try again.",
+             which);
+    iq_req_error(req, IQ_RESOURCE_CONSTRAINT, text, NULL);
+    iq_req_done(req);
+}
+
 /* ---- operations -------------------------------------------------------- */
 
-static struct op *op_new(struct reg *reg, struct iq_req *req)
+/* The bare JID of the request's sender, or NULL.  Caller frees. */
+static char *bare_of(struct iq_req *req)
+{
+    const char *from = iq_req_from(req);
+    char *bare, *copy;
+
+    if (!from || !(bare = xmpp_jid_bare(iq_req_ctx(req), from)))
+        return NULL;
+    copy = strdup(bare);
+    xmpp_free(iq_req_ctx(req), bare);
+    return copy;
+}
+
+/* Takes bare (may be NULL: then nothing is counted in flight). */
+static struct op *op_new(struct reg *reg, struct iq_req *req, char *bare)
 {
     struct op *op = calloc(1, sizeof(*op));
-    const char *from = iq_req_from(req);
 
     if (!op)
         return NULL;
     op->reg = reg;
     op->req = req;
     op->query = iq_req_payload(req);
-    reg->inflight++;
-    if (from) {
-        char *bare = xmpp_jid_bare(iq_req_ctx(req), from);
-        op->bare = bare ? strdup(bare) : NULL;
-        if (bare)
-            xmpp_free(iq_req_ctx(req), bare);
-    }
+    op->bare = bare;
+    op->cost = reg->conf->registration.hash_cost;
+    if (!op->cost)
+        op->cost = SECRET_DEFAULT_COST;
     return op;
+}
+
+static void tasks_clear(struct op *op)
+{
+    if (op->tasks)
+        explicit_bzero(op->tasks, op->ntasks * sizeof(*op->tasks));
+    free(op->tasks);
+    op->tasks = NULL;
+    op->ntasks = 0;
+    op->tasks_oom = false;
 }
 
 /* Ends op and its request (answering it if a bug left it unanswered). */
 static void op_done(struct op *op)
 {
-    op->reg->inflight--;
+    if (op->bare)
+        inflight_release(op->reg, op->bare);
     iq_req_done(op->req);
-    for (size_t i = 0; i < op->data.n; i++)
-        for (size_t j = 0; j < op->data.items[i].nvalues; j++)
-            secret_wipe(op->data.items[i].values[j]);
-    form_data_clear(&op->data);
+    form_data_clear(&op->data); /* wipes every value */
     store_record_clear(&op->rec);
-    explicit_bzero(op->tasks, sizeof(op->tasks));
+    tasks_clear(op);
     explicit_bzero(op->password_hash, sizeof(op->password_hash));
+    free(op->claim);
     free(op->bare);
     free(op);
 }
@@ -313,6 +477,7 @@ static bool keep_record(struct op *op, const struct store_record *rec)
     r->username = rec->username ? strdup(rec->username) : NULL;
     r->password_hash = rec->password_hash ? strdup(rec->password_hash)
                                           : NULL;
+    r->claim_matches = rec->claim_matches;
     if ((rec->username && !r->username) ||
         (rec->password_hash && !r->password_hash))
         return false;
@@ -343,21 +508,34 @@ static bool keep_registered(struct op *op, enum store_status st,
 
 /* ---- bcrypt off the loop ----------------------------------------------- */
 
-static void add_task(struct op *op, const char *plain, const char *hash)
+/* Queues a bcrypt step for var: verify plain against hash, or make a hash
+ * of plain when hash is NULL. */
+static void add_task(struct op *op, const char *var, const char *plain,
+                     const char *hash)
 {
-    if (op->ntasks < MAX_TASKS)
-        op->tasks[op->ntasks++] = (struct task){.plain = plain, .hash = hash};
+    struct task *t = realloc(op->tasks, (op->ntasks + 1) * sizeof(*t));
+
+    if (!t) {
+        op->tasks_oom = true;
+        return;
+    }
+    op->tasks = t;
+    t[op->ntasks++] = (struct task){.var = var, .plain = plain, .hash = hash};
 }
 
+/* On a worker thread: touches the op's tasks and cost only. */
 static void tasks_work(void *arg)
 {
     struct op *op = arg;
-    unsigned cost = op->reg->conf->registration.hash_cost;
 
     for (size_t i = 0; i < op->ntasks; i++) {
         struct task *t = &op->tasks[i];
-        t->ok = t->hash ? secret_verify(t->plain, t->hash)
-                        : secret_hash(t->plain, cost ? cost : 10, t->out);
+        if (t->hash) {
+            t->check = secret_check(t->plain, t->hash);
+            t->ok = t->check == SECRET_MATCH;
+        } else {
+            t->ok = secret_hash(t->plain, op->cost, t->out);
+        }
     }
 }
 
@@ -365,6 +543,15 @@ static void tasks_done(void *arg)
 {
     struct op *op = arg;
 
+    for (size_t i = 0; i < op->ntasks; i++) {
+        if (op->tasks[i].hash && op->tasks[i].check == SECRET_BAD_HASH) {
+            log_warn("reg", "the stored %s of %s is not a $2a$ bcrypt hash "
+                            "of cost %d-%d: treated as a mismatch (id=%s)",
+                     op->tasks[i].var, op->bare, SECRET_MIN_COST,
+                     SECRET_MAX_COST, op_id(op));
+            break;
+        }
+    }
     op->after(op);
 }
 
@@ -374,6 +561,10 @@ static void run_tasks(struct op *op, void (*after)(struct op *))
     struct reg *reg = op->reg;
 
     op->after = after;
+    if (op->tasks_oom) {
+        fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
     if (op->ntasks == 0) {
         after(op);
         return;
@@ -392,6 +583,16 @@ static bool tasks_ok(const struct op *op)
     for (size_t i = 0; i < op->ntasks; i++)
         ok &= op->tasks[i].ok;
     return ok;
+}
+
+/* The hash made for var, or NULL. */
+static const char *task_hash(const struct op *op, const char *var)
+{
+    for (size_t i = 0; i < op->ntasks; i++)
+        if (!op->tasks[i].hash && op->tasks[i].ok &&
+            strcmp(op->tasks[i].var, var) == 0)
+            return op->tasks[i].out;
+    return NULL;
 }
 
 /* ---- what a get shows -------------------------------------------------- */
@@ -534,24 +735,6 @@ static void on_get(void *arg, enum store_status st,
 
 /* ---- proofs: username, password, repeated fields ----------------------- */
 
-/* Is name the requester's own account name?  The stored username
- * (case-insensitively), or the bare JID itself, or with no username on
- * file, the JID's local part. */
-static bool username_is_own(const struct op *op, const char *name)
-{
-    const char *at = strchr(op->bare, '@');
-
-    if (!name)
-        return false;
-    if (op->rec.username && strcasecmp(name, op->rec.username) == 0)
-        return true;
-    if (strcasecmp(name, op->bare) == 0)
-        return true;
-    return !op->rec.username && at &&
-           strlen(name) == (size_t)(at - op->bare) &&
-           strncasecmp(name, op->bare, (size_t)(at - op->bare)) == 0;
-}
-
 /* Queues a check of each proof field of def (other than username and
  * passwords) against the registration on file.  Values in clear are
  * compared here; hashed (text-private) ones by a task.  False when a
@@ -571,7 +754,7 @@ static bool check_proof_fields(struct op *op, const struct form_def *def)
         if (!given || !stored) {
             ok = false;
         } else if (def->fields[i].type == FORM_TEXT_PRIVATE) {
-            add_task(op, given, stored);
+            add_task(op, var, given, stored);
         } else {
             ok &= strcmp(given, stored) == 0;
         }
@@ -652,10 +835,10 @@ static void on_get_for_cancel_form(void *arg, enum store_status st,
     }
     ok = check_proof_fields(op, &op->reg->cancel_def);
     if (op->reg->has_username)
-        ok &= username_is_own(op, form_data_first(&op->data, "username"));
+        ok &= op->rec.claim_matches;
     if (op->reg->has_password) {
         if (op->rec.password_hash)
-            add_task(op, form_data_first(&op->data, "password"),
+            add_task(op, "password", form_data_first(&op->data, "password"),
                      op->rec.password_hash);
         else
             ok = false;
@@ -683,13 +866,12 @@ static void on_password_set(void *arg, enum store_status st, bool created)
     }
 }
 
-/* After the tasks: all verified, and the last one hashed the new
- * password. */
+/* After the tasks: every proof verified, and the new password hashed. */
 static void after_password_tasks(struct op *op)
 {
-    struct task *hash = &op->tasks[op->ntasks - 1];
+    const char *hash = task_hash(op, "password");
 
-    if (!tasks_ok(op)) {
+    if (!tasks_ok(op) || !hash) {
         log_info("reg", "refused password change from %s (id=%s): wrong "
                         "old password or proof",
                  op->bare, op_id(op));
@@ -699,7 +881,7 @@ static void after_password_tasks(struct op *op)
         op_done(op);
         return;
     }
-    store_set_password(op->reg->store, service(op), op->bare, hash->out,
+    store_set_password(op->reg->store, service(op), op->bare, hash,
                        on_password_set, op);
 }
 
@@ -731,28 +913,31 @@ static bool password_change_allowed(struct op *op)
     return true;
 }
 
-/* <username/> + <password/> from a registered JID (XEP-0077 3.3).  Errors
- * never echo the request. */
+/* Refuses the request for not naming the requester's own account. */
+static void refuse_not_own(struct op *op)
+{
+    log_info("reg", "refused password change from %s (id=%s): not its "
+                    "username",
+             op->bare, op_id(op));
+    iq_req_error_as(op->req, IQ_NOT_AUTHORIZED, "modify",
+                    "You can only change the password of your own account.",
+                    NULL);
+    op_done(op);
+}
+
+/* <username/> + <password/> from a registered JID (XEP-0077 3.3), held to
+ * the rules of the registration form.  Errors never echo the request. */
 static void legacy_password_change(struct op *op)
 {
     const char *pw = form_data_first(&op->data, "password");
+    struct form_problem problem = {{0}};
+    enum form_status fs;
     bool blank = true;
 
     if (!password_change_allowed(op))
         return;
     if (op->reg->conf->registration.password_change == CONF_PWCHANGE_FORM) {
         ask_password_form(op);
-        return;
-    }
-    if (!username_is_own(op, form_data_first(&op->data, "username"))) {
-        log_info("reg", "refused password change from %s (id=%s): not its "
-                        "username",
-                 op->bare, op_id(op));
-        iq_req_error_as(op->req, IQ_NOT_AUTHORIZED, "modify",
-                        "You can only change the password of your own "
-                        "account.",
-                        NULL);
-        op_done(op);
         return;
     }
     for (const char *p = pw; p && *p; p++)
@@ -762,7 +947,17 @@ static void legacy_password_change(struct op *op)
              "The new password must not be empty; the old one is kept.");
         return;
     }
-    add_task(op, pw, NULL);
+    fs = form_validate(&op->reg->legacy_pw_def, &op->data, false, &problem);
+    if (fs != FORM_OK) {
+        fail(op, fs == FORM_BAD_REQUEST ? IQ_BAD_REQUEST : IQ_NOT_ACCEPTABLE,
+             problem.text);
+        return;
+    }
+    if (!op->rec.claim_matches) {
+        refuse_not_own(op);
+        return;
+    }
+    add_task(op, "password", form_data_first(&op->data, "password"), NULL);
     run_tasks(op, after_password_tasks);
 }
 
@@ -785,20 +980,17 @@ static void on_get_for_password_form(void *arg, enum store_status st,
              problem.text);
         return;
     }
-    if (!username_is_own(op, form_data_first(&op->data, "username"))) {
-        iq_req_error_as(op->req, IQ_NOT_AUTHORIZED, "modify",
-                        "You can only change the password of your own "
-                        "account.",
-                        NULL);
-        op_done(op);
+    if (!op->rec.claim_matches) {
+        refuse_not_own(op);
         return;
     }
     ok = check_proof_fields(op, &op->reg->pw_def) && op->rec.password_hash;
     if (op->rec.password_hash)
-        add_task(op, form_data_first(&op->data, "old_password"),
+        add_task(op, "old_password",
+                 form_data_first(&op->data, "old_password"),
                  op->rec.password_hash);
     op->proof_failed = !ok;
-    add_task(op, form_data_first(&op->data, "password"), NULL);
+    add_task(op, "password", form_data_first(&op->data, "password"), NULL);
     run_tasks(op, after_password_tasks);
 }
 
@@ -838,7 +1030,6 @@ static void on_put(void *arg, enum store_status st, bool created)
 static void after_register_tasks(struct op *op)
 {
     const struct form_def *def = &op->reg->def;
-    size_t t = 0;
     char *json;
 
     if (!tasks_ok(op)) {
@@ -850,14 +1041,16 @@ static void after_register_tasks(struct op *op)
     for (size_t i = 0; i < def->nfields; i++) {
         const struct form_field_def *f = &def->fields[i];
         bool is_password = strcmp(f->var, "password") == 0;
-        const char *kept;
+        const char *h, *kept;
 
         if (f->type != FORM_TEXT_PRIVATE)
             continue;
         if (form_data_get(&op->data, f->var)) {
-            /* tasks were queued in field order */
-            const char *h = op->tasks[t++].out;
-            form_data_remove(&op->data, f->var);
+            if (!(h = task_hash(op, f->var))) {
+                fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+                return;
+            }
+            form_data_remove(&op->data, f->var); /* wipes the clear text */
             if (is_password) {
                 strcpy(op->password_hash, h);
                 op->has_password_hash = true;
@@ -885,6 +1078,95 @@ static void after_register_tasks(struct op *op)
     };
     store_put(op->reg->store, &put, on_put, op);
     free(json);
+}
+
+/* Queues a hash of every secret (text-private value) left in op->data. */
+static void hash_secrets(struct op *op)
+{
+    const struct form_def *def = &op->reg->def;
+
+    for (size_t i = 0; i < def->nfields; i++) {
+        const char *v = form_data_first(&op->data, def->fields[i].var);
+        if (def->fields[i].type == FORM_TEXT_PRIVATE && v)
+            add_task(op, def->fields[i].var, v, NULL);
+    }
+}
+
+/* The hash on file for the secret var, or NULL. */
+static const char *stored_secret(const struct op *op, const char *var)
+{
+    if (strcmp(var, "password") == 0)
+        return op->rec.password_hash;
+    return form_data_first(&op->rec.fields, var);
+}
+
+/* After comparing an update's secrets with those on file: a secret given
+ * again unchanged is no change (it keeps its stored hash); any other is a
+ * secret change, whatever the shape of the set, and password_change
+ * decides: "off" refuses, "form" asks for the changepassword form,
+ * "legacy" lets it through.  Nothing is stored when refused. */
+static void after_secret_checks(struct op *op)
+{
+    const char *unchanged[FORM_MAX_FIELDS];
+    size_t nunchanged = 0;
+
+    for (size_t i = 0; i < op->ntasks; i++) {
+        if (!op->tasks[i].ok)
+            op->secret_changed = true;
+        else if (nunchanged < FORM_MAX_FIELDS)
+            unchanged[nunchanged++] = op->tasks[i].var;
+    }
+    if (op->secret_changed) {
+        switch (op->reg->conf->registration.password_change) {
+        case CONF_PWCHANGE_OFF:
+            log_info("reg", "refused update from %s (id=%s): it changes a "
+                            "password or private field",
+                     op->bare, op_id(op));
+            fail(op, IQ_NOT_ALLOWED,
+                 "This service does not allow changing the password or "
+                 "another private field; nothing was changed.");
+            return;
+        case CONF_PWCHANGE_FORM:
+            if (!op->reg->has_password) {
+                fail(op, IQ_NOT_ALLOWED,
+                     "This service does not allow changing a private "
+                     "field; nothing was changed.");
+                return;
+            }
+            log_info("reg", "update from %s (id=%s) changes a secret: "
+                            "asked for the changepassword form",
+                     op->bare, op_id(op));
+            ask_password_form(op);
+            return;
+        case CONF_PWCHANGE_LEGACY:
+            break;
+        }
+    }
+    tasks_clear(op);
+    for (size_t i = 0; i < nunchanged; i++)
+        form_data_remove(&op->data, unchanged[i]);
+    hash_secrets(op);
+    run_tasks(op, after_register_tasks);
+}
+
+/* An update: compares each secret given with the hash on file. */
+static void check_secret_changes(struct op *op)
+{
+    const struct form_def *def = &op->reg->def;
+
+    for (size_t i = 0; i < def->nfields; i++) {
+        const struct form_field_def *f = &def->fields[i];
+        const char *v = form_data_first(&op->data, f->var);
+        const char *stored;
+
+        if (f->type != FORM_TEXT_PRIVATE || !v)
+            continue;
+        if ((stored = stored_secret(op, f->var)))
+            add_task(op, f->var, v, stored);
+        else
+            op->secret_changed = true; /* a secret where none was */
+    }
+    run_tasks(op, after_secret_checks);
 }
 
 /* Only <username/> and <password/>: XEP-0077 3.3, a password change. */
@@ -926,11 +1208,11 @@ static void on_get_for_set(void *arg, enum store_status st,
         op_done(op);
         return;
     }
-    for (size_t i = 0; i < def->nfields; i++) {
-        const char *v = form_data_first(&op->data, def->fields[i].var);
-        if (def->fields[i].type == FORM_TEXT_PRIVATE && v)
-            add_task(op, v, NULL);
+    if (op->registered) {
+        check_secret_changes(op);
+        return;
     }
+    hash_secrets(op);
     run_tasks(op, after_register_tasks);
 }
 
@@ -952,9 +1234,14 @@ static bool read_legacy(struct op *op)
 
         if (!name || !reg_is_legacy_field(name))
             continue;
+        if (form_data_get(&op->data, name)) {
+            /* the same element twice: refused as a form field given
+             * twice is, before any more of it is copied */
+            snprintf(op->problem, sizeof(op->problem),
+                     "<%s/> given twice", name);
+            return false;
+        }
         text = xmpp_stanza_get_text(c);
-        /* the same element twice gives two values: refused as a single
-         * value field would be */
         ok = form_data_add(&op->data, name, text ? text : "");
         if (text) {
             secret_wipe(text);
@@ -965,6 +1252,30 @@ static bool read_legacy(struct op *op)
         any = true;
     }
     return any;
+}
+
+/* Keeps the username the request gives (first value, trimmed as form
+ * validation trims it) for the store to compare with the one on file: the
+ * database, not C, decides whether it is the requester's own.  False when
+ * out of memory (answered). */
+static bool set_claim(struct op *op)
+{
+    const char *name = form_data_first(&op->data, "username");
+    size_t len;
+
+    if (!name)
+        return true;
+    while (*name == ' ' || (*name >= '\t' && *name <= '\r'))
+        name++;
+    len = strlen(name);
+    while (len && (name[len - 1] == ' ' ||
+                   (name[len - 1] >= '\t' && name[len - 1] <= '\r')))
+        len--;
+    if (!(op->claim = strndup(name, len))) {
+        fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return false;
+    }
+    return true;
 }
 
 static void handle_remove(struct op *op, size_t nchildren)
@@ -1005,22 +1316,25 @@ static void handle_form(struct op *op, xmpp_stanza_t *x)
         fail(op, IQ_BAD_REQUEST, problem.text);
         return;
     }
+    if (!set_claim(op))
+        return;
     if (op->data.form_type && !strcmp(op->data.form_type, REG_NS_CANCEL)) {
         if (r->remove == CONF_REMOVE_OFF)
             fail(op, IQ_NOT_ALLOWED,
                  "This service does not allow cancelling in-band.");
         else
-            store_get(op->reg->store, service(op), op->bare, NULL,
+            store_get(op->reg->store, service(op), op->bare, op->claim,
                       on_get_for_cancel_form, op);
         return;
     }
     if (op->data.form_type &&
         !strcmp(op->data.form_type, REG_NS_CHANGEPASSWORD)) {
-        store_get(op->reg->store, service(op), op->bare, NULL,
+        store_get(op->reg->store, service(op), op->bare, op->claim,
                   on_get_for_password_form, op);
         return;
     }
-    store_get(op->reg->store, service(op), op->bare, NULL, on_get_for_set, op);
+    store_get(op->reg->store, service(op), op->bare, op->claim,
+              on_get_for_set, op);
 }
 
 static void handle_set(struct op *op)
@@ -1046,9 +1360,12 @@ static void handle_set(struct op *op)
         handle_form(op, x);
     } else if (!read_legacy(op)) {
         fail(op, IQ_BAD_REQUEST,
-             "No registration data: submit the form or the fields.");
-    } else {
-        store_get(op->reg->store, service(op), op->bare, NULL, on_get_for_set, op);
+             op->problem[0] ? op->problem
+                            : "No registration data: submit the form or the "
+                              "fields.");
+    } else if (set_claim(op)) {
+        store_get(op->reg->store, service(op), op->bare, op->claim,
+                  on_get_for_set, op);
     }
 }
 
@@ -1091,9 +1408,19 @@ static bool admitted(struct op *op, bool is_set)
 void reg_handle(struct reg *reg, struct iq_req *req)
 {
     bool is_set = strcmp(iq_req_type(req), "set") == 0;
-    struct op *op = op_new(reg, req);
+    char *bare = bare_of(req);
+    const char *which;
+    struct op *op;
 
-    if (!op) {
+    if (bare && !inflight_take(reg, bare, &which)) {
+        refuse_over_cap(reg, req, bare, which);
+        free(bare);
+        return;
+    }
+    if (!(op = op_new(reg, req, bare))) {
+        if (bare)
+            inflight_release(reg, bare);
+        free(bare);
         iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
         iq_req_done(req);
         return;

@@ -15,6 +15,9 @@ bool secret_hash(const char *plain, unsigned cost, char out[SECRET_HASH_MAX])
     const char *h;
     bool ok = false;
 
+    if (!plain || strlen(plain) > SECRET_MAX_BYTES || cost < SECRET_MIN_COST ||
+        cost > SECRET_MAX_COST)
+        return false;
     /* NULL entropy: libxcrypt reads the kernel's random source itself. */
     if (!crypt_gensalt_rn("$2a$", cost, NULL, 0, salt, sizeof(salt)))
         return false;
@@ -30,17 +33,35 @@ bool secret_hash(const char *plain, unsigned cost, char out[SECRET_HASH_MAX])
     return ok;
 }
 
-bool secret_verify(const char *plain, const char *hash)
+bool secret_hash_ok(const char *hash)
+{
+    static const char b64[] =
+        "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned cost;
+
+    if (!hash || strlen(hash) != 60 || strncmp(hash, "$2a$", 4) != 0 ||
+        hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9' ||
+        hash[6] != '$')
+        return false;
+    cost = (unsigned)(hash[4] - '0') * 10 + (unsigned)(hash[5] - '0');
+    if (cost < SECRET_MIN_COST || cost > SECRET_MAX_COST)
+        return false;
+    return strspn(hash + 7, b64) == 53;
+}
+
+enum secret_check secret_check(const char *plain, const char *hash)
 {
     struct crypt_data *cd;
     const char *h;
     size_t len;
     unsigned char diff = 0;
 
-    if (!plain || !hash || hash[0] != '$')
-        return false;
+    if (!secret_hash_ok(hash))
+        return SECRET_BAD_HASH;
+    if (!plain || strlen(plain) > SECRET_MAX_BYTES)
+        return SECRET_MISMATCH;
     if (!(cd = calloc(1, sizeof(*cd))))
-        return false;
+        return SECRET_MISMATCH;
     h = crypt_rn(plain, hash, cd, sizeof(*cd));
     len = strlen(hash);
     if (!h || h[0] != '$' || strlen(h) != len) {
@@ -51,7 +72,12 @@ bool secret_verify(const char *plain, const char *hash)
     }
     explicit_bzero(cd, sizeof(*cd));
     free(cd);
-    return diff == 0;
+    return diff == 0 ? SECRET_MATCH : SECRET_MISMATCH;
+}
+
+bool secret_verify(const char *plain, const char *hash)
+{
+    return secret_check(plain, hash) == SECRET_MATCH;
 }
 
 void secret_wipe(char *s)

@@ -63,7 +63,7 @@ POOL = (["probe"]
         + ["a%02d" % i for i in range(1, 21)]     # accounts tests
         + ["r%02d" % i for i in range(1, 26)]     # the username race
         + ["q%02d" % i for i in range(1, 6)]      # quickstart client
-        + ["p%02d" % i for i in range(1, 16)]     # policy, redirect, ...
+        + ["p%02d" % i for i in range(1, 23)]     # policy, redirect, ...
         + ["blocked1"])                           # a blocked_jids match
 
 RACERS = ["r%02d" % i for i in range(1, 26)]

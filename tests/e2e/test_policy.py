@@ -84,6 +84,33 @@ class LegacyPasswordChangeTest(PolicyCase):
         self.assertEqual(stored_hash(self.service, bare("p03")), before)
         self.assertTrue(crypt_ok(self.service, bare("p03"), "first-pw-p03"))
 
+    def test_bcrypt_limit_legacy_change_and_register(self):
+        """bcrypt reads 72 bytes: 73 are refused with 406 (not truncated,
+        and for a legacy change not 401), by registration and change."""
+        c = self.client("p21")
+        self.register(c, "ptwentyone", "first-pw-p21")
+        before = stored_hash(self.service, bare("p21"))
+        long_pw = "y" * 73
+        reply = self.send(c, "set", legacy(username="ptwentyone",
+                                           password=long_pw))
+        self.assertStanzaError(reply, "not-acceptable", 406, "modify",
+                               "a 73-byte password in a legacy change",
+                               text_contains="72 bytes")
+        self.assertEqual(stored_hash(self.service, bare("p21")), before)
+        c2 = self.client("p22")
+        reply = self.send(c2, "set", legacy(username="ptwentytwo",
+                                            password=long_pw,
+                                            email="p22@example.org"))
+        self.assertStanzaError(reply, "not-acceptable", 406, "modify",
+                               "a 73-byte password at registration",
+                               text_contains="72 bytes")
+        self.assertEqual(rows_for(self.service, bare("p22")), [])
+        reply = self.send(c2, "set", legacy(username="ptwentytwo",
+                                            password=long_pw[:72],
+                                            email="p22@example.org"))
+        self.assertResult(reply, "a 72-byte password")
+        self.assertTrue(crypt_ok(self.service, bare("p22"), long_pw[:72]))
+
 
 class FormPasswordChangeTest(PolicyCase):
     """policy: password_change = "form", password_change_proof = x-mmn."""
@@ -179,6 +206,77 @@ class CancelFormTest(PolicyCase):
         self.assertResult(reply, "cancel form with the right proof")
         self.assertEqual(rows_for(self.service, bare("p08")), [])
 
+
+class SecretBehindPolicyTest(PolicyCase):
+    """policy: password_change = "form", remove = "form".  No update may
+    change a secret, whatever its shape; the cancel form then refuses the
+    password such an update tried to set (issue: account safety)."""
+    SERVICE_ENV = "POLICY_JID"
+
+    def pause(self):
+        time.sleep(1.1)  # this service allows 3 sets in a burst, 1 a second
+
+    def test_update_cannot_change_the_password(self):
+        c = self.client("p20")
+        self.register(c, "ptwenty", "first-pw-p20", mmn="Throckmorton")
+        before = stored_hash(self.service, bare("p20"))
+        stolen = "stolen-pw-p20"
+        note_secret(stolen)
+        upd = dict(username="ptwenty", password=stolen,
+                   email="changed@example.org")
+        shapes = {
+            "legacy elements with more fields": legacy(**upd),
+            "data form": submit_form(dict(upd, **{"x-mmn": "Throckmorton"})),
+            # the form wins over the unchanged legacy password beside it
+            "form beside legacy elements": submit_form(dict(upd)).replace(
+                "<x ", "<username>ptwenty</username><password>first-pw-p20"
+                "</password><x ", 1),
+        }
+        for shape, payload in shapes.items():
+            self.pause()
+            reply = self.send(c, "set", payload)
+            self.assertStanzaError(reply, "not-authorized", 401, "modify",
+                                   "an update changing the password (%s)"
+                                   % shape)
+            form = form_of(reply)
+            self.assertIsNotNone(form, "the changepassword form comes with "
+                                 "the error (%s):\n  %s" % (shape,
+                                                            show(reply)))
+            self.assertEqual(form_fields(form)["FORM_TYPE"]["values"],
+                             [NS_CHANGEPW])
+            row = rows_for(self.service, bare("p20"))[0]
+            self.assertEqual(row["password_hash"], before,
+                             "the hash in SQL is unchanged (%s)" % shape)
+            self.assertEqual(row["fields"].get("email"),
+                             "ptwenty@example.org",
+                             "nothing of the set is stored (%s)" % shape)
+        self.assertTrue(crypt_ok(self.service, bare("p20"), "first-pw-p20"))
+        self.assertFalse(crypt_ok(self.service, bare("p20"), stolen))
+        # the whole form resent with the password on file: no change
+        self.pause()
+        reply = self.send(c, "set", submit_form(
+            {"username": "ptwenty", "password": "first-pw-p20",
+             "email": "resent@example.org", "x-mmn": "Throckmorton"}))
+        self.assertResult(reply, "the form resent with the same password")
+        row = rows_for(self.service, bare("p20"))[0]
+        self.assertEqual(row["password_hash"], before,
+                         "the same password keeps the hash on file")
+        self.assertEqual(row["fields"].get("email"), "resent@example.org")
+        # the cancel form refuses the value that was never set
+        self.pause()
+        reply = self.send(c, "set", submit_form(
+            {"username": "ptwenty", "password": stolen,
+             "x-mmn": "Throckmorton"}, form_type=NS_CANCEL))
+        self.assertStanzaError(reply, "forbidden", 403, "auth",
+                               "cancel form with the password an update "
+                               "tried to set")
+        self.assertEqual(len(rows_for(self.service, bare("p20"))), 1)
+        self.pause()
+        reply = self.send(c, "set", submit_form(
+            {"username": "ptwenty", "password": "first-pw-p20",
+             "x-mmn": "Throckmorton"}, form_type=NS_CANCEL))
+        self.assertResult(reply, "cancel form with the real password")
+        self.assertEqual(rows_for(self.service, bare("p20")), [])
 
 class AccessPolicyTest(PolicyCase):
     SERVICE_ENV = "POLICY_JID"
@@ -285,5 +383,6 @@ class NoClearTextTest(E2ETestCase):
         dump = pg_dump()
         for pw in ("first-pw-p01", "second-pw-p01", "stolen-pw-p02",
                    "first-pw-p04", "first-pw-p05", "new-pw-p05",
-                   "groundlings-p06", "first-pw-p08", "pw-p10"):
+                   "groundlings-p06", "first-pw-p08", "pw-p10",
+                   "first-pw-p20", "stolen-pw-p20"):
             self.assertNotIn(pw, dump, "clear-text %r in pg_dump" % pw)

@@ -233,6 +233,150 @@ static void test_policy_options(void **state)
     free(msgs);
 }
 
+/* A secret_file that its group or every user can write is refused with
+ * FILE:LINE: whoever can write it chooses the secret. */
+static void test_secret_file_writable(void **state)
+{
+    char *g = temp_file("t0p-secret\n", 0660);
+    char *o = temp_file("t0p-secret\n", 0602);
+    char text[512], *msgs;
+
+    (void)state;
+    snprintf(text, sizeof(text),
+             "component {\n jid = \"c.example\"\n secret_file = \"%s\"\n}\n"
+             MINIMAL_REG, g);
+    assert_null(load_text(text, &msgs));
+    assert_contains(msgs, ":4: secret_file ");
+    assert_contains(msgs, "is writable by its group (mode 0660)");
+    assert_not_contains(msgs, "t0p-secret");
+    free(msgs);
+    snprintf(text, sizeof(text),
+             "component {\n jid = \"c.example\"\n secret_file = \"%s\"\n}\n"
+             MINIMAL_REG, o);
+    assert_null(load_text(text, &msgs));
+    assert_contains(msgs, "is writable by every user (mode 0602)");
+    free(msgs);
+    unlink(g);
+    unlink(o);
+    free(g);
+    free(o);
+}
+
+/* Loads path with the log (stderr) captured: *log gets what was logged,
+ * *msgs the problems reported.  Caller frees both. */
+static struct conf *load_logged(const char *path, char **msgs, char **log)
+{
+    char *cap = strdup("/tmp/registrar-test-log.XXXXXX");
+    int fd = mkstemp(cap), saved = dup(2);
+    size_t len = 0;
+    FILE *err = open_memstream(msgs, &len);
+    struct conf *c;
+    FILE *f;
+    long n;
+
+    assert_true(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, 2);
+    c = conf_load(path, err);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(err);
+    f = fdopen(fd, "r");
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    *log = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(*log, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    unlink(cap);
+    free(cap);
+    return c;
+}
+
+/* An inline secret in a config file every user can read: a warning in
+ * the log with FILE:LINE, and the file is still valid; none when others
+ * cannot read it. */
+static void test_inline_secret_readable_warns(void **state)
+{
+    const char *text = "component {\n jid = \"c.example\"\n"
+                       " secret = \"inl1ne-s3cret\"\n}\n" MINIMAL_REG;
+    char *open_conf = temp_file(text, 0644);
+    char *closed_conf = temp_file(text, 0640);
+    char *msgs, *log;
+    struct conf *c = load_logged(open_conf, &msgs, &log);
+
+    (void)state;
+    assert_non_null(c);
+    assert_string_equal(msgs, "");
+    assert_string_equal(c->component.secret, "inl1ne-s3cret");
+    assert_contains(log, ":4: the inline 'secret' is in a file readable "
+                         "by every user (mode 0644)");
+    assert_not_contains(log, "inl1ne-s3cret");
+    conf_free(c);
+    free(msgs);
+    free(log);
+    c = load_logged(closed_conf, &msgs, &log);
+    assert_non_null(c);
+    assert_string_equal(msgs, "");
+    assert_not_contains(log, "inline");
+    conf_free(c);
+    free(msgs);
+    free(log);
+    unlink(open_conf);
+    unlink(closed_conf);
+    free(open_conf);
+    free(closed_conf);
+}
+
+/* Proof lists name each field once; in-flight caps have defaults and are
+ * checked against each other. */
+static void test_proofs_and_inflight(void **state)
+{
+    char *msgs;
+    struct conf *c;
+
+    (void)state;
+    assert_null(load_text(
+        "component { jid = \"c.example\" secret = \"s\" }\n"
+        "registration {\n field \"username\" { }\n"
+        " field \"password\" { type = \"text-private\" }\n"
+        " field \"x-mmn\" { }\n"
+        " password_change_proof = {\"x-mmn\", \"x-mmn\"}\n"
+        " remove_proof = {\"username\", \"x-mmn\", \"username\"}\n"
+        "}\n",
+        &msgs));
+    assert_contains(msgs, ":8: registration: password_change_proof names "
+                          "'x-mmn' twice");
+    assert_contains(msgs, "remove_proof names 'username' twice");
+    free(msgs);
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration { field \"email\" { } }\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_int_equal(c->limits.inflight_per_jid, 8);
+    assert_int_equal(c->limits.inflight_total, 1024);
+    conf_free(c);
+    free(msgs);
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration { field \"email\" { } }\n"
+                  "limits { inflight_per_jid = 2 inflight_total = 0 }\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_int_equal(c->limits.inflight_per_jid, 2);
+    assert_int_equal(c->limits.inflight_total, 0);
+    conf_free(c);
+    free(msgs);
+    assert_null(load_text(
+        "component { jid = \"c.example\" secret = \"s\" }\n"
+        "registration { field \"email\" { } }\n"
+        "limits { inflight_per_jid = 20\n inflight_total = 10 }\n",
+        &msgs));
+    assert_contains(msgs, ":4: limits: inflight_per_jid is larger than "
+                          "inflight_total");
+    free(msgs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +386,9 @@ int main(void)
         cmocka_unit_test(test_syntax_and_missing),
         cmocka_unit_test(test_secret_file),
         cmocka_unit_test(test_policy_options),
+        cmocka_unit_test(test_proofs_and_inflight),
+        cmocka_unit_test(test_secret_file_writable),
+        cmocka_unit_test(test_inline_secret_readable_warns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

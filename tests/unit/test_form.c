@@ -197,6 +197,36 @@ static void test_refusals(void **state)
            FORM_NOT_ACCEPTABLE, "'news' must be a boolean");
 }
 
+/* bcrypt reads 72 bytes: a longer private value is refused, whatever
+ * max_length allows; a -multi field takes at most FORM_MAX_VALUES. */
+static void test_private_and_multi_caps(void **state)
+{
+    char inner[8192];
+    size_t n;
+
+    (void)state;
+#define BASE                                                                 \
+    "<field var='first'><value>J</value></field>"                           \
+    "<field var='email'><value>j@c</value></field>"
+    snprintf(inner, sizeof(inner),
+             BASE "<field var='password'><value>%073d</value></field>", 0);
+    expect(inner, FORM_NOT_ACCEPTABLE, "'password' is longer than 72 bytes");
+    snprintf(inner, sizeof(inner),
+             BASE "<field var='password'><value>%072d</value></field>", 0);
+    expect(inner, FORM_OK, NULL);
+    n = (size_t)snprintf(inner, sizeof(inner),
+                         BASE "<field var='password'><value>x</value></field>"
+                              "<field var='tags'>");
+    for (int i = 0; i < FORM_MAX_VALUES; i++)
+        n += (size_t)snprintf(inner + n, sizeof(inner) - n,
+                              "<value>t%d</value>", i);
+    snprintf(inner + n, sizeof(inner) - n, "</field>");
+    expect(inner, FORM_OK, NULL);
+    snprintf(inner + n, sizeof(inner) - n, "<value>one more</value></field>");
+    expect(inner, FORM_BAD_REQUEST, "'tags' has more than 64 values");
+#undef BASE
+}
+
 static void test_default_max_length(void **state)
 {
     char *big = malloc(FORM_DEFAULT_MAX_LENGTH + 200);
@@ -317,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_without_form_type_is_accepted),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_default_max_length),
+        cmocka_unit_test(test_private_and_multi_caps),
         cmocka_unit_test(test_parse_shape),
         cmocka_unit_test(test_keep_private_on_update),
         cmocka_unit_test(test_json),

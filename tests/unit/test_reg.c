@@ -596,6 +596,328 @@ static void test_rate_limit(void **state)
     reg_free(reg);
 }
 
+/* ---- account safety: no update changes a secret behind the policy ----- */
+
+static struct form_field_def pin_fields[] = {
+    {.var = "username", .type = FORM_TEXT_SINGLE, .required = true},
+    {.var = "password", .type = FORM_TEXT_PRIVATE, .required = true},
+    {.var = "pin", .type = FORM_TEXT_PRIVATE},
+    {.var = "email", .type = FORM_TEXT_SINGLE},
+};
+
+/* The shapes of an update that carries a new password.  Each also sets a
+ * new email, which must not be stored when the change is refused. */
+#define UPD_LEGACY(pw)                                                       \
+    "<username>bill</username><password>" pw "</password>"                  \
+    "<email>new@shakespeare.lit</email>"
+#define UPD_FORM(pw)                                                         \
+    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"  \
+    "jabber:iq:register</value></field><field var='username'><value>bill"   \
+    "</value></field><field var='password'><value>" pw "</value></field>"   \
+    "<field var='email'><value>new@shakespeare.lit</value></field></x>"
+#define UPD_BOTH(pw)                                                         \
+    "<username>bill</username><password>theglobe</password>" UPD_FORM(pw)
+
+static const char *const update_shapes[] = {
+    UPD_LEGACY("stolen"), UPD_FORM("stolen"), UPD_BOTH("stolen")};
+static const char *const same_shapes[] = {
+    UPD_LEGACY("theglobe"), UPD_FORM("theglobe"), UPD_BOTH("theglobe")};
+
+static void test_secret_change_every_shape(void **state)
+{
+    static const enum conf_password_change modes[] = {
+        CONF_PWCHANGE_OFF, CONF_PWCHANGE_FORM, CONF_PWCHANGE_LEGACY};
+    struct conf c = accounts;
+
+    (void)state;
+    for (size_t m = 0; m < 3; m++) {
+        for (size_t i = 0; i < 3; i++) {
+            char *old;
+            const char *r;
+
+            fake_store_reset();
+            c.registration.password_change = CONF_PWCHANGE_LEGACY;
+            register_bill(&c);
+            old = strdup(fake_store_password_hash("accounts.example",
+                                                  BILL_BARE));
+            c.registration.password_change = modes[m];
+            r = ask(&c, "set", BILL, update_shapes[i]);
+            assert_not_contains(r, "stolen");
+            switch (modes[m]) {
+            case CONF_PWCHANGE_OFF:
+                assert_contains(r, "<error code=\"405\" type=\"cancel\">"
+                                   "<not-allowed");
+                assert_contains(r, "nothing was changed");
+                break;
+            case CONF_PWCHANGE_FORM:
+                assert_contains(r, "<error code=\"401\" type=\"modify\">"
+                                   "<not-authorized");
+                assert_contains(
+                    r, "<value>jabber:iq:register:changepassword</value>");
+                assert_contains(r, "var=\"old_password\"");
+                break;
+            case CONF_PWCHANGE_LEGACY:
+                assert_contains(r, "type=\"result\"");
+                break;
+            }
+            if (modes[m] == CONF_PWCHANGE_LEGACY) {
+                assert_true(secret_verify(
+                    "stolen",
+                    fake_store_password_hash("accounts.example", BILL_BARE)));
+                assert_contains(fake_store_fields("accounts.example",
+                                                  BILL_BARE),
+                                "new@shakespeare.lit");
+            } else {
+                /* nothing stored, not even the other fields */
+                assert_string_equal(
+                    fake_store_password_hash("accounts.example", BILL_BARE),
+                    old);
+                assert_contains(fake_store_fields("accounts.example",
+                                                  BILL_BARE),
+                                "bard@shakespeare.lit");
+            }
+            free(old);
+        }
+    }
+}
+
+/* Clients resend the whole form: the stored secret given again is no
+ * change, whatever the mode, and the other fields are updated. */
+static void test_secret_repeated_is_no_change(void **state)
+{
+    static const enum conf_password_change modes[] = {CONF_PWCHANGE_OFF,
+                                                      CONF_PWCHANGE_FORM};
+    struct conf c = accounts;
+
+    (void)state;
+    for (size_t m = 0; m < 2; m++) {
+        for (size_t i = 0; i < 3; i++) {
+            char *old;
+            const char *r;
+
+            fake_store_reset();
+            c.registration.password_change = CONF_PWCHANGE_LEGACY;
+            register_bill(&c);
+            old = strdup(fake_store_password_hash("accounts.example",
+                                                  BILL_BARE));
+            c.registration.password_change = modes[m];
+            r = ask(&c, "set", BILL, same_shapes[i]);
+            assert_contains(r, "type=\"result\"");
+            /* the hash is the one on file, not a new salt */
+            assert_string_equal(
+                fake_store_password_hash("accounts.example", BILL_BARE),
+                old);
+            assert_contains(fake_store_fields("accounts.example", BILL_BARE),
+                            "new@shakespeare.lit");
+            free(old);
+        }
+    }
+}
+
+/* Any text-private value is a secret: a PIN counts like the password. */
+static void test_private_field_change(void **state)
+{
+    struct conf c = accounts;
+    const char *r;
+    char *fields;
+
+    (void)state;
+    c.registration.fields = pin_fields;
+    c.registration.nfields = 4;
+    r = ask(&c, "set", BILL,
+            "<x xmlns='jabber:x:data' type='submit'><field var='username'>"
+            "<value>bill</value></field><field var='password'><value>"
+            "theglobe</value></field><field var='pin'><value>1234</value>"
+            "</field></x>");
+    assert_contains(r, "type=\"result\"");
+    fields = strdup(fake_store_fields("accounts.example", BILL_BARE));
+    c.registration.password_change = CONF_PWCHANGE_OFF;
+    /* a new PIN, the password left out: refused */
+    r = ask(&c, "set", BILL,
+            "<x xmlns='jabber:x:data' type='submit'><field var='username'>"
+            "<value>bill</value></field><field var='pin'><value>9999"
+            "</value></field><field var='email'><value>e@x.example</value>"
+            "</field></x>");
+    assert_contains(r, "<not-allowed");
+    assert_string_equal(fake_store_fields("accounts.example", BILL_BARE),
+                        fields);
+    /* the same PIN again, with an email: accepted, PIN hash kept */
+    r = ask(&c, "set", BILL,
+            "<x xmlns='jabber:x:data' type='submit'><field var='username'>"
+            "<value>bill</value></field><field var='pin'><value>1234"
+            "</value></field><field var='email'><value>e@x.example</value>"
+            "</field></x>");
+    assert_contains(r, "type=\"result\"");
+    assert_contains(fake_store_fields("accounts.example", BILL_BARE),
+                    "e@x.example");
+    /* the PIN's stored hash is the same string as before */
+    assert_non_null(strstr(fields, "\"pin\":\"$2a$04$"));
+    assert_non_null(strstr(fake_store_fields("accounts.example", BILL_BARE),
+                           strstr(fields, "\"pin\":\"$2a$04$")));
+    free(fields);
+}
+
+/* With password_change off and remove = "form", the cancel form refuses a
+ * password that an update tried to set behind the policy. */
+static void test_cancel_refuses_value_never_set(void **state)
+{
+    struct conf c = accounts;
+    const char *r;
+
+    (void)state;
+    register_bill(&c);
+    c.registration.password_change = CONF_PWCHANGE_OFF;
+    c.registration.remove = CONF_REMOVE_FORM;
+    r = ask(&c, "set", BILL, UPD_FORM("stolen"));
+    assert_contains(r, "<not-allowed");
+    r = ask(&c, "set", BILL, CANCEL_FORM("bill", "stolen"));
+    assert_contains(r, "<error code=\"403\" type=\"auth\"><forbidden");
+    assert_int_equal(fake_store_count(), 1);
+    r = ask(&c, "set", BILL, CANCEL_FORM("bill", "theglobe"));
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_count(), 0);
+}
+
+/* ---- bcrypt's 72 bytes, and the legacy change held to the form's rules */
+
+#define PW72 "123456789012345678901234567890123456789012345678901234567890" \
+             "123456789012"
+
+static void test_secret_over_72_bytes(void **state)
+{
+    struct conf c = accounts;
+    const char *r;
+    char *old;
+
+    (void)state;
+    r = ask(&c, "set", BILL,
+            "<username>bill</username><password>" PW72 "3</password>"
+            "<email>bard@shakespeare.lit</email>");
+    assert_contains(r, "<error code=\"406\" type=\"modify\"><not-acceptable");
+    assert_contains(r, "field 'password' is longer than 72 bytes");
+    assert_int_equal(fake_store_count(), 0);
+    r = ask(&c, "set", BILL,
+            "<username>bill</username><password>" PW72 "</password>"
+            "<email>bard@shakespeare.lit</email>");
+    assert_contains(r, "type=\"result\"");
+    assert_true(secret_verify(
+        PW72, fake_store_password_hash("accounts.example", BILL_BARE)));
+    old = strdup(fake_store_password_hash("accounts.example", BILL_BARE));
+    /* the legacy change: 406 (not 401), for length and control chars */
+    r = ask(&c, "set", BILL,
+            "<username>bill</username><password>" PW72 "3</password>");
+    assert_contains(r, "<error code=\"406\" type=\"modify\"><not-acceptable");
+    assert_contains(r, "72 bytes");
+    r = ask(&c, "set", BILL,
+            "<username>bill</username><password>a&#x7f;b</password>");
+    assert_contains(r, "<error code=\"406\"");
+    assert_contains(r, "control characters");
+    /* the changepassword form */
+    c.registration.password_change = CONF_PWCHANGE_FORM;
+    r = ask(&c, "set", BILL, PW_FORM("bill", PW72, PW72 "3"));
+    assert_contains(r, "<error code=\"406\"");
+    assert_string_equal(fake_store_password_hash("accounts.example",
+                                                 BILL_BARE),
+                        old);
+    free(old);
+}
+
+/* ---- in-flight caps ------------------------------------------------------ */
+
+/* An offload that keeps the jobs until the test runs them: requests stay in
+ * flight meanwhile. */
+struct deferred {
+    void (*work[16])(void *);
+    void (*done[16])(void *);
+    void *arg[16];
+    int n;
+};
+static struct deferred deferred;
+
+static bool defer_offload(void *ctx, void (*work)(void *),
+                          void (*done)(void *), void *arg)
+{
+    (void)ctx;
+    assert_true(deferred.n < 16);
+    deferred.work[deferred.n] = work;
+    deferred.done[deferred.n] = done;
+    deferred.arg[deferred.n++] = arg;
+    return true;
+}
+
+static void run_deferred(void)
+{
+    for (int i = 0; i < deferred.n; i++) {
+        deferred.work[i](deferred.arg[i]);
+        deferred.done[i](deferred.arg[i]);
+    }
+    deferred.n = 0;
+}
+
+/* Sends one request to reg; the reply, if one was sent at once, is in
+ * sink. */
+static void send_to(struct reg *reg, const struct conf *conf,
+                    const char *type, const char *from, const char *inner)
+{
+    char xml[2048];
+    xmpp_stanza_t *iq;
+
+    snprintf(xml, sizeof(xml),
+             "<iq type='%s' id='c%d' from='%s' to='%s'>"
+             "<query xmlns='jabber:iq:register'>%s</query></iq>",
+             type, sink.nsent, from, conf->component.jid, inner);
+    iq = tu_parse(ctx, xml);
+    reg_handle(reg, iq_req_new(iq, conf->component.jid, &sink.sink));
+    xmpp_stanza_release(iq);
+}
+
+#define REG_USER(u)                                                          \
+    "<username>" u "</username><password>pw</password><email>e@x.example"   \
+    "</email>"
+
+static void test_inflight_caps(void **state)
+{
+    struct conf c = accounts;
+    struct reg_env env = sync_env;
+    struct reg *reg;
+
+    (void)state;
+    c.limits.inflight_per_jid = 2;
+    c.limits.inflight_total = 3;
+    env.offload = defer_offload;
+    reg = reg_new(&c, fake_store(), &env);
+    tu_sink_clear(&sink);
+    send_to(reg, &c, "set", BILL, REG_USER("bill"));
+    send_to(reg, &c, "set", BILL, REG_USER("bill"));
+    assert_int_equal(sink.nsent, 0);
+    assert_int_equal(reg_inflight(reg), 2);
+    /* bill's third request, a get as well: over the per-JID cap */
+    send_to(reg, &c, "set", BILL, REG_USER("bill"));
+    send_to(reg, &c, "get", BILL, "");
+    assert_int_equal(sink.nsent, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_contains(sink.sent[i], "<error code=\"500\" type=\"wait\">"
+                                      "<resource-constraint");
+        assert_contains(sink.sent[i], "per-JID");
+    }
+    /* another user: one more fits, then the service cap */
+    send_to(reg, &c, "set", JULIET, REG_USER("juliet"));
+    assert_int_equal(sink.nsent, 2);
+    send_to(reg, &c, "get", "romeo@montague.example/x", "");
+    assert_int_equal(sink.nsent, 3);
+    assert_contains(sink.sent[2], "<resource-constraint");
+    assert_contains(sink.sent[2], "service");
+    assert_int_equal(reg_inflight(reg), 3);
+    /* once answered, requests are taken again */
+    run_deferred();
+    assert_int_equal(reg_inflight(reg), 0);
+    assert_int_equal(sink.nsent, 6);
+    send_to(reg, &c, "get", BILL, "");
+    assert_int_equal(sink.nsent, 7);
+    assert_contains(sink.sent[6], "<registered/>");
+    reg_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +954,17 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_access_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_change_every_shape, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_secret_repeated_is_no_change,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_field_change, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_refuses_value_never_set,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_over_72_bytes, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_inflight_caps, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
