@@ -1,7 +1,7 @@
 /*
- * limit.c - token buckets keyed by bare JID and by domain, plus one for
- * the service.  Memory stays bounded: a bucket that has refilled is the
- * same as no bucket, so full buckets are dropped when the table grows.
+ * limit.c - token buckets keyed by bare JID and by remote domain, plus one
+ * for the service.  Memory stays bounded: a bucket that has refilled is
+ * the same as no bucket, so full buckets are dropped when the table grows.
  */
 #include "limit.h"
 
@@ -26,19 +26,33 @@ struct entry {
 
 struct limiter {
     struct conf_limits conf;
+    char **local; /* the local domains: no domain bucket for them */
+    size_t nlocal;
     struct bucket global;
     struct entry *slots[NSLOTS];
     unsigned count;
 };
 
-struct limiter *limiter_new(const struct conf_limits *l)
+struct limiter *limiter_new(const struct conf_limits *l,
+                            const struct conf_list *local_domains)
 {
     struct limiter *lim = calloc(1, sizeof(*lim));
+    size_t n = local_domains ? local_domains->n : 0;
 
     if (!lim)
         return NULL;
     lim->conf = *l;
     lim->global = (struct bucket){.tokens = l->global_burst, .stamp = -1};
+    if (n && !(lim->local = calloc(n, sizeof(char *)))) {
+        free(lim);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!(lim->local[lim->nlocal++] = strdup(local_domains->items[i]))) {
+            limiter_free(lim);
+            return NULL;
+        }
+    }
     return lim;
 }
 
@@ -54,6 +68,9 @@ void limiter_free(struct limiter *lim)
             e = next;
         }
     }
+    for (size_t i = 0; i < lim->nlocal; i++)
+        free(lim->local[i]);
+    free(lim->local);
     free(lim);
 }
 
@@ -131,6 +148,14 @@ static struct bucket *find(struct limiter *lim, const char *key,
     return &e->b;
 }
 
+static bool is_local(const struct limiter *lim, const char *domain)
+{
+    for (size_t i = 0; i < lim->nlocal; i++)
+        if (strcasecmp(lim->local[i], domain) == 0)
+            return true;
+    return false;
+}
+
 struct take {
     struct bucket *b;
     unsigned burst, rate;
@@ -150,7 +175,7 @@ bool limiter_take(struct limiter *lim, const char *bare_jid, double now,
         take[n++] = (struct take){find(lim, bare_jid, false, c->jid_burst,
                                        now),
                                   c->jid_burst, c->jid_per_minute, "jid"};
-    if (c->domain_per_minute)
+    if (c->domain_per_minute && !is_local(lim, domain))
         take[n++] = (struct take){find(lim, domain, true, c->domain_burst,
                                        now),
                                   c->domain_burst, c->domain_per_minute,

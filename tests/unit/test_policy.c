@@ -62,7 +62,7 @@ static void test_buckets(void **state)
     struct conf_limits l = {.jid_burst = 2, .jid_per_minute = 6,
                             .domain_burst = 3, .domain_per_minute = 60,
                             .global_burst = 100, .global_per_minute = 600};
-    struct limiter *lim = limiter_new(&l);
+    struct limiter *lim = limiter_new(&l, NULL);
     const char *which;
     double retry;
 
@@ -86,7 +86,7 @@ static void test_buckets(void **state)
 static void test_global_and_disabled(void **state)
 {
     struct conf_limits l = {.global_burst = 2, .global_per_minute = 60};
-    struct limiter *lim = limiter_new(&l);
+    struct limiter *lim = limiter_new(&l, NULL);
     const char *which;
 
     (void)state;
@@ -101,7 +101,7 @@ static void test_global_and_disabled(void **state)
 static void test_bounded_memory(void **state)
 {
     struct conf_limits l = {.jid_burst = 1, .jid_per_minute = 60};
-    struct limiter *lim = limiter_new(&l);
+    struct limiter *lim = limiter_new(&l, NULL);
     char jid[64];
 
     (void)state;
@@ -114,6 +114,48 @@ static void test_bounded_memory(void **state)
     limiter_free(lim);
 }
 
+/* The defaults of conf.c's limits section. */
+#define DEFAULT_LIMITS                                                       \
+    {                                                                        \
+        .jid_burst = 5, .jid_per_minute = 10, .domain_burst = 50,            \
+        .domain_per_minute = 120, .global_burst = 200,                       \
+        .global_per_minute = 1200                                            \
+    }
+
+/* A dozen users of the local domain, each using its whole burst, do not
+ * lock the other users of that domain out: they are authenticated
+ * accounts, held by their own buckets.  A remote domain is still one
+ * bucket (a remote server can mint JIDs). */
+static void test_local_domain_not_shared(void **state)
+{
+    struct conf_limits l = DEFAULT_LIMITS;
+    struct conf_list locals = {local, 1};
+    struct limiter *lim = limiter_new(&l, &locals);
+    const char *which = NULL;
+    char jid[64];
+    int i, n;
+
+    (void)state;
+    for (i = 0; i < 12; i++) {
+        snprintf(jid, sizeof(jid), "user%d@example.org", i);
+        for (n = 0; limiter_take(lim, jid, 0, &which, NULL); n++)
+            ;
+        assert_int_equal(n, 5);
+        assert_string_equal(which, "jid");
+    }
+    assert_true(limiter_take(lim, "thirteenth@example.org", 0, &which, NULL));
+    assert_true(limiter_take(lim, "other@EXAMPLE.ORG", 0, &which, NULL));
+    /* 62 tokens taken of the service's 200 */
+    for (i = 0; i < 12; i++) {
+        snprintf(jid, sizeof(jid), "user%d@remote.example", i);
+        for (n = 0; n < 5; n++)
+            limiter_take(lim, jid, 0, &which, NULL);
+    }
+    assert_false(limiter_take(lim, "new@remote.example", 0, &which, NULL));
+    assert_string_equal(which, "domain");
+    limiter_free(lim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -123,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_buckets),
         cmocka_unit_test(test_global_and_disabled),
         cmocka_unit_test(test_bounded_memory),
+        cmocka_unit_test(test_local_domain_not_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -834,10 +834,10 @@ struct deferred {
 };
 static struct deferred deferred;
 
-static bool defer_offload(void *ctx, void (*work)(void *),
+static bool defer_offload(void *octx, void (*work)(void *),
                           void (*done)(void *), void *arg)
 {
-    (void)ctx;
+    (void)octx;
     assert_true(deferred.n < 16);
     deferred.work[deferred.n] = work;
     deferred.done[deferred.n] = done;
