@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,7 +51,8 @@ struct component {
     uint64_t last_heard;   /* monotonic ms of the last stanza received */
     uint64_t ping_sent;    /* when our keepalive ping left, 0: none out */
     unsigned ping_seq;
-    char ping_id[32];
+    char ping_token[33]; /* random per connection: see new_ping_token() */
+    char ping_id[64];
     bool dropping; /* we closed a silent connection ourselves */
     uint64_t attempt_started; /* monotonic ms of the last connect */
     unsigned failures;     /* consecutive failed attempts */
@@ -108,12 +110,45 @@ static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 
     (void)conn;
     c->last_heard = now_ms();
-    if (c->ping_sent && id && strcmp(id, c->ping_id) == 0) {
+    if (component_is_ping_reply(c->ping_sent ? c->ping_id : NULL,
+                                xmpp_stanza_get_name(stanza),
+                                xmpp_stanza_get_type(stanza), id)) {
         c->ping_sent = 0; /* the server answered our keepalive */
         return 1;
     }
     router_stanza(c->router, stanza, &c->sink);
     return 1; /* keep the handler */
+}
+
+bool component_is_ping_reply(const char *ping_id, const char *name,
+                             const char *type, const char *id)
+{
+    return ping_id && name && strcmp(name, "iq") == 0 && type &&
+           (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
+           id && strcmp(id, ping_id) == 0;
+}
+
+bool component_ping_token(char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char r[16];
+    size_t i;
+
+    ssize_t got;
+
+    if (size < 2 * sizeof(r) + 1)
+        return false;
+    do
+        got = getrandom(r, sizeof(r), 0);
+    while (got < 0 && errno == EINTR);
+    if (got != (ssize_t)sizeof(r))
+        return false;
+    for (i = 0; i < sizeof(r); i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[2 * i] = '\0';
+    return true;
 }
 
 /* Delay before the next attempt: doubles per failure up to the cap, then
@@ -160,6 +195,12 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
         c->failures = 0;
         c->last_heard = now_ms();
         c->ping_sent = 0;
+        c->ping_seq = 0;
+        if (!component_ping_token(c->ping_token, sizeof(c->ping_token)))
+            /* getrandom(2) does not fail once urandom is seeded; should it,
+             * the type check still keeps every get and set out */
+            snprintf(c->ping_token, sizeof(c->ping_token), "%08lx%08lx",
+                     random(), random());
         log_info("component", "attached to %s:%u as %s",
                  c->conf->component.server, c->conf->component.port,
                  c->conf->component.jid);
@@ -307,8 +348,14 @@ void component_free(struct component *c)
 {
     if (!c)
         return;
-    if (c->conn)
+    if (c->conn) {
+        /* libstrophe keeps its own copy of the secret for the handshake
+         * and frees it as it is: wipe it first. */
+        const char *pass = xmpp_conn_get_pass(c->conn);
+        if (pass)
+            explicit_bzero((char *)pass, strlen(pass));
         xmpp_conn_release(c->conn);
+    }
     if (c->ctx)
         xmpp_ctx_free(c->ctx);
     xmpp_shutdown();
@@ -379,8 +426,8 @@ static void keepalive(struct component *c)
         return;
     /* the server's own domain: the component's parent (or itself) */
     dot = strchr(cc->jid, '.');
-    snprintf(c->ping_id, sizeof(c->ping_id), "registrar-ping-%u",
-             ++c->ping_seq);
+    snprintf(c->ping_id, sizeof(c->ping_id), "registrar-ping-%s-%u",
+             c->ping_token, ++c->ping_seq);
     iq = xmpp_iq_new(c->ctx, "get", c->ping_id);
     ping = xmpp_stanza_new(c->ctx);
     if (!iq || !ping)

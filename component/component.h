@@ -56,6 +56,19 @@ struct component_control {
  * 0, or COMPONENT_EXIT_REFUSED. */
 int component_run(struct component *c, const struct component_control *ctl);
 
+/* The keepalive ping (XEP-0199) and its answer.  The id of our pings is
+ * "registrar-ping-TOKEN-N": TOKEN is random per connection, so that no
+ * user can guess it, and only an iq result or error with exactly that id
+ * is taken as the answer (and not routed): a user's get or set never is.
+ *
+ * component_ping_token writes 32 random hex digits and a NUL to out (size
+ * at least 33); false when the kernel gives no randomness.
+ * component_is_ping_reply: ping_id is the id of the ping out, NULL when
+ * none; name, type and id are the stanza's (each may be NULL). */
+bool component_ping_token(char *out, size_t size);
+bool component_is_ping_reply(const char *ping_id, const char *name,
+                             const char *type, const char *id);
+
 /* Points the component at another router (after a reload). */
 void component_set_router(struct component *c, struct router *router);
 

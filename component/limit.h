@@ -25,9 +25,9 @@ struct limiter *limiter_new(const struct conf_limits *l,
 void limiter_free(struct limiter *lim);
 
 /* Takes one token from each bucket that bare_jid and its domain (when
- * not local) draw on at time now (seconds, monotonic).  False when any bucket is empty (then
- * none is charged); *which (may be NULL) names it: "jid", "domain" or
- * "service", and *retry_s says when a token will be back. */
+ * not local) draw on at time now (seconds, monotonic).  False when any bucket
+ * is empty (then none is charged); *which (may be NULL) names it: "jid",
+ * "domain" or "service", and *retry_s says when a token will be back. */
 bool limiter_take(struct limiter *lim, const char *bare_jid, double now,
                   const char **which, double *retry_s);
 

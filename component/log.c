@@ -2,27 +2,31 @@
  * log.c - levelled logging to stderr (journald picks stderr up).
  *
  * Formats and writes; it does not decide what is secret: callers must not
- * pass secrets in.
+ * pass secrets in.  The threshold is read by every thread (workers log
+ * too) and set by the loop on a reload: an atomic, relaxed order (no other
+ * memory hangs on it).
  */
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-static enum log_level threshold = LOG_INFO;
+static atomic_int threshold = LOG_INFO;
 
 static const char *const names[] = {"error", "warn", "info", "debug"};
 
 void log_set_level(enum log_level level)
 {
-    threshold = level;
+    atomic_store_explicit(&threshold, (int)level, memory_order_relaxed);
 }
 
 enum log_level log_get_level(void)
 {
-    return threshold;
+    return (enum log_level)atomic_load_explicit(&threshold,
+                                                memory_order_relaxed);
 }
 
 bool log_level_parse(const char *name, enum log_level *out)
@@ -50,7 +54,7 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     char line[2048];
     va_list ap;
 
-    if (level > threshold)
+    if ((int)level > atomic_load_explicit(&threshold, memory_order_relaxed))
         return;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);

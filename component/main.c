@@ -5,11 +5,13 @@
  * out of the way.  Exits before the event loop are the only place to die;
  * a reload that fails keeps what runs.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +28,14 @@
 #define EXIT_SOFTWARE 70 /* EX_SOFTWARE */
 #define EXIT_TEMPFAIL 75 /* EX_TEMPFAIL: database not reachable */
 #define MAX_RETIRED 64
+/* Bounds on queued work: bcrypt jobs (each tens of ms of CPU; past this,
+ * a request is answered 'try again later' at once) and statements for the
+ * database thread. */
+#define HASH_QUEUE_MAX 64
+#define DB_QUEUE_MAX 256
+/* Once stopping, how long the statement in hand may still take before it
+ * is cut short (and every queued one answered 'try again later'). */
+#define STOP_GRACE_S 2.0
 
 static volatile sig_atomic_t stop_requested, reload_requested;
 
@@ -52,6 +62,7 @@ struct app {
     struct store *store;
     struct worker *worker; /* bcrypt */
     struct worker *db;     /* the store's statements, one at a time */
+    double stop_seen;      /* when the stop was first noticed; 0: not yet */
     struct reg_env env;
     struct reg *reg;
     struct router *router;
@@ -67,7 +78,9 @@ struct app {
 static bool offload(void *ctx, void (*work)(void *), void (*done)(void *),
                     void *arg)
 {
-    return worker_submit(ctx, work, done, arg);
+    /* bcrypt jobs are never dropped: they cannot hang, and their done()
+     * is what answers the request */
+    return worker_submit(ctx, work, done, NULL, arg);
 }
 
 static void drain(void *ctx)
@@ -86,6 +99,33 @@ static double monotonic_seconds(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* component_wakeup glue for the database worker. */
+static void drain_db(void *ctx)
+{
+    struct app *a = ctx;
+
+    worker_drain(a->db);
+}
+
+/* While stopping, the component waits for the database thread to finish
+ * what it holds, with the stream still open.  Past STOP_GRACE_S the store
+ * is interrupted: a database that never answers cannot hold the stop, and
+ * every request in hand or queued is still answered 'try again later'. */
+static bool db_busy(void *ctx)
+{
+    struct app *a = ctx;
+
+    if (stop_requested) {
+        double now = monotonic_seconds();
+
+        if (a->stop_seen == 0)
+            a->stop_seen = now;
+        else if (now - a->stop_seen > STOP_GRACE_S)
+            store_interrupt(a->store);
+    }
+    return worker_pending(a->db) > 0;
 }
 
 /* Frees retired regs with nothing in flight (all of them when force). */
@@ -212,19 +252,19 @@ static int serve(struct app *a)
     /* bcrypt takes tens of ms: two threads keep it off the event loop;
      * the database gets its own thread, so that a slow statement never
      * stalls it either */
-    a->worker = worker_new(2);
-    a->db = worker_new(1);
+    a->worker = worker_new(2, HASH_QUEUE_MAX);
+    a->db = worker_new(1, 0); /* the store bounds its own queue */
     if (!a->worker || !a->db)
         goto out;
-    store_set_worker(a->store, a->db);
+    store_set_worker(a->store, a->db, DB_QUEUE_MAX);
     a->env = (struct reg_env){.offload = offload,
                               .offload_ctx = a->worker,
                               .now = monotonic_seconds};
     struct component_wakeup wakeups[] = {
         {.fd = worker_fd(a->worker), .on_ready = drain, .busy = worker_busy,
          .arg = a->worker},
-        {.fd = worker_fd(a->db), .on_ready = drain, .busy = worker_busy,
-         .arg = a->db},
+        {.fd = worker_fd(a->db), .on_ready = drain_db, .busy = db_busy,
+         .arg = a},
     };
     struct component_control control = {.stop = &stop_requested,
                                         .reload = &reload_requested,
@@ -236,21 +276,25 @@ static int serve(struct app *a)
     if (comp)
         rc = component_run(comp, &control);
 out:
-    /* Whatever is still in hand ends now: both workers refuse new work
-     * (a done() that would hand on to the other gets an error instead),
-     * finish what they hold, and the last done()s answer and free their
-     * requests while reg and comp still exist. */
-    if (a->worker)
-        worker_close(a->worker);
+    /* Whatever is still in hand ends now.  The statement in hand is cut
+     * short (a database that never answers cannot hold the stop), queued
+     * statements are dropped and answer 'try again later'; both workers
+     * refuse new work (a done() that would hand on to the other gets an
+     * error instead), the hashing one finishes its bounded queue, and the
+     * last done()s answer and free their requests while reg and comp
+     * still exist. */
+    store_interrupt(a->store);
     if (a->db)
         worker_close(a->db);
+    if (a->worker)
+        worker_close(a->worker);
     if (a->worker)
         worker_drain(a->worker);
     if (a->db)
         worker_drain(a->db);
     worker_free(a->worker);
     worker_free(a->db);
-    store_set_worker(a->store, NULL);
+    store_set_worker(a->store, NULL, 0);
     component_free(comp);
     router_free(a->router);
     reg_free(a->reg);
@@ -274,6 +318,11 @@ int main(int argc, char **argv)
     bool check = false, migrate_only = false;
     enum store_status st;
     int opt, rc = 1;
+
+    /* No core dump and no ptrace by other processes of our user: this
+     * memory holds the component secret and passwords being hashed. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        log_warn("main", "cannot disable core dumps: %s", strerror(errno));
 
     while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (opt) {

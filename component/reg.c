@@ -19,6 +19,7 @@
 #include "log.h"
 #include "policy.h"
 #include "secret.h"
+#include "text.h"
 #include "xml.h"
 
 /* The elements of the jabber:iq:register schema that carry user data
@@ -1008,6 +1009,19 @@ static void on_put(void *arg, enum store_status st, bool created)
                  service(op), op_id(op));
         iq_req_result(op->req, NULL);
         break;
+    case STORE_INVALID: /* the database's username rule */
+        echo = echo_without_secrets(op->reg, op->query);
+        log_info("reg", "refused registration from %s (id=%s): the "
+                        "database refused the username",
+                 op->bare, op_id(op));
+        iq_req_error(op->req, IQ_NOT_ACCEPTABLE,
+                     "The username is not acceptable: it must not be "
+                     "empty, begin or end with white space, or contain "
+                     "control or invisible characters.",
+                     echo);
+        if (echo)
+            xmpp_stanza_release(echo);
+        break;
     case STORE_CONFLICT:
         echo = echo_without_secrets(op->reg, op->query);
         log_info("reg", "%s asked for a username that is taken (id=%s)",
@@ -1169,6 +1183,29 @@ static void check_secret_changes(struct op *op)
     run_tasks(op, after_secret_checks);
 }
 
+/* The username chosen, if any, follows the rule of text.h (the database
+ * has the last word); false when refused (answered, echoing the request
+ * without secrets). */
+static bool username_acceptable(struct op *op)
+{
+    const char *name = form_data_first(&op->data, "username");
+    const char *why;
+    char text[160];
+    xmpp_stanza_t *echo;
+
+    if (!name || text_username_ok(name, &why))
+        return true;
+    snprintf(text, sizeof(text), "The username %s.", why);
+    log_info("reg", "refused registration from %s (id=%s): %s", op->bare,
+             op_id(op), text);
+    echo = echo_without_secrets(op->reg, op->query);
+    iq_req_error(op->req, IQ_NOT_ACCEPTABLE, text, echo);
+    if (echo)
+        xmpp_stanza_release(echo);
+    op_done(op);
+    return false;
+}
+
 /* Only <username/> and <password/>: XEP-0077 3.3, a password change. */
 static bool is_password_change(const struct op *op)
 {
@@ -1208,6 +1245,8 @@ static void on_get_for_set(void *arg, enum store_status st,
         op_done(op);
         return;
     }
+    if (!username_acceptable(op))
+        return;
     if (op->registered) {
         check_secret_changes(op);
         return;

@@ -3,17 +3,27 @@
  *
  * The only file that includes libpq-fe.h.  Parameters only, prepared once
  * per connection; conflicts are decided by the unique index, never by a
- * SELECT first.  Reconnects after any connection failure.  Knows nothing of
- * XMPP.  Never logs a parameter value (they may be hashes or personal
- * data); logs SQL states and server messages.
+ * SELECT first.  Reconnects after any connection failure, one attempt at a
+ * time, with capped, jittered back-off while the database is unreachable
+ * (jobs in between are answered STORE_UNAVAILABLE without an attempt).
+ * Every wait on the server is bounded (connect timeout, a client deadline
+ * above statement_timeout) and cut short by store_interrupt().  Knows
+ * nothing of XMPP.  Never logs a parameter value (they may be hashes or
+ * personal data); logs SQL states and server messages.
  */
 #include "store.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "migrations.h"
@@ -21,12 +31,42 @@
 /* pg_advisory_lock key for migrations: "registra" in ASCII. */
 #define MIGRATE_LOCK_KEY "7454127761211159137"
 
+/* After a failed connect, the first delay before the next attempt and its
+ * cap; each delay is half fixed, half random, and doubles. */
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 10000
+/* The session's statement_timeout, and the client's own deadline on every
+ * statement: a little more, for a server that never answers at all. */
+#define STATEMENT_TIMEOUT_S 5
+#define CLIENT_DEADLINE_S (STATEMENT_TIMEOUT_S + 2)
+/* connect_timeout unless the conninfo says otherwise (0 is not "forever"
+ * here: every connect is bounded). */
+#define CONNECT_TIMEOUT_S 5
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define STATEMENT_TIMEOUT_STR STR(STATEMENT_TIMEOUT_S)
+#define CONNECT_TIMEOUT_STR STR(CONNECT_TIMEOUT_S)
+#define QUEUE_MAX_DEFAULT 256
+
 struct store {
     char *conninfo;
     struct worker *worker; /* where statements run; NULL: inline */
     PGconn *conn;
     bool prepared; /* this connection has the statements */
     bool migrated; /* the schema was brought up to date */
+    /* The connection's thread only: */
+    bool down;           /* the last attempt failed (logged once) */
+    unsigned backoff_ms; /* the delay after the next failure */
+    double retry_at;     /* no attempt before this (monotonic seconds) */
+    double down_since;
+    unsigned seed; /* for the jitter */
+    /* Any thread: */
+    int wake_fd; /* eventfd, readable once interrupted */
+    atomic_bool interrupted;
+    /* The loop thread only: */
+    unsigned queued;    /* jobs submitted to the worker and not done */
+    unsigned queue_max; /* more than this: STORE_UNAVAILABLE at once */
+    bool full;          /* logged as full */
 };
 
 static const struct {
@@ -36,12 +76,13 @@ static const struct {
 } statements[] = {
     {"registrar_get",
      "SELECT r.username, r.password_hash, f.key, f.value,"
-     "       $3::text IS NOT NULL AND ("
-     "           lower(normalize($3, NFKC)) = lower(normalize(r.username, NFKC))"
-     "        OR lower($3) = lower(r.jid)"
-     "        OR (r.username IS NULL"
-     "            AND lower($3) = lower(split_part(r.jid, '@', 1))))"
-     "       AS claim_matches"
+     /* the claim names the row by the one username rule of sql/003 */
+     "       coalesce(registrar_username_key($3) IN ("
+     "           registrar_username_key(r.username),"
+     "           registrar_username_key(r.jid),"
+     "           CASE WHEN r.username IS NULL AND strpos(r.jid, '@') > 0"
+     "                THEN registrar_username_key(split_part(r.jid, '@', 1))"
+     "           END), false) AS claim_matches"
      "  FROM registrations r"
      "  LEFT JOIN LATERAL ("
      "    SELECT e.key, v.value, v.n"
@@ -84,6 +125,8 @@ const char *store_status_name(enum store_status st)
         return "conflict";
     case STORE_UNAVAILABLE:
         return "unavailable";
+    case STORE_INVALID:
+        return "invalid";
     case STORE_ERROR:
         break;
     }
@@ -107,7 +150,14 @@ struct store *store_new(const char *conninfo)
 
     if (!s)
         return NULL;
-    if (!(s->conninfo = strdup(conninfo ? conninfo : ""))) {
+    s->queue_max = QUEUE_MAX_DEFAULT;
+    s->seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^
+              (unsigned)(uintptr_t)s;
+    atomic_init(&s->interrupted, false);
+    s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->wake_fd < 0 || !(s->conninfo = strdup(conninfo ? conninfo : ""))) {
+        if (s->wake_fd >= 0)
+            close(s->wake_fd);
         free(s);
         return NULL;
     }
@@ -128,68 +178,302 @@ void store_close(struct store *s)
     if (!s)
         return;
     disconnect(s);
+    close(s->wake_fd);
     free(s->conninfo);
     free(s);
 }
 
-/* Runs a command without parameters; false (logged) on failure. */
-static bool exec_simple(PGconn *conn, const char *sql, const char *what)
+void store_interrupt(struct store *s)
 {
-    PGresult *res = PQexec(conn, sql);
+    uint64_t one = 1;
+
+    atomic_store(&s->interrupted, true);
+    while (write(s->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- connection state: down with back-off, or up ----------------------- */
+
+/* An attempt failed, or the server stopped answering: no new attempt
+ * before a jittered delay.  Logged once per outage; later failures at
+ * debug level. */
+static void went_down(struct store *s, const char *why)
+{
+    unsigned delay = s->backoff_ms ? s->backoff_ms : BACKOFF_MIN_MS;
+    unsigned wait_ms = delay / 2 + (unsigned)rand_r(&s->seed) % (delay / 2 + 1);
+
+    s->retry_at = now_s() + wait_ms / 1000.0;
+    s->backoff_ms = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+    if (!s->down) {
+        s->down = true;
+        s->down_since = now_s();
+        log_warn("store", "database unreachable: %s; answering 'try again "
+                          "later' and retrying with back-off (%u ms up to "
+                          "%u ms)",
+                 why, wait_ms, BACKOFF_MAX_MS);
+    } else {
+        log_debug("store", "database still unreachable: %s; next attempt "
+                           "in %u ms",
+                  why, wait_ms);
+    }
+}
+
+static void came_up(struct store *s)
+{
+    if (s->down)
+        log_info("store", "database reachable again after %.1f s",
+                 now_s() - s->down_since);
+    s->down = false;
+    s->backoff_ms = 0;
+    s->retry_at = 0;
+}
+
+/* ---- bounded waits ----------------------------------------------------- */
+
+enum wait_status { WAIT_READY, WAIT_TIMEOUT, WAIT_INTERRUPTED };
+
+/* Waits until sock has one of events, the deadline passes (monotonic
+ * seconds; 0: none) or store_interrupt() is called. */
+static enum wait_status wait_socket(struct store *s, int sock, short events,
+                                    double deadline)
+{
+    for (;;) {
+        struct pollfd p[2] = {{.fd = sock, .events = events},
+                              {.fd = s->wake_fd, .events = POLLIN}};
+        int ms = -1, n;
+
+        if (atomic_load(&s->interrupted))
+            return WAIT_INTERRUPTED;
+        if (deadline > 0) {
+            double left = deadline - now_s();
+            if (left <= 0)
+                return WAIT_TIMEOUT;
+            ms = (int)(left * 1000) + 1;
+        }
+        n = poll(p, 2, ms);
+        if (n < 0 && errno != EINTR)
+            return WAIT_READY; /* let libpq find out what is wrong */
+        if (n > 0 && p[1].revents)
+            return WAIT_INTERRUPTED; /* never read: stays readable */
+        if (n > 0 && p[0].revents)
+            return WAIT_READY;
+    }
+}
+
+/* Gives up on the connection: the server did not answer in time, or we
+ * are stopping.  Logged; the connection is dropped. */
+static void give_up(struct store *s, enum wait_status ws, const char *what,
+                    double timeout)
+{
+    char why[160];
+
+    disconnect(s);
+    if (ws == WAIT_INTERRUPTED) {
+        log_info("store", "%s abandoned: stopping", what);
+        return;
+    }
+    snprintf(why, sizeof(why), "no answer to %s within %.0f s", what,
+             timeout);
+    went_down(s, why);
+}
+
+/* Waits for what was sent on s->conn, at most timeout seconds (0: no
+ * limit).  The first failed result, or else the last one; the caller
+ * clears it.  NULL when the connection broke (s->conn is left for
+ * PQerrorMessage) or was given up (s->conn is NULL, logged). */
+static PGresult *collect(struct store *s, double timeout, const char *what)
+{
+    PGconn *conn = s->conn;
+    double deadline = timeout > 0 ? now_s() + timeout : 0;
+    PGresult *res = NULL, *r;
+    enum wait_status ws;
+    int f;
+
+    while ((f = PQflush(conn)) == 1) {
+        if ((ws = wait_socket(s, PQsocket(conn), POLLOUT | POLLIN,
+                              deadline)) != WAIT_READY)
+            goto gave_up;
+        if (!PQconsumeInput(conn))
+            return NULL;
+    }
+    if (f < 0)
+        return NULL;
+    for (;;) {
+        while (PQisBusy(conn)) {
+            if ((ws = wait_socket(s, PQsocket(conn), POLLIN, deadline)) !=
+                WAIT_READY)
+                goto gave_up;
+            if (!PQconsumeInput(conn))
+                goto broken;
+        }
+        if (!(r = PQgetResult(conn)))
+            break;
+        if (res && PQresultStatus(res) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+        } else {
+            PQclear(res);
+            res = r;
+        }
+    }
+    return res;
+broken:
+    PQclear(res);
+    return NULL;
+gave_up:
+    PQclear(res);
+    give_up(s, ws, what, timeout);
+    return NULL;
+}
+
+/* Sends sql (several statements when params is NULL; else nparams text
+ * parameters) and waits at most timeout seconds (0: no limit).  As
+ * collect(). */
+static PGresult *query(struct store *s, const char *sql, int nparams,
+                       const char *const *params, double timeout,
+                       const char *what)
+{
+    int sent;
+
+    if (!s->conn)
+        return NULL;
+    sent = params ? PQsendQueryParams(s->conn, sql, nparams, NULL, params,
+                                      NULL, NULL, 0)
+                  : PQsendQuery(s->conn, sql);
+    return sent ? collect(s, timeout, what) : NULL;
+}
+
+/* Runs a command without parameters, waiting at most timeout seconds (0:
+ * no limit); false (logged) on failure. */
+static bool exec_simple(struct store *s, const char *sql, const char *what,
+                        double timeout)
+{
+    PGresult *res = query(s, sql, 0, NULL, timeout, what);
     ExecStatusType rs = PQresultStatus(res);
     bool ok = rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK;
 
-    if (!ok)
-        log_error("store", "%s failed: %s", what, PQerrorMessage(conn));
+    if (!ok && s->conn)
+        log_error("store", "%s failed: %s", what, PQerrorMessage(s->conn));
     PQclear(res);
     return ok;
 }
 
-enum store_status store_connect(struct store *s)
+/* The connect timeout in effect for conn: the conninfo's, at least 2 s
+ * (as libpq), and never unbounded. */
+static int connect_timeout(PGconn *conn)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    int t = CONNECT_TIMEOUT_S;
+
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "connect_timeout") == 0 && o->val)
+            t = atoi(o->val);
+    PQconninfoFree(opts);
+    if (t <= 0)
+        t = CONNECT_TIMEOUT_S;
+    return t < 2 ? 2 : t;
+}
+
+/* Opens s->conn without blocking past the connect timeout.  False with a
+ * reason in why (s->conn may be left for the caller to drop). */
+static bool open_conn(struct store *s, char *why, size_t whylen)
 {
     /* The operator's conninfo comes last so that its values win. */
     const char *keys[] = {"application_name", "connect_timeout", "dbname",
                           NULL};
-    const char *vals[] = {"registrar", "5", s->conninfo, NULL};
+    const char *vals[] = {"registrar", CONNECT_TIMEOUT_STR, s->conninfo,
+                          NULL};
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    enum wait_status ws;
+    int timeout;
+    double deadline;
+
+    s->conn = PQconnectStartParams(keys, vals, 1);
+    if (!s->conn) {
+        snprintf(why, whylen, "out of memory");
+        return false;
+    }
+    timeout = connect_timeout(s->conn);
+    deadline = now_s() + timeout;
+    while (ps != PGRES_POLLING_OK) {
+        if (ps == PGRES_POLLING_FAILED || PQstatus(s->conn) == CONNECTION_BAD ||
+            PQsocket(s->conn) < 0) {
+            snprintf(why, whylen, "%s", PQerrorMessage(s->conn));
+            why[strcspn(why, "\n")] = '\0';
+            return false;
+        }
+        ws = wait_socket(s, PQsocket(s->conn),
+                         ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                         deadline);
+        if (ws != WAIT_READY) {
+            snprintf(why, whylen, "no answer within %d s (connect timeout)",
+                     timeout);
+            return false;
+        }
+        ps = PQconnectPoll(s->conn);
+    }
+    return PQsetnonblocking(s->conn, 1) == 0;
+}
+
+enum store_status store_connect(struct store *s)
+{
+    char why[512];
 
     if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
         return STORE_OK;
     disconnect(s);
-    s->conn = PQconnectdbParams(keys, vals, 1);
-    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
-        log_warn("store", "cannot connect to the database: %s",
-                 s->conn ? PQerrorMessage(s->conn) : "out of memory");
+    if (atomic_load(&s->interrupted))
+        return STORE_UNAVAILABLE;
+    if (!open_conn(s, why, sizeof(why))) {
         disconnect(s);
+        if (atomic_load(&s->interrupted))
+            log_info("store", "connect abandoned: stopping");
+        else
+            went_down(s, why);
         return STORE_UNAVAILABLE;
     }
     PQsetNoticeProcessor(s->conn, on_notice, NULL);
     /* Bound every statement, so that a lock or a stuck server turns into
      * an answer instead of a hang. */
-    if (!exec_simple(s->conn,
+    if (!exec_simple(s,
                      "SET client_min_messages = warning;"
-                     " SET statement_timeout = '5s'; SET lock_timeout = '3s';"
+                     " SET statement_timeout = '" STATEMENT_TIMEOUT_STR "s';"
+                     " SET lock_timeout = '3s';"
                      " SET idle_in_transaction_session_timeout = '10s'",
-                     "session settings"))
-        goto fail;
+                     "session settings", CLIENT_DEADLINE_S)) {
+        if (s->conn) { /* not yet logged */
+            snprintf(why, sizeof(why), "session settings refused");
+            disconnect(s);
+            went_down(s, why);
+        }
+        return STORE_UNAVAILABLE;
+    }
     log_info("store", "connected to database %s on %s:%s as %s",
              PQdb(s->conn), PQhost(s->conn), PQport(s->conn),
              PQuser(s->conn));
+    came_up(s);
     return STORE_OK;
-fail:
-    disconnect(s);
-    return STORE_UNAVAILABLE;
 }
 
 /* Prepares the statements once per connection; they need the schema. */
 static bool prepare_all(struct store *s)
 {
     for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
-        PGresult *res = PQprepare(s->conn, statements[i].name,
-                                  statements[i].sql, statements[i].nparams,
-                                  NULL);
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PGresult *res = NULL;
+        bool ok;
 
-        if (!ok)
+        if (PQsendPrepare(s->conn, statements[i].name, statements[i].sql,
+                          statements[i].nparams, NULL))
+            res = collect(s, CLIENT_DEADLINE_S, statements[i].name);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok && s->conn)
             log_error("store", "cannot prepare %s: %s", statements[i].name,
                       PQerrorMessage(s->conn));
         PQclear(res);
@@ -199,10 +483,16 @@ static bool prepare_all(struct store *s)
     return true;
 }
 
-/* A connection that is ready for the prepared statements, or NULL.  The
- * schema is migrated first if that could not be done at start-up. */
+/* A connection that is ready for the prepared statements, or NULL.  No
+ * attempt while backing off or stopping.  The schema is migrated first if
+ * that could not be done at start-up. */
 static PGconn *ready(struct store *s)
 {
+    bool up = s->conn && PQstatus(s->conn) == CONNECTION_OK;
+
+    if (!up && (atomic_load(&s->interrupted) ||
+                (s->down && now_s() < s->retry_at)))
+        return NULL;
     if (store_connect(s) != STORE_OK)
         return NULL;
     if (!s->migrated && store_migrate(s) != STORE_OK)
@@ -223,7 +513,7 @@ static enum store_status failure(struct store *s, const PGresult *res,
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
                             : NULL;
-    const char *primary;
+    const char *primary, *cons;
     enum store_status st = STORE_ERROR;
 
     if (PQstatus(s->conn) != CONNECTION_OK) {
@@ -231,6 +521,12 @@ static enum store_status failure(struct store *s, const PGresult *res,
     } else if (state) {
         if (strcmp(state, "23505") == 0)
             return STORE_CONFLICT; /* unique_violation: expected */
+        /* check_violation of the username rule: a refused value, logged
+         * (which constraint); any other CHECK is a bug of ours */
+        if (strcmp(state, "23514") == 0 && res &&
+            (cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)) &&
+            strcmp(cons, "registrations_username_valid") == 0)
+            st = STORE_INVALID;
         /* connection exceptions, shutdowns, timeouts, lock waits,
          * serialization failures and deadlocks: try again later. */
         if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
@@ -247,14 +543,16 @@ static enum store_status failure(struct store *s, const PGresult *res,
     return st;
 }
 
-/* Runs a prepared statement.  After a connection failure, connects again
- * and runs it once more: every statement here is idempotent. */
+/* Runs a prepared statement, waiting at most CLIENT_DEADLINE_S.  After a
+ * connection failure, connects again and runs it once more: every
+ * statement here is idempotent.  Not after a deadline: that server is
+ * given time to come back (back-off). */
 static PGresult *run(struct store *s, int idx, const char *const *params,
                      enum store_status *st)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         PGconn *conn = ready(s);
-        PGresult *res;
+        PGresult *res = NULL;
         ExecStatusType rs;
         bool was_broken;
 
@@ -262,8 +560,14 @@ static PGresult *run(struct store *s, int idx, const char *const *params,
             *st = STORE_UNAVAILABLE;
             return NULL;
         }
-        res = PQexecPrepared(conn, statements[idx].name,
-                             statements[idx].nparams, params, NULL, NULL, 0);
+        if (PQsendQueryPrepared(conn, statements[idx].name,
+                                statements[idx].nparams, params, NULL, NULL,
+                                0))
+            res = collect(s, CLIENT_DEADLINE_S, statements[idx].name);
+        if (!s->conn) { /* given up: logged, backing off */
+            *st = STORE_UNAVAILABLE;
+            return NULL;
+        }
         rs = PQresultStatus(res);
         if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK) {
             *st = STORE_OK;
@@ -313,6 +617,7 @@ struct job {
     void *arg;
     enum store_status st;
     bool created;
+    bool queued; /* counted in s->queued */
     struct store_record rec;
 };
 
@@ -374,10 +679,29 @@ static void job_work(void *arg)
     PQclear(res);
 }
 
+/* The worker was closed before the job ran: try again later. */
+static void job_drop(void *arg)
+{
+    struct job *j = arg;
+
+    j->st = STORE_UNAVAILABLE;
+}
+
 /* Answers the caller (on the loop thread) and frees the job. */
 static void job_done(void *arg)
 {
     struct job *j = arg;
+    struct store *s = j->s;
+
+    if (j->queued) {
+        s->queued--;
+        if (s->full && s->queued <= s->queue_max / 2) {
+            log_info("store", "statement queue down to %u: accepting work "
+                              "again",
+                     s->queued);
+            s->full = false;
+        }
+    }
 
     if (j->kind == JOB_GET)
         j->get_cb(j->arg, j->st, j->st == STORE_OK ? &j->rec : NULL);
@@ -415,20 +739,38 @@ static struct job *job_new(struct store *s, enum job_kind kind,
     return j;
 }
 
+/* Runs j inline, or queues it on the worker; a full queue, a closed
+ * worker or no memory answer STORE_UNAVAILABLE at once. */
 static void submit(struct store *s, struct job *j)
 {
     if (!s->worker) {
         job_work(j);
         job_done(j);
-    } else if (!worker_submit(s->worker, job_work, job_done, j)) {
+        return;
+    }
+    if (s->queued >= s->queue_max) {
+        if (!s->full)
+            log_warn("store", "%u statements queued: answering 'try again "
+                              "later' until the database catches up",
+                     s->queued);
+        s->full = true;
+        j->st = STORE_UNAVAILABLE;
+        job_done(j);
+        return;
+    }
+    if (!worker_submit(s->worker, job_work, job_done, job_drop, j)) {
         j->st = STORE_UNAVAILABLE; /* shutting down, or out of memory */
         job_done(j);
+        return;
     }
+    j->queued = true;
+    s->queued++;
 }
 
-void store_set_worker(struct store *s, struct worker *w)
+void store_set_worker(struct store *s, struct worker *w, unsigned queue_max)
 {
     s->worker = w;
+    s->queue_max = queue_max ? queue_max : QUEUE_MAX_DEFAULT;
 }
 
 void store_get(struct store *s, const char *service, const char *jid,
@@ -491,22 +833,23 @@ void store_set_password(struct store *s, const char *service,
 /* ---- migrations -------------------------------------------------------- */
 
 /* The version the database is at; -1 on failure. */
-static int current_version(PGconn *conn)
+static int current_version(struct store *s)
 {
-    PGresult *res = PQexec(conn, "SELECT coalesce(max(version), 0)"
-                                 "  FROM registrar_schema_migrations");
+    PGresult *res = query(s, "SELECT coalesce(max(version), 0)"
+                             "  FROM registrar_schema_migrations",
+                          0, NULL, 0, "schema version");
     int v = -1;
 
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         v = atoi(PQgetvalue(res, 0, 0));
     else
         log_error("store", "cannot read the schema version: %s",
-                  PQerrorMessage(conn));
+                  PQerrorMessage(s->conn));
     PQclear(res);
     return v;
 }
 
-static bool apply(PGconn *conn, const struct migration *m)
+static bool apply(struct store *s, const struct migration *m)
 {
     char version[16];
     const char *params[] = {version, m->name};
@@ -514,28 +857,28 @@ static bool apply(PGconn *conn, const struct migration *m)
     bool ok;
 
     snprintf(version, sizeof(version), "%d", m->version);
-    if (!exec_simple(conn, "BEGIN", "BEGIN"))
+    if (!exec_simple(s, "BEGIN", "BEGIN", 0))
         return false;
-    if (!exec_simple(conn, m->sql, m->name))
+    if (!exec_simple(s, m->sql, m->name, 0))
         goto rollback;
-    res = PQexecParams(conn,
-                       "INSERT INTO registrar_schema_migrations"
-                       " (version, name) VALUES ($1::int, $2)",
-                       2, NULL, params, NULL, NULL, 0);
+    res = query(s,
+                "INSERT INTO registrar_schema_migrations"
+                " (version, name) VALUES ($1::int, $2)",
+                2, params, 0, "migration record");
     ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
         log_error("store", "cannot record migration %s: %s", m->name,
-                  PQerrorMessage(conn));
+                  PQerrorMessage(s->conn));
     PQclear(res);
     if (!ok)
         goto rollback;
-    if (!exec_simple(conn, "COMMIT", "COMMIT"))
+    if (!exec_simple(s, "COMMIT", "COMMIT", 0))
         return false;
     log_info("store", "applied migration %s (schema version %d)", m->name,
              m->version);
     return true;
 rollback:
-    exec_simple(conn, "ROLLBACK", "ROLLBACK");
+    exec_simple(s, "ROLLBACK", "ROLLBACK", 0);
     return false;
 }
 
@@ -547,20 +890,19 @@ enum store_status store_migrate(struct store *s)
     if (store_connect(s) != STORE_OK)
         return STORE_UNAVAILABLE;
     /* The session timeouts would cut a long migration short. */
-    if (!exec_simple(s->conn, "SET statement_timeout = 0", "SET"))
+    if (!exec_simple(s, "SET statement_timeout = 0", "SET", 0))
         goto out_conn;
-    if (!exec_simple(s->conn,
-                     "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
-                     "migration lock"))
+    if (!exec_simple(s, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
+                     "migration lock", 0))
         goto out_conn;
-    if (!exec_simple(s->conn,
+    if (!exec_simple(s,
                      "CREATE TABLE IF NOT EXISTS registrar_schema_migrations"
                      " (version int PRIMARY KEY,"
                      "  name text NOT NULL,"
                      "  applied_at timestamptz NOT NULL DEFAULT now())",
-                     "migration table"))
+                     "migration table", 0))
         goto out;
-    if ((have = current_version(s->conn)) < 0)
+    if ((have = current_version(s)) < 0)
         goto out;
     if (have > store_schema_version()) {
         log_error("store",
@@ -570,20 +912,21 @@ enum store_status store_migrate(struct store *s)
         goto out;
     }
     for (size_t i = 0; i < nmigrations; i++)
-        if (migrations[i].version > have && !apply(s->conn, &migrations[i]))
+        if (migrations[i].version > have && !apply(s, &migrations[i]))
             goto out;
     if (have == store_schema_version())
         log_info("store", "schema is up to date (version %d)", have);
     st = STORE_OK;
     s->migrated = true;
 out:
-    exec_simple(s->conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")",
-                "migration unlock");
+    exec_simple(s, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")",
+                "migration unlock", 0);
 out_conn:
     if (PQstatus(s->conn) != CONNECTION_OK) {
         disconnect(s);
         return STORE_UNAVAILABLE;
     }
-    exec_simple(s->conn, "SET statement_timeout = '5s'", "SET");
+    exec_simple(s, "SET statement_timeout = '" STATEMENT_TIMEOUT_STR "s'",
+                "SET", CLIENT_DEADLINE_S);
     return st;
 }

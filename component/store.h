@@ -21,6 +21,8 @@ enum store_status {
     STORE_NOT_FOUND,   /* no registration for that (service, jid) */
     STORE_CONFLICT,    /* the username is taken in that service */
     STORE_UNAVAILABLE, /* database down or timed out: try again later */
+    STORE_INVALID,     /* the database refused a value: a CHECK constraint
+                        * (e.g. a username its rule refuses) */
     STORE_ERROR,       /* anything else; logged with the SQL state */
 };
 
@@ -61,12 +63,28 @@ struct store *store_new(const char *conninfo);
 void store_close(struct store *store);
 
 /* From now on, runs every operation on w (borrowed; one thread: the
- * connection is not shared).  When w refuses work (closed), operations
- * answer STORE_UNAVAILABLE at once. */
-void store_set_worker(struct store *store, struct worker *w);
+ * connection is not shared), with at most queue_max of them submitted and
+ * not answered (0: a default of 256).  Over that bound, or when w refuses
+ * work (closed), operations answer STORE_UNAVAILABLE at once.  Jobs that
+ * w drops when it is closed answer STORE_UNAVAILABLE too. */
+void store_set_worker(struct store *store, struct worker *w,
+                      unsigned queue_max);
 
-/* Connects now.  STORE_OK or STORE_UNAVAILABLE (reason logged). */
+/* Connects now (whatever the back-off says).  STORE_OK or
+ * STORE_UNAVAILABLE (reason logged once per outage).  Never waits past the
+ * connect timeout (the conninfo's connect_timeout, default 5 s).
+ *
+ * While the database is unreachable, operations do not connect: after a
+ * failed attempt (or a statement the server did not answer within
+ * statement_timeout + 2 s), they answer STORE_UNAVAILABLE at once until a
+ * delay has passed, 250 ms doubling up to 10 s, each half fixed and half
+ * random; then one operation tries again. */
 enum store_status store_connect(struct store *store);
+
+/* Cuts short the wait in hand (connect or statement) and every later one:
+ * they answer STORE_UNAVAILABLE at once.  For shutdown; any thread may
+ * call it; there is no way back. */
+void store_interrupt(struct store *store);
 
 /* Brings the schema up to date under an advisory lock (one migrator at a
  * time).  STORE_ERROR when the database is newer than this binary or a

@@ -1,7 +1,7 @@
 /*
- * worker.c - a small thread pool: a queue of jobs in, a queue of finished
- * jobs out, and an eventfd that tells the loop when to drain.  Knows
- * nothing of what the jobs do.
+ * worker.c - a small thread pool: a bounded queue of jobs in, a queue of
+ * finished jobs out, and an eventfd that tells the loop when to drain.
+ * Knows nothing of what the jobs do.
  */
 #include "worker.h"
 
@@ -18,6 +18,7 @@ struct job {
     struct job *next;
     void (*work)(void *);
     void (*done)(void *);
+    void (*drop)(void *); /* NULL: never dropped */
     void *arg;
 };
 
@@ -31,7 +32,8 @@ struct worker {
     struct queue todo, finished;
     bool stopping;
     bool joined;
-    unsigned pending; /* loop thread only */
+    unsigned pending;     /* loop thread only */
+    unsigned max_pending; /* 0: no limit */
     int efd;
     unsigned nthreads;
     pthread_t threads[];
@@ -83,7 +85,7 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct worker *worker_new(unsigned nthreads)
+struct worker *worker_new(unsigned nthreads, unsigned max_pending)
 {
     struct worker *w;
 
@@ -92,6 +94,7 @@ struct worker *worker_new(unsigned nthreads)
     w = calloc(1, sizeof(*w) + nthreads * sizeof(pthread_t));
     if (!w)
         return NULL;
+    w->max_pending = max_pending;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->more, NULL);
     w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -118,14 +121,45 @@ static void free_list(struct job *j)
     }
 }
 
+/* Takes the queued jobs that have a drop() out of todo; keeps the order
+ * of the others.  Called with the lock held. */
+static struct job *take_droppable(struct queue *todo)
+{
+    struct queue keep = {0}, dropped = {0};
+    struct job *j = pop_all(todo);
+
+    while (j) {
+        struct job *next = j->next;
+        push(j->drop ? &dropped : &keep, j);
+        j = next;
+    }
+    *todo = keep;
+    return dropped.head;
+}
+
 void worker_close(struct worker *w)
 {
+    struct job *dropped;
+    uint64_t one = 1;
+
     if (w->joined)
         return;
     pthread_mutex_lock(&w->lock);
     w->stopping = true;
+    dropped = take_droppable(&w->todo);
     pthread_cond_broadcast(&w->more);
     pthread_mutex_unlock(&w->lock);
+    while (dropped) {
+        struct job *next = dropped->next;
+
+        dropped->drop(dropped->arg);
+        pthread_mutex_lock(&w->lock);
+        push(&w->finished, dropped);
+        pthread_mutex_unlock(&w->lock);
+        dropped = next;
+    }
+    while (write(w->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+        ;
     for (unsigned i = 0; i < w->nthreads; i++)
         pthread_join(w->threads[i], NULL);
     w->joined = true;
@@ -146,13 +180,15 @@ void worker_free(struct worker *w)
 }
 
 bool worker_submit(struct worker *w, void (*work)(void *),
-                   void (*done)(void *), void *arg)
+                   void (*done)(void *), void (*drop)(void *), void *arg)
 {
-    struct job *j = malloc(sizeof(*j));
+    struct job *j;
 
-    if (!j)
+    if (worker_full(w))
         return false;
-    *j = (struct job){.work = work, .done = done, .arg = arg};
+    if (!(j = malloc(sizeof(*j))))
+        return false;
+    *j = (struct job){.work = work, .done = done, .drop = drop, .arg = arg};
     pthread_mutex_lock(&w->lock);
     if (w->stopping) {
         pthread_mutex_unlock(&w->lock);
@@ -193,4 +229,9 @@ void worker_drain(struct worker *w)
 unsigned worker_pending(const struct worker *w)
 {
     return w->pending;
+}
+
+bool worker_full(const struct worker *w)
+{
+    return w->max_pending && w->pending >= w->max_pending;
 }

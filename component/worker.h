@@ -1,9 +1,16 @@
 /*
- * worker.h - runs slow CPU work (bcrypt) off the event loop.
+ * worker.h - runs slow work (bcrypt, SQL) off the event loop.
  *
  * work() runs on a worker thread and must touch nothing but its own arg
  * (no stanzas, no libstrophe, no store).  done() runs later on the loop
  * thread, from worker_drain(), when worker_fd() is readable.
+ *
+ * A job may be given a drop() as well: when the worker is closed before
+ * the job has started, drop(arg) runs instead of work(arg) (on the thread
+ * that calls worker_close), and done(arg) follows as usual.  drop() only
+ * records in arg that the work did not run (say, a "try again later"
+ * status); done() is where the caller learns it.  A job without a drop()
+ * is always run, even after worker_close.
  */
 #ifndef REGISTRAR_WORKER_H
 #define REGISTRAR_WORKER_H
@@ -12,21 +19,27 @@
 
 struct worker;
 
-/* nthreads >= 1.  Caller owns the result (worker_free).  NULL on failure. */
-struct worker *worker_new(unsigned nthreads);
+/* nthreads >= 1; at most max_pending jobs submitted and not done (0: no
+ * limit).  Caller owns the result (worker_free).  NULL on failure. */
+struct worker *worker_new(unsigned nthreads, unsigned max_pending);
 
-/* Refuses new work from now on, lets the threads finish what is queued and
- * joins them.  The done()s still due run at the next worker_drain(). */
+/* Refuses new work from now on, drops every queued job that has a drop()
+ * (see above), lets the threads finish the jobs in hand and the queued
+ * ones without a drop(), and joins them.  The done()s still due run at
+ * the next worker_drain().  A job in hand is not interrupted: whoever
+ * can make it end sooner (store_interrupt) does so before calling this. */
 void worker_close(struct worker *w);
 
 /* Closes (if not yet), runs every done() still due (on the calling
  * thread), frees. */
 void worker_free(struct worker *w);
 
-/* Queues work(arg) then done(arg).  False when out of memory or closed
- * (nothing is queued and neither function will run). */
+/* Queues work(arg) then done(arg); drop may be NULL (never dropped).
+ * False when the worker already holds max_pending jobs, is closed, or is
+ * out of memory: nothing is queued and none of the functions will run. */
 bool worker_submit(struct worker *w, void (*work)(void *arg),
-                   void (*done)(void *arg), void *arg);
+                   void (*done)(void *arg), void (*drop)(void *arg),
+                   void *arg);
 
 /* A file descriptor that is readable while finished jobs wait. */
 int worker_fd(const struct worker *w);
@@ -36,5 +49,8 @@ void worker_drain(struct worker *w);
 
 /* Jobs submitted whose done() has not run yet. */
 unsigned worker_pending(const struct worker *w);
+
+/* True when worker_submit would refuse for lack of room. */
+bool worker_full(const struct worker *w);
 
 #endif

@@ -15,12 +15,16 @@
 # 6. prints the stored row;
 # 7. stops everything it started (also on failure or ^C).
 #
-# Safe to run again: each run starts from clean servers. It never touches
-# /etc/prosody or the system's PostgreSQL cluster; the Debian packages may
-# start those services, and they are left as they are.
+# Safe to run again: each run starts from clean servers, in a new work
+# directory from mktemp -d (never a predictable /tmp path that another
+# user could have made first). It never touches /etc/prosody or the
+# system's PostgreSQL cluster; the Debian packages may start those
+# services, and they are left as they are. Files holding a secret are
+# created under umask 077.
 #
 # Environment:
-#   QUICKSTART_DIR        servers, config and logs (default /tmp/registrar-quickstart)
+#   QUICKSTART_DIR        servers, config and logs (default: a new
+#                         /tmp/registrar-quickstart.XXXXXX)
 #   QUICKSTART_BUILD_DIR  CMake build directory (default: build/ in the source tree)
 #   QUICKSTART_SKIP_APT=1 do not run apt-get (the packages are there already)
 #   REGISTRAR_BIN         use this binary and skip the build
@@ -28,7 +32,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HARNESS=$ROOT/tests/harness
-QS_DIR=${QUICKSTART_DIR:-/tmp/registrar-quickstart}
+QS_DIR=${QUICKSTART_DIR:-}
 BUILD_DIR=${QUICKSTART_BUILD_DIR:-$ROOT/build}
 PY=/usr/bin/python3
 JID=contests.localhost
@@ -75,6 +79,14 @@ fi
 
 # ------------------------------------------------------------ servers
 
+if [ -z "$QS_DIR" ]; then
+    QS_DIR=$(mktemp -d /tmp/registrar-quickstart.XXXXXX)
+else
+    mkdir -p "$QS_DIR"
+fi
+# the servers' user (registrar-test) must get through, not list it
+chmod 711 "$QS_DIR"
+
 REG_PID=
 cleanup()
 {
@@ -105,8 +117,6 @@ cleanup()
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$QS_DIR"
-chmod 755 "$QS_DIR"
 SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(12))')
 PASSWORD=$("$PY" -c 'import secrets; print("qs-" + secrets.token_hex(6))')
 
@@ -127,7 +137,9 @@ echo "accounts $USER_NAME@$XMPP_DOMAIN and probe@$XMPP_DOMAIN created"
 # ------------------------------------------------------------ registrar
 
 step "Writing $QS_DIR/registrar.conf and starting registrar"
-cat >"$QS_DIR/registrar.conf" <<EOF
+# it holds the component secret: created private, not chmod-ed afterwards
+rm -f "$QS_DIR/registrar.conf"
+( umask 077; cat >"$QS_DIR/registrar.conf" ) <<EOF
 component {
     jid    = "$JID"
     server = "127.0.0.1"
@@ -152,7 +164,6 @@ registration {
 }
 log { level = "info" }
 EOF
-chmod 600 "$QS_DIR/registrar.conf"
 "$BIN" --check-config --config "$QS_DIR/registrar.conf"
 "$BIN" --config "$QS_DIR/registrar.conf" </dev/null >"$QS_DIR/registrar.log" 2>&1 &
 REG_PID=$!
@@ -173,7 +184,8 @@ timeout 120 "$PY" "$ROOT/tests/e2e/client_register.py" \
     --set x-gender=F
 
 step "The row in PostgreSQL (127.0.0.1:$PGPORT, database registrar)"
+# the admin view: no hash of any kind (sql/004_admin_no_hashes.sql)
 timeout 30 psql -X -x -c \
     "SELECT service, jid, username, jsonb_pretty(fields) AS fields,
-            password_hash, created_at, updated_at
-       FROM registrations ORDER BY created_at"
+            has_password, created_at, updated_at
+       FROM registrations_admin ORDER BY created_at"

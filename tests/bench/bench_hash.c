@@ -52,7 +52,7 @@ static double longest_gap_offloaded(struct worker *w, struct job *jobs, int n)
 
     done_count = 0;
     for (int i = 0; i < n; i++)
-        worker_submit(w, work, done, &jobs[i]);
+        worker_submit(w, work, done, NULL, &jobs[i]);
     while (done_count < n) {
         struct pollfd p = {.fd = worker_fd(w), .events = POLLIN};
         poll(&p, 1, 1);
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     int n = argc > 1 ? atoi(argv[1]) : 20;
     unsigned cost = argc > 2 ? (unsigned)atoi(argv[2]) : 10;
     struct job *jobs = calloc((size_t)n, sizeof(*jobs));
-    struct worker *w = worker_new(2);
+    struct worker *w = worker_new(2, 0);
     double t0, inline_total, offload_total, gap_inline, gap_offload;
 
     printf("bcrypt $2a$, CPU time of one hash:\n");

@@ -29,6 +29,11 @@ unit=$tmp/usr/lib/systemd/system/registrar.service
 check "unit runs the installed binary" \
     grep -q "^ExecStart=$tmp/usr/sbin/registrar --config $tmp/usr/etc/registrar/registrar.conf\$" "$unit"
 check "unit is Type=notify" grep -q '^Type=notify$' "$unit"
+for d in LimitCORE=0 TasksMax=32 MemoryMax=256M RemoveIPC=yes \
+         PrivateMounts=yes ProcSubset=pid IPAddressDeny=any \
+         IPAddressAllow=localhost; do
+    check "unit has $d" grep -qx "$d" "$unit"
+done
 if command -v systemd-analyze >/dev/null; then
     check "systemd-analyze verify" \
         systemd-analyze verify --man=no "$unit"
@@ -50,4 +55,27 @@ check "example registrar.conf is valid" \
 chmod 644 "$tmp/secret"
 check "a world-readable secret_file is refused (exit 78)" \
     bash -c "'$tmp/usr/sbin/registrar' --check-config --config '$tmp/registrar.conf' 2>&1 | grep -q 'readable by every user'; test \${PIPESTATUS[0]} = 78"
+# The process makes itself non-dumpable (no core, no ptrace by its own
+# user): then proc(5) gives its /proc/PID files to root.  Run as nobody
+# against nothing (no database, no XMPP server: it keeps retrying).
+chmod 711 "$tmp"
+printf 'test-secret\n' >"$tmp/secret"
+chmod 600 "$tmp/secret"
+chown nobody "$tmp/secret"
+sed -e 's|^\( *conninfo *=\).*|\1 "host=127.0.0.1 port=1 dbname=none connect_timeout=1"|' \
+    -e 's|^\( *port *=\).*|\1 1|' \
+    "$tmp/registrar.conf" >"$tmp/run.conf"
+chmod 644 "$tmp/run.conf"
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$tmp/usr/sbin/registrar" --config "$tmp/run.conf" 2>"$tmp/run.log" &
+pid=$!
+for _ in $(seq 50); do
+    grep -q 'starting for' "$tmp/run.log" && break
+    sleep 0.1
+done
+owner=$(stat -c %U "/proc/$pid/status" 2>/dev/null)
+kill "$pid" 2>/dev/null
+wait "$pid"
+check "the running registrar is not dumpable (/proc/PID/status owned by $owner)" \
+    test "$owner" = root
 exit $fail

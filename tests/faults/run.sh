@@ -164,7 +164,7 @@ FAULTS_SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(12))')
 export FAULTS_SECRET
 # one component per fault, so that each test has its own rows and its own
 # attach/conflict state; all share the run's secret
-COMPONENTS="restart twin secret pgkill pgdown pgterm pglock stop input"
+COMPONENTS="restart twin secret pgkill pgdown pgterm pglock pgburst pgsilent stop input"
 comp_args=()
 for c in $COMPONENTS; do
     comp_args+=("$c.localhost" "$FAULTS_SECRET")

@@ -1,10 +1,14 @@
 """Faults on the PostgreSQL side: an immediate stop under load (5), down
 at start-up (6), a backend killed between requests (7a), a statement
-stuck behind a lock (7b)."""
+stuck behind a lock (7b), 10,000 gets behind a lock (9a), an address that
+accepts and never speaks (9b)."""
 
 import asyncio
 import collections
+import signal
+import socket
 import subprocess
+import threading
 import time
 
 import faults
@@ -417,3 +421,265 @@ class DbFaultsTest(FaultCase):
         self.assertEqual(final, "b03.2")
         self.assertTrue(alive)
         self.assertEqual(rc, 0)
+
+    # ------------------- 9a. a burst of gets while the database is locked
+
+    def test_9a_get_burst_behind_lock(self):
+        """10,000 gets from one client while another connection holds
+        LOCK TABLE registrations: nearly all answered at once with an
+        error of type wait (the per-JID cap in reg, the store's queue
+        bound), the component keeps answering pings, its memory stays
+        flat, and registrations work once the lock is gone."""
+        from slixmpp.xmlstream.handler import Callback
+        from slixmpp.xmlstream.matcher.base import MatcherBase
+
+        class IdPrefix(MatcherBase):
+            def match(self, stanza):
+                return str(stanza["id"]).startswith(self._criteria)
+
+        jid = "pgburst.localhost"
+        n = 10000
+        hold = 12
+        r = self.registrar("pgburst", config(jid))
+        self.wait_attached(r)
+
+        def rss_kb():
+            with open("/proc/%d/status" % r.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+            return 0
+
+        async def run():
+            c = await login("b05", attempts=3)
+            c2 = await login("b06", attempts=3)
+            replies = {}
+            all_in = asyncio.get_running_loop().create_future()
+
+            def got(stanza):
+                replies[stanza["id"]] = (time.time(), kind(stanza.xml))
+                if len(replies) == n and not all_in.done():
+                    all_in.set_result(True)
+
+            c.register_handler(Callback("burst", IdPrefix("burst-"), got))
+            locker = None
+            try:
+                # warm up: the statements are prepared, the row is absent
+                warm = await c.ask("get", jid, register_query(), timeout=10)
+                self.assertEqual(kind(warm), "result", show(warm))
+                rss0 = rss_kb()
+                locker = subprocess.Popen(
+                    ["psql", "-X", "-q", "-h", "127.0.0.1", "-p",
+                     env("PGPORT"), "-U", "postgres", "-d",
+                     env("PGDATABASE")],
+                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, text=True)
+                faults.note_pid(locker.pid, "psql")
+                locker.stdin.write(
+                    "BEGIN; LOCK TABLE registrations IN ACCESS EXCLUSIVE "
+                    "MODE; SELECT pg_sleep(%d); COMMIT;\n" % hold)
+                locker.stdin.close()
+                for _ in range(50):
+                    held = await asyncio.to_thread(
+                        faults.psql_super,
+                        "SELECT count(*) FROM pg_locks WHERE relation = "
+                        "'registrations'::regclass AND mode = "
+                        "'AccessExclusiveLock' AND granted")
+                    if held == "1":
+                        break
+                    await asyncio.sleep(0.1)
+                self.assertEqual(held, "1", "lock not taken")
+                t_lock = time.time()
+                peak = [rss0]
+                sampling = True
+
+                def sample():
+                    while sampling:
+                        try:
+                            peak[0] = max(peak[0], rss_kb())
+                        except OSError:
+                            return
+                        time.sleep(0.05)
+
+                sampler = threading.Thread(target=sample, daemon=True)
+                sampler.start()
+                t0 = time.time()
+                q = register_query()
+                for i in range(n):
+                    c.send_raw("<iq type='get' id='burst-%d' to='%s'>%s"
+                               "</iq>" % (i, jid, q))
+                    if i % 500 == 499:
+                        await asyncio.sleep(0)
+                t_sent = time.time()
+                pings = []
+                while not all_in.done() and time.time() - t0 < 15:
+                    t1 = time.time()
+                    p = await c2.ask("get", jid, PING, timeout=5)
+                    pings.append((kind(p), round(time.time() - t1, 3)))
+                    await asyncio.sleep(0.5)
+                try:
+                    await asyncio.wait_for(asyncio.shield(all_in),
+                                           max(0.1, t0 + 40 - time.time()))
+                except asyncio.TimeoutError:
+                    pass
+                sampling = False
+                sampler.join(2)
+                await asyncio.to_thread(locker.wait, hold + 20)
+                t_rel = time.time()
+                after = await c.ask("set", jid, marked_form("b05.1"),
+                                    timeout=15)
+                after_s = round(time.time() - t_rel, 2)
+                return dict(replies=dict(replies), t0=t0,
+                            send_s=round(t_sent - t0, 2), pings=pings,
+                            rss0=rss0, peak=peak[0], after=kind(after),
+                            after_s=after_s,
+                            lock_held_s=round(t_rel - t_lock, 1))
+            finally:
+                if locker is not None and locker.poll() is None:
+                    locker.kill()
+                    locker.wait(5)
+                await c.stop()
+                await c2.stop()
+
+        out = self.arun(run(), timeout=150)
+        replies, t0 = out["replies"], out["t0"]
+        times = sorted(t - t0 for t, _ in replies.values())
+        kinds = collections.Counter(k for _, k in replies.values())
+        in_15 = sum(1 for t in times if t <= 15)
+        wait_in_15 = sum(1 for t, k in replies.values()
+                         if t - t0 <= 15 and k.startswith("error/wait/"))
+        p90 = times[int(0.9 * n) - 1] if len(times) >= int(0.9 * n) else None
+        growth_mb = (out["peak"] - out["rss0"]) / 1024.0
+        ping_ok = (out["pings"] and all(k == "result"
+                                        for k, _ in out["pings"]))
+        rows = faults.rows_of(jid)
+        alive = r.alive()
+        rc = r.stop()
+        ok = (wait_in_15 >= 0.9 * n and growth_mb < 30 and ping_ok
+              and out["after"] == "result" and alive and rc == 0)
+        record("9a 10k gets behind a lock", "PASS" if ok else "FAIL",
+               gets=n, send_s=out["send_s"], answered=len(replies),
+               answered_within_15s=in_15,
+               wait_errors_within_15s=wait_in_15,
+               p90_answer_s=round(p90, 2) if p90 is not None else None,
+               last_answer_s=round(times[-1], 2) if times else None,
+               answers=dict(kinds),
+               rss_before_mb=round(out["rss0"] / 1024.0, 1),
+               rss_peak_mb=round(out["peak"] / 1024.0, 1),
+               rss_growth_mb=round(growth_mb, 1),
+               pings=len(out["pings"]),
+               ping_max_s=max((t for _, t in out["pings"]), default=None),
+               lock_held_s=out["lock_held_s"],
+               set_after_release=out["after"],
+               set_after_release_s=out["after_s"],
+               rows=len(rows), exit_on_sigterm=rc)
+        self.assertGreaterEqual(wait_in_15, 0.9 * n,
+                                "answers: %s\n%s" % (dict(kinds), r.tail()))
+        self.assertLess(growth_mb, 30)
+        self.assertTrue(ping_ok, out["pings"])
+        self.assertEqual(out["after"], "result", r.tail())
+        self.assertTrue(alive)
+        self.assertEqual(rc, 0)
+
+    # ------------- 9b. a database address that accepts and never speaks
+
+    def test_9b_silent_database(self):
+        """PostgreSQL's address accepts TCP and never answers (a wedged
+        host, a black-holing proxy): requests are answered 'try again
+        later' within the connect timeout, one connect attempt at a time,
+        and SIGTERM ends the process within 10 s with the attempt in hand
+        still running (that request answered too)."""
+        lsock = socket.socket()
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(64)
+        port = lsock.getsockname()[1]
+        accepted = []
+        stop = threading.Event()
+
+        def acceptor():
+            lsock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    conn, _ = lsock.accept()
+                    accepted.append((time.time(), conn))
+                except OSError:
+                    pass
+
+        th = threading.Thread(target=acceptor, daemon=True)
+        th.start()
+        jid = "pgsilent.localhost"
+        timeout = 8
+        conninfo = ("host=127.0.0.1 port=%d dbname=registrar user=registrar "
+                    "connect_timeout=%d" % (port, timeout))
+        conf = config(jid).replace(env("REGISTRAR_CONNINFO"), conninfo)
+        try:
+            t_start = time.time()
+            r = self.registrar("pgsilent", conf)
+            self.wait_attached(r, timeout=timeout + 20)
+            attach_s = round(time.time() - t_start, 2)
+
+            async def run():
+                c = await login("b07", attempts=3)
+                try:
+                    async def one():
+                        t1 = time.time()
+                        reply = await c.ask("get", jid, register_query(),
+                                            timeout=timeout + 5)
+                        return kind(reply), round(time.time() - t1, 2)
+
+                    # past the start-up failure's back-off: the first get
+                    # makes one attempt, the others wait behind it
+                    await asyncio.sleep(1.0)
+                    n0 = len(accepted)
+                    burst = await asyncio.gather(*[one() for _ in range(6)])
+                    attempts = len(accepted) - n0
+                    # right after: backing off, answered at once
+                    quick = await one()
+                    # a new attempt in hand when SIGTERM comes
+                    await asyncio.sleep(1.0)
+                    pending = asyncio.ensure_future(one())
+                    await asyncio.sleep(0.5)
+                    t_term = time.time()
+                    r.proc.send_signal(signal.SIGTERM)
+                    last = await pending
+                    rc = await asyncio.to_thread(r.wait_exit, 30)
+                    return dict(burst=burst, attempts=attempts, quick=quick,
+                                last=last, rc=rc,
+                                stop_s=round(time.time() - t_term, 2))
+                finally:
+                    await c.stop()
+
+            out = self.arun(run(), timeout=120)
+        finally:
+            stop.set()
+            th.join(5)
+            for _, conn in accepted:
+                conn.close()
+            lsock.close()
+        wait500 = "error/wait/internal-server-error"
+        burst_ok = all(k == wait500 and t <= timeout + 1
+                       for k, t in out["burst"])
+        ok = (burst_ok and out["quick"][0] == wait500
+              and out["quick"][1] < 1 and out["last"][0] == wait500
+              and out["rc"] == 0 and out["stop_s"] < 10
+              and out["attempts"] == 1)
+        record("9b silent database address", "PASS" if ok else "FAIL",
+               connect_timeout_s=timeout, start_to_attached_s=attach_s,
+               burst_answers=[k for k, _ in out["burst"]],
+               burst_answer_s=[t for _, t in out["burst"]],
+               connect_attempts_during_burst=out["attempts"],
+               next_answer_s=out["quick"][1],
+               during_stop_answer=out["last"][0],
+               during_stop_answer_s=out["last"][1],
+               stop_s=out["stop_s"], exit_on_sigterm=out["rc"],
+               down_logged=len(r.matching(r"database unreachable")))
+        for k, t in out["burst"]:
+            self.assertEqual(k, wait500)
+            self.assertLessEqual(t, timeout + 1)
+        self.assertEqual(out["attempts"], 1)
+        self.assertEqual(out["quick"][0], wait500)
+        self.assertLess(out["quick"][1], 1)
+        self.assertEqual(out["last"][0], wait500, r.tail())
+        self.assertLess(out["stop_s"], 10, r.tail())
+        self.assertEqual(out["rc"], 0, r.tail())

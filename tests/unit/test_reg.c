@@ -918,6 +918,38 @@ static void test_inflight_caps(void **state)
     reg_free(reg);
 }
 
+/* Usernames with control, invisible format characters or white space at
+ * either end (any kind) are refused with 406 before anything is stored. */
+static void test_username_rule(void **state)
+{
+    static const char *const bad[] = {
+        "\xe3\x80\x80" "bill", /* U+3000 IDEOGRAPHIC SPACE first */
+        "bi\xe2\x80\x8b" "ll",  /* U+200B ZERO WIDTH SPACE */
+        "bill\xc2\xa0",          /* U+00A0 NO-BREAK SPACE last */
+        "bi\xc2\xad" "ll",      /* U+00AD SOFT HYPHEN */
+    };
+    char inner[512];
+    const char *r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(inner, sizeof(inner),
+                 "<username>%s</username><password>theglobe</password>"
+                 "<email>bard@shakespeare.lit</email>",
+                 bad[i]);
+        r = ask(&accounts, "set", BILL, inner);
+        assert_contains(r, "<error code=\"406\" type=\"modify\">"
+                           "<not-acceptable");
+        assert_contains(r, "The username ");
+        assert_not_contains(r, "theglobe");
+        assert_int_equal(fake_store_count(), 0);
+    }
+    r = ask(&accounts, "set", BILL,
+            "<username>\xc3\x89mile</username><password>theglobe</password>"
+            "<email>bard@shakespeare.lit</email>");
+    assert_contains(r, "type=\"result\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -965,6 +997,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_over_72_bytes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_inflight_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_username_rule, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

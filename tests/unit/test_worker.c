@@ -1,15 +1,22 @@
 /* test_worker.c - the thread pool: work off the calling thread, done()
- * on it after the eventfd fires, and nothing lost at shutdown. */
+ * on it after the eventfd fires, a bound on jobs in hand, and at
+ * shutdown nothing lost: queued jobs with a drop() are dropped (drop()
+ * then done()), the others still run. */
 #include "testutil.h"
 
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #include "worker.h"
 
 struct job {
     pthread_t worked_on;
+    int work_calls;
+    int drop_calls;
     int done_calls;
+    bool dropped_before_done; /* what done() saw */
 };
 
 static void work(void *arg)
@@ -17,24 +24,33 @@ static void work(void *arg)
     struct job *j = arg;
 
     j->worked_on = pthread_self();
+    j->work_calls++;
 }
 
 static void done(void *arg)
 {
     struct job *j = arg;
 
+    j->dropped_before_done = j->drop_calls > 0;
     j->done_calls++;
+}
+
+static void drop(void *arg)
+{
+    struct job *j = arg;
+
+    j->drop_calls++;
 }
 
 static void test_round_trip(void **state)
 {
-    struct worker *w = worker_new(2);
+    struct worker *w = worker_new(2, 0);
     struct job jobs[50] = {{0}};
     int finished = 0;
 
     (void)state;
     for (int i = 0; i < 50; i++)
-        assert_true(worker_submit(w, work, done, &jobs[i]));
+        assert_true(worker_submit(w, work, done, NULL, &jobs[i]));
     assert_int_equal(worker_pending(w), 50);
     while (worker_pending(w) > 0) {
         struct pollfd p = {.fd = worker_fd(w), .events = POLLIN};
@@ -52,12 +68,12 @@ static void test_round_trip(void **state)
 
 static void test_free_runs_what_is_left(void **state)
 {
-    struct worker *w = worker_new(1);
+    struct worker *w = worker_new(1, 0);
     struct job jobs[10] = {{0}};
 
     (void)state;
     for (int i = 0; i < 10; i++)
-        worker_submit(w, work, done, &jobs[i]);
+        worker_submit(w, work, done, NULL, &jobs[i]);
     worker_free(w);
     for (int i = 0; i < 10; i++)
         assert_int_equal(jobs[i].done_calls, 1);
@@ -65,16 +81,116 @@ static void test_free_runs_what_is_left(void **state)
 
 static void test_closed_refuses(void **state)
 {
-    struct worker *w = worker_new(1);
+    struct worker *w = worker_new(1, 0);
     struct job j = {0};
 
     (void)state;
-    assert_true(worker_submit(w, work, done, &j));
-    worker_close(w); /* the queued job still runs */
-    assert_false(worker_submit(w, work, done, &j));
+    assert_true(worker_submit(w, work, done, NULL, &j));
+    worker_close(w); /* the queued job still runs: it has no drop() */
+    assert_false(worker_submit(w, work, done, drop, &j));
     worker_drain(w);
+    assert_int_equal(j.work_calls, 1);
     assert_int_equal(j.done_calls, 1);
     assert_int_equal(worker_pending(w), 0);
+    worker_free(w);
+}
+
+/* A job that holds the only thread until released. */
+static atomic_bool release, blocking;
+
+static void block(void *arg)
+{
+    (void)arg;
+    atomic_store(&blocking, true);
+    while (!atomic_load(&release))
+        usleep(1000);
+}
+
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
+static void start_blocker(struct worker *w)
+{
+    atomic_store(&release, false);
+    atomic_store(&blocking, false);
+    assert_true(worker_submit(w, block, nothing, NULL, NULL));
+    while (!atomic_load(&blocking))
+        usleep(1000);
+}
+
+static void test_bound(void **state)
+{
+    struct worker *w = worker_new(1, 4);
+    struct job jobs[5] = {{0}};
+
+    (void)state;
+    start_blocker(w); /* counts: submitted, done() not run */
+    for (int i = 0; i < 3; i++)
+        assert_true(worker_submit(w, work, done, NULL, &jobs[i]));
+    assert_true(worker_full(w));
+    assert_false(worker_submit(w, work, done, NULL, &jobs[3]));
+    assert_int_equal(worker_pending(w), 4);
+    atomic_store(&release, true);
+    /* finished but not drained still counts: the bound is on memory */
+    while (worker_pending(w) > 0) {
+        struct pollfd p = {.fd = worker_fd(w), .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 5000), 1);
+        worker_drain(w);
+    }
+    assert_false(worker_full(w));
+    assert_true(worker_submit(w, work, done, NULL, &jobs[4]));
+    worker_free(w);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(jobs[i].done_calls, i == 3 ? 0 : 1);
+    assert_int_equal(jobs[3].work_calls, 0);
+}
+
+static void *release_later(void *arg)
+{
+    (void)arg;
+    usleep(100 * 1000);
+    atomic_store(&release, true);
+    return NULL;
+}
+
+static void test_close_drops_queued(void **state)
+{
+    pthread_t releaser;
+    struct worker *w = worker_new(1, 0);
+    struct job dropped[20] = {{0}}, kept = {0};
+
+    (void)state;
+    start_blocker(w); /* in hand: not dropped, finishes */
+    for (int i = 0; i < 10; i++)
+        assert_true(worker_submit(w, work, done, drop, &dropped[i]));
+    assert_true(worker_submit(w, work, done, NULL, &kept));
+    for (int i = 10; i < 20; i++)
+        assert_true(worker_submit(w, work, done, drop, &dropped[i]));
+    /* released while worker_close waits for the job in hand */
+    assert_int_equal(pthread_create(&releaser, NULL, release_later, NULL), 0);
+    worker_close(w);
+    pthread_join(releaser, NULL);
+    /* nothing runs on the loop thread before the drain */
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(dropped[i].done_calls, 0);
+    {
+        struct pollfd p = {.fd = worker_fd(w), .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 0), 1); /* the loop is told */
+    }
+    worker_drain(w);
+    assert_int_equal(worker_pending(w), 0);
+    for (int i = 0; i < 20; i++) {
+        /* the job in hand held the thread until close: none started */
+        assert_int_equal(dropped[i].work_calls, 0);
+        assert_int_equal(dropped[i].drop_calls, 1);
+        assert_int_equal(dropped[i].done_calls, 1);
+        assert_true(dropped[i].dropped_before_done);
+    }
+    assert_int_equal(kept.work_calls, 1);
+    assert_int_equal(kept.drop_calls, 0);
+    assert_int_equal(kept.done_calls, 1);
     worker_free(w);
 }
 
@@ -84,6 +200,8 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_free_runs_what_is_left),
         cmocka_unit_test(test_closed_refuses),
+        cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_close_drops_queued),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
