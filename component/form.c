@@ -200,10 +200,13 @@ bool form_data_add(struct form_data *data, const char *var, const char *value)
     return value_append(v, value);
 }
 
+/* Values may be secrets (text-private, passwords): wiped before freed. */
 static void value_free(struct form_value *v)
 {
-    for (size_t i = 0; i < v->nvalues; i++)
+    for (size_t i = 0; i < v->nvalues; i++) {
+        explicit_bzero(v->values[i], strlen(v->values[i]));
         free(v->values[i]);
+    }
     free(v->values);
     free(v->var);
 }
@@ -301,8 +304,10 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
             }
             text = xmpp_stanza_get_text(v);
             ok = value_append(entry, text ? text : "");
-            if (text)
+            if (text) {
+                explicit_bzero(text, strlen(text));
                 xmpp_free(ctx, text);
+            }
             if (!ok)
                 return FORM_BAD_REQUEST;
         }

@@ -950,6 +950,32 @@ static void test_username_rule(void **state)
     assert_contains(r, "type=\"result\"");
 }
 
+/* Once answered, the request's own copy of the password is wiped. */
+static void test_request_secret_wiped(void **state)
+{
+    xmpp_stanza_t *iq, *pw;
+    struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
+    char *text;
+
+    (void)state;
+    tu_sink_clear(&sink);
+    iq = tu_parse(ctx, "<iq type='set' id='w1' from='" BILL "' "
+                       "to='accounts.example'><query "
+                       "xmlns='jabber:iq:register'><username>bill</username>"
+                       "<password>wipe-me-please</password><email>b@x.example"
+                       "</email></query></iq>");
+    reg_handle(reg, iq_req_new(iq, "accounts.example", &sink.sink));
+    assert_contains(tu_only_reply(&sink), "type=\"result\"");
+    pw = xmpp_stanza_get_child_by_name(
+        xmpp_stanza_get_child_by_name(iq, "query"), "password");
+    text = xmpp_stanza_get_text(pw);
+    assert_true(text == NULL || text[0] == '\0');
+    if (text)
+        xmpp_free(ctx, text);
+    xmpp_stanza_release(iq);
+    reg_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -998,6 +1024,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_inflight_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_username_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_secret_wiped, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
