@@ -302,10 +302,10 @@ static PGresult *collect(struct store *s, double timeout, const char *what)
                               deadline)) != WAIT_READY)
             goto gave_up;
         if (!PQconsumeInput(conn))
-            return NULL;
+            goto broken;
     }
     if (f < 0)
-        return NULL;
+        goto broken;
     for (;;) {
         while (PQisBusy(conn)) {
             if ((ws = wait_socket(s, PQsocket(conn), POLLIN, deadline)) !=
@@ -324,8 +324,12 @@ static PGresult *collect(struct store *s, double timeout, const char *what)
         }
     }
     return res;
-broken:
+broken: /* libpq marks the connection bad; run() retries once */
     PQclear(res);
+    if (PQstatus(conn) == CONNECTION_OK) {
+        log_error("store", "%s: %s", what, PQerrorMessage(conn));
+        disconnect(s);
+    }
     return NULL;
 gave_up:
     PQclear(res);

@@ -179,8 +179,8 @@ void worker_free(struct worker *w)
     free(w);
 }
 
-bool worker_submit(struct worker *w, void (*work)(void *),
-                   void (*done)(void *), void (*drop)(void *), void *arg)
+bool worker_submit(struct worker *w, void (*work)(void *), void (*done)(void *),
+                   void (*drop)(void *), void *arg)
 {
     struct job *j;
 

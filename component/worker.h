@@ -38,8 +38,7 @@ void worker_free(struct worker *w);
  * False when the worker already holds max_pending jobs, is closed, or is
  * out of memory: nothing is queued and none of the functions will run. */
 bool worker_submit(struct worker *w, void (*work)(void *arg),
-                   void (*done)(void *arg), void (*drop)(void *arg),
-                   void *arg);
+                   void (*done)(void *arg), void (*drop)(void *arg), void *arg);
 
 /* A file descriptor that is readable while finished jobs wait. */
 int worker_fd(const struct worker *w);
