@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "form.h"
+#include "form_values.h"
 #include "log.h"
 
 /* Exit code for an invalid configuration (sysexits.h EX_CONFIG). */

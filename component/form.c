@@ -14,47 +14,6 @@
 
 #include "xml.h"
 
-static const char *const type_names[] = {
-    [FORM_BOOLEAN] = "boolean",           [FORM_FIXED] = "fixed",
-    [FORM_HIDDEN] = "hidden",             [FORM_JID_MULTI] = "jid-multi",
-    [FORM_JID_SINGLE] = "jid-single",     [FORM_LIST_MULTI] = "list-multi",
-    [FORM_LIST_SINGLE] = "list-single",   [FORM_TEXT_MULTI] = "text-multi",
-    [FORM_TEXT_PRIVATE] = "text-private", [FORM_TEXT_SINGLE] = "text-single",
-};
-
-#define NTYPES (sizeof(type_names) / sizeof(type_names[0]))
-
-const char *form_type_name(enum form_field_type type)
-{
-    return (unsigned)type < NTYPES ? type_names[type] : "text-single";
-}
-
-bool form_type_parse(const char *name, enum form_field_type *out)
-{
-    for (size_t i = 0; i < NTYPES; i++) {
-        if (strcmp(name, type_names[i]) == 0) {
-            *out = (enum form_field_type)i;
-            return true;
-        }
-    }
-    return false;
-}
-
-bool form_type_is_multi(enum form_field_type type)
-{
-    return type == FORM_JID_MULTI || type == FORM_LIST_MULTI ||
-           type == FORM_TEXT_MULTI;
-}
-
-const struct form_field_def *form_def_find(const struct form_def *def,
-                                           const char *var)
-{
-    for (size_t i = 0; i < def->nfields; i++)
-        if (strcmp(def->fields[i].var, var) == 0)
-            return &def->fields[i];
-    return NULL;
-}
-
 static void problem_set(struct form_problem *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -131,107 +90,6 @@ xmpp_stanza_t *form_build(xmpp_ctx_t *ctx, const struct form_def *def,
     return x;
 }
 
-/* ---- form_data --------------------------------------------------------- */
-
-static struct form_value *data_find(const struct form_data *data,
-                                    const char *var)
-{
-    for (size_t i = 0; i < data->n; i++)
-        if (strcmp(data->items[i].var, var) == 0)
-            return &data->items[i];
-    return NULL;
-}
-
-const struct form_value *form_data_get(const struct form_data *data,
-                                       const char *var)
-{
-    return data_find(data, var);
-}
-
-const char *form_data_first(const struct form_data *data, const char *var)
-{
-    const struct form_value *v = data_find(data, var);
-
-    return v && v->nvalues ? v->values[0] : NULL;
-}
-
-/* Appends an empty entry for var; NULL when out of memory. */
-static struct form_value *data_new_entry(struct form_data *data,
-                                         const char *var)
-{
-    struct form_value *items;
-    char *copy = strdup(var);
-
-    if (!copy)
-        return NULL;
-    items = realloc(data->items, (data->n + 1) * sizeof(*items));
-    if (!items) {
-        free(copy);
-        return NULL;
-    }
-    data->items = items;
-    items[data->n] = (struct form_value){.var = copy};
-    return &items[data->n++];
-}
-
-static bool value_append(struct form_value *v, const char *value)
-{
-    char **values;
-    char *copy = strdup(value);
-
-    if (!copy)
-        return false;
-    values = realloc(v->values, (v->nvalues + 1) * sizeof(*values));
-    if (!values) {
-        free(copy);
-        return false;
-    }
-    v->values = values;
-    values[v->nvalues++] = copy;
-    return true;
-}
-
-bool form_data_add(struct form_data *data, const char *var, const char *value)
-{
-    struct form_value *v = data_find(data, var);
-
-    if (!v && !(v = data_new_entry(data, var)))
-        return false;
-    return value_append(v, value);
-}
-
-/* Values may be secrets (text-private, passwords): wiped before freed. */
-static void value_free(struct form_value *v)
-{
-    for (size_t i = 0; i < v->nvalues; i++) {
-        explicit_bzero(v->values[i], strlen(v->values[i]));
-        free(v->values[i]);
-    }
-    free(v->values);
-    free(v->var);
-}
-
-void form_data_remove(struct form_data *data, const char *var)
-{
-    struct form_value *v = data_find(data, var);
-
-    if (!v)
-        return;
-    value_free(v);
-    size_t idx = (size_t)(v - data->items);
-    memmove(v, v + 1, (data->n - idx - 1) * sizeof(*v));
-    data->n--;
-}
-
-void form_data_clear(struct form_data *data)
-{
-    for (size_t i = 0; i < data->n; i++)
-        value_free(&data->items[i]);
-    free(data->items);
-    free(data->form_type);
-    *data = (struct form_data){0};
-}
-
 /* ---- parsing ----------------------------------------------------------- */
 
 static bool is_named(xmpp_stanza_t *el, const char *name)
@@ -273,7 +131,7 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
             problem_set(problem, "a submitted field has no var");
             return FORM_BAD_REQUEST;
         }
-        if (data_find(out, var)) {
+        if (form_data_find(out, var)) {
             problem_set(problem, "field '%.64s' submitted twice", var);
             return FORM_BAD_REQUEST;
         }
@@ -288,7 +146,7 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
                 return FORM_BAD_REQUEST;
             /* Keep an entry so that a second FORM_TYPE is a duplicate. */
         }
-        if (!(entry = data_new_entry(out, var)))
+        if (!(entry = form_data_entry(out, var)))
             return FORM_BAD_REQUEST;
         for (xmpp_stanza_t *v = xmpp_stanza_get_children(f); v;
              v = xmpp_stanza_get_next(v)) {
@@ -303,7 +161,7 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
                 return FORM_BAD_REQUEST;
             }
             text = xmpp_stanza_get_text(v);
-            ok = value_append(entry, text ? text : "");
+            ok = form_value_append(entry, text ? text : "");
             if (text) {
                 explicit_bzero(text, strlen(text));
                 xmpp_free(ctx, text);
@@ -335,61 +193,6 @@ static bool is_blank(const char *s)
     for (; *s; s++)
         if (!isspace((unsigned char)*s))
             return false;
-    return true;
-}
-
-/* Control characters other than tab and newline (CR LF in multi-line
- * text) have no place in a registration value. */
-static bool has_control(const char *s, bool multiline)
-{
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\t' || (multiline && (*p == '\n' || *p == '\r')))
-            continue;
-        if (*p < 0x20 || *p == 0x7f)
-            return true;
-        /* C1 controls, U+0080..U+009F, encoded as C2 80..C2 9F */
-        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-            return true;
-    }
-    return false;
-}
-
-static bool part_ok(const char *s, size_t len, const char *forbidden)
-{
-    if (len == 0 || len > 1023)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c == 0x7f || strchr(forbidden, c))
-            return false;
-    }
-    return true;
-}
-
-bool form_jid_valid(const char *s)
-{
-    const char *at, *slash, *dom;
-    size_t domlen;
-
-    if (!s || strlen(s) > 3071)
-        return false;
-    slash = strchr(s, '/');
-    at = strchr(s, '@');
-    if (at && slash && at > slash)
-        at = NULL; /* an '@' in the resource */
-    dom = at ? at + 1 : s;
-    domlen = slash ? (size_t)(slash - dom) : strlen(dom);
-    if (at && !part_ok(s, (size_t)(at - s), "\"&'/:<>@"))
-        return false;
-    if (!part_ok(dom, domlen, "@/\"&'<>\\"))
-        return false;
-    if (dom[0] == '.' || dom[domlen - 1] == '.')
-        return false;
-    if (slash) {
-        size_t rlen = strlen(slash + 1);
-        if (rlen == 0 || rlen > 1023 || has_control(slash + 1, false))
-            return false;
-    }
     return true;
 }
 
@@ -433,7 +236,7 @@ static enum form_status check_values(const struct form_field_def *f,
                         f->var, FORM_PRIVATE_MAX_BYTES);
             return FORM_NOT_ACCEPTABLE;
         }
-        if (has_control(val, f->type == FORM_TEXT_MULTI)) {
+        if (form_has_control(val, f->type == FORM_TEXT_MULTI)) {
             problem_set(problem, "field '%s' contains control characters",
                         f->var);
             return FORM_NOT_ACCEPTABLE;
@@ -507,7 +310,7 @@ enum form_status form_validate(const struct form_def *def,
     }
     for (size_t i = 0; i < def->nfields; i++) {
         const struct form_field_def *f = &def->fields[i];
-        struct form_value *v = data_find(data, f->var);
+        struct form_value *v = form_data_find(data, f->var);
 
         if (f->type == FORM_FIXED || f->type == FORM_HIDDEN)
             continue;
@@ -526,105 +329,3 @@ enum form_status form_validate(const struct form_def *def,
     return FORM_OK;
 }
 
-/* ---- JSON -------------------------------------------------------------- */
-
-struct buf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
-
-static void buf_put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-    buf_put(b, s, strlen(s));
-}
-
-static void buf_json_string(struct buf *b, const char *s)
-{
-    buf_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8];
-        switch (*p) {
-        case '"':
-            buf_put(b, "\\\"", 2);
-            break;
-        case '\\':
-            buf_put(b, "\\\\", 2);
-            break;
-        case '\n':
-            buf_put(b, "\\n", 2);
-            break;
-        case '\r':
-            buf_put(b, "\\r", 2);
-            break;
-        case '\t':
-            buf_put(b, "\\t", 2);
-            break;
-        default:
-            if (*p < 0x20) {
-                snprintf(esc, sizeof(esc), "\\u%04x", *p);
-                buf_str(b, esc);
-            } else {
-                buf_put(b, (const char *)p, 1);
-            }
-        }
-    }
-    buf_put(b, "\"", 1);
-}
-
-char *form_data_to_json(const struct form_def *def,
-                        const struct form_data *data)
-{
-    struct buf b = {0};
-
-    buf_str(&b, "{");
-    for (size_t i = 0; i < data->n; i++) {
-        const struct form_value *v = &data->items[i];
-        const struct form_field_def *f = def ? form_def_find(def, v->var)
-                                             : NULL;
-        bool array = f ? form_type_is_multi(f->type) : v->nvalues != 1;
-
-        if (i)
-            buf_str(&b, ",");
-        buf_json_string(&b, v->var);
-        buf_str(&b, ":");
-        if (array)
-            buf_str(&b, "[");
-        for (size_t j = 0; j < v->nvalues; j++) {
-            if (j)
-                buf_str(&b, ",");
-            buf_json_string(&b, v->values[j]);
-        }
-        if (array)
-            buf_str(&b, "]");
-        else if (v->nvalues == 0)
-            buf_str(&b, "\"\"");
-    }
-    buf_str(&b, "}");
-    if (b.oom) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
-}

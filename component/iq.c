@@ -2,7 +2,8 @@
  * iq.c - the one-reply guard for IQ requests and XMPP error building.
  *
  * Builds replies with 'from' set (ejabberd drops replies without it, and
- * libstrophe's xmpp_stanza_reply() sets none).  No connection, no policy.
+ * libstrophe's xmpp_stanza_reply() sets none), and logs every error
+ * answered, in one place.  No connection, no policy.
  */
 #include "iq.h"
 
@@ -195,6 +196,20 @@ xmpp_stanza_t *iq_error_element(xmpp_ctx_t *ctx, enum iq_error e,
     return err;
 }
 
+/* Every error answered is logged here, and only here: one line with the
+ * condition, type, requester, id and text (texts name fields, never
+ * values).  Refusals over an in-flight cap come in floods: debug level
+ * (reg summarises them once a second). */
+static void log_answered(const struct iq_req *req, enum iq_error e,
+                         const char *type, const char *text)
+{
+    log_msg(e == IQ_RESOURCE_CONSTRAINT ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, "iq",
+            "answered %s (%s) to %s (id=%s)%s%s", errors[e].condition, type,
+            iq_req_from(req) ? iq_req_from(req) : "(no sender)",
+            iq_req_id(req) ? iq_req_id(req) : "", text && *text ? ": " : "",
+            text && *text ? text : "");
+}
+
 void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,
                   xmpp_stanza_t *echo)
 {
@@ -219,6 +234,8 @@ void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
     err = iq_error_element(iq_req_ctx(req), e, type, text);
     xmpp_stanza_add_child(r, err);
     xmpp_stanza_release(err);
+    if (!req->answered)
+        log_answered(req, e, type ? type : errors[e].type, text);
     send_once(req, r);
     xmpp_stanza_release(r);
 }

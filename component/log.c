@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-static atomic_int threshold = LOG_INFO;
+static atomic_int threshold = LOG_LEVEL_INFO;
 
 static const char *const names[] = {"error", "warn", "info", "debug"};
 

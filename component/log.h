@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 /* Sets the threshold; lines above it are dropped. */
 void log_set_level(enum log_level level);
@@ -24,9 +24,9 @@ const char *log_level_name(enum log_level level);
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define log_error(mod, ...) log_msg(LOG_ERROR, mod, __VA_ARGS__)
-#define log_warn(mod, ...) log_msg(LOG_WARN, mod, __VA_ARGS__)
-#define log_info(mod, ...) log_msg(LOG_INFO, mod, __VA_ARGS__)
-#define log_debug(mod, ...) log_msg(LOG_DEBUG, mod, __VA_ARGS__)
+#define log_error(mod, ...) log_msg(LOG_LEVEL_ERROR, mod, __VA_ARGS__)
+#define log_warn(mod, ...) log_msg(LOG_LEVEL_WARN, mod, __VA_ARGS__)
+#define log_info(mod, ...) log_msg(LOG_LEVEL_INFO, mod, __VA_ARGS__)
+#define log_debug(mod, ...) log_msg(LOG_LEVEL_DEBUG, mod, __VA_ARGS__)
 
 #endif

@@ -74,15 +74,7 @@ struct app {
     size_t nretired;
 };
 
-/* reg_env and component_wakeup glue for the hashing worker. */
-static bool offload(void *ctx, void (*work)(void *), void (*done)(void *),
-                    void *arg)
-{
-    /* bcrypt jobs are never dropped: they cannot hang, and their done()
-     * is what answers the request */
-    return worker_submit(ctx, work, done, NULL, arg);
-}
-
+/* component_wakeup glue for the hashing worker. */
 static void drain(void *ctx)
 {
     worker_drain(ctx);
@@ -199,7 +191,7 @@ static void on_reload(void *arg)
     a->reg = reg;
     a->conf = next;
     router_set(a->router, next, reg);
-    log_set_level(a->verbose ? LOG_DEBUG : next->log_level);
+    log_set_level(a->verbose ? LOG_LEVEL_DEBUG : next->log_level);
     free_retired(a, false);
     log_info("main", "reloaded %s", a->path);
 }
@@ -257,9 +249,7 @@ static int serve(struct app *a)
     if (!a->worker || !a->db)
         goto out;
     store_set_worker(a->store, a->db, DB_QUEUE_MAX);
-    a->env = (struct reg_env){.offload = offload,
-                              .offload_ctx = a->worker,
-                              .now = monotonic_seconds};
+    a->env = (struct reg_env){.hasher = a->worker, .now = monotonic_seconds};
     struct component_wakeup wakeups[] = {
         {.fd = worker_fd(a->worker), .on_ready = drain, .busy = worker_busy,
          .arg = a->worker},
@@ -280,9 +270,9 @@ out:
      * short (a database that never answers cannot hold the stop), queued
      * statements are dropped and answer 'try again later'; both workers
      * refuse new work (a done() that would hand on to the other gets an
-     * error instead), the hashing one finishes its bounded queue, and the
-     * last done()s answer and free their requests while reg and comp
-     * still exist. */
+     * error instead), queued hashing is dropped and answers 'try again
+     * later' too, and the last done()s answer and free their requests
+     * while reg and comp still exist. */
     store_interrupt(a->store);
     if (a->db)
         worker_close(a->db);
@@ -370,7 +360,7 @@ int main(int argc, char **argv)
     }
     if (!a.conf)
         return CONF_EXIT_INVALID;
-    log_set_level(a.verbose ? LOG_DEBUG : a.conf->log_level);
+    log_set_level(a.verbose ? LOG_LEVEL_DEBUG : a.conf->log_level);
     log_info("main", "registrar %s starting for %s", REGISTRAR_VERSION,
              a.conf->component.jid);
 

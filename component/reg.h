@@ -4,14 +4,17 @@
  * Decides what a jabber:iq:register get or set means (form, registered,
  * register, update, cancel), validates against the configured form, asks
  * the store and maps its outcome to one reply.  No libpq, no connection:
- * replies go through the iq_req, data through store.h.
+ * replies go through the iq_req, data through store.h, bcrypt through a
+ * worker.  Split by flow over reg*.c (see reg_internal.h).
  */
 #ifndef REGISTRAR_REG_H
 #define REGISTRAR_REG_H
 
 #include "conf.h"
+#include "form.h"
 #include "iq.h"
 #include "store.h"
+#include "worker.h"
 
 #define REG_NS "jabber:iq:register"
 #define REG_NS_CANCEL "jabber:iq:register:cancel"
@@ -20,11 +23,9 @@
 
 /* What reg needs from its surroundings. */
 struct reg_env {
-    /* Runs work(arg) away from the event loop, then done(arg) on it.
-     * work touches only arg.  False when it cannot (nothing runs). */
-    bool (*offload)(void *ctx, void (*work)(void *arg),
-                    void (*done)(void *arg), void *arg);
-    void *offload_ctx;
+    /* Where bcrypt runs (borrowed; must outlive the reg): the threads of
+     * the daemon, or an inline worker in tests. */
+    struct worker *hasher;
     /* Monotonic seconds, for the rate limits. */
     double (*now)(void);
 };

@@ -109,10 +109,6 @@ static void route_iq(struct router *r, struct iq_req *req, bool is_get)
     xmpp_stanza_t *p = iq_req_payload(req);
 
     if (!p) {
-        log_info("router", "answered bad-request to %s (id=%s): not one "
-                           "child element",
-                 iq_req_from(req) ? iq_req_from(req) : "",
-                 iq_req_id(req) ? iq_req_id(req) : "");
         iq_req_error(req, IQ_BAD_REQUEST,
                      "An iq get or set carries exactly one child element.",
                      NULL);
@@ -153,8 +149,6 @@ void router_stanza(struct router *r, xmpp_stanza_t *stanza,
         return;
     }
     if (!type || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0)) {
-        log_info("router", "answered bad-request to %s: iq type '%s'",
-                 from ? from : "", type ? type : "");
         iq_req_error(req, IQ_BAD_REQUEST, "Unknown iq type.", NULL);
         iq_req_done(req);
         return;

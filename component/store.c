@@ -50,7 +50,8 @@
 
 struct store {
     char *conninfo;
-    struct worker *worker; /* where statements run; NULL: inline */
+    struct worker *worker; /* where statements run: own, or the caller's */
+    struct worker *own;    /* an inline worker, until store_set_worker */
     PGconn *conn;
     bool prepared; /* this connection has the statements */
     bool migrated; /* the schema was brought up to date */
@@ -151,6 +152,11 @@ struct store *store_new(const char *conninfo)
     if (!s)
         return NULL;
     s->queue_max = QUEUE_MAX_DEFAULT;
+    if (!(s->own = worker_new(0, 0))) {
+        free(s);
+        return NULL;
+    }
+    s->worker = s->own;
     s->seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^
               (unsigned)(uintptr_t)s;
     atomic_init(&s->interrupted, false);
@@ -158,6 +164,7 @@ struct store *store_new(const char *conninfo)
     if (s->wake_fd < 0 || !(s->conninfo = strdup(conninfo ? conninfo : ""))) {
         if (s->wake_fd >= 0)
             close(s->wake_fd);
+        worker_free(s->own);
         free(s);
         return NULL;
     }
@@ -179,6 +186,7 @@ void store_close(struct store *s)
         return;
     disconnect(s);
     close(s->wake_fd);
+    worker_free(s->own);
     free(s->conninfo);
     free(s);
 }
@@ -607,6 +615,112 @@ static char *dup_field(const PGresult *res, int row, int col, bool *oom)
     return d;
 }
 
+/* ---- fields as JSON: the jsonb that registrar_get decodes ------------ */
+
+struct buf {
+    char *s;
+    size_t len, cap;
+    bool oom;
+};
+
+static void buf_put(struct buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 128;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->s, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+    buf_put(b, s, strlen(s));
+}
+
+static void buf_json_string(struct buf *b, const char *s)
+{
+    buf_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        switch (*p) {
+        case '"':
+            buf_put(b, "\\\"", 2);
+            break;
+        case '\\':
+            buf_put(b, "\\\\", 2);
+            break;
+        case '\n':
+            buf_put(b, "\\n", 2);
+            break;
+        case '\r':
+            buf_put(b, "\\r", 2);
+            break;
+        case '\t':
+            buf_put(b, "\\t", 2);
+            break;
+        default:
+            if (*p < 0x20) {
+                snprintf(esc, sizeof(esc), "\\u%04x", *p);
+                buf_str(b, esc);
+            } else {
+                buf_put(b, (const char *)p, 1);
+            }
+        }
+    }
+    buf_put(b, "\"", 1);
+}
+
+/* The jsonb object of store_put.fields: var -> value, or an array for
+ * -multi fields of def (vars not in def: a string when single, an array
+ * when several).  Caller frees; NULL when out of memory. */
+static char *fields_json(const struct form_def *def,
+                         const struct form_data *data)
+{
+    struct buf b = {0};
+
+    buf_str(&b, "{");
+    for (size_t i = 0; i < data->n; i++) {
+        const struct form_value *v = &data->items[i];
+        const struct form_field_def *f = def ? form_def_find(def, v->var)
+                                             : NULL;
+        bool array = f ? form_type_is_multi(f->type) : v->nvalues != 1;
+
+        if (i)
+            buf_str(&b, ",");
+        buf_json_string(&b, v->var);
+        buf_str(&b, ":");
+        if (array)
+            buf_str(&b, "[");
+        for (size_t j = 0; j < v->nvalues; j++) {
+            if (j)
+                buf_str(&b, ",");
+            buf_json_string(&b, v->values[j]);
+        }
+        if (array)
+            buf_str(&b, "]");
+        else if (v->nvalues == 0)
+            buf_str(&b, "\"\"");
+    }
+    buf_str(&b, "}");
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
 /* ---- operations: a job each, run inline or on the store's worker ------ */
 
 enum job_kind { JOB_GET, JOB_PUT, JOB_REMOVE, JOB_SET_PASSWORD };
@@ -743,15 +857,10 @@ static struct job *job_new(struct store *s, enum job_kind kind,
     return j;
 }
 
-/* Runs j inline, or queues it on the worker; a full queue, a closed
- * worker or no memory answer STORE_UNAVAILABLE at once. */
+/* Queues j on the worker (an inline one runs it now); a full queue, a
+ * closed worker or no memory answer STORE_UNAVAILABLE at once. */
 static void submit(struct store *s, struct job *j)
 {
-    if (!s->worker) {
-        job_work(j);
-        job_done(j);
-        return;
-    }
     if (s->queued >= s->queue_max) {
         if (!s->full)
             log_warn("store", "%u statements queued: answering 'try again "
@@ -762,18 +871,18 @@ static void submit(struct store *s, struct job *j)
         job_done(j);
         return;
     }
+    /* counted before: an inline worker answers (and frees j) at once */
+    j->queued = true;
+    s->queued++;
     if (!worker_submit(s->worker, job_work, job_done, job_drop, j)) {
         j->st = STORE_UNAVAILABLE; /* shutting down, or out of memory */
         job_done(j);
-        return;
     }
-    j->queued = true;
-    s->queued++;
 }
 
 void store_set_worker(struct store *s, struct worker *w, unsigned queue_max)
 {
-    s->worker = w;
+    s->worker = w ? w : s->own;
     s->queue_max = queue_max ? queue_max : QUEUE_MAX_DEFAULT;
 }
 
@@ -811,10 +920,19 @@ static void write_op(struct store *s, enum job_kind kind,
 void store_put(struct store *s, const struct store_put *put,
                store_done_cb cb, void *arg)
 {
-    const char *params[] = {put->service, put->jid, put->username,
-                            put->fields_json, put->password_hash};
+    struct form_data none = {0};
+    char *json = fields_json(put->def, put->fields ? put->fields : &none);
+    const char *params[] = {put->service, put->jid, put->username, json,
+                            put->password_hash};
 
+    if (!json) {
+        cb(arg, STORE_ERROR, false);
+        return;
+    }
     write_op(s, JOB_PUT, params, 5, cb, arg);
+    /* the job has its own copy; the values may include hashes */
+    explicit_bzero(json, strlen(json));
+    free(json);
 }
 
 void store_remove(struct store *s, const char *service, const char *jid,

@@ -2,10 +2,11 @@
  * store.h - registrations in PostgreSQL.
  *
  * store.c is the only file that includes libpq-fe.h.  Every operation
- * completes through a callback that carries the caller's request.  With a
- * worker (store_set_worker), the statements run on its thread, one at a
- * time, and the callback runs later on the loop thread; without one, the
- * callback runs before the call returns.  Callers must not rely on either.
+ * completes through a callback that carries the caller's request.  The
+ * statements run on a worker: the daemon's (store_set_worker), one at a
+ * time on its thread, the callback later on the loop thread; or, until
+ * one is set, an inline worker of the store's own, the callback before
+ * the call returns (tests, --migrate).  Callers must not rely on either.
  * A callback runs only after the change is committed.
  */
 #ifndef REGISTRAR_STORE_H
@@ -13,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "form.h"
+#include "form_values.h"
 #include "worker.h"
 
 enum store_status {
@@ -43,17 +44,22 @@ struct store_record {
 /* What to write.  Everything borrowed for the duration of the call. */
 struct store_put {
     const char *service;
-    const char *jid;           /* bare JID */
-    const char *username;      /* NULL: none */
-    const char *fields_json;   /* a JSON object */
-    const char *password_hash; /* NULL: keep the stored one */
+    const char *jid;               /* bare JID */
+    const char *username;          /* NULL: none */
+    const struct form_def *def;    /* which fields are lists (may be NULL:
+                                    * a field with one value is a string) */
+    const struct form_data *fields; /* stored as a jsonb object: var ->
+                                     * value, or an array for -multi */
+    const char *password_hash;     /* NULL: keep the stored one */
 };
 
 struct store;
 
-/* rec is borrowed for the duration of the callback; NULL unless STORE_OK. */
+/* rec is NULL unless STORE_OK.  The callback may take what rec holds
+ * (moving it out and leaving *rec zeroed, no copy needed); whatever is
+ * left in it is freed when the callback returns. */
 typedef void (*store_get_cb)(void *arg, enum store_status st,
-                             const struct store_record *rec);
+                             struct store_record *rec);
 /* For put: created tells a new row from an update. */
 typedef void (*store_done_cb)(void *arg, enum store_status st, bool created);
 
@@ -63,7 +69,8 @@ struct store *store_new(const char *conninfo);
 void store_close(struct store *store);
 
 /* From now on, runs every operation on w (borrowed; one thread: the
- * connection is not shared), with at most queue_max of them submitted and
+ * connection is not shared; NULL: the store's inline worker again), with
+ * at most queue_max of them submitted and
  * not answered (0: a default of 256).  Over that bound, or when w refuses
  * work (closed), operations answer STORE_UNAVAILABLE at once.  Jobs that
  * w drops when it is closed answer STORE_UNAVAILABLE too. */

@@ -89,8 +89,6 @@ struct worker *worker_new(unsigned nthreads, unsigned max_pending)
 {
     struct worker *w;
 
-    if (nthreads == 0)
-        nthreads = 1;
     w = calloc(1, sizeof(*w) + nthreads * sizeof(pthread_t));
     if (!w)
         return NULL;
@@ -190,6 +188,14 @@ bool worker_submit(struct worker *w, void (*work)(void *), void (*done)(void *),
         return false;
     *j = (struct job){.work = work, .done = done, .drop = drop, .arg = arg};
     pthread_mutex_lock(&w->lock);
+    if (!w->stopping && w->nthreads == 0) {
+        /* inline: the job runs now, on the caller's thread */
+        pthread_mutex_unlock(&w->lock);
+        free(j);
+        work(arg);
+        done(arg);
+        return true;
+    }
     if (w->stopping) {
         pthread_mutex_unlock(&w->lock);
         free(j);

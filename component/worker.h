@@ -19,8 +19,11 @@
 
 struct worker;
 
-/* nthreads >= 1; at most max_pending jobs submitted and not done (0: no
- * limit).  Caller owns the result (worker_free).  NULL on failure. */
+/* nthreads threads; at most max_pending jobs submitted and not done (0:
+ * no limit).  nthreads 0 makes an inline worker, for tests and the fuzzer:
+ * worker_submit() runs work() then done() before it returns, on the
+ * caller's thread (nothing to drain, nothing pending).  Caller owns the
+ * result (worker_free).  NULL on failure. */
 struct worker *worker_new(unsigned nthreads, unsigned max_pending);
 
 /* Refuses new work from now on, drops every queued job that has a drop()

@@ -14,45 +14,26 @@
 #include <strophe.h>
 
 #include "fake_store.h"
+#include "fixture.h"
+#include "worker.h"
 #include "log.h"
 #include "router.h"
 
-static struct form_option gender[] = {{"M", "Male"}, {"F", "Female"}};
-static struct form_field_def contest_fields[] = {
-    {.var = "first", .type = FORM_TEXT_SINGLE, .required = true},
-    {.var = "email", .type = FORM_TEXT_SINGLE, .required = true,
-     .max_length = 256},
-    {.var = "x-gender", .type = FORM_LIST_SINGLE, .options = gender,
-     .noptions = 2},
-    {.var = "friends", .type = FORM_JID_MULTI},
-    {.var = "news", .type = FORM_BOOLEAN},
-    {.var = "bio", .type = FORM_TEXT_MULTI},
-    {.var = "pin", .type = FORM_TEXT_PRIVATE},
-};
-static struct form_field_def account_fields[] = {
-    {.var = "username", .type = FORM_TEXT_SINGLE, .required = true},
-    {.var = "password", .type = FORM_TEXT_PRIVATE, .required = true},
-    {.var = "email", .type = FORM_TEXT_SINGLE, .required = true},
-};
-static char *any[] = {"*"};
-static char *proof[] = {"email"};
-static char *blocked[] = {"*@blocked.example"};
-static struct conf confs[2] = {
-    {.component = {.jid = "contests.example"},
-     .disco = {"component", "generic", "Contests"},
-     .registration = {.title = "Contests", .fields = contest_fields,
-                      .nfields = 7, .hash_cost = 4,
-                      .allowed_domains = {any, 1},
-                      .url = "https://contests.example/"}},
-    {.component = {.jid = "accounts.example"},
-     .disco = {"component", "generic", "Accounts"},
-     .registration = {.fields = account_fields, .nfields = 3,
-                      .hash_cost = 4, .allowed_domains = {any, 1},
-                      .blocked_jids = {blocked, 1},
-                      .password_change = CONF_PWCHANGE_FORM,
-                      .password_change_proof = {proof, 1},
-                      .remove = CONF_REMOVE_FORM}},
-};
+/* tests/fixtures/contests.conf and accounts.conf (JIDs contests.example,
+ * accounts.example), with more field types and every policy switched on
+ * here; loaded on the first run */
+#define FUZZ_CONTESTS                                                        \
+    "    url = \"https://contests.example/\"\n"                             \
+    "    field \"friends\" { type = \"jid-multi\" }\n"                      \
+    "    field \"news\" { type = \"boolean\" }\n"                           \
+    "    field \"bio\" { type = \"text-multi\" }\n"                         \
+    "    field \"pin\" { type = \"text-private\" }\n"
+#define FUZZ_ACCOUNTS                                                        \
+    "    blocked_jids = {\"*@blocked.example\"}\n"                          \
+    "    password_change = \"form\"\n"                                      \
+    "    password_change_proof = {\"email\"}\n"                             \
+    "    remove = \"form\"\n"
+static struct conf confs[2];
 
 static int sent;
 
@@ -61,15 +42,6 @@ static void count(void *arg, xmpp_stanza_t *st)
     (void)arg;
     (void)st;
     sent++;
-}
-
-static bool now_offload(void *ctx, void (*work)(void *), void (*done)(void *),
-                        void *arg)
-{
-    (void)ctx;
-    work(arg);
-    done(arg);
-    return true;
 }
 
 static double fixed_now(void)
@@ -85,16 +57,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct reg *regs[2];
     static struct router *routers[2];
     static unsigned runs;
-    static const struct reg_env env = {.offload = now_offload,
-                                       .now = fixed_now};
+    static struct reg_env env = {.now = fixed_now};
     const struct iq_sink sink = {.send = count};
     xmpp_stanza_t *st;
     char *text;
     int which;
 
     if (!ctx) {
-        log_set_level(LOG_ERROR);
+        log_set_level(LOG_LEVEL_ERROR);
         ctx = xmpp_ctx_new(NULL, NULL);
+        confs[0] = fixture_conf("contests", FUZZ_CONTESTS);
+        confs[1] = fixture_conf("accounts", FUZZ_ACCOUNTS);
+        env.hasher = worker_new(0, 0); /* inline: bcrypt runs at once */
         for (int i = 0; i < 2; i++) {
             regs[i] = reg_new(&confs[i], fake_store(), &env);
             routers[i] = router_new(&confs[i], regs[i]);

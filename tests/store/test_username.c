@@ -159,7 +159,7 @@ static void on_done(void *arg, enum store_status st, bool created)
 }
 
 static void on_get(void *arg, enum store_status st,
-                   const struct store_record *rec)
+                   struct store_record *rec)
 {
     struct got *g = arg;
 
@@ -172,7 +172,7 @@ static enum store_status put(struct db *d, const char *jid,
                              const char *username)
 {
     struct got g = {0};
-    struct store_put p = {SVC, jid, username, "{}", NULL};
+    struct store_put p = {.service = SVC, .jid = jid, .username = username};
 
     store_put(d->store, &p, on_done, &g);
     assert_int_equal(g.calls, 1);

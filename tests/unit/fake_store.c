@@ -1,11 +1,13 @@
 /*
  * fake_store.c - an in-memory store.h for the unit tests of the XEP-0077
  * logic: same contract (callbacks after the "commit", case-insensitive
- * username uniqueness per service), plus a switch that makes every call
- * answer STORE_UNAVAILABLE.  Unit tests only.
+ * username uniqueness per service, the record handed to the get
+ * callback), the values kept as they came, plus a switch that makes every
+ * call answer STORE_UNAVAILABLE.  Unit tests only.
  */
 #include "fake_store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,7 +16,9 @@
 
 struct row {
     bool used;
-    char *service, *jid, *username, *fields_json, *password_hash;
+    char *service, *jid, *username, *password_hash;
+    struct form_data fields;
+    char *view; /* fake_store_fields(): "var=value;" for each value */
 };
 
 struct store {
@@ -39,8 +43,9 @@ static void row_free(struct row *r)
     free(r->service);
     free(r->jid);
     free(r->username);
-    free(r->fields_json);
     free(r->password_hash);
+    form_data_clear(&r->fields);
+    free(r->view);
     memset(r, 0, sizeof(*r));
 }
 
@@ -64,7 +69,30 @@ static struct row *find(const char *service, const char *jid)
 const char *fake_store_fields(const char *service, const char *jid)
 {
     struct row *r = find(service, jid);
-    return r ? r->fields_json : NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (!r)
+        return NULL;
+    free(r->view);
+    r->view = NULL;
+    f = open_memstream(&r->view, &len);
+    for (size_t i = 0; i < r->fields.n; i++)
+        for (size_t j = 0; j < r->fields.items[i].nvalues; j++)
+            fprintf(f, "%s=%s;", r->fields.items[i].var,
+                    r->fields.items[i].values[j]);
+    fclose(f);
+    return r->view;
+}
+
+/* dst = a copy of src (dst empty before). */
+static void copy_data(struct form_data *dst, const struct form_data *src)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        struct form_value *v = form_data_entry(dst, src->items[i].var);
+        for (size_t j = 0; v && j < src->items[i].nvalues; j++)
+            form_value_append(v, src->items[i].values[j]);
+    }
 }
 
 const char *fake_store_password_hash(const char *service, const char *jid)
@@ -102,77 +130,6 @@ int store_schema_version(void)
     return 0;
 }
 
-/* Reads one JSON string at *p (which is at its opening quote) into out;
- * handles the escapes form_data_to_json() writes.  False on bad input. */
-static bool json_string(const char **p, char *out, size_t cap)
-{
-    const char *s = *p;
-    size_t n = 0;
-
-    if (*s++ != '"')
-        return false;
-    while (*s && *s != '"') {
-        char c = *s++;
-        if (c == '\\') {
-            c = *s++;
-            switch (c) {
-            case 'n': c = '\n'; break;
-            case 'r': c = '\r'; break;
-            case 't': c = '\t'; break;
-            case 'u': {
-                unsigned v;
-                if (sscanf(s, "%4x", &v) != 1)
-                    return false;
-                c = (char)v;
-                s += 4;
-                break;
-            }
-            case '"': case '\\': case '/': break;
-            default: return false;
-            }
-        }
-        if (n + 1 < cap)
-            out[n++] = c;
-    }
-    if (*s != '"')
-        return false;
-    out[n] = '\0';
-    *p = s + 1;
-    return true;
-}
-
-/* Reads {"k":"v",...} or {"k":["a","b"]} as written by the reg layer. */
-static void json_to_data(const char *json, struct form_data *d)
-{
-    static char key[4096], val[70000];
-    const char *p = json;
-
-    if (*p++ != '{')
-        return;
-    while (*p == '"') {
-        if (!json_string(&p, key, sizeof(key)) || *p++ != ':')
-            return;
-        if (*p == '[') {
-            p++;
-            while (*p == '"') {
-                if (!json_string(&p, val, sizeof(val)))
-                    return;
-                form_data_add(d, key, val);
-                if (*p == ',')
-                    p++;
-            }
-            if (*p++ != ']')
-                return;
-        } else if (!json_string(&p, val, sizeof(val))) {
-            return;
-        } else {
-            form_data_add(d, key, val);
-        }
-        if (*p == ',')
-            p++;
-    }
-}
-
 /* The database's username rule, approximated for ASCII test data. */
 static bool claim_matches(const struct row *r, const char *claim)
 {
@@ -206,7 +163,7 @@ void store_get(struct store *s, const char *service, const char *jid,
     rec.jid = dup(r->jid);
     rec.username = dup(r->username);
     rec.password_hash = dup(r->password_hash);
-    json_to_data(r->fields_json, &rec.fields);
+    copy_data(&rec.fields, &r->fields);
     rec.claim_matches = claim_matches(r, claim);
     cb(arg, STORE_OK, &rec);
     store_record_clear(&rec);
@@ -246,8 +203,9 @@ void store_put(struct store *s, const struct store_put *put,
     }
     free(r->username);
     r->username = dup(put->username);
-    free(r->fields_json);
-    r->fields_json = dup(put->fields_json);
+    form_data_clear(&r->fields);
+    if (put->fields)
+        copy_data(&r->fields, put->fields);
     if (put->password_hash) {
         free(r->password_hash);
         r->password_hash = dup(put->password_hash);

@@ -11,7 +11,8 @@ struct store *fake_store(void);
 void fake_store_reset(void);
 void fake_store_set_down(bool down);
 int fake_store_count(void);
-/* Borrowed views of a row, NULL when absent. */
+/* Borrowed views of a row, NULL when absent; fields as "var=value;" for
+ * each value, in stored order (valid until the next call). */
 const char *fake_store_fields(const char *service, const char *jid);
 const char *fake_store_password_hash(const char *service, const char *jid);
 const char *fake_store_username(const char *service, const char *jid);

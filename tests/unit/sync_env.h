@@ -1,31 +1,31 @@
 /*
- * sync_env.h - a reg_env for unit tests: "offloaded" work runs at once on
- * the caller's thread, and the clock is a variable the test moves.
+ * sync_env.h - a reg_env for unit tests: bcrypt runs on an inline worker
+ * (worker.h: at once, on the caller's thread), and the clock is a variable
+ * the test moves.
  */
 #ifndef REGISTRAR_SYNC_ENV_H
 #define REGISTRAR_SYNC_ENV_H
 
 #include "reg.h"
+#include "worker.h"
 
 static double sync_clock = 1000.0;
-
-static inline bool sync_offload(void *ctx, void (*work)(void *),
-                                void (*done)(void *), void *arg)
-{
-    (void)ctx;
-    work(arg);
-    done(arg);
-    return true;
-}
 
 static inline double sync_now(void)
 {
     return sync_clock;
 }
 
-static const struct reg_env sync_env = {
-    .offload = sync_offload,
-    .now = sync_now,
-};
+/* One inline worker for the test program (reachable until exit). */
+static inline const struct reg_env *sync_env_get(void)
+{
+    static struct reg_env env;
+
+    if (!env.hasher)
+        env = (struct reg_env){.hasher = worker_new(0, 0), .now = sync_now};
+    return &env;
+}
+
+#define sync_env (*sync_env_get())
 
 #endif

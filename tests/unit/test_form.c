@@ -291,25 +291,6 @@ static void test_keep_private_on_update(void **state)
     form_data_clear(&d);
 }
 
-static void test_json(void **state)
-{
-    struct form_data d = {0};
-    char *json;
-
-    (void)state;
-    form_data_add(&d, "first", "Ju\"li\\et\n\x01");
-    form_data_add(&d, "tags", "a");
-    form_data_add(&d, "tags", "b");
-    json = form_data_to_json(&def, &d);
-    assert_string_equal(json, "{\"first\":\"Ju\\\"li\\\\et\\n\\u0001\","
-                              "\"tags\":[\"a\",\"b\"]}");
-    free(json);
-    form_data_clear(&d);
-    json = form_data_to_json(&def, &d);
-    assert_string_equal(json, "{}");
-    free(json);
-}
-
 static void test_jid(void **state)
 {
     (void)state;
@@ -350,7 +331,6 @@ int main(void)
         cmocka_unit_test(test_private_and_multi_caps),
         cmocka_unit_test(test_parse_shape),
         cmocka_unit_test(test_keep_private_on_update),
-        cmocka_unit_test(test_json),
         cmocka_unit_test(test_jid),
         cmocka_unit_test(test_types),
     };

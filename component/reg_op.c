@@ -1,0 +1,348 @@
+/*
+ * reg_op.c - the life of one XEP-0077 request: admission against the
+ * in-flight caps, the record on file, bcrypt steps on the hashing worker,
+ * errors, and the end (which wipes what the request carried).
+ *
+ * No protocol decisions here: the flows (reg_update.c, reg_account.c)
+ * make them.  Never logs a value the request carried.
+ */
+#include "reg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* ---- requests in flight ------------------------------------------------ */
+
+static unsigned jid_hash(const char *s)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % REG_INFLIGHT_SLOTS;
+}
+
+/* The link that holds jid's entry, or the NULL link at its chain's end. */
+static struct reg_jid_count **jid_link(struct reg *reg, const char *jid)
+{
+    struct reg_jid_count **l = &reg->by_jid[jid_hash(jid)];
+
+    while (*l && strcmp((*l)->jid, jid) != 0)
+        l = &(*l)->next;
+    return l;
+}
+
+/* Counts a request of bare in flight.  False when a cap is reached (or
+ * out of memory); *which names the cap. */
+static bool inflight_take(struct reg *reg, const char *bare,
+                          const char **which)
+{
+    const struct conf_limits *l = &reg->conf->limits;
+    struct reg_jid_count **link = jid_link(reg, bare), *e = *link;
+    size_t len;
+
+    if (l->inflight_total && reg->inflight >= l->inflight_total) {
+        *which = "service";
+        return false;
+    }
+    if (e && l->inflight_per_jid && e->n >= l->inflight_per_jid) {
+        *which = "per-JID";
+        return false;
+    }
+    if (!e) {
+        len = strlen(bare) + 1;
+        if (!(e = malloc(sizeof(*e) + len))) {
+            *which = "memory";
+            return false;
+        }
+        memcpy(e->jid, bare, len);
+        e->n = 0;
+        e->next = NULL;
+        *link = e;
+    }
+    e->n++;
+    reg->inflight++;
+    return true;
+}
+
+static void inflight_release(struct reg *reg, const char *bare)
+{
+    struct reg_jid_count **link = jid_link(reg, bare), *e = *link;
+
+    reg->inflight--;
+    if (e && --e->n == 0) {
+        *link = e->next;
+        free(e);
+    }
+}
+
+/* Answers a request over a cap at once: resource-constraint, type wait.
+ * Refusals are counted and logged at most once a second (the iq module
+ * logs each at debug level only). */
+static void refuse_over_cap(struct reg *reg, struct iq_req *req,
+                            const char *bare, const char *which)
+{
+    double now = reg->env.now();
+    const char *id = iq_req_id(req);
+    char text[160];
+
+    reg->capped++;
+    if (reg->capped == 1 || now - reg->capped_logged_at >= 1.0) {
+        log_warn("reg", "in-flight cap (%s) reached: %u request(s) refused "
+                        "since the last report, latest from %s (id=%s)",
+                 which, reg->capped, bare, id ? id : "");
+        reg->capped = 0;
+        reg->capped_logged_at = now;
+    }
+    snprintf(text, sizeof(text),
+             "Too many requests in progress (%s limit); wait for the "
+             "answers and try again.",
+             which);
+    iq_req_error(req, IQ_RESOURCE_CONSTRAINT, text, NULL);
+    iq_req_done(req);
+}
+
+/* ---- start and end ----------------------------------------------------- */
+
+/* The bare JID of the request's sender, or NULL.  Caller frees. */
+static char *bare_of(struct iq_req *req)
+{
+    const char *from = iq_req_from(req);
+    char *bare, *copy;
+
+    if (!from || !(bare = xmpp_jid_bare(iq_req_ctx(req), from)))
+        return NULL;
+    copy = strdup(bare);
+    xmpp_free(iq_req_ctx(req), bare);
+    return copy;
+}
+
+struct op *reg_op_start(struct reg *reg, struct iq_req *req)
+{
+    char *bare = bare_of(req);
+    const char *which;
+    struct op *op;
+
+    if (bare && !inflight_take(reg, bare, &which)) {
+        refuse_over_cap(reg, req, bare, which);
+        free(bare);
+        return NULL;
+    }
+    if (!(op = calloc(1, sizeof(*op)))) {
+        if (bare)
+            inflight_release(reg, bare);
+        free(bare);
+        iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
+        iq_req_done(req);
+        return NULL;
+    }
+    op->reg = reg;
+    op->req = req;
+    op->query = iq_req_payload(req);
+    op->bare = bare; /* NULL: not counted in flight */
+    op->cost = reg->conf->registration.hash_cost;
+    if (!op->cost)
+        op->cost = SECRET_DEFAULT_COST;
+    return op;
+}
+
+void reg_op_tasks_clear(struct op *op)
+{
+    if (op->tasks)
+        explicit_bzero(op->tasks, op->ntasks * sizeof(*op->tasks));
+    free(op->tasks);
+    op->tasks = NULL;
+    op->ntasks = 0;
+    op->tasks_oom = false;
+    op->tasks_dropped = false;
+}
+
+/* Overwrites the text of e and its descendants: the request's own copy of
+ * any password it carried.  libstrophe owns the buffers and frees them
+ * later; nothing reads them after the request is answered. */
+static void wipe_texts(xmpp_stanza_t *e)
+{
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(e); c;
+         c = xmpp_stanza_get_next(c)) {
+        if (xmpp_stanza_is_text(c)) {
+            char *t = (char *)xmpp_stanza_get_text_ptr(c);
+            if (t)
+                explicit_bzero(t, strlen(t));
+        } else {
+            wipe_texts(c);
+        }
+    }
+}
+
+void reg_op_done(struct op *op)
+{
+    if (op->bare)
+        inflight_release(op->reg, op->bare);
+    if (op->query)
+        wipe_texts(op->query); /* before the request's reference goes */
+    iq_req_done(op->req);
+    form_data_clear(&op->data); /* wipes every value */
+    store_record_clear(&op->rec);
+    reg_op_tasks_clear(op);
+    explicit_bzero(op->password_hash, sizeof(op->password_hash));
+    free(op->claim);
+    free(op->bare);
+    free(op);
+}
+
+const char *reg_op_id(const struct op *op)
+{
+    const char *id = iq_req_id(op->req);
+    return id ? id : "";
+}
+
+const char *reg_op_service(const struct op *op)
+{
+    return op->reg->conf->component.jid;
+}
+
+void reg_op_fail_as(struct op *op, enum iq_error e, const char *type,
+                    const char *text)
+{
+    iq_req_error_as(op->req, e, type, text, NULL);
+    reg_op_done(op);
+}
+
+void reg_op_fail(struct op *op, enum iq_error e, const char *text)
+{
+    reg_op_fail_as(op, e, NULL, text);
+}
+
+void reg_op_fail_unavailable(struct op *op)
+{
+    reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, REG_TEXT_UNAVAILABLE);
+}
+
+void reg_op_keep_record(struct op *op, struct store_record *rec)
+{
+    store_record_clear(&op->rec);
+    op->rec = *rec; /* taken, not copied */
+    *rec = (struct store_record){0};
+    op->registered = true;
+}
+
+bool reg_op_keep_registered(struct op *op, enum store_status st,
+                            struct store_record *rec)
+{
+    if (st == STORE_NOT_FOUND) {
+        reg_op_fail(op, IQ_REGISTRATION_REQUIRED, REG_TEXT_NOT_REGISTERED);
+        return false;
+    }
+    if (st != STORE_OK) {
+        reg_op_fail_unavailable(op);
+        return false;
+    }
+    reg_op_keep_record(op, rec);
+    return true;
+}
+
+/* ---- bcrypt on the hashing worker ---------------------------------------- */
+
+void reg_op_add_task(struct op *op, const char *var, const char *plain,
+                     const char *hash)
+{
+    struct reg_task *t = realloc(op->tasks, (op->ntasks + 1) * sizeof(*t));
+
+    if (!t) {
+        op->tasks_oom = true;
+        return;
+    }
+    op->tasks = t;
+    t[op->ntasks++] =
+        (struct reg_task){.var = var, .plain = plain, .hash = hash};
+}
+
+/* On a worker thread: touches the op's tasks and cost only. */
+static void tasks_work(void *arg)
+{
+    struct op *op = arg;
+
+    for (size_t i = 0; i < op->ntasks; i++) {
+        struct reg_task *t = &op->tasks[i];
+        if (t->hash) {
+            t->check = secret_check(t->plain, t->hash);
+            t->ok = t->check == SECRET_MATCH;
+        } else {
+            t->ok = secret_hash(t->plain, op->cost, t->out);
+        }
+    }
+}
+
+/* The worker stopped before the tasks ran: touches the op's flag only. */
+static void tasks_drop(void *arg)
+{
+    struct op *op = arg;
+
+    op->tasks_dropped = true;
+}
+
+static void tasks_done(void *arg)
+{
+    struct op *op = arg;
+
+    if (op->tasks_dropped) {
+        reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR,
+                    "The service is stopping; please try again later.");
+        return;
+    }
+    for (size_t i = 0; i < op->ntasks; i++) {
+        if (op->tasks[i].hash && op->tasks[i].check == SECRET_BAD_HASH) {
+            log_warn("reg", "the stored %s of %s is not a $2a$ bcrypt hash "
+                            "of cost %d-%d: treated as a mismatch (id=%s)",
+                     op->tasks[i].var, op->bare, SECRET_MIN_COST,
+                     SECRET_MAX_COST, reg_op_id(op));
+            break;
+        }
+    }
+    op->after(op);
+}
+
+void reg_op_run_tasks(struct op *op, void (*after)(struct op *))
+{
+    struct reg *reg = op->reg;
+
+    op->after = after;
+    if (op->tasks_oom) {
+        reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    if (op->ntasks == 0) {
+        after(op);
+        return;
+    }
+    if (!worker_submit(reg->env.hasher, tasks_work, tasks_done, tasks_drop,
+                       op)) {
+        log_warn("reg", "hashing queue full or stopping: %s (id=%s) asked "
+                        "to try again later",
+                 op->bare, reg_op_id(op));
+        reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,
+                    "Too many requests in progress; please try again "
+                    "later.");
+    }
+}
+
+bool reg_op_tasks_ok(const struct op *op)
+{
+    bool ok = !op->proof_failed;
+
+    for (size_t i = 0; i < op->ntasks; i++)
+        ok &= op->tasks[i].ok;
+    return ok;
+}
+
+const char *reg_op_task_hash(const struct op *op, const char *var)
+{
+    for (size_t i = 0; i < op->ntasks; i++)
+        if (!op->tasks[i].hash && op->tasks[i].ok &&
+            strcmp(op->tasks[i].var, var) == 0)
+            return op->tasks[i].out;
+    return NULL;
+}

@@ -1,0 +1,157 @@
+/*
+ * reg_reply.c - the <query xmlns='jabber:iq:register'/> a reply carries:
+ * the blank form, <registered/> with the values on file, redirection, the
+ * changepassword and cancel forms, and the secret-free echo of a refused
+ * request (XEP-0077 sections 3, 5, 6 and 8).
+ *
+ * Pure builders: stanzas out, no request, no store, no log.  Never puts a
+ * password, a text-private value or a hash in what it builds.
+ */
+#include "reg_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "xml.h"
+
+#define TEXT_FORM_ONLY "Use the enclosed form to register."
+#define TEXT_LEGACY "Choose a username and password to register."
+#define TEXT_REGISTERED                                                      \
+    "You are registered. Submit the form again to update your "             \
+    "registration, or send <remove/> to cancel it."
+
+/* <x xmlns='jabber:x:oob'><url>URL</url></x> (XEP-0066). */
+static xmpp_stanza_t *oob(xmpp_ctx_t *ctx, const char *url)
+{
+    xmpp_stanza_t *x = xml_elem(ctx, "x", REG_NS_OOB);
+
+    xml_add_text(x, "url", url);
+    return x;
+}
+
+xmpp_stanza_t *reg_reply_query(xmpp_ctx_t *ctx, xmpp_stanza_t *form)
+{
+    xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
+
+    xml_add(q, form);
+    return q;
+}
+
+/* A copy of a legacy element, without the xmlns the parser repeats on it
+ * (it inherits the query's).  Caller owns it. */
+static xmpp_stanza_t *copy_without_ns(xmpp_stanza_t *e)
+{
+    xmpp_stanza_t *copy = xmpp_stanza_copy(e);
+    const char *ns = copy ? xmpp_stanza_get_ns(copy) : NULL;
+
+    if (ns && strcmp(ns, REG_NS) == 0)
+        xmpp_stanza_del_attribute(copy, "xmlns");
+    return copy;
+}
+
+/* XEP-0077 examples 7 and 8. */
+xmpp_stanza_t *reg_reply_echo(const struct reg *reg, xmpp_stanza_t *query)
+{
+    xmpp_stanza_t *copy = xml_elem(xmpp_stanza_get_context(query), "query",
+                               REG_NS);
+
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(query); c;
+         c = xmpp_stanza_get_next(c)) {
+        const char *name = xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c)
+                                                 : NULL;
+        const struct form_field_def *f;
+
+        if (!name || !reg_is_legacy_field(name))
+            continue;
+        f = form_def_find(&reg->def, name);
+        if (strcmp(name, "password") == 0 ||
+            (f && f->type == FORM_TEXT_PRIVATE))
+            xml_add_text(copy, name, NULL);
+        else
+            xml_add(copy, copy_without_ns(c));
+    }
+    if (!xmpp_stanza_get_children(copy)) {
+        xmpp_stanza_release(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
+{
+    xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
+    const char *url = reg->conf->registration.url;
+
+    if (reg->all_legacy) {
+        /* form + iq:register fields, for legacy clients */
+        xml_add_text(q, "instructions", reg->def.instructions
+                                              ? reg->def.instructions
+                                              : TEXT_LEGACY);
+        for (size_t i = 0; i < reg->def.nfields; i++) {
+            const struct form_field_def *f = &reg->def.fields[i];
+            if (f->type != FORM_FIXED && f->type != FORM_HIDDEN)
+                xml_add_text(q, f->var, NULL);
+        }
+    } else if (url) {
+        /* form + iq:register instructions + x:oob URL */
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 TEXT_FORM_ONLY " If your client does not support data "
+                                "forms, visit %s",
+                 url);
+        xml_add_text(q, "instructions", text);
+    } else {
+        /* form + iq:register instructions */
+        xml_add_text(q, "instructions", TEXT_FORM_ONLY);
+    }
+    xml_add(q, form_build(ctx, &reg->def, "form", NULL));
+    if (url)
+        xml_add(q, oob(ctx, url));
+    return q;
+}
+
+xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx)
+{
+    xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
+    char text[1024];
+
+    snprintf(text, sizeof(text), "To register, visit %s",
+             reg->conf->registration.url);
+    xml_add_text(q, "instructions", text);
+    xml_add(q, oob(ctx, reg->conf->registration.url));
+    return q;
+}
+
+xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
+                                    const struct store_record *rec)
+{
+    xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
+
+    xml_add(q, xml_elem(ctx, "registered", NULL));
+    xml_add_text(q, "instructions", TEXT_REGISTERED);
+    /* legacy elements as in the blank query: only when every field has
+     * one (XEP-0077 section 6) */
+    for (size_t i = 0; reg->all_legacy && i < reg->def.nfields; i++) {
+        const struct form_field_def *f = &reg->def.fields[i];
+        if (!reg_is_legacy_field(f->var) || form_type_is_multi(f->type))
+            continue;
+        if (f->type == FORM_TEXT_PRIVATE)
+            xml_add_text(q, f->var, NULL);
+        else
+            xml_add_text(q, f->var, form_data_first(&rec->fields, f->var));
+    }
+    xml_add(q, form_build(ctx, &reg->def, "form", &rec->fields));
+    return q;
+}
+
+xmpp_stanza_t *reg_reply_password_form(const struct reg *reg,
+                                       xmpp_ctx_t *ctx)
+{
+    return reg_reply_query(ctx, form_build(ctx, &reg->pw_def, "form", NULL));
+}
+
+xmpp_stanza_t *reg_reply_cancel_form(const struct reg *reg, xmpp_ctx_t *ctx)
+{
+    return reg_reply_query(ctx,
+                           form_build(ctx, &reg->cancel_def, "form", NULL));
+}

@@ -1,0 +1,258 @@
+/*
+ * reg_update.c - a set of registration data: register, or update the
+ * registration on file; and the one policy for secrets: an update that
+ * would change the password or any text-private value is a password
+ * change, whatever its shape, and password_change decides it.
+ *
+ * Secrets are hashed (or checked against the hashes on file) on the
+ * hashing worker; the record is written only with hashes.  The reply is
+ * sent after the store has committed.
+ */
+#include "reg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "text.h"
+
+/* A refused registration: the error echoes the legacy elements sent,
+ * secrets blanked (XEP-0077 examples 7 and 8).  Ends op. */
+static void fail_echo(struct op *op, enum iq_error e, const char *text)
+{
+    xmpp_stanza_t *echo = reg_reply_echo(op->reg, op->query);
+
+    iq_req_error(op->req, e, text, echo);
+    if (echo)
+        xmpp_stanza_release(echo);
+    reg_op_done(op);
+}
+
+static void on_put(void *arg, enum store_status st, bool created)
+{
+    struct op *op = arg;
+
+    switch (st) {
+    case STORE_OK:
+        log_info("reg", "%s %s with %s (id=%s)", op->bare,
+                 created ? "registered" : "updated the registration",
+                 reg_op_service(op), reg_op_id(op));
+        iq_req_result(op->req, NULL);
+        reg_op_done(op);
+        return;
+    case STORE_INVALID: /* the database's username rule */
+        fail_echo(op, IQ_NOT_ACCEPTABLE,
+                  "The username is not acceptable: it must not be empty, "
+                  "begin or end with white space, or contain control or "
+                  "invisible characters.");
+        return;
+    case STORE_CONFLICT:
+        fail_echo(op, IQ_CONFLICT, "That username is already taken.");
+        return;
+    default:
+        reg_op_fail_unavailable(op);
+    }
+}
+
+/* After hashing: the secrets in op->data are replaced by their hashes (the
+ * password goes to its own column), secrets left out of an update keep
+ * their stored hash, and the registration is written. */
+static void after_register_tasks(struct op *op)
+{
+    const struct form_def *def = &op->reg->def;
+
+    if (!reg_op_tasks_ok(op)) {
+        log_error("reg", "cannot hash a secret for %s (id=%s)", op->bare,
+                  reg_op_id(op));
+        reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    for (size_t i = 0; i < def->nfields; i++) {
+        const struct form_field_def *f = &def->fields[i];
+        bool is_password = strcmp(f->var, "password") == 0;
+        const char *h, *kept;
+
+        if (f->type != FORM_TEXT_PRIVATE)
+            continue;
+        if (form_data_get(&op->data, f->var)) {
+            if (!(h = reg_op_task_hash(op, f->var))) {
+                reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+                return;
+            }
+            form_data_remove(&op->data, f->var); /* wipes the clear text */
+            if (is_password) {
+                strcpy(op->password_hash, h);
+                op->has_password_hash = true;
+            } else if (!form_data_add(&op->data, f->var, h)) {
+                reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+                return;
+            }
+        } else if (!is_password &&
+                   (kept = form_data_first(&op->rec.fields, f->var)) &&
+                   !form_data_add(&op->data, f->var, kept)) {
+            reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+            return;
+        }
+    }
+    struct store_put put = {
+        .service = reg_op_service(op),
+        .jid = op->bare,
+        .username = form_data_first(&op->data, "username"),
+        .def = def,
+        .fields = &op->data,
+        .password_hash = op->has_password_hash ? op->password_hash : NULL,
+    };
+    store_put(op->reg->store, &put, on_put, op);
+}
+
+/* Queues a hash of every secret (text-private value) left in op->data. */
+static void hash_secrets(struct op *op)
+{
+    const struct form_def *def = &op->reg->def;
+
+    for (size_t i = 0; i < def->nfields; i++) {
+        const char *v = form_data_first(&op->data, def->fields[i].var);
+        if (def->fields[i].type == FORM_TEXT_PRIVATE && v)
+            reg_op_add_task(op, def->fields[i].var, v, NULL);
+    }
+}
+
+/* The hash on file for the secret var, or NULL. */
+static const char *stored_secret(const struct op *op, const char *var)
+{
+    if (strcmp(var, "password") == 0)
+        return op->rec.password_hash;
+    return form_data_first(&op->rec.fields, var);
+}
+
+/* After comparing an update's secrets with those on file: a secret given
+ * again unchanged is no change (it keeps its stored hash); any other is a
+ * secret change, whatever the shape of the set, and password_change
+ * decides: "off" refuses, "form" asks for the changepassword form,
+ * "legacy" lets it through.  Nothing is stored when refused. */
+static void after_secret_checks(struct op *op)
+{
+    const char *unchanged[FORM_MAX_FIELDS];
+    size_t nunchanged = 0;
+
+    for (size_t i = 0; i < op->ntasks; i++) {
+        if (!op->tasks[i].ok)
+            op->secret_changed = true;
+        else if (nunchanged < FORM_MAX_FIELDS)
+            unchanged[nunchanged++] = op->tasks[i].var;
+    }
+    if (op->secret_changed) {
+        switch (op->reg->conf->registration.password_change) {
+        case CONF_PWCHANGE_OFF:
+            reg_op_fail(op, IQ_NOT_ALLOWED,
+                 "This service does not allow changing the password or "
+                 "another private field; nothing was changed.");
+            return;
+        case CONF_PWCHANGE_FORM:
+            if (!op->reg->has_password) {
+                reg_op_fail(op, IQ_NOT_ALLOWED,
+                     "This service does not allow changing a private "
+                     "field; nothing was changed.");
+                return;
+            }
+            log_info("reg", "update from %s (id=%s) changes a secret: "
+                            "asked for the changepassword form",
+                     op->bare, reg_op_id(op));
+            reg_account_ask_password_form(op);
+            return;
+        case CONF_PWCHANGE_LEGACY:
+            break;
+        }
+    }
+    reg_op_tasks_clear(op);
+    for (size_t i = 0; i < nunchanged; i++)
+        form_data_remove(&op->data, unchanged[i]);
+    hash_secrets(op);
+    reg_op_run_tasks(op, after_register_tasks);
+}
+
+/* An update: compares each secret given with the hash on file. */
+static void check_secret_changes(struct op *op)
+{
+    const struct form_def *def = &op->reg->def;
+
+    for (size_t i = 0; i < def->nfields; i++) {
+        const struct form_field_def *f = &def->fields[i];
+        const char *v = form_data_first(&op->data, f->var);
+        const char *stored;
+
+        if (f->type != FORM_TEXT_PRIVATE || !v)
+            continue;
+        if ((stored = stored_secret(op, f->var)))
+            reg_op_add_task(op, f->var, v, stored);
+        else
+            op->secret_changed = true; /* a secret where none was */
+    }
+    reg_op_run_tasks(op, after_secret_checks);
+}
+
+/* The username chosen, if any, follows the rule of text.h (the database
+ * has the last word); false when refused (answered, echoing the request
+ * without secrets). */
+static bool username_acceptable(struct op *op)
+{
+    const char *name = form_data_first(&op->data, "username");
+    const char *why;
+    char text[160];
+
+    if (!name || text_username_ok(name, &why))
+        return true;
+    snprintf(text, sizeof(text), "The username %s.", why);
+    fail_echo(op, IQ_NOT_ACCEPTABLE, text);
+    return false;
+}
+
+/* Only <username/> and <password/>: XEP-0077 3.3, a password change. */
+static bool is_password_change(const struct op *op)
+{
+    return op->legacy && op->data.n == 2 &&
+           form_data_get(&op->data, "username") &&
+           form_data_get(&op->data, "password");
+}
+
+static void on_get_for_set(void *arg, enum store_status st,
+                           struct store_record *rec)
+{
+    struct op *op = arg;
+    const struct form_def *def = &op->reg->def;
+    struct form_problem problem = {{0}};
+    enum form_status fs;
+
+    if (st != STORE_OK && st != STORE_NOT_FOUND) {
+        reg_op_fail_unavailable(op);
+        return;
+    }
+    if (st == STORE_OK)
+        reg_op_keep_record(op, rec);
+    if (op->registered && is_password_change(op)) {
+        reg_account_legacy_password(op);
+        return;
+    }
+    fs = form_validate(def, &op->data, op->registered, &problem);
+    if (fs != FORM_OK) {
+        fail_echo(op,
+                  fs == FORM_BAD_REQUEST ? IQ_BAD_REQUEST : IQ_NOT_ACCEPTABLE,
+                  problem.text);
+        return;
+    }
+    if (!username_acceptable(op))
+        return;
+    if (op->registered) {
+        check_secret_changes(op);
+        return;
+    }
+    hash_secrets(op);
+    reg_op_run_tasks(op, after_register_tasks);
+}
+
+void reg_update_set(struct op *op)
+{
+    store_get(op->reg->store, reg_op_service(op), op->bare, op->claim,
+              on_get_for_set, op);
+}
