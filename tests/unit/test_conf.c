@@ -53,7 +53,7 @@ static void test_seed_contests(void **state)
     assert_int_equal(g->noptions, 2);
     assert_string_equal(g->options[0].value, "M");
     assert_string_equal(g->options[0].label, "Male");
-    assert_int_equal(c->log_level, LOG_INFO);
+    assert_int_equal(c->log_level, LOG_LEVEL_INFO);
     /* defaults */
     assert_string_equal(c->disco.category, "component");
     assert_string_equal(c->disco.name, "Contest Registration");

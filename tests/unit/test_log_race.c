@@ -27,12 +27,12 @@ int main(void)
 {
     pthread_t t[2];
 
-    log_set_level(LOG_ERROR);
+    log_set_level(LOG_LEVEL_ERROR);
     for (int i = 0; i < 2; i++)
         if (pthread_create(&t[i], NULL, reader, NULL) != 0)
             return 1;
     for (int i = 0; i < ROUNDS; i++)
-        log_set_level(i % 2 ? LOG_ERROR : LOG_WARN);
+        log_set_level(i % 2 ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
     for (int i = 0; i < 2; i++)
         pthread_join(t[i], NULL);
     puts("ok - log level read and set from three threads");

@@ -5,45 +5,17 @@
  */
 #include "testutil.h"
 
+#include <poll.h>
+
 #include "fake_store.h"
+#include "fixture.h"
 #include "sync_env.h"
 #include "reg.h"
 #include "secret.h"
 
-static struct form_option gender[] = {{"M", "Male"}, {"F", "Female"}};
-static struct form_field_def contest_fields[] = {
-    {.var = "first", .type = FORM_TEXT_SINGLE, .label = "Given Name",
-     .required = true},
-    {.var = "last", .type = FORM_TEXT_SINGLE, .label = "Family Name",
-     .required = true},
-    {.var = "email", .type = FORM_TEXT_SINGLE, .label = "Email Address",
-     .required = true},
-    {.var = "x-gender", .type = FORM_LIST_SINGLE, .label = "Gender",
-     .options = gender, .noptions = 2},
-};
-static struct form_field_def account_fields[] = {
-    {.var = "username", .type = FORM_TEXT_SINGLE, .required = true},
-    {.var = "password", .type = FORM_TEXT_PRIVATE, .required = true},
-    {.var = "email", .type = FORM_TEXT_SINGLE, .required = true},
-};
-static char *any_domain[] = {"*"};
-static struct conf contests = {
-    .component = {.jid = "contests.example"},
-    .registration = {.title = "Contest Registration",
-                     .instructions = "Please sign up",
-                     .fields = contest_fields,
-                     .nfields = 4,
-                     .hash_cost = 4,
-                     .allowed_domains = {any_domain, 1}},
-};
-static struct conf accounts = {
-    .component = {.jid = "accounts.example"},
-    .registration = {.instructions = "Choose a username and password.",
-                     .fields = account_fields,
-                     .nfields = 3,
-                     .hash_cost = 4,
-                     .allowed_domains = {any_domain, 1}},
-};
+/* tests/fixtures/contests.conf and accounts.conf (JIDs contests.example,
+ * accounts.example), loaded by main() */
+static struct conf contests, accounts;
 
 static xmpp_ctx_t *ctx;
 static struct tu_sink sink;
@@ -122,8 +94,10 @@ static void test_get_legacy_and_form(void **state)
 
     (void)state;
     r = ask(&accounts, "get", "bill@shakespeare.example/globe", "");
-    assert_contains(r, "<instructions>Choose a username and password."
-                       "</instructions><username/><password/><email/>");
+    assert_contains(r, "<instructions>Choose a username and password for "
+                       "use with this service. Please also provide your "
+                       "email address.</instructions><username/><password/>"
+                       "<email/>");
     assert_contains(r, "<x type=\"form\" xmlns=\"jabber:x:data\">");
 }
 
@@ -137,9 +111,8 @@ static void test_register_then_registered(void **state)
     assert_not_contains(r, "<query");
     assert_string_equal(fake_store_fields("contests.example",
                                           "juliet@capulet.example"),
-                        "{\"first\":\"Juliet\",\"last\":\"Capulet\","
-                        "\"email\":\"juliet@capulet.com\",\"x-gender\":"
-                        "\"F\"}");
+                        "first=Juliet;last=Capulet;email=juliet@capulet.com;"
+                        "x-gender=F;");
     assert_null(
         fake_store_username("contests.example", "juliet@capulet.example"));
     r = ask(&contests, "get", "juliet@capulet.example/other", "");
@@ -157,7 +130,7 @@ static void test_register_then_registered(void **state)
     assert_int_equal(fake_store_count(), 1);
     assert_contains(fake_store_fields("contests.example",
                                       "juliet@capulet.example"),
-                    "\"first\":\"Jules\"");
+                    "first=Jules;");
 }
 
 static void test_legacy_register_hashes_password(void **state)
@@ -271,7 +244,7 @@ static void test_form_wins_over_legacy(void **state)
     assert_contains(r, "type=\"result\"");
     assert_contains(fake_store_fields("contests.example",
                                       "juliet@capulet.example"),
-                    "\"first\":\"Juliet\"");
+                    "first=Juliet;");
 }
 
 static void test_remove(void **state)
@@ -751,9 +724,9 @@ static void test_private_field_change(void **state)
     assert_contains(fake_store_fields("accounts.example", BILL_BARE),
                     "e@x.example");
     /* the PIN's stored hash is the same string as before */
-    assert_non_null(strstr(fields, "\"pin\":\"$2a$04$"));
+    assert_non_null(strstr(fields, "pin=$2a$04$"));
     assert_non_null(strstr(fake_store_fields("accounts.example", BILL_BARE),
-                           strstr(fields, "\"pin\":\"$2a$04$")));
+                           strstr(fields, "pin=$2a$04$")));
     free(fields);
 }
 
@@ -824,34 +797,15 @@ static void test_secret_over_72_bytes(void **state)
 
 /* ---- in-flight caps ------------------------------------------------------ */
 
-/* An offload that keeps the jobs until the test runs them: requests stay in
- * flight meanwhile. */
-struct deferred {
-    void (*work[16])(void *);
-    void (*done[16])(void *);
-    void *arg[16];
-    int n;
-};
-static struct deferred deferred;
-
-static bool defer_offload(void *octx, void (*work)(void *),
-                          void (*done)(void *), void *arg)
+/* A hashing worker whose finished jobs wait until the test drains them:
+ * requests stay in flight meanwhile. */
+static void drain_all(struct worker *w)
 {
-    (void)octx;
-    assert_true(deferred.n < 16);
-    deferred.work[deferred.n] = work;
-    deferred.done[deferred.n] = done;
-    deferred.arg[deferred.n++] = arg;
-    return true;
-}
-
-static void run_deferred(void)
-{
-    for (int i = 0; i < deferred.n; i++) {
-        deferred.work[i](deferred.arg[i]);
-        deferred.done[i](deferred.arg[i]);
+    while (worker_pending(w) > 0) {
+        struct pollfd p = {.fd = worker_fd(w), .events = POLLIN};
+        assert_true(poll(&p, 1, 5000) == 1);
+        worker_drain(w);
     }
-    deferred.n = 0;
 }
 
 /* Sends one request to reg; the reply, if one was sent at once, is in
@@ -879,12 +833,13 @@ static void test_inflight_caps(void **state)
 {
     struct conf c = accounts;
     struct reg_env env = sync_env;
+    struct worker *hasher = worker_new(1, 0);
     struct reg *reg;
 
     (void)state;
     c.limits.inflight_per_jid = 2;
     c.limits.inflight_total = 3;
-    env.offload = defer_offload;
+    env.hasher = hasher;
     reg = reg_new(&c, fake_store(), &env);
     tu_sink_clear(&sink);
     send_to(reg, &c, "set", BILL, REG_USER("bill"));
@@ -909,13 +864,14 @@ static void test_inflight_caps(void **state)
     assert_contains(sink.sent[2], "service");
     assert_int_equal(reg_inflight(reg), 3);
     /* once answered, requests are taken again */
-    run_deferred();
+    drain_all(hasher);
     assert_int_equal(reg_inflight(reg), 0);
     assert_int_equal(sink.nsent, 6);
     send_to(reg, &c, "get", BILL, "");
     assert_int_equal(sink.nsent, 7);
     assert_contains(sink.sent[6], "<registered/>");
     reg_free(reg);
+    worker_free(hasher);
 }
 
 /* Usernames with control, invisible format characters or white space at
@@ -1027,5 +983,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_request_secret_wiped, setup,
                                         teardown),
     };
+    contests = fixture_conf("contests", NULL);
+    accounts = fixture_conf("accounts", NULL);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

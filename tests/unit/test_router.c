@@ -5,22 +5,12 @@
 #include "testutil.h"
 
 #include "fake_store.h"
+#include "fixture.h"
 #include "sync_env.h"
 #include "router.h"
 
-static struct form_field_def fields[] = {
-    {.var = "email", .type = FORM_TEXT_SINGLE, .required = true},
-};
-static char *any_domain[] = {"*"};
-static struct conf conf = {
-    .component = {.jid = "contests.example"},
-    .disco = {.category = "component", .type = "generic",
-              .name = "Contest Registration"},
-    .registration = {.fields = fields,
-                     .nfields = 1,
-                     .hash_cost = 4,
-                     .allowed_domains = {any_domain, 1}},
-};
+/* tests/fixtures/contests.conf (JID contests.example), loaded by main() */
+static struct conf conf;
 
 static xmpp_ctx_t *ctx;
 static struct tu_sink sink;
@@ -159,7 +149,8 @@ static void test_register_reaches_reg(void **state)
                      1);
     assert_contains(sink.sent[0], "jabber:x:data");
     assert_int_equal(route("<iq type='set' id='g2' " FROM "><query xmlns="
-                           "'jabber:iq:register'><email>j@c</email></query>"
+                           "'jabber:iq:register'><first>J</first><last>C</last>"
+                           "<email>j@c</email></query>"
                            "</iq>"),
                      1);
     assert_contains(sink.sent[0], "type=\"result\"");
@@ -189,5 +180,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reply_without_to_uses_own_jid,
                                         setup, teardown),
     };
+    conf = fixture_conf("contests", NULL);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
