@@ -495,11 +495,6 @@ static void close_stream(struct component *c)
         loop_once(c, 50);
 }
 
-void component_set_router(struct component *c, struct router *router)
-{
-    c->router = router;
-}
-
 int component_run(struct component *c, const struct component_control *ctl)
 {
     uint64_t deadline, wd_every = notify_watchdog_usec() / 1000, wd_next = 0;

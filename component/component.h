@@ -69,7 +69,4 @@ bool component_ping_token(char *out, size_t size);
 bool component_is_ping_reply(const char *ping_id, const char *name,
                              const char *type, const char *id);
 
-/* Points the component at another router (after a reload). */
-void component_set_router(struct component *c, struct router *router);
-
 #endif

@@ -9,6 +9,7 @@
 
 #include <confuse.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <limits.h>
@@ -438,6 +439,65 @@ static cfg_opt_t root_opts[] = {
     CFG_SEC("log", log_opts, CFGF_NONE),
     CFG_END(),
 };
+
+/* Options read once, at start-up (the connection to the XMPP server and
+ * the database are opened with them): a reload keeps their running
+ * values and says so.  Every other option takes effect on reload. */
+enum restart_kind { RESTART_STR, RESTART_UINT };
+
+static const struct {
+    const char *name;
+    enum restart_kind kind;
+    size_t offset;
+} restart_only[] = {
+    {"component.jid", RESTART_STR, offsetof(struct conf, component.jid)},
+    {"component.server", RESTART_STR,
+     offsetof(struct conf, component.server)},
+    {"component.port", RESTART_UINT, offsetof(struct conf, component.port)},
+    {"component.secret", RESTART_STR,
+     offsetof(struct conf, component.secret)},
+    {"component.reconnect_min_ms", RESTART_UINT,
+     offsetof(struct conf, component.reconnect_min_ms)},
+    {"component.reconnect_max_ms", RESTART_UINT,
+     offsetof(struct conf, component.reconnect_max_ms)},
+    {"component.keepalive_s", RESTART_UINT,
+     offsetof(struct conf, component.keepalive_s)},
+    {"component.keepalive_timeout_s", RESTART_UINT,
+     offsetof(struct conf, component.keepalive_timeout_s)},
+    {"database.conninfo", RESTART_STR,
+     offsetof(struct conf, database.conninfo)},
+};
+
+bool conf_keep_restart_options(struct conf *next, const struct conf *running)
+{
+    bool ok = true;
+
+    for (size_t i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]);
+         i++) {
+        char *n = (char *)next + restart_only[i].offset;
+        const char *r = (const char *)running + restart_only[i].offset;
+        bool changed;
+
+        if (restart_only[i].kind == RESTART_UINT) {
+            changed = *(unsigned *)n != *(const unsigned *)r;
+            *(unsigned *)n = *(const unsigned *)r;
+        } else {
+            char **ns = (char **)n;
+            const char *rs = *(char *const *)r;
+            changed = strcmp(*ns ? *ns : "", rs ? rs : "") != 0;
+            if (*ns)
+                explicit_bzero(*ns, strlen(*ns)); /* may be a secret */
+            free(*ns);
+            *ns = rs ? strdup(rs) : NULL;
+            ok &= !rs || *ns;
+        }
+        if (changed)
+            log_warn("conf", "reload: %s cannot change without a restart; "
+                             "keeping the running value",
+                     restart_only[i].name);
+    }
+    return ok;
+}
 
 /* Reads the component secret from path: the first line, which must not
  * be empty, from a file that others cannot read and that nobody but its

@@ -106,4 +106,10 @@ struct conf *conf_load(const char *path, FILE *err);
 
 void conf_free(struct conf *conf);
 
+/* For a reload: gives next the running values of the options that take
+ * effect only at start-up (conf.c's restart_only table), logging each one
+ * the new file tried to change (by name, never its value).  False when
+ * out of memory. */
+bool conf_keep_restart_options(struct conf *next, const struct conf *running);
+
 #endif

@@ -36,21 +36,6 @@ static const struct {
     [IQ_UNEXPECTED_REQUEST] = {"unexpected-request", 400, "wait"},
 };
 
-const char *iq_error_condition(enum iq_error e)
-{
-    return errors[e].condition;
-}
-
-int iq_error_code(enum iq_error e)
-{
-    return errors[e].code;
-}
-
-const char *iq_error_type(enum iq_error e)
-{
-    return errors[e].type;
-}
-
 struct iq_req {
     xmpp_stanza_t *iq;
     char *self;
@@ -72,11 +57,6 @@ struct iq_req *iq_req_new(xmpp_stanza_t *iq, const char *self,
     req->iq = xmpp_stanza_clone(iq);
     req->sink = *sink;
     return req;
-}
-
-xmpp_stanza_t *iq_req_stanza(const struct iq_req *req)
-{
-    return req->iq;
 }
 
 xmpp_ctx_t *iq_req_ctx(const struct iq_req *req)
@@ -112,11 +92,6 @@ xmpp_stanza_t *iq_req_payload(const struct iq_req *req)
         found = c;
     }
     return found;
-}
-
-bool iq_req_answered(const struct iq_req *req)
-{
-    return req->answered;
 }
 
 /* A reply skeleton: type, id, to = the requester, from = us. */
@@ -164,8 +139,9 @@ void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload)
     xmpp_stanza_release(r);
 }
 
-xmpp_stanza_t *iq_error_element(xmpp_ctx_t *ctx, enum iq_error e,
-                                const char *type, const char *text)
+/* A standalone <error/> (type NULL: the usual one); caller owns it. */
+static xmpp_stanza_t *error_element(xmpp_ctx_t *ctx, enum iq_error e,
+                                    const char *type, const char *text)
 {
     xmpp_stanza_t *err = xmpp_stanza_new(ctx);
     xmpp_stanza_t *cond = xmpp_stanza_new(ctx);
@@ -231,7 +207,7 @@ void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
             xmpp_stanza_release(copy);
         }
     }
-    err = iq_error_element(iq_req_ctx(req), e, type, text);
+    err = error_element(iq_req_ctx(req), e, type, text);
     xmpp_stanza_add_child(r, err);
     xmpp_stanza_release(err);
     if (!req->answered)

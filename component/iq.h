@@ -32,10 +32,6 @@ enum iq_error {
     IQ_UNEXPECTED_REQUEST,
 };
 
-/* Condition element name, legacy code (0: none) and type of an error. */
-const char *iq_error_condition(enum iq_error e);
-int iq_error_code(enum iq_error e);
-const char *iq_error_type(enum iq_error e);
 
 /* Where replies go.  send borrows the stanza. */
 struct iq_sink {
@@ -52,14 +48,12 @@ struct iq_req *iq_req_new(xmpp_stanza_t *iq, const char *self,
                           const struct iq_sink *sink);
 
 /* Accessors; everything borrowed from the request. */
-xmpp_stanza_t *iq_req_stanza(const struct iq_req *req);
 xmpp_ctx_t *iq_req_ctx(const struct iq_req *req);
 const char *iq_req_id(const struct iq_req *req);
 const char *iq_req_from(const struct iq_req *req);
 const char *iq_req_type(const struct iq_req *req);
 /* The single child element of a get/set, or NULL. */
 xmpp_stanza_t *iq_req_payload(const struct iq_req *req);
-bool iq_req_answered(const struct iq_req *req);
 
 /* Sends a result carrying payload (borrowed; NULL for an empty result). */
 void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload);
@@ -74,10 +68,5 @@ void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
 /* Ends the request (answering internal-server-error if nothing was sent)
  * and frees it.  NULL is allowed. */
 void iq_req_done(struct iq_req *req);
-
-/* Builds a standalone <error/> element (type NULL: the usual one); caller
- * owns it. */
-xmpp_stanza_t *iq_error_element(xmpp_ctx_t *ctx, enum iq_error e,
-                                const char *type, const char *text);
 
 #endif

@@ -40,7 +40,7 @@ bool log_level_parse(const char *name, enum log_level *out)
     return false;
 }
 
-const char *log_level_name(enum log_level level)
+static const char *level_name(enum log_level level)
 {
     return (unsigned)level < sizeof(names) / sizeof(names[0]) ? names[level]
                                                                : "?";
@@ -68,5 +68,5 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
     fprintf(stderr, "%s.%03ldZ %-5s %s: %s\n", stamp, ts.tv_nsec / 1000000,
-            log_level_name(level), module, line);
+            level_name(level), module, line);
 }

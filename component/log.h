@@ -18,7 +18,6 @@ enum log_level log_get_level(void);
 
 /* Parses "error", "warn", "info" or "debug"; false when unknown. */
 bool log_level_parse(const char *name, enum log_level *out);
-const char *log_level_name(enum log_level level);
 
 /* Writes one line: "<time> <LEVEL> <module>: <message>". */
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)

@@ -137,16 +137,6 @@ static void free_retired(struct app *a, bool force)
     a->nretired = kept;
 }
 
-/* Options that need a restart keep their running value, by name. */
-static void keep_fixed(const char *name, char **next, const char *running)
-{
-    if (strcmp(*next ? *next : "", running ? running : "") != 0)
-        log_warn("main", "reload: %s cannot change without a restart; "
-                         "keeping the running value", name);
-    free(*next);
-    *next = running ? strdup(running) : NULL;
-}
-
 static void on_reload(void *arg)
 {
     struct app *a = arg;
@@ -166,19 +156,11 @@ static void on_reload(void *arg)
                           "configuration", a->path);
         return;
     }
-    keep_fixed("component.jid", &next->component.jid,
-               a->boot->component.jid);
-    keep_fixed("component.server", &next->component.server,
-               a->boot->component.server);
-    if (next->component.port != a->boot->component.port)
-        log_warn("main", "reload: component.port cannot change without a "
-                         "restart; keeping the running value");
-    next->component.port = a->boot->component.port;
-    if (strcmp(next->component.secret, a->boot->component.secret) != 0)
-        log_warn("main", "reload: component.secret cannot change without "
-                         "a restart; keeping the running value");
-    keep_fixed("database.conninfo", &next->database.conninfo,
-               a->boot->database.conninfo);
+    if (!conf_keep_restart_options(next, a->boot)) {
+        log_error("main", "reload failed: out of memory");
+        conf_free(next);
+        return;
+    }
     reg = reg_new(next, a->store, &a->env);
     if (!reg) {
         log_error("main", "reload failed: out of memory");

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limit.h"
+#include "limiter.h"
 #include "log.h"
 #include "policy.h"
 #include "secret.h"

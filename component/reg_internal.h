@@ -134,8 +134,6 @@ void reg_op_tasks_clear(struct op *op);
 
 /* ---- reg_reply.c: pure builders; the caller owns what they return ------ */
 
-/* <query xmlns='jabber:iq:register'> holding form (taken). */
-xmpp_stanza_t *reg_reply_query(xmpp_ctx_t *ctx, xmpp_stanza_t *form);
 /* What an unregistered requester gets (XEP-0077 section 6). */
 xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx);
 /* Redirection (section 5): instructions and a URL only. */

@@ -29,7 +29,8 @@ static xmpp_stanza_t *oob(xmpp_ctx_t *ctx, const char *url)
     return x;
 }
 
-xmpp_stanza_t *reg_reply_query(xmpp_ctx_t *ctx, xmpp_stanza_t *form)
+/* <query xmlns='jabber:iq:register'> holding form (taken). */
+static xmpp_stanza_t *reg_reply_query(xmpp_ctx_t *ctx, xmpp_stanza_t *form)
 {
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
 

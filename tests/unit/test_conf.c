@@ -377,6 +377,39 @@ static void test_proofs_and_inflight(void **state)
     free(msgs);
 }
 
+/* A reload keeps the options read once at start-up, and takes the rest. */
+static void test_restart_only_options(void **state)
+{
+    char *msgs;
+    struct conf *run = load_text(
+        "component { jid = \"c.example\" secret = \"one\" port = 5347 }\n"
+        "database { conninfo = \"dbname=a\" }\n"
+        "registration { title = \"A\" field \"email\" { } }\n",
+        &msgs);
+    struct conf *next;
+
+    (void)state;
+    free(msgs);
+    next = load_text(
+        "component { jid = \"d.example\" secret = \"two\" port = 5348\n"
+        " keepalive_s = 5 }\n"
+        "database { conninfo = \"dbname=b\" }\n"
+        "registration { title = \"B\" field \"email\" { } }\n",
+        &msgs);
+    free(msgs);
+    assert_non_null(run);
+    assert_non_null(next);
+    assert_true(conf_keep_restart_options(next, run));
+    assert_string_equal(next->component.jid, "c.example");
+    assert_string_equal(next->component.secret, "one");
+    assert_int_equal(next->component.port, 5347);
+    assert_int_equal(next->component.keepalive_s, 60);
+    assert_string_equal(next->database.conninfo, "dbname=a");
+    assert_string_equal(next->registration.title, "B"); /* reloadable */
+    conf_free(next);
+    conf_free(run);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_secret_file),
         cmocka_unit_test(test_policy_options),
         cmocka_unit_test(test_proofs_and_inflight),
+        cmocka_unit_test(test_restart_only_options),
         cmocka_unit_test(test_secret_file_writable),
         cmocka_unit_test(test_inline_secret_readable_warns),
     };

@@ -1,5 +1,5 @@
 /*
- * limit.h - token-bucket rate limits for registration sets: per bare JID,
+ * limiter.h - token-bucket rate limits for registration sets: per bare JID,
  * per remote domain and for the whole service.  Pure: the caller passes
  * the time, so tests need no clock.
  *
@@ -9,8 +9,8 @@
  * lock the rest of their domain out; a remote server can mint JIDs at
  * will, so its whole domain shares one bucket.
  */
-#ifndef REGISTRAR_LIMIT_H
-#define REGISTRAR_LIMIT_H
+#ifndef REGISTRAR_LIMITER_H
+#define REGISTRAR_LIMITER_H
 
 #include <stdbool.h>
 

@@ -1,9 +1,9 @@
 /*
- * limit.c - token buckets keyed by bare JID and by remote domain, plus one
+ * limiter.c - token buckets keyed by bare JID and by remote domain, plus one
  * for the service.  Memory stays bounded: a bucket that has refilled is
  * the same as no bucket, so full buckets are dropped when the table grows.
  */
-#include "limit.h"
+#include "limiter.h"
 
 #include <stdlib.h>
 #include <string.h>
