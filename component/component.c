@@ -46,17 +46,17 @@ struct component {
     size_t nwakeups;
     int fd; /* the connection's socket, -1 when none */
     enum state state;
-    bool refused;          /* the server refused our secret: stop */
-    bool ready_sent;       /* systemd was told READY=1 */
-    uint64_t last_heard;   /* monotonic ms of the last stanza received */
-    uint64_t ping_sent;    /* when our keepalive ping left, 0: none out */
+    bool refused;        /* the server refused our secret: stop */
+    bool ready_sent;     /* systemd was told READY=1 */
+    uint64_t last_heard; /* monotonic ms of the last stanza received */
+    uint64_t ping_sent;  /* when our keepalive ping left, 0: none out */
     unsigned ping_seq;
     char ping_token[33]; /* random per connection: see new_ping_token() */
     char ping_id[64];
-    bool dropping; /* we closed a silent connection ourselves */
+    bool dropping;            /* we closed a silent connection ourselves */
     uint64_t attempt_started; /* monotonic ms of the last connect */
-    unsigned failures;     /* consecutive failed attempts */
-    uint64_t next_attempt; /* monotonic ms */
+    unsigned failures;        /* consecutive failed attempts */
+    uint64_t next_attempt;    /* monotonic ms */
 };
 
 static uint64_t now_ms(void)
@@ -69,8 +69,8 @@ static uint64_t now_ms(void)
 
 /* libstrophe's own messages, in our format.  Its debug level prints raw
  * XML, passwords included, so it is never passed on. */
-static void on_strophe_log(void *arg, xmpp_log_level_t level,
-                           const char *area, const char *msg)
+static void on_strophe_log(void *arg, xmpp_log_level_t level, const char *area,
+                           const char *msg)
 {
     (void)arg;
     switch (level) {
@@ -94,10 +94,8 @@ static void send_stanza(void *arg, xmpp_stanza_t *stanza)
 
     if (c->state != ONLINE) {
         log_warn("component", "not attached: reply id=%s to %s dropped",
-                 xmpp_stanza_get_id(stanza) ? xmpp_stanza_get_id(stanza)
-                                            : "",
-                 xmpp_stanza_get_to(stanza) ? xmpp_stanza_get_to(stanza)
-                                            : "");
+                 xmpp_stanza_get_id(stanza) ? xmpp_stanza_get_id(stanza) : "",
+                 xmpp_stanza_get_to(stanza) ? xmpp_stanza_get_to(stanza) : "");
         return;
     }
     xmpp_send(c->conn, stanza);
@@ -124,8 +122,8 @@ bool component_is_ping_reply(const char *ping_id, const char *name,
                              const char *type, const char *id)
 {
     return ping_id && name && strcmp(name, "iq") == 0 && type &&
-           (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) &&
-           id && strcmp(id, ping_id) == 0;
+           (strcmp(type, "result") == 0 || strcmp(type, "error") == 0) && id &&
+           strcmp(id, ping_id) == 0;
 }
 
 bool component_ping_token(char *out, size_t size)
@@ -182,9 +180,8 @@ static void schedule_retry(struct component *c)
                   c->failures + 1);
 }
 
-static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
-                          int error, xmpp_stream_error_t *stream_error,
-                          void *arg)
+static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
+                          xmpp_stream_error_t *stream_error, void *arg)
 {
     struct component *c = arg;
     enum state was = c->state;
@@ -234,8 +231,7 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
         return;
     }
     if (stream_error && stream_error->type == XMPP_SE_CONFLICT)
-        log_warn("component",
-                 "%s:%u says another component is attached as %s",
+        log_warn("component", "%s:%u says another component is attached as %s",
                  c->conf->component.server, c->conf->component.port,
                  c->conf->component.jid);
     else if (stream_error)
@@ -307,8 +303,7 @@ static bool allocate_sm_state(xmpp_conn_t *conn)
     return true;
 }
 
-struct component *component_new(const struct conf *conf,
-                                struct router *router,
+struct component *component_new(const struct conf *conf, struct router *router,
                                 const struct component_wakeup *wakeups,
                                 size_t n)
 {
@@ -402,8 +397,9 @@ static void keepalive(struct component *c)
         /* A server (or a proxy) that accepts the connection but never
          * opens the stream or answers the handshake: libstrophe times out
          * only the TCP connect and the handshake after a stream header. */
-        log_warn("component", "%s:%u did not complete the handshake in "
-                              "%u s: giving up this attempt",
+        log_warn("component",
+                 "%s:%u did not complete the handshake in "
+                 "%u s: giving up this attempt",
                  cc->server, cc->port, cc->keepalive_timeout_s);
         c->dropping = true;
         xmpp_disconnect(c->conn);
@@ -414,8 +410,9 @@ static void keepalive(struct component *c)
     if (c->ping_sent) {
         if (now - c->ping_sent < (uint64_t)cc->keepalive_timeout_s * 1000)
             return;
-        log_warn("component", "%s:%u did not answer a ping in %u s: "
-                              "reconnecting",
+        log_warn("component",
+                 "%s:%u did not answer a ping in %u s: "
+                 "reconnecting",
                  cc->server, cc->port, cc->keepalive_timeout_s);
         c->ping_sent = 0;
         c->dropping = true;

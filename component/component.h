@@ -34,8 +34,7 @@ struct component_wakeup {
 /* conf and router are borrowed and must outlive the component; the n
  * (at most COMPONENT_MAX_WAKEUPS) wakeups are copied.  Caller owns the
  * result (component_free).  NULL when libstrophe cannot start. */
-struct component *component_new(const struct conf *conf,
-                                struct router *router,
+struct component *component_new(const struct conf *conf, struct router *router,
                                 const struct component_wakeup *wakeups,
                                 size_t n);
 void component_free(struct component *c);

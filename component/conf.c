@@ -9,13 +9,13 @@
 
 #include <confuse.h>
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The load in progress: libconfuse callbacks carry no user pointer, and a
@@ -72,8 +72,7 @@ static int choice(const char *v, const char *const *names)
     return -1;
 }
 
-static void check_choice(cfg_t *cfg, const char *opt,
-                         const char *const *names)
+static void check_choice(cfg_t *cfg, const char *opt, const char *const *names)
 {
     const char *v = cfg_getstr(cfg, opt);
 
@@ -126,8 +125,7 @@ static int check_level(cfg_t *cfg, cfg_opt_t *opt)
     const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
 
     if (!v || !log_level_parse(v, &level))
-        report(cfg->line,
-               "level: '%s' is not one of error, warn, info, debug",
+        report(cfg->line, "level: '%s' is not one of error, warn, info, debug",
                v ? v : "");
     return 0;
 }
@@ -223,8 +221,8 @@ static bool var_ok(const char *var)
     if (str_blank(var) || strlen(var) > 64)
         return false;
     for (const char *p = var; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' ||
-            *p == '>' || *p == '&' || *p == '\'')
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '<' || *p == '>' ||
+            *p == '&' || *p == '\'')
             return false;
     return true;
 }
@@ -237,8 +235,9 @@ static void check_field(cfg_t *field)
     unsigned noptions = cfg_size(field, "option");
 
     if (!var_ok(var)) {
-        report(field->line, "field \"%s\": a var must be 1-64 characters "
-                            "without spaces, quotes or <>&",
+        report(field->line,
+               "field \"%s\": a var must be 1-64 characters "
+               "without spaces, quotes or <>&",
                var ? var : "");
         return;
     }
@@ -248,13 +247,11 @@ static void check_field(cfg_t *field)
     }
     if (!type_name || !form_type_parse(type_name, &type))
         return; /* already reported by check_field_type */
-    if ((type == FORM_LIST_SINGLE || type == FORM_LIST_MULTI) &&
-        noptions == 0)
+    if ((type == FORM_LIST_SINGLE || type == FORM_LIST_MULTI) && noptions == 0)
         report(field->line, "field \"%s\": a %s field needs options", var,
                type_name);
     if (noptions && type != FORM_LIST_SINGLE && type != FORM_LIST_MULTI)
-        report(field->line, "field \"%s\": only list fields take options",
-               var);
+        report(field->line, "field \"%s\": only list fields take options", var);
     if ((type == FORM_FIXED || type == FORM_HIDDEN) &&
         str_blank(cfg_getstr(field, "value")))
         report(field->line, "field \"%s\": a %s field needs a value", var,
@@ -281,21 +278,23 @@ static void check_proof(cfg_t *cfg, cfg_t *sec, const char *opt,
         for (unsigned k = 0; k < i && !dup; k++)
             dup = strcmp(var, cfg_getnstr(sec, opt, k)) == 0;
         if (dup)
-            report(cfg->line, "registration: %s names '%s' twice", opt,
-                   var);
+            report(cfg->line, "registration: %s names '%s' twice", opt, var);
         else if (!cfg_gettsec(sec, "field", var))
-            report(cfg->line, "registration: %s names '%s', which is not "
-                              "a registration field", opt, var);
+            report(cfg->line,
+                   "registration: %s names '%s', which is not "
+                   "a registration field",
+                   opt, var);
         else if (!password_ok && strcmp(var, "password") == 0)
-            report(cfg->line, "registration: %s cannot name 'password' "
-                              "(the old password is always asked)", opt);
+            report(cfg->line,
+                   "registration: %s cannot name 'password' "
+                   "(the old password is always asked)",
+                   opt);
     }
 }
 
 static bool domain_ok(const char *d)
 {
-    return d && *d && !strchr(d, '@') && !strchr(d, '/') &&
-           form_jid_valid(d);
+    return d && *d && !strchr(d, '@') && !strchr(d, '/') && form_jid_valid(d);
 }
 
 static void check_policy(cfg_t *cfg, cfg_t *sec)
@@ -307,8 +306,7 @@ static void check_policy(cfg_t *cfg, cfg_t *sec)
     check_choice(sec, "remove", remove_names);
     if (url && strncmp(url, "https://", 8) != 0 &&
         strncmp(url, "http://", 7) != 0)
-        report(cfg->line, "registration: url '%s' is not an http(s) URL",
-               url);
+        report(cfg->line, "registration: url '%s' is not an http(s) URL", url);
     if (choice(cfg_getstr(sec, "mode"), mode_names) == CONF_MODE_REDIRECT &&
         !url)
         report(cfg->line, "registration: mode \"redirect\" needs a url");
@@ -323,13 +321,17 @@ static void check_policy(cfg_t *cfg, cfg_t *sec)
     for (unsigned i = 0; i < cfg_size(sec, "allowed_domains"); i++) {
         const char *d = cfg_getnstr(sec, "allowed_domains", i);
         if (strcmp(d, "*") != 0 && !domain_ok(d))
-            report(cfg->line, "registration: allowed_domains: '%s' is not "
-                              "a domain (or \"*\")", d);
+            report(cfg->line,
+                   "registration: allowed_domains: '%s' is not "
+                   "a domain (or \"*\")",
+                   d);
     }
     for (unsigned i = 0; i < cfg_size(sec, "local_domains"); i++)
         if (!domain_ok(cfg_getnstr(sec, "local_domains", i)))
-            report(cfg->line, "registration: local_domains: '%s' is not a "
-                              "domain", cfg_getnstr(sec, "local_domains", i));
+            report(cfg->line,
+                   "registration: local_domains: '%s' is not a "
+                   "domain",
+                   cfg_getnstr(sec, "local_domains", i));
     for (unsigned i = 0; i < cfg_size(sec, "blocked_jids"); i++)
         if (str_blank(cfg_getnstr(sec, "blocked_jids", i)))
             report(cfg->line, "registration: blocked_jids: empty pattern");
@@ -343,8 +345,7 @@ static int check_registration(cfg_t *cfg, cfg_opt_t *opt)
     if (n == 0)
         report(cfg->line, "registration: at least one field is required");
     if (n > FORM_MAX_FIELDS)
-        report(cfg->line, "registration: more than %d fields",
-               FORM_MAX_FIELDS);
+        report(cfg->line, "registration: more than %d fields", FORM_MAX_FIELDS);
     for (unsigned i = 0; i < n; i++)
         check_field(cfg_getnsec(sec, "field", i));
     check_policy(cfg, sec);
@@ -383,8 +384,7 @@ static cfg_opt_t registration_opts[] = {
     CFG_STR_LIST("allowed_domains", "{}", CFGF_NONE),
     CFG_STR_LIST("local_domains", "{}", CFGF_NONE),
     CFG_STR_LIST("blocked_jids", "{}", CFGF_NONE),
-    CFG_SEC("field", field_opts,
-            CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+    CFG_SEC("field", field_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END(),
 };
 
@@ -451,11 +451,9 @@ static const struct {
     size_t offset;
 } restart_only[] = {
     {"component.jid", RESTART_STR, offsetof(struct conf, component.jid)},
-    {"component.server", RESTART_STR,
-     offsetof(struct conf, component.server)},
+    {"component.server", RESTART_STR, offsetof(struct conf, component.server)},
     {"component.port", RESTART_UINT, offsetof(struct conf, component.port)},
-    {"component.secret", RESTART_STR,
-     offsetof(struct conf, component.secret)},
+    {"component.secret", RESTART_STR, offsetof(struct conf, component.secret)},
     {"component.reconnect_min_ms", RESTART_UINT,
      offsetof(struct conf, component.reconnect_min_ms)},
     {"component.reconnect_max_ms", RESTART_UINT,
@@ -492,8 +490,9 @@ bool conf_keep_restart_options(struct conf *next, const struct conf *running)
             ok &= !rs || *ns;
         }
         if (changed)
-            log_warn("conf", "reload: %s cannot change without a restart; "
-                             "keeping the running value",
+            log_warn("conf",
+                     "reload: %s cannot change without a restart; "
+                     "keeping the running value",
                      restart_only[i].name);
     }
     return ok;
@@ -519,15 +518,17 @@ static char *read_secret_file(const char *path, int line)
         goto out;
     }
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        report(line, "secret_file %s is writable by %s (mode %04o): "
-                     "chmod go-w it",
+        report(line,
+               "secret_file %s is writable by %s (mode %04o): "
+               "chmod go-w it",
                path, st.st_mode & S_IWOTH ? "every user" : "its group",
                (unsigned)(st.st_mode & 07777));
         goto out;
     }
     if (st.st_mode & S_IROTH) {
-        report(line, "secret_file %s is readable by every user (mode %04o): "
-                     "chmod o-rwx it",
+        report(line,
+               "secret_file %s is readable by every user (mode %04o): "
+               "chmod o-rwx it",
                path, (unsigned)(st.st_mode & 07777));
         goto out;
     }
@@ -639,8 +640,8 @@ static bool copy_registration(cfg_t *reg, struct conf *c)
     r->remove =
         (enum conf_remove)choice(cfg_getstr(reg, "remove"), remove_names);
     r->hash_cost = (unsigned)cfg_getint(reg, "hash_cost");
-    if (oom || !copy_list(reg, "password_change_proof",
-                          &r->password_change_proof) ||
+    if (oom ||
+        !copy_list(reg, "password_change_proof", &r->password_change_proof) ||
         !copy_list(reg, "remove_proof", &r->remove_proof) ||
         !copy_list(reg, "allowed_domains", &r->allowed_domains) ||
         !copy_list(reg, "local_domains", &r->local_domains) ||
@@ -755,13 +756,10 @@ struct conf *conf_load(const char *path, FILE *err)
     }
     cfg_set_error_function(cfg, on_confuse_error);
     cfg_set_validate_func(cfg, "component|port", check_port);
-    cfg_set_validate_func(cfg, "component|reconnect_min_ms",
-                          check_positive_ms);
-    cfg_set_validate_func(cfg, "component|reconnect_max_ms",
-                          check_positive_ms);
+    cfg_set_validate_func(cfg, "component|reconnect_min_ms", check_positive_ms);
+    cfg_set_validate_func(cfg, "component|reconnect_max_ms", check_positive_ms);
     cfg_set_validate_func(cfg, "component|keepalive_s", check_seconds);
-    cfg_set_validate_func(cfg, "component|keepalive_timeout_s",
-                          check_seconds);
+    cfg_set_validate_func(cfg, "component|keepalive_timeout_s", check_seconds);
     cfg_set_validate_func(cfg, "log|level", check_level);
     cfg_set_validate_func(cfg, "registration|field|type", check_field_type);
     cfg_set_validate_func(cfg, "registration|field|max_length",

@@ -21,9 +21,9 @@ struct conf_component {
     char *server; /* host of the XMPP server's component port */
     unsigned port;
     char *secret;
-    unsigned reconnect_min_ms; /* first back-off delay */
-    unsigned reconnect_max_ms; /* back-off cap */
-    unsigned keepalive_s;      /* ping the server after this idle time */
+    unsigned reconnect_min_ms;    /* first back-off delay */
+    unsigned reconnect_max_ms;    /* back-off cap */
+    unsigned keepalive_s;         /* ping the server after this idle time */
     unsigned keepalive_timeout_s; /* no answer by then: reconnect */
 };
 

@@ -223,8 +223,8 @@ static enum form_status check_values(const struct form_field_def *f,
         if (f->type != FORM_TEXT_PRIVATE && f->type != FORM_TEXT_MULTI)
             trim(val);
         if (strlen(val) > max) {
-            problem_set(problem, "field '%s' is longer than %zu bytes",
-                        f->var, max);
+            problem_set(problem, "field '%s' is longer than %zu bytes", f->var,
+                        max);
             return FORM_NOT_ACCEPTABLE;
         }
         if (f->type == FORM_TEXT_PRIVATE &&
@@ -300,8 +300,7 @@ enum form_status form_validate(const struct form_def *def,
     }
     /* Drop what the definition does not ask for. */
     for (size_t i = 0; i < data->n;) {
-        const struct form_field_def *f =
-            form_def_find(def, data->items[i].var);
+        const struct form_field_def *f = form_def_find(def, data->items[i].var);
         if (!f || f->type == FORM_FIXED || f->type == FORM_HIDDEN) {
             form_data_remove(data, data->items[i].var);
             continue;
@@ -328,4 +327,3 @@ enum form_status form_validate(const struct form_def *def,
     }
     return FORM_OK;
 }
-

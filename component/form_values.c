@@ -10,11 +10,16 @@
 #include <string.h>
 
 static const char *const type_names[] = {
-    [FORM_BOOLEAN] = "boolean",           [FORM_FIXED] = "fixed",
-    [FORM_HIDDEN] = "hidden",             [FORM_JID_MULTI] = "jid-multi",
-    [FORM_JID_SINGLE] = "jid-single",     [FORM_LIST_MULTI] = "list-multi",
-    [FORM_LIST_SINGLE] = "list-single",   [FORM_TEXT_MULTI] = "text-multi",
-    [FORM_TEXT_PRIVATE] = "text-private", [FORM_TEXT_SINGLE] = "text-single",
+    [FORM_BOOLEAN] = "boolean",
+    [FORM_FIXED] = "fixed",
+    [FORM_HIDDEN] = "hidden",
+    [FORM_JID_MULTI] = "jid-multi",
+    [FORM_JID_SINGLE] = "jid-single",
+    [FORM_LIST_MULTI] = "list-multi",
+    [FORM_LIST_SINGLE] = "list-single",
+    [FORM_TEXT_MULTI] = "text-multi",
+    [FORM_TEXT_PRIVATE] = "text-private",
+    [FORM_TEXT_SINGLE] = "text-single",
 };
 
 #define NTYPES (sizeof(type_names) / sizeof(type_names[0]))
@@ -52,8 +57,7 @@ const struct form_field_def *form_def_find(const struct form_def *def,
 
 /* ---- form_data --------------------------------------------------------- */
 
-struct form_value *form_data_find(const struct form_data *data,
-                                  const char *var)
+struct form_value *form_data_find(const struct form_data *data, const char *var)
 {
     for (size_t i = 0; i < data->n; i++)
         if (strcmp(data->items[i].var, var) == 0)
@@ -214,4 +218,3 @@ bool form_jid_valid(const char *s)
     }
     return true;
 }
-

@@ -46,9 +46,9 @@ struct form_option {
 struct form_field_def {
     char *var;
     enum form_field_type type;
-    char *label;      /* may be NULL */
-    char *desc;       /* may be NULL */
-    char *value;      /* fixed/hidden value, may be NULL */
+    char *label; /* may be NULL */
+    char *desc;  /* may be NULL */
+    char *value; /* fixed/hidden value, may be NULL */
     bool required;
     size_t max_length; /* bytes per value */
     struct form_option *options;
@@ -57,8 +57,8 @@ struct form_field_def {
 
 /* A form definition; every pointer is borrowed from its owner. */
 struct form_def {
-    const char *form_type; /* FORM_TYPE value, e.g. "jabber:iq:register" */
-    const char *title;     /* may be NULL */
+    const char *form_type;    /* FORM_TYPE value, e.g. "jabber:iq:register" */
+    const char *title;        /* may be NULL */
     const char *instructions; /* may be NULL */
     const struct form_field_def *fields;
     size_t nfields;
@@ -88,8 +88,7 @@ const struct form_field_def *form_def_find(const struct form_def *def,
 
 /* Appends one value to var in data (creating the entry).  Copies both
  * strings.  False when out of memory. */
-bool form_data_add(struct form_data *data, const char *var,
-                   const char *value);
+bool form_data_add(struct form_data *data, const char *var, const char *value);
 /* The entry of var (borrowed from data), or NULL. */
 struct form_value *form_data_find(const struct form_data *data,
                                   const char *var);

@@ -21,8 +21,7 @@ static const struct {
     /* conditions and legacy codes: RFC 6120 section 8.3.3, XEP-0086 */
     [IQ_BAD_REQUEST] = {"bad-request", 400, "modify"},
     [IQ_CONFLICT] = {"conflict", 409, "cancel"},
-    [IQ_FEATURE_NOT_IMPLEMENTED] = {"feature-not-implemented", 501,
-                                    "cancel"},
+    [IQ_FEATURE_NOT_IMPLEMENTED] = {"feature-not-implemented", 501, "cancel"},
     [IQ_FORBIDDEN] = {"forbidden", 403, "auth"},
     [IQ_INTERNAL_SERVER_ERROR] = {"internal-server-error", 500, "wait"},
     [IQ_ITEM_NOT_FOUND] = {"item-not-found", 404, "cancel"},
@@ -179,9 +178,9 @@ static xmpp_stanza_t *error_element(xmpp_ctx_t *ctx, enum iq_error e,
 static void log_answered(const struct iq_req *req, enum iq_error e,
                          const char *type, const char *text)
 {
-    log_msg(e == IQ_RESOURCE_CONSTRAINT ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, "iq",
-            "answered %s (%s) to %s (id=%s)%s%s", errors[e].condition, type,
-            iq_req_from(req) ? iq_req_from(req) : "(no sender)",
+    log_msg(e == IQ_RESOURCE_CONSTRAINT ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+            "iq", "answered %s (%s) to %s (id=%s)%s%s", errors[e].condition,
+            type, iq_req_from(req) ? iq_req_from(req) : "(no sender)",
             iq_req_id(req) ? iq_req_id(req) : "", text && *text ? ": " : "",
             text && *text ? text : "");
 }

@@ -32,7 +32,6 @@ enum iq_error {
     IQ_UNEXPECTED_REQUEST,
 };
 
-
 /* Where replies go.  send borrows the stanza. */
 struct iq_sink {
     void (*send)(void *arg, xmpp_stanza_t *stanza);

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define NSLOTS 1024      /* hash chains */
-#define SWEEP_AT 4096    /* entries before full buckets are dropped */
+#define NSLOTS 1024   /* hash chains */
+#define SWEEP_AT 4096 /* entries before full buckets are dropped */
 
 struct bucket {
     double tokens;
@@ -108,8 +108,8 @@ static void sweep(struct limiter *lim, double now)
         struct entry **pp = &lim->slots[i];
         while (*pp) {
             struct entry *e = *pp;
-            unsigned burst = e->is_domain ? lim->conf.domain_burst
-                                          : lim->conf.jid_burst;
+            unsigned burst =
+                e->is_domain ? lim->conf.domain_burst : lim->conf.jid_burst;
             unsigned rate = e->is_domain ? lim->conf.domain_per_minute
                                          : lim->conf.jid_per_minute;
             refill(&e->b, burst, rate, now);
@@ -125,8 +125,8 @@ static void sweep(struct limiter *lim, double now)
 }
 
 /* The bucket for key, created full.  NULL when out of memory. */
-static struct bucket *find(struct limiter *lim, const char *key,
-                           bool is_domain, unsigned burst, double now)
+static struct bucket *find(struct limiter *lim, const char *key, bool is_domain,
+                           unsigned burst, double now)
 {
     unsigned h = hash(key, is_domain);
     struct entry *e;
@@ -172,14 +172,12 @@ bool limiter_take(struct limiter *lim, const char *bare_jid, double now,
     int n = 0;
 
     if (c->jid_per_minute)
-        take[n++] = (struct take){find(lim, bare_jid, false, c->jid_burst,
-                                       now),
+        take[n++] = (struct take){find(lim, bare_jid, false, c->jid_burst, now),
                                   c->jid_burst, c->jid_per_minute, "jid"};
     if (c->domain_per_minute && !is_local(lim, domain))
-        take[n++] = (struct take){find(lim, domain, true, c->domain_burst,
-                                       now),
-                                  c->domain_burst, c->domain_per_minute,
-                                  "domain"};
+        take[n++] =
+            (struct take){find(lim, domain, true, c->domain_burst, now),
+                          c->domain_burst, c->domain_per_minute, "domain"};
     if (c->global_per_minute)
         take[n++] = (struct take){&lim->global, c->global_burst,
                                   c->global_per_minute, "service"};

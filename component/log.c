@@ -43,7 +43,7 @@ bool log_level_parse(const char *name, enum log_level *out)
 static const char *level_name(enum log_level level)
 {
     return (unsigned)level < sizeof(names) / sizeof(names[0]) ? names[level]
-                                                               : "?";
+                                                              : "?";
 }
 
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)

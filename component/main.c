@@ -57,8 +57,8 @@ static void on_hup(int sig)
 struct app {
     const char *path;
     bool verbose;
-    struct conf *boot;    /* the first conf: the component keeps using it */
-    struct conf *conf;    /* the current one */
+    struct conf *boot; /* the first conf: the component keeps using it */
+    struct conf *conf; /* the current one */
     struct store *store;
     struct worker *worker; /* bcrypt */
     struct worker *db;     /* the store's statements, one at a time */
@@ -146,14 +146,18 @@ static void on_reload(void *arg)
     log_info("main", "SIGHUP: reloading %s", a->path);
     free_retired(a, false);
     if (a->nretired == MAX_RETIRED) {
-        log_error("main", "reload refused: %d older configurations still "
-                          "have requests in flight", MAX_RETIRED);
+        log_error("main",
+                  "reload refused: %d older configurations still "
+                  "have requests in flight",
+                  MAX_RETIRED);
         return;
     }
     next = conf_load(a->path, stderr); /* problems: FILE:LINE: reason */
     if (!next) {
-        log_error("main", "reload of %s failed: keeping the running "
-                          "configuration", a->path);
+        log_error("main",
+                  "reload of %s failed: keeping the running "
+                  "configuration",
+                  a->path);
         return;
     }
     if (!conf_keep_restart_options(next, a->boot)) {
@@ -233,9 +237,13 @@ static int serve(struct app *a)
     store_set_worker(a->store, a->db, DB_QUEUE_MAX);
     a->env = (struct reg_env){.hasher = a->worker, .now = monotonic_seconds};
     struct component_wakeup wakeups[] = {
-        {.fd = worker_fd(a->worker), .on_ready = drain, .busy = worker_busy,
+        {.fd = worker_fd(a->worker),
+         .on_ready = drain,
+         .busy = worker_busy,
          .arg = a->worker},
-        {.fd = worker_fd(a->db), .on_ready = drain_db, .busy = db_busy,
+        {.fd = worker_fd(a->db),
+         .on_ready = drain_db,
+         .busy = db_busy,
          .arg = a},
     };
     struct component_control control = {.stop = &stop_requested,

@@ -9,9 +9,9 @@
 
 enum policy_verdict {
     POLICY_ALLOW = 0,
-    POLICY_BLOCKED,       /* matches a blocked_jids pattern */
-    POLICY_DOMAIN,        /* domain not in allowed_domains */
-    POLICY_REMOTE,        /* another server's user, not allowed */
+    POLICY_BLOCKED, /* matches a blocked_jids pattern */
+    POLICY_DOMAIN,  /* domain not in allowed_domains */
+    POLICY_REMOTE,  /* another server's user, not allowed */
 };
 
 /* Checks bare_jid against r.  *why (may be NULL) gets a sentence for the

@@ -24,9 +24,9 @@
  * (XEP-0077 section 14; <key/>, <instructions/>, <registered/> and
  * <remove/> are not data). */
 static const char *const legacy_fields[] = {
-    "username", "nick", "password", "name",  "first", "last",
-    "email",    "address", "city",  "state", "zip",   "phone",
-    "url",      "date",  "misc",    "text",
+    "username", "nick",    "password", "name",  "first", "last",
+    "email",    "address", "city",     "state", "zip",   "phone",
+    "url",      "date",    "misc",     "text",
 };
 
 #define NLEGACY (sizeof(legacy_fields) / sizeof(legacy_fields[0]))
@@ -40,8 +40,7 @@ bool reg_is_legacy_field(const char *var)
 }
 
 /* A required copy of the registration field var (strings borrowed). */
-static struct form_field_def proof_field(const struct reg *reg,
-                                         const char *var)
+static struct form_field_def proof_field(const struct reg *reg, const char *var)
 {
     struct form_field_def f = *form_def_find(&reg->def, var);
 
@@ -54,21 +53,24 @@ static bool build_side_forms(struct reg *reg)
     const struct conf_registration *r = &reg->conf->registration;
     size_t n = 0;
 
-    reg->pw_fields = calloc(3 + r->password_change_proof.n,
-                            sizeof(*reg->pw_fields));
+    reg->pw_fields =
+        calloc(3 + r->password_change_proof.n, sizeof(*reg->pw_fields));
     reg->cancel_fields =
         calloc(2 + r->remove_proof.n, sizeof(*reg->cancel_fields));
     if (!reg->pw_fields || !reg->cancel_fields)
         return false;
-    reg->pw_fields[n++] = (struct form_field_def){
-        .var = "username", .type = FORM_TEXT_SINGLE, .label = "Username",
-        .required = true};
-    reg->pw_fields[n++] = (struct form_field_def){
-        .var = "old_password", .type = FORM_TEXT_PRIVATE,
-        .label = "Old Password", .required = true};
-    reg->pw_fields[n++] = (struct form_field_def){
-        .var = "password", .type = FORM_TEXT_PRIVATE,
-        .label = "New Password", .required = true};
+    reg->pw_fields[n++] = (struct form_field_def){.var = "username",
+                                                  .type = FORM_TEXT_SINGLE,
+                                                  .label = "Username",
+                                                  .required = true};
+    reg->pw_fields[n++] = (struct form_field_def){.var = "old_password",
+                                                  .type = FORM_TEXT_PRIVATE,
+                                                  .label = "Old Password",
+                                                  .required = true};
+    reg->pw_fields[n++] = (struct form_field_def){.var = "password",
+                                                  .type = FORM_TEXT_PRIVATE,
+                                                  .label = "New Password",
+                                                  .required = true};
     for (size_t i = 0; i < r->password_change_proof.n; i++)
         reg->pw_fields[n++] =
             proof_field(reg, r->password_change_proof.items[i]);
@@ -86,9 +88,9 @@ static bool build_side_forms(struct reg *reg)
         reg->cancel_fields[n++] = proof_field(reg, "password");
     for (size_t i = 0; i < r->remove_proof.n; i++) {
         const char *var = r->remove_proof.items[i];
-        if (!form_def_find(&(struct form_def){.fields = reg->cancel_fields,
-                                               .nfields = n},
-                           var))
+        if (!form_def_find(
+                &(struct form_def){.fields = reg->cancel_fields, .nfields = n},
+                var))
             reg->cancel_fields[n++] = proof_field(reg, var);
     }
     reg->cancel_def = (struct form_def){
@@ -197,8 +199,7 @@ static bool tag_is(xmpp_stanza_t *e, const char *name, const char *ns)
     return !ns || (s && strcmp(s, ns) == 0);
 }
 
-static void on_get(void *arg, enum store_status st,
-                   struct store_record *rec)
+static void on_get(void *arg, enum store_status st, struct store_record *rec)
 {
     struct op *op = arg;
     xmpp_ctx_t *ctx = iq_req_ctx(op->req);
@@ -226,8 +227,8 @@ static bool read_legacy(struct op *op)
     op->legacy = true;
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(op->query); c;
          c = xmpp_stanza_get_next(c)) {
-        const char *name = xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c)
-                                                 : NULL;
+        const char *name =
+            xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c) : NULL;
         char *text;
         bool ok;
 
@@ -236,8 +237,8 @@ static bool read_legacy(struct op *op)
         if (form_data_get(&op->data, name)) {
             /* the same element twice: refused as a form field given
              * twice is, before any more of it is copied */
-            snprintf(op->problem, sizeof(op->problem),
-                     "<%s/> given twice", name);
+            snprintf(op->problem, sizeof(op->problem), "<%s/> given twice",
+                     name);
             return false;
         }
         text = xmpp_stanza_get_text(c);
@@ -327,9 +328,10 @@ static void handle_set(struct op *op)
         handle_form(op, x);
     } else if (!read_legacy(op)) {
         reg_op_fail(op, IQ_BAD_REQUEST,
-             op->problem[0] ? op->problem
-                            : "No registration data: submit the form or the "
-                              "fields.");
+                    op->problem[0]
+                        ? op->problem
+                        : "No registration data: submit the form or the "
+                          "fields.");
     } else if (set_claim(op)) {
         reg_update_set(op);
     }
@@ -355,8 +357,7 @@ static bool admitted(struct op *op, bool is_set)
         return false;
     }
     if (is_set &&
-        !limiter_take(reg->limiter, op->bare, reg->env.now(), &which,
-                      &retry)) {
+        !limiter_take(reg->limiter, op->bare, reg->env.now(), &which, &retry)) {
         snprintf(text, sizeof(text),
                  "Too many registration requests (%s limit); try again in "
                  "%.0f seconds.",
@@ -388,7 +389,6 @@ void reg_handle(struct reg *reg, struct iq_req *req)
         xmpp_stanza_release(q);
         reg_op_done(op);
     } else {
-        store_get(reg->store, reg_op_service(op), op->bare, NULL, on_get,
-                  op);
+        store_get(reg->store, reg_op_service(op), op->bare, NULL, on_get, op);
     }
 }

@@ -87,7 +87,7 @@ static void after_cancel_proof(struct op *op)
 {
     if (!reg_op_tasks_ok(op)) {
         reg_op_fail(op, IQ_FORBIDDEN,
-             "The proof given does not match the registration.");
+                    "The proof given does not match the registration.");
         return;
     }
     store_remove(op->reg->store, reg_op_service(op), op->bare, on_removed, op);
@@ -114,8 +114,9 @@ static void on_get_for_cancel_form(void *arg, enum store_status st,
         ok &= op->rec.claim_matches;
     if (op->reg->has_password) {
         if (op->rec.password_hash)
-            reg_op_add_task(op, "password", form_data_first(&op->data, "password"),
-                     op->rec.password_hash);
+            reg_op_add_task(op, "password",
+                            form_data_first(&op->data, "password"),
+                            op->rec.password_hash);
         else
             ok = false;
     }
@@ -170,7 +171,7 @@ static bool password_change_allowed(struct op *op)
 {
     if (op->reg->conf->registration.password_change == CONF_PWCHANGE_OFF) {
         reg_op_fail(op, IQ_NOT_ALLOWED,
-             "This service does not allow password changes.");
+                    "This service does not allow password changes.");
         return false;
     }
     if (!op->reg->has_password) {
@@ -187,13 +188,32 @@ static void refuse_not_own(struct op *op)
                    "You can only change the password of your own account.");
 }
 
+/* A password change checked against def (the form's rules: bad-request or
+ * not-acceptable), naming the requester's own account (not-authorized);
+ * false when answered. */
+static bool valid_and_own(struct op *op, const struct form_def *def)
+{
+    struct form_problem problem = {{0}};
+    enum form_status fs = form_validate(def, &op->data, false, &problem);
+
+    if (fs != FORM_OK) {
+        reg_op_fail(op,
+                    fs == FORM_BAD_REQUEST ? IQ_BAD_REQUEST : IQ_NOT_ACCEPTABLE,
+                    problem.text);
+        return false;
+    }
+    if (!op->rec.claim_matches) {
+        refuse_not_own(op);
+        return false;
+    }
+    return true;
+}
+
 /* Held to the rules of the registration form; errors never echo the
  * request (XEP-0077 section 3.3). */
 void reg_account_legacy_password(struct op *op)
 {
     const char *pw = form_data_first(&op->data, "password");
-    struct form_problem problem = {{0}};
-    enum form_status fs;
     bool blank = true;
 
     if (!password_change_allowed(op))
@@ -206,20 +226,13 @@ void reg_account_legacy_password(struct op *op)
         blank &= *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
     if (blank) {
         reg_op_fail(op, IQ_NOT_ACCEPTABLE,
-             "The new password must not be empty; the old one is kept.");
+                    "The new password must not be empty; the old one is kept.");
         return;
     }
-    fs = form_validate(&op->reg->legacy_pw_def, &op->data, false, &problem);
-    if (fs != FORM_OK) {
-        reg_op_fail(op, fs == FORM_BAD_REQUEST ? IQ_BAD_REQUEST : IQ_NOT_ACCEPTABLE,
-             problem.text);
+    if (!valid_and_own(op, &op->reg->legacy_pw_def))
         return;
-    }
-    if (!op->rec.claim_matches) {
-        refuse_not_own(op);
-        return;
-    }
-    reg_op_add_task(op, "password", form_data_first(&op->data, "password"), NULL);
+    reg_op_add_task(op, "password", form_data_first(&op->data, "password"),
+                    NULL);
     reg_op_run_tasks(op, after_password_tasks);
 }
 
@@ -228,31 +241,22 @@ static void on_get_for_password_form(void *arg, enum store_status st,
                                      struct store_record *rec)
 {
     struct op *op = arg;
-    struct form_problem problem = {{0}};
-    enum form_status fs;
     bool ok;
 
     if (!reg_op_keep_registered(op, st, rec))
         return;
     if (!password_change_allowed(op))
         return;
-    fs = form_validate(&op->reg->pw_def, &op->data, false, &problem);
-    if (fs != FORM_OK) {
-        reg_op_fail(op, fs == FORM_BAD_REQUEST ? IQ_BAD_REQUEST : IQ_NOT_ACCEPTABLE,
-             problem.text);
+    if (!valid_and_own(op, &op->reg->pw_def))
         return;
-    }
-    if (!op->rec.claim_matches) {
-        refuse_not_own(op);
-        return;
-    }
     ok = check_proof_fields(op, &op->reg->pw_def) && op->rec.password_hash;
     if (op->rec.password_hash)
         reg_op_add_task(op, "old_password",
-                 form_data_first(&op->data, "old_password"),
-                 op->rec.password_hash);
+                        form_data_first(&op->data, "old_password"),
+                        op->rec.password_hash);
     op->proof_failed = !ok;
-    reg_op_add_task(op, "password", form_data_first(&op->data, "password"), NULL);
+    reg_op_add_task(op, "password", form_data_first(&op->data, "password"),
+                    NULL);
     reg_op_run_tasks(op, after_password_tasks);
 }
 
@@ -272,8 +276,8 @@ void reg_account_remove(struct op *op, size_t nchildren)
     case CONF_REMOVE_PLAIN:
         if (nchildren != 1)
             break;
-        store_remove(op->reg->store, reg_op_service(op), op->bare,
-                     on_removed, op);
+        store_remove(op->reg->store, reg_op_service(op), op->bare, on_removed,
+                     op);
         return;
     }
     reg_op_fail(op, IQ_BAD_REQUEST,

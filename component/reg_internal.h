@@ -21,7 +21,7 @@
 #include "reg.h"
 #include "secret.h"
 
-#define REG_TEXT_UNAVAILABLE                                                 \
+#define REG_TEXT_UNAVAILABLE                                                   \
     "The registration database is unavailable; please try again later."
 #define REG_TEXT_NOT_REGISTERED "You are not registered with this service."
 
@@ -77,7 +77,7 @@ struct op {
     xmpp_stanza_t *query; /* borrowed from req */
     char *claim;          /* the username given, trimmed, or NULL */
     struct form_data data;
-    bool legacy;          /* data came as iq:register elements */
+    bool legacy; /* data came as iq:register elements */
     bool registered;
     struct store_record rec; /* what is on file, when registered */
     struct reg_task *tasks;  /* sized by what the request needs */
@@ -86,7 +86,7 @@ struct op {
     bool tasks_dropped; /* the worker stopped before running them */
     unsigned cost;      /* bcrypt cost, copied for the worker thread */
     void (*after)(struct op *op); /* continues once the tasks are done */
-    bool proof_failed;   /* a proof compared in clear did not match */
+    bool proof_failed;            /* a proof compared in clear did not match */
     bool secret_changed; /* an update sets a secret other than on file */
     char problem[64];    /* why the legacy elements were refused */
     char password_hash[SECRET_HASH_MAX];
@@ -143,8 +143,7 @@ xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx);
 xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
                                     const struct store_record *rec);
 /* The query with the changepassword or the cancel form. */
-xmpp_stanza_t *reg_reply_password_form(const struct reg *reg,
-                                       xmpp_ctx_t *ctx);
+xmpp_stanza_t *reg_reply_password_form(const struct reg *reg, xmpp_ctx_t *ctx);
 xmpp_stanza_t *reg_reply_cancel_form(const struct reg *reg, xmpp_ctx_t *ctx);
 /* A copy of a submitted query (borrowed) for echoing in an error: legacy
  * elements copied, secrets sent back empty, a data form left out; NULL

@@ -37,8 +37,7 @@ static struct reg_jid_count **jid_link(struct reg *reg, const char *jid)
 
 /* Counts a request of bare in flight.  False when a cap is reached (or
  * out of memory); *which names the cap. */
-static bool inflight_take(struct reg *reg, const char *bare,
-                          const char **which)
+static bool inflight_take(struct reg *reg, const char *bare, const char **which)
 {
     const struct conf_limits *l = &reg->conf->limits;
     struct reg_jid_count **link = jid_link(reg, bare), *e = *link;
@@ -91,8 +90,9 @@ static void refuse_over_cap(struct reg *reg, struct iq_req *req,
 
     reg->capped++;
     if (reg->capped == 1 || now - reg->capped_logged_at >= 1.0) {
-        log_warn("reg", "in-flight cap (%s) reached: %u request(s) refused "
-                        "since the last report, latest from %s (id=%s)",
+        log_warn("reg",
+                 "in-flight cap (%s) reached: %u request(s) refused "
+                 "since the last report, latest from %s (id=%s)",
                  which, reg->capped, bare, id ? id : "");
         reg->capped = 0;
         reg->capped_logged_at = now;
@@ -295,8 +295,9 @@ static void tasks_done(void *arg)
     }
     for (size_t i = 0; i < op->ntasks; i++) {
         if (op->tasks[i].hash && op->tasks[i].check == SECRET_BAD_HASH) {
-            log_warn("reg", "the stored %s of %s is not a $2a$ bcrypt hash "
-                            "of cost %d-%d: treated as a mismatch (id=%s)",
+            log_warn("reg",
+                     "the stored %s of %s is not a $2a$ bcrypt hash "
+                     "of cost %d-%d: treated as a mismatch (id=%s)",
                      op->tasks[i].var, op->bare, SECRET_MIN_COST,
                      SECRET_MAX_COST, reg_op_id(op));
             break;
@@ -320,8 +321,9 @@ void reg_op_run_tasks(struct op *op, void (*after)(struct op *))
     }
     if (!worker_submit(reg->env.hasher, tasks_work, tasks_done, tasks_drop,
                        op)) {
-        log_warn("reg", "hashing queue full or stopping: %s (id=%s) asked "
-                        "to try again later",
+        log_warn("reg",
+                 "hashing queue full or stopping: %s (id=%s) asked "
+                 "to try again later",
                  op->bare, reg_op_id(op));
         reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,
                     "Too many requests in progress; please try again "

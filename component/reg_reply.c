@@ -16,8 +16,8 @@
 
 #define TEXT_FORM_ONLY "Use the enclosed form to register."
 #define TEXT_LEGACY "Choose a username and password to register."
-#define TEXT_REGISTERED                                                      \
-    "You are registered. Submit the form again to update your "             \
+#define TEXT_REGISTERED                                                        \
+    "You are registered. Submit the form again to update your "                \
     "registration, or send <remove/> to cancel it."
 
 /* <x xmlns='jabber:x:oob'><url>URL</url></x> (XEP-0066). */
@@ -53,13 +53,13 @@ static xmpp_stanza_t *copy_without_ns(xmpp_stanza_t *e)
 /* XEP-0077 examples 7 and 8. */
 xmpp_stanza_t *reg_reply_echo(const struct reg *reg, xmpp_stanza_t *query)
 {
-    xmpp_stanza_t *copy = xml_elem(xmpp_stanza_get_context(query), "query",
-                               REG_NS);
+    xmpp_stanza_t *copy =
+        xml_elem(xmpp_stanza_get_context(query), "query", REG_NS);
 
     for (xmpp_stanza_t *c = xmpp_stanza_get_children(query); c;
          c = xmpp_stanza_get_next(c)) {
-        const char *name = xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c)
-                                                 : NULL;
+        const char *name =
+            xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c) : NULL;
         const struct form_field_def *f;
 
         if (!name || !reg_is_legacy_field(name))
@@ -85,9 +85,9 @@ xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
 
     if (reg->all_legacy) {
         /* form + iq:register fields, for legacy clients */
-        xml_add_text(q, "instructions", reg->def.instructions
-                                              ? reg->def.instructions
-                                              : TEXT_LEGACY);
+        xml_add_text(q, "instructions",
+                     reg->def.instructions ? reg->def.instructions
+                                           : TEXT_LEGACY);
         for (size_t i = 0; i < reg->def.nfields; i++) {
             const struct form_field_def *f = &reg->def.fields[i];
             if (f->type != FORM_FIXED && f->type != FORM_HIDDEN)
@@ -145,8 +145,7 @@ xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
     return q;
 }
 
-xmpp_stanza_t *reg_reply_password_form(const struct reg *reg,
-                                       xmpp_ctx_t *ctx)
+xmpp_stanza_t *reg_reply_password_form(const struct reg *reg, xmpp_ctx_t *ctx)
 {
     return reg_reply_query(ctx, form_build(ctx, &reg->pw_def, "form", NULL));
 }

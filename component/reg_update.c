@@ -146,18 +146,19 @@ static void after_secret_checks(struct op *op)
         switch (op->reg->conf->registration.password_change) {
         case CONF_PWCHANGE_OFF:
             reg_op_fail(op, IQ_NOT_ALLOWED,
-                 "This service does not allow changing the password or "
-                 "another private field; nothing was changed.");
+                        "This service does not allow changing the password or "
+                        "another private field; nothing was changed.");
             return;
         case CONF_PWCHANGE_FORM:
             if (!op->reg->has_password) {
                 reg_op_fail(op, IQ_NOT_ALLOWED,
-                     "This service does not allow changing a private "
-                     "field; nothing was changed.");
+                            "This service does not allow changing a private "
+                            "field; nothing was changed.");
                 return;
             }
-            log_info("reg", "update from %s (id=%s) changes a secret: "
-                            "asked for the changepassword form",
+            log_info("reg",
+                     "update from %s (id=%s) changes a secret: "
+                     "asked for the changepassword form",
                      op->bare, reg_op_id(op));
             reg_account_ask_password_form(op);
             return;

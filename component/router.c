@@ -54,7 +54,10 @@ static void disco_info(struct router *r, struct iq_req *req,
                        xmpp_stanza_t *query)
 {
     static const char *const features[] = {
-        ROUTER_NS_DISCO_INFO, REG_NS, ROUTER_NS_PING, ROUTER_NS_VERSION,
+        ROUTER_NS_DISCO_INFO,
+        REG_NS,
+        ROUTER_NS_PING,
+        ROUTER_NS_VERSION,
     };
     xmpp_ctx_t *ctx = iq_req_ctx(req);
     xmpp_stanza_t *q, *id;
@@ -144,8 +147,7 @@ void router_stanza(struct router *r, xmpp_stanza_t *stanza,
         return; /* never answer an answer */
     req = iq_req_new(stanza, r->conf->component.jid, sink);
     if (!req) {
-        log_error("router", "out of memory for iq from %s",
-                  from ? from : "");
+        log_error("router", "out of memory for iq from %s", from ? from : "");
         return;
     }
     if (!type || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0)) {

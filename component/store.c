@@ -157,8 +157,8 @@ struct store *store_new(const char *conninfo)
         return NULL;
     }
     s->worker = s->own;
-    s->seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^
-              (unsigned)(uintptr_t)s;
+    s->seed =
+        (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)s;
     atomic_init(&s->interrupted, false);
     s->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (s->wake_fd < 0 || !(s->conninfo = strdup(conninfo ? conninfo : ""))) {
@@ -223,13 +223,15 @@ static void went_down(struct store *s, const char *why)
     if (!s->down) {
         s->down = true;
         s->down_since = now_s();
-        log_warn("store", "database unreachable: %s; answering 'try again "
-                          "later' and retrying with back-off (%u ms up to "
-                          "%u ms)",
+        log_warn("store",
+                 "database unreachable: %s; answering 'try again "
+                 "later' and retrying with back-off (%u ms up to "
+                 "%u ms)",
                  why, wait_ms, BACKOFF_MAX_MS);
     } else {
-        log_debug("store", "database still unreachable: %s; next attempt "
-                           "in %u ms",
+        log_debug("store",
+                  "database still unreachable: %s; next attempt "
+                  "in %u ms",
                   why, wait_ms);
     }
 }
@@ -288,8 +290,7 @@ static void give_up(struct store *s, enum wait_status ws, const char *what,
         log_info("store", "%s abandoned: stopping", what);
         return;
     }
-    snprintf(why, sizeof(why), "no answer to %s within %.0f s", what,
-             timeout);
+    snprintf(why, sizeof(why), "no answer to %s within %.0f s", what, timeout);
     went_down(s, why);
 }
 
@@ -306,8 +307,8 @@ static PGresult *collect(struct store *s, double timeout, const char *what)
     int f;
 
     while ((f = PQflush(conn)) == 1) {
-        if ((ws = wait_socket(s, PQsocket(conn), POLLOUT | POLLIN,
-                              deadline)) != WAIT_READY)
+        if ((ws = wait_socket(s, PQsocket(conn), POLLOUT | POLLIN, deadline)) !=
+            WAIT_READY)
             goto gave_up;
         if (!PQconsumeInput(conn))
             goto broken;
@@ -356,8 +357,8 @@ static PGresult *query(struct store *s, const char *sql, int nparams,
 
     if (!s->conn)
         return NULL;
-    sent = params ? PQsendQueryParams(s->conn, sql, nparams, NULL, params,
-                                      NULL, NULL, 0)
+    sent = params ? PQsendQueryParams(s->conn, sql, nparams, NULL, params, NULL,
+                                      NULL, 0)
                   : PQsendQuery(s->conn, sql);
     return sent ? collect(s, timeout, what) : NULL;
 }
@@ -400,8 +401,7 @@ static bool open_conn(struct store *s, char *why, size_t whylen)
     /* The operator's conninfo comes last so that its values win. */
     const char *keys[] = {"application_name", "connect_timeout", "dbname",
                           NULL};
-    const char *vals[] = {"registrar", CONNECT_TIMEOUT_STR, s->conninfo,
-                          NULL};
+    const char *vals[] = {"registrar", CONNECT_TIMEOUT_STR, s->conninfo, NULL};
     PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
     enum wait_status ws;
     int timeout;
@@ -467,9 +467,8 @@ enum store_status store_connect(struct store *s)
         }
         return STORE_UNAVAILABLE;
     }
-    log_info("store", "connected to database %s on %s:%s as %s",
-             PQdb(s->conn), PQhost(s->conn), PQport(s->conn),
-             PQuser(s->conn));
+    log_info("store", "connected to database %s on %s:%s as %s", PQdb(s->conn),
+             PQhost(s->conn), PQport(s->conn), PQuser(s->conn));
     came_up(s);
     return STORE_OK;
 }
@@ -502,8 +501,8 @@ static PGconn *ready(struct store *s)
 {
     bool up = s->conn && PQstatus(s->conn) == CONNECTION_OK;
 
-    if (!up && (atomic_load(&s->interrupted) ||
-                (s->down && now_s() < s->retry_at)))
+    if (!up &&
+        (atomic_load(&s->interrupted) || (s->down && now_s() < s->retry_at)))
         return NULL;
     if (store_connect(s) != STORE_OK)
         return NULL;
@@ -523,8 +522,7 @@ static PGconn *ready(struct store *s)
 static enum store_status failure(struct store *s, const PGresult *res,
                                  const char *what)
 {
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-                            : NULL;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary, *cons;
     enum store_status st = STORE_ERROR;
 
@@ -573,8 +571,7 @@ static PGresult *run(struct store *s, int idx, const char *const *params,
             return NULL;
         }
         if (PQsendQueryPrepared(conn, statements[idx].name,
-                                statements[idx].nparams, params, NULL, NULL,
-                                0))
+                                statements[idx].nparams, params, NULL, NULL, 0))
             res = collect(s, CLIENT_DEADLINE_S, statements[idx].name);
         if (!s->conn) { /* given up: logged, backing off */
             *st = STORE_UNAVAILABLE;
@@ -693,8 +690,8 @@ static char *fields_json(const struct form_def *def,
     buf_str(&b, "{");
     for (size_t i = 0; i < data->n; i++) {
         const struct form_value *v = &data->items[i];
-        const struct form_field_def *f = def ? form_def_find(def, v->var)
-                                             : NULL;
+        const struct form_field_def *f =
+            def ? form_def_find(def, v->var) : NULL;
         bool array = f ? form_type_is_multi(f->type) : v->nvalues != 1;
 
         if (i)
@@ -775,8 +772,8 @@ static void read_record(struct job *j, PGresult *res)
 static void job_work(void *arg)
 {
     struct job *j = arg;
-    PGresult *res = run(j->s, job_statement[j->kind],
-                        (const char *const *)j->p, &j->st);
+    PGresult *res =
+        run(j->s, job_statement[j->kind], (const char *const *)j->p, &j->st);
 
     if (!res)
         return;
@@ -814,8 +811,9 @@ static void job_done(void *arg)
     if (j->queued) {
         s->queued--;
         if (s->full && s->queued <= s->queue_max / 2) {
-            log_info("store", "statement queue down to %u: accepting work "
-                              "again",
+            log_info("store",
+                     "statement queue down to %u: accepting work "
+                     "again",
                      s->queued);
             s->full = false;
         }
@@ -863,8 +861,9 @@ static void submit(struct store *s, struct job *j)
 {
     if (s->queued >= s->queue_max) {
         if (!s->full)
-            log_warn("store", "%u statements queued: answering 'try again "
-                              "later' until the database catches up",
+            log_warn("store",
+                     "%u statements queued: answering 'try again "
+                     "later' until the database catches up",
                      s->queued);
         s->full = true;
         j->st = STORE_UNAVAILABLE;
@@ -917,8 +916,8 @@ static void write_op(struct store *s, enum job_kind kind,
     submit(s, j);
 }
 
-void store_put(struct store *s, const struct store_put *put,
-               store_done_cb cb, void *arg)
+void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
+               void *arg)
 {
     struct form_data none = {0};
     char *json = fields_json(put->def, put->fields ? put->fields : &none);
@@ -943,9 +942,8 @@ void store_remove(struct store *s, const char *service, const char *jid,
     write_op(s, JOB_REMOVE, params, 2, cb, arg);
 }
 
-void store_set_password(struct store *s, const char *service,
-                        const char *jid, const char *hash, store_done_cb cb,
-                        void *arg)
+void store_set_password(struct store *s, const char *service, const char *jid,
+                        const char *hash, store_done_cb cb, void *arg)
 {
     const char *params[] = {service, jid, hash};
 
@@ -957,8 +955,9 @@ void store_set_password(struct store *s, const char *service,
 /* The version the database is at; -1 on failure. */
 static int current_version(struct store *s)
 {
-    PGresult *res = query(s, "SELECT coalesce(max(version), 0)"
-                             "  FROM registrar_schema_migrations",
+    PGresult *res = query(s,
+                          "SELECT coalesce(max(version), 0)"
+                          "  FROM registrar_schema_migrations",
                           0, NULL, 0, "schema version");
     int v = -1;
 

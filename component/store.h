@@ -44,13 +44,13 @@ struct store_record {
 /* What to write.  Everything borrowed for the duration of the call. */
 struct store_put {
     const char *service;
-    const char *jid;               /* bare JID */
-    const char *username;          /* NULL: none */
-    const struct form_def *def;    /* which fields are lists (may be NULL:
-                                    * a field with one value is a string) */
+    const char *jid;                /* bare JID */
+    const char *username;           /* NULL: none */
+    const struct form_def *def;     /* which fields are lists (may be NULL:
+                                     * a field with one value is a string) */
     const struct form_data *fields; /* stored as a jsonb object: var ->
                                      * value, or an array for -multi */
-    const char *password_hash;     /* NULL: keep the stored one */
+    const char *password_hash;      /* NULL: keep the stored one */
 };
 
 struct store;

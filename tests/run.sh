@@ -18,7 +18,7 @@ packages=(
     postgresql postgresql-contrib prosody ejabberd python3 python3-slixmpp
     python3-aioxmpp python3-yaml openssl
     procps util-linux systemd man-db groff-base
-    clang libclang-rt-14-dev
+    clang clang-format libclang-rt-14-dev
 )
 
 if [ "$(id -u)" = 0 ] && [ -z "${REGISTRAR_SKIP_APT:-}" ]; then
