@@ -111,9 +111,8 @@ int main(int argc, char **argv)
     printf("  %-28s %10s %14s %16s\n", "", "all done", "stall/request",
            "stall/burst");
     /* Inline, a burst read at once blocks the loop for all of it. */
-    printf("  %-28s %7.0f ms %11.1f ms %13.0f ms\n",
-           "inline on the event loop", inline_total, gap_inline,
-           inline_total);
+    printf("  %-28s %7.0f ms %11.1f ms %13.0f ms\n", "inline on the event loop",
+           inline_total, gap_inline, inline_total);
     printf("  %-28s %7.0f ms %11.1f ms %13.1f ms\n",
            "on 2 worker threads (used)", offload_total, gap_offload,
            gap_offload);

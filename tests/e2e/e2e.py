@@ -7,7 +7,7 @@ environment:
 
   XMPP_HOST, XMPP_C2S_PORT, XMPP_DOMAIN   the c2s listener and virtual host
   E2E_PASSWORD                            the password of every pool account
-  CONTESTS_JID, ACCOUNTS_JID              the two registrar components
+  CONTESTS_JID, ACCOUNTS_JID, ..._JID     the registrar components
   PGHOST, PGPORT, PGUSER, PGDATABASE      the registrar database
 
 Command line (used by run.sh and deploy/quickstart.sh):
@@ -27,6 +27,10 @@ import sys
 import unittest
 import uuid
 import xml.etree.ElementTree as ET
+
+# tests/harness/registrar.py (the Registrar process class, the fixtures)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "harness"))
 
 _LOGFILE = os.environ.get("E2E_XMPP_LOG")
 if _LOGFILE:

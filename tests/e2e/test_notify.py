@@ -7,12 +7,12 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import tempfile
 import time
 import unittest
 
 from e2e import env
+from registrar import Registrar
 
 
 def closed_port():
@@ -24,9 +24,12 @@ def closed_port():
 
 
 class NotifyTest(unittest.TestCase):
-    def run_with_socket(self, conf, seconds, stop=True):
-        """Runs registrar for seconds with NOTIFY_SOCKET; returns the
-        datagrams as (time, text) and its exit status."""
+    runs = 0
+
+    def run_with_socket(self, conf_path, seconds, stop=True):
+        """Runs registrar (registrar.Registrar) with the config of conf_path
+        for seconds with NOTIFY_SOCKET; returns the datagrams as (time,
+        text) and its exit status."""
         d = tempfile.mkdtemp(prefix="e2e-notify-")
         path = os.path.join(d, "notify.sock")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -34,11 +37,12 @@ class NotifyTest(unittest.TestCase):
         sock.settimeout(0.1)
         envv = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000")
         envv.pop("WATCHDOG_PID", None)
-        cmd = (env("REGISTRAR_WRAPPER", "").split()
-               + [env("REGISTRAR_BIN"), "--config", conf])
+        with open(conf_path, encoding="utf-8") as f:
+            conf = f.read()
+        NotifyTest.runs += 1
         start = time.time()
-        proc = subprocess.Popen(cmd, env=envv, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = Registrar("notify-run%d" % NotifyTest.runs, conf, env=envv,
+                         wrapper=env("REGISTRAR_WRAPPER", ""))
         got = []
         try:
             while time.time() - start < seconds:
@@ -47,19 +51,18 @@ class NotifyTest(unittest.TestCase):
                                 sock.recv(4096).decode()))
                 except socket.timeout:
                     pass
-            proc.send_signal(signal.SIGTERM)
+            proc.signal(signal.SIGTERM)
             end = time.time() + 15
-            while time.time() < end and proc.poll() is None:
+            while time.time() < end and proc.alive():
                 try:
                     got.append((time.time() - start,
                                 sock.recv(4096).decode()))
                 except socket.timeout:
                     pass
-            rc = proc.wait(timeout=15)
+            rc = proc.wait_exit(15)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            if proc.alive():
+                proc.stop(0)
             sock.close()
             os.unlink(path)
             os.rmdir(d)

@@ -34,10 +34,10 @@ class ReloadTest(E2ETestCase):
         with open(path, encoding="utf-8") as f:
             original = f.read()
         c = self.client("p15")
-        self.assertEqual(self.title(c), "Reload Registration")
+        self.assertEqual(self.title(c), "Contest Registration")
         try:
             with open(path, "w", encoding="utf-8") as f:
-                f.write(original.replace('"Reload Registration"',
+                f.write(original.replace('"Contest Registration"',
                                          '"Reloaded Title"'))
             since = os.path.getsize(env("RELOAD_LOG"))
             os.kill(pid, signal.SIGHUP)

@@ -1,15 +1,14 @@
 """tests/faults/faults.py: shared helpers for registrar's fault tests.
 
-Builds on tests/e2e/e2e.py (clients, stanzas, psql) and adds what the
-faults need: registrar processes started per test with their own config
-(stderr captured line by line with arrival times), server control
+Builds on tests/e2e/e2e.py (clients, stanzas, psql) and
+tests/harness/registrar.py (the Registrar process class: stderr captured
+line by line with arrival times; configs from tests/fixtures) and adds
+what the faults need: registrar processes started per test, server control
 (Prosody restart/stop/SIGSTOP, PostgreSQL immediate stop and restart),
 a client that notices a lost stream, and a record of observed figures.
 
-tests/faults/run.sh sets the environment (besides e2e.py's):
-  FAULTS_WORK        the run's directory (configs, logs)
-  FAULTS_PIDS        "PID MARKER" per process started here (run.sh's trap
-                     stops the ones still running)
+tests/faults/run.sh sets the environment (besides e2e.py's and
+registrar.py's: SUITE_WORK, SUITE_PIDS):
   FAULTS_FIGURES     JSON lines of figures, one per check
   FAULTS_SECRET      every component's secret on the test Prosody
   FAULTS_PG_DIR, FAULTS_XMPP_DIR, FAULTS_XMPP2_DIR   harness directories
@@ -26,17 +25,15 @@ import datetime
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.environ.get("FAULTS_E2E",
                                   os.path.join(HERE, "..", "e2e")))
 
-import e2e  # noqa: E402
+import e2e  # noqa: E402  (it puts tests/harness on sys.path)
+from registrar import Registrar, conf_text, note_pid  # noqa: E402,F401
 from e2e import (NS_DATA, NS_REGISTER, E2ETestCase, bare, env,  # noqa: E402,F401
                  esc, register_query, show, stanza_error, psql_json)
 
@@ -45,17 +42,6 @@ PGBIN = "/usr/lib/postgresql/15/bin"
 # accounts on the test Prosody: 40 for the load tests, a few for the rest
 LOAD_USERS = ["u%02d" % i for i in range(1, 41)]
 POOL = ["probe"] + LOAD_USERS + ["b%02d" % i for i in range(1, 13)]
-
-
-def work(*parts):
-    return os.path.join(env("FAULTS_WORK"), *parts)
-
-
-def note_pid(pid, marker):
-    path = os.environ.get("FAULTS_PIDS")
-    if path:
-        with open(path, "a") as f:
-            f.write("%d %s\n" % (pid, marker))
 
 
 # ------------------------------------------------------------- figures
@@ -108,147 +94,17 @@ def log_time(line):
     return dt.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
-def config(jid, port=None, secret=None, fields=None, component_extra="",
-           registration_extra="", level="info"):
-    port = port or int(env("XMPP_COMPONENT_PORT"))
-    secret = secret if secret is not None else env("FAULTS_SECRET")
-    fields = fields or CONTEST_FIELDS
-    return """# written by tests/faults
-component {
-    jid    = "%s"
-    server = "127.0.0.1"
-    port   = %d
-    secret = "%s"
-%s
-}
-database {
-    conninfo = "%s"
-}
-registration {
-    title = "Fault test"
-    hash_cost = 4
-%s
-%s
-}
-limits {
-    jid_burst = 100000
-    jid_per_minute = 0
-    domain_burst = 100000
-    domain_per_minute = 0
-    global_burst = 100000
-    global_per_minute = 0
-}
-log { level = "%s" }
-""" % (jid, port, secret, component_extra, env("REGISTRAR_CONNINFO"),
-       fields, registration_extra, level)
-
-
-CONTEST_FIELDS = """
-    field "first" { type = "text-single" required = true }
-    field "last"  { type = "text-single" required = true }
-    field "email" { type = "text-single" required = true }
-"""
-
-
-class Registrar:
-    """A registrar process; its stderr is kept in NAME.log and in memory,
-    each line with the wall-clock time it was read."""
-
-    def __init__(self, name, conf_text):
-        self.name = name
-        self.conf_path = work(name + ".conf")
-        self.log_path = work(name + ".log")
-        with open(self.conf_path, "w") as f:
-            f.write(conf_text)
-        self.lines = []          # (arrival time, line)
-        self.cond = threading.Condition()
-        self.rc = None
-        self.started = time.time()
-        self.proc = subprocess.Popen(
-            [env("REGISTRAR_BIN"), "--config", self.conf_path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT)
-        note_pid(self.proc.pid, self.conf_path)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        with open(self.log_path, "w", encoding="utf-8") as log, \
-                self.proc.stdout:
-            for raw in self.proc.stdout:
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                log.write(line + "\n")
-                log.flush()
-                with self.cond:
-                    self.lines.append((time.time(), line))
-                    self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def mark(self):
-        """An index into the log: wait_for(..., since=mark) looks after it."""
-        with self.cond:
-            return len(self.lines)
-
-    def matching(self, pattern, since=0):
-        rx = re.compile(pattern)
-        with self.cond:
-            return [(t, l) for t, l in self.lines[since:] if rx.search(l)]
-
-    def wait_for(self, pattern, timeout, since=0):
-        """(arrival time, line) of the first line after since matching
-        pattern, waiting up to timeout seconds; None when none came (or
-        the process ended)."""
-        rx = re.compile(pattern)
-        deadline = time.time() + timeout
-        with self.cond:
-            i = since
-            while True:
-                while i < len(self.lines):
-                    t, l = self.lines[i]
-                    i += 1
-                    if rx.search(l):
-                        return t, l
-                left = deadline - time.time()
-                if left <= 0:
-                    return None
-                if self.proc.poll() is not None and not self.reader.is_alive():
-                    return None
-                self.cond.wait(min(left, 0.2))
-
-    def wait_exit(self, timeout):
-        try:
-            self.rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        self.reader.join(5)
-        return self.rc
-
-    def stop(self, timeout=15):
-        """SIGTERM; the exit status (None when it had to be killed)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            if self.wait_exit(timeout) is None:
-                self.proc.kill()
-                self.proc.wait(10)
-                self.reader.join(5)
-                self.rc = None
-                return None
-        else:
-            self.rc = self.proc.returncode
-        self.reader.join(5)
-        return self.rc
-
-    def tail(self, n=40):
-        with self.cond:
-            return "\n".join(l for _, l in self.lines[-n:])
+def config(jid, port=None, secret=None, service="contests",
+           component_extra="", registration_extra="", level="info"):
+    """The config of tests/fixtures/SERVICE.conf for a fault test: the
+    run's component port and secret unless told, bcrypt cost 4."""
+    return conf_text(
+        service, JID=jid,
+        XMPP_PORT=port or int(env("XMPP_COMPONENT_PORT")),
+        SECRET=secret if secret is not None else env("FAULTS_SECRET"),
+        COMPONENT=component_extra,
+        REGISTRATION="    hash_cost = 4\n" + registration_extra,
+        LOG_LEVEL=level)
 
 
 # ------------------------------------------------------------- servers

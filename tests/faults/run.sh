@@ -15,7 +15,8 @@
 # figures; a summary table of them is printed at the end.
 #
 # Everything started here or by the tests (servers, registrar processes,
-# a psql holding a lock) is stopped on exit by PID, also on failure or ^C.
+# a psql holding a lock) is stopped on exit by PID, also on failure or ^C
+# (the driver: tests/harness/suite.sh).
 #
 # Environment:
 #   REGISTRAR_BIN     the binary (default: build/registrar)
@@ -32,125 +33,33 @@ set -u -o pipefail
 # tests/harness/ejabberd.sh (the restart fault applies to both servers;
 # the faults that depend on Prosody's own behaviour, SIGSTOP of its
 # process and its conflict answer, are meant for prosody).
-FAULTS_SERVER=${FAULTS_SERVER:-prosody}
-export FAULTS_SERVER
+export FAULTS_SERVER=${FAULTS_SERVER:-prosody}
+# shellcheck source=tests/harness/suite.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../harness/suite.sh"
+suite_init FAULTS "$FAULTS_SERVER" /usr/lib/postgresql/15/bin/initdb \
+    /usr/lib/postgresql/15/bin/pg_ctl /usr/bin/prosody psql setpriv -- "$@"
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-HARNESS=$ROOT/tests/harness
-XMPP_HARNESS=$HARNESS/$FAULTS_SERVER.sh
-# shellcheck source=tests/harness/lib.sh
-. "$HARNESS/lib.sh"
-
-PY=/usr/bin/python3
-REGISTRAR_BIN=${REGISTRAR_BIN:-$ROOT/build/registrar}
 FAULTS_TIMEOUT=${FAULTS_TIMEOUT:-480}
 export PROSODY_LOG_LEVEL=${PROSODY_LOG_LEVEL:-info}
-
-say()
-{
-    echo "faults: $*" >&2
-}
-
-case ${1:-} in
--h|--help)
-    sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 0
-    ;;
-esac
-
-# ---------------------------------------------------------------- checks
-
-[ "$(id -u)" = 0 ] || { say "run as root (it creates and switches to $HARNESS_USER)"; exit 1; }
-case $REGISTRAR_BIN in /*) ;; *) REGISTRAR_BIN=$PWD/$REGISTRAR_BIN ;; esac
-if [ ! -x "$REGISTRAR_BIN" ]; then
-    say "no registrar binary at $REGISTRAR_BIN (build it, or set REGISTRAR_BIN)"
-    exit 1
-fi
-for tool in /usr/lib/postgresql/15/bin/initdb /usr/lib/postgresql/15/bin/pg_ctl \
-        /usr/bin/prosody psql setpriv; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        say "SKIP: $tool is missing (apt-get install postgresql-15 prosody python3-slixmpp)"
-        exit 77
-    fi
-done
-if ! "$PY" -c 'import slixmpp' 2>/dev/null; then
-    say "SKIP: $PY has no slixmpp (apt-get install python3-slixmpp)"
-    exit 77
-fi
-
-if [ -n "${FAULTS_WORKDIR:-}" ]; then
-    WORK=$FAULTS_WORKDIR
-    mkdir -p "$WORK"
-else
-    WORK=$(mktemp -d /tmp/faults-run.XXXXXX)
-fi
-WORK=$(cd "$WORK" && pwd -P)
-chmod 755 "$WORK"
-export FAULTS_WORK=$WORK
-# faults.py appends "PID MARKER" for every process it starts; the cleanup
-# stops those still running whose command line contains MARKER
-export FAULTS_PIDS=$WORK/pids
 export FAULTS_FIGURES=$WORK/figures.jsonl
-: >"$FAULTS_PIDS"
 : >"$FAULTS_FIGURES"
 
-# ---------------------------------------------------------------- cleanup
-
-STARTED_PG=0
-STARTED_XMPP=0
-SUITE_PID=
-FAILED=1
-
-stop_listed()
+# shellcheck disable=SC2317  # called by suite_cleanup
+suite_on_cleanup()
 {
-    local pid marker
-    [ -f "$FAULTS_PIDS" ] || return 0
-    while read -r pid marker; do
-        [ -n "$pid" ] || continue
-        if pid_runs "$pid" "$marker"; then
-            say "stopping leftover pid $pid ($marker)"
-            kill -CONT "$pid" 2>/dev/null
-            stop_pid "$pid" 10 TERM
-        fi
-    done <"$FAULTS_PIDS"
+    local pid
+    [ "$STARTED_XMPP" = 1 ] || return 0
+    # a test may have left it SIGSTOPped
+    pid=$(sed -n 's/^PROSODY_PID=//p' "$WORK/xmpp/env" 2>/dev/null)
+    if [ -n "$pid" ] && pid_runs "$pid" "$WORK/xmpp/prosody.cfg.lua"; then
+        kill -CONT "$pid" 2>/dev/null
+    fi
+    "$HARNESS/prosody.sh" stop "$WORK/xmpp2"
 }
-
-cleanup()
-{
-    local rc=$? pid
-    trap - EXIT INT TERM
-    if [ -n "$SUITE_PID" ]; then
-        stop_pid "$SUITE_PID" 10 TERM
-    fi
-    stop_listed
-    if [ "$STARTED_XMPP" = 1 ]; then
-        # a test may have left it SIGSTOPped
-        pid=$(sed -n 's/^PROSODY_PID=//p' "$WORK/xmpp/env" 2>/dev/null)
-        if [ -n "$pid" ] && pid_runs "$pid" "$WORK/xmpp/prosody.cfg.lua"; then
-            kill -CONT "$pid" 2>/dev/null
-        fi
-        "$XMPP_HARNESS" stop "$WORK/xmpp"
-        "$HARNESS/prosody.sh" stop "$WORK/xmpp2"
-    fi
-    [ "$STARTED_PG" = 1 ] && "$HARNESS/pg.sh" stop "$WORK/pg"
-    if [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && [ "${FAULTS_KEEP:-0}" != 1 ]; then
-        rm -rf "$WORK"
-    else
-        say "logs, configs and data kept in $WORK"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM
 
 # ---------------------------------------------------------------- servers
 
-"$HARNESS/pg.sh" start "$WORK/pg" || exit 1
-STARTED_PG=1
-set -a
-. "$WORK/pg/env"
-set +a
+suite_start_pg
 export FAULTS_PG_DIR=$WORK/pg
 # The harness runs PostgreSQL with synchronous_commit = off: a commit that
 # was acknowledged can then be lost in a crash (pg_ctl stop -m immediate),
@@ -169,12 +78,7 @@ comp_args=()
 for c in $COMPONENTS; do
     comp_args+=("$c.localhost" "$FAULTS_SECRET")
 done
-
-STARTED_XMPP=1
-"$XMPP_HARNESS" start "$WORK/xmpp" "${comp_args[@]}" || exit 1
-set -a
-. "$WORK/xmpp/env"
-set +a
+suite_start_xmpp "${comp_args[@]}"
 export FAULTS_XMPP_DIR=$WORK/xmpp
 
 # the second Prosody: started to learn (and keep) its ports, then stopped;
@@ -186,38 +90,17 @@ XMPP2_COMPONENT_PORT=$(sed -n 's/^XMPP_COMPONENT_PORT=//p' "$WORK/xmpp2/env")
 export XMPP2_COMPONENT_PORT
 
 export E2E_PASSWORD=${E2E_PASSWORD:-$("$PY" -c 'import secrets; print("f-" + secrets.token_hex(6))')}
-export REGISTRAR_BIN
 export FAULTS_HARNESS=$HARNESS
 export FAULTS_E2E=$ROOT/tests/e2e
-say "creating client accounts on Prosody"
-# shellcheck disable=SC2046
-"$XMPP_HARNESS" adduser "$WORK/xmpp" $("$PY" "$HERE/faults.py" users) || exit 1
+suite_add_users faults.py
 
 # ---------------------------------------------------------------- suite
 
-if [ $# -gt 0 ]; then
-    TESTS=("$@")
-else
-    TESTS=()
-    for f in "$HERE"/test_*.py; do
-        TESTS+=("$(basename "$f" .py)")
-    done
-fi
-
 say "running: ${TESTS[*]}"
-(cd "$HERE" && exec timeout -k 10 "$FAULTS_TIMEOUT" "$PY" -m unittest -v "${TESTS[@]}") &
-SUITE_PID=$!
-wait "$SUITE_PID"
+suite_python "$FAULTS_TIMEOUT" "${TESTS[@]}"
 suite_rc=$?
-SUITE_PID=
-[ "$suite_rc" = 124 ] && say "the python run did not finish within ${FAULTS_TIMEOUT}s"
 
 "$PY" "$HERE/faults.py" summary "$FAULTS_FIGURES" || true
 
-if [ "$suite_rc" = 0 ]; then
-    FAILED=0
-    say "PASS"
-    exit 0
-fi
-say "FAIL"
-exit 1
+[ "$suite_rc" = 0 ] && suite_end 1
+suite_end 0

@@ -19,18 +19,6 @@ JID = "input.localhost"
 DISCO = "<query xmlns='%s'/>" % NS_DISCO_INFO
 PING = "<ping xmlns='%s'/>" % NS_PING
 
-FIELDS = """
-    field "username" { type = "text-single" required = true }
-    field "password" { type = "text-private" }
-    field "first"    { type = "text-single" required = true }
-    field "color"    {
-        type = "list-single"
-        option "red"   { label = "Red" }
-        option "green" { label = "Green" }
-    }
-    field "buddy"    { type = "jid-single" }
-"""
-
 # what each check saw, for the summary: name -> (expected, got, ok)
 SEEN = collections.OrderedDict()
 
@@ -58,7 +46,7 @@ class BadInputTest(FaultCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.reg = Registrar("input", config(JID, fields=FIELDS))
+        cls.reg = Registrar("input", config(JID, service="input"))
         got = cls.reg.wait_for(r"attached to .* as ", 20)
         if got is None:
             cls.reg.stop()

@@ -15,23 +15,23 @@
 
 #include "fake_store.h"
 #include "fixture.h"
-#include "worker.h"
 #include "log.h"
 #include "router.h"
+#include "worker.h"
 
 /* tests/fixtures/contests.conf and accounts.conf (JIDs contests.example,
  * accounts.example), with more field types and every policy switched on
  * here; loaded on the first run */
-#define FUZZ_CONTESTS                                                        \
-    "    url = \"https://contests.example/\"\n"                             \
-    "    field \"friends\" { type = \"jid-multi\" }\n"                      \
-    "    field \"news\" { type = \"boolean\" }\n"                           \
-    "    field \"bio\" { type = \"text-multi\" }\n"                         \
+#define FUZZ_CONTESTS                                                          \
+    "    url = \"https://contests.example/\"\n"                                \
+    "    field \"friends\" { type = \"jid-multi\" }\n"                         \
+    "    field \"news\" { type = \"boolean\" }\n"                              \
+    "    field \"bio\" { type = \"text-multi\" }\n"                            \
     "    field \"pin\" { type = \"text-private\" }\n"
-#define FUZZ_ACCOUNTS                                                        \
-    "    blocked_jids = {\"*@blocked.example\"}\n"                          \
-    "    password_change = \"form\"\n"                                      \
-    "    password_change_proof = {\"email\"}\n"                             \
+#define FUZZ_ACCOUNTS                                                          \
+    "    blocked_jids = {\"*@blocked.example\"}\n"                             \
+    "    password_change = \"form\"\n"                                         \
+    "    password_change_proof = {\"email\"}\n"                                \
     "    remove = \"form\"\n"
 static struct conf confs[2];
 

@@ -12,17 +12,19 @@
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* cmocka.h needs the headers above (stdarg, stddef, setjmp) */
 #include <cmocka.h>
 
 #include "secret.h"
@@ -65,11 +67,11 @@ static char *scalar(const char *sql, int nparams, const char *const *params)
     return out;
 }
 
-#define assert_scalar(sql, want)                                            \
-    do {                                                                    \
-        char *got_ = scalar(sql, 0, NULL);                                  \
-        assert_string_equal(got_, want);                                    \
-        free(got_);                                                         \
+#define assert_scalar(sql, want)                                               \
+    do {                                                                       \
+        char *got_ = scalar(sql, 0, NULL);                                     \
+        assert_string_equal(got_, want);                                       \
+        free(got_);                                                            \
     } while (0)
 
 static int setup(void **state)
@@ -132,8 +134,7 @@ static void on_done(void *arg, enum store_status st, bool created)
     g->created = created;
 }
 
-static void on_get(void *arg, enum store_status st,
-                   struct store_record *rec)
+static void on_get(void *arg, enum store_status st, struct store_record *rec)
 {
     struct got *g = arg;
 
@@ -150,8 +151,7 @@ static void on_get(void *arg, enum store_status st,
         for (size_t j = 0; j < rec->fields.items[i].nvalues; j++) {
             size_t len = strlen(g->fields);
             snprintf(g->fields + len, sizeof(g->fields) - len, "%s=%s;",
-                     rec->fields.items[i].var,
-                     rec->fields.items[i].values[j]);
+                     rec->fields.items[i].var, rec->fields.items[i].values[j]);
         }
 }
 
@@ -169,8 +169,7 @@ static struct store *new_migrated(void)
 static const struct form_field_def test_fields[] = {
     {.var = "tags", .type = FORM_TEXT_MULTI},
 };
-static const struct form_def test_def = {.fields = test_fields,
-                                         .nfields = 1};
+static const struct form_def test_def = {.fields = test_fields, .nfields = 1};
 
 /* Values from "var=value;var=value;" (no escapes; one var may repeat). */
 static void data_of(struct form_data *d, const char *spec)
@@ -215,21 +214,20 @@ static enum store_status put(struct store *s, const char *jid,
 static char *catalog(void)
 {
     PGresult *r = PQexec(
-        db,
-        "SELECT string_agg(line, E'\\n' ORDER BY line) FROM ("
-        " SELECT 'column ' || table_name || '.' || column_name || ' ' ||"
-        "        data_type || CASE is_nullable WHEN 'NO' THEN ' not null'"
-        "        ELSE '' END AS line"
-        "   FROM information_schema.columns WHERE table_schema = 'public'"
-        " UNION ALL SELECT 'index ' || indexname || ': ' || indexdef"
-        "   FROM pg_indexes WHERE schemaname = 'public'"
-        " UNION ALL SELECT 'constraint ' || conname || ': ' ||"
-        "        pg_get_constraintdef(oid) FROM pg_constraint"
-        "  WHERE connamespace = 'public'::regnamespace"
-        " UNION ALL SELECT 'trigger ' || tgname || ' on ' ||"
-        "        tgrelid::regclass FROM pg_trigger WHERE NOT tgisinternal"
-        " UNION ALL SELECT 'migration ' || version || ' ' || name"
-        "   FROM registrar_schema_migrations) t");
+        db, "SELECT string_agg(line, E'\\n' ORDER BY line) FROM ("
+            " SELECT 'column ' || table_name || '.' || column_name || ' ' ||"
+            "        data_type || CASE is_nullable WHEN 'NO' THEN ' not null'"
+            "        ELSE '' END AS line"
+            "   FROM information_schema.columns WHERE table_schema = 'public'"
+            " UNION ALL SELECT 'index ' || indexname || ': ' || indexdef"
+            "   FROM pg_indexes WHERE schemaname = 'public'"
+            " UNION ALL SELECT 'constraint ' || conname || ': ' ||"
+            "        pg_get_constraintdef(oid) FROM pg_constraint"
+            "  WHERE connamespace = 'public'::regnamespace"
+            " UNION ALL SELECT 'trigger ' || tgname || ' on ' ||"
+            "        tgrelid::regclass FROM pg_trigger WHERE NOT tgisinternal"
+            " UNION ALL SELECT 'migration ' || version || ' ' || name"
+            "   FROM registrar_schema_migrations) t");
     char *out;
 
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
@@ -295,11 +293,10 @@ static void test_put_get_remove(void **state)
     bool created;
 
     (void)state;
-    assert_int_equal(
-        put(s, "juliet@capulet.example", NULL,
-            "first=Ju\"li\\et\n\x01;tags=a;tags=b;x=;",
-            NULL, &created),
-        STORE_OK);
+    assert_int_equal(put(s, "juliet@capulet.example", NULL,
+                         "first=Ju\"li\\et\n\x01;tags=a;tags=b;x=;", NULL,
+                         &created),
+                     STORE_OK);
     assert_true(created);
     store_get(s, "svc.example", "juliet@capulet.example", NULL, on_get, &g);
     assert_int_equal(g.st, STORE_OK);
@@ -308,11 +305,12 @@ static void test_put_get_remove(void **state)
     assert_string_equal(g.fields, "first=Ju\"li\\et\n\x01;tags=a;tags=b;x=;");
     assert_scalar("SELECT jsonb_typeof(fields->'tags') || ' ' ||"
                   "       jsonb_typeof(fields->'x')"
-                  "  FROM registrations", "array string");
+                  "  FROM registrations",
+                  "array string");
     /* an update: same row, created_at kept, updated_at moved */
-    assert_int_equal(put(s, "juliet@capulet.example", NULL,
-                         "first=Jules;", NULL, &created),
-                     STORE_OK);
+    assert_int_equal(
+        put(s, "juliet@capulet.example", NULL, "first=Jules;", NULL, &created),
+        STORE_OK);
     assert_false(created);
     assert_scalar("SELECT count(*) || ' ' || (updated_at > created_at)"
                   "  FROM registrations GROUP BY updated_at, created_at",
@@ -340,8 +338,8 @@ static void test_username_conflicts(void **state)
                      STORE_CONFLICT);
     /* fullwidth "ｂｉｌｌ" normalises (NFKC) to "bill" */
     assert_int_equal(put(s, "other@a.example",
-                         "\xef\xbd\x82\xef\xbd\x89\xef\xbd\x8c\xef\xbd\x8c",
-                         "", NULL, NULL),
+                         "\xef\xbd\x82\xef\xbd\x89\xef\xbd\x8c\xef\xbd\x8c", "",
+                         NULL, NULL),
                      STORE_CONFLICT);
     /* the owner may send it again (idempotent), others may pick another */
     assert_int_equal(put(s, "bill@a.example", "BILL", "", NULL, NULL),
@@ -373,8 +371,7 @@ static void test_password_hash(void **state)
     assert_string_equal(ok, "t");
     free(ok);
     /* an update without a password keeps the hash */
-    assert_int_equal(put(s, "bill@a.example", "bill", "e=x;", NULL,
-                         NULL),
+    assert_int_equal(put(s, "bill@a.example", "bill", "e=x;", NULL, NULL),
                      STORE_OK);
     store_get(s, "svc.example", "bill@a.example", NULL, on_get, &g);
     assert_string_equal(g.hash, hash);
@@ -497,8 +494,9 @@ static void test_backoff_fails_fast(void **state)
     later = mono() - t0;
     assert_int_equal(g.st, STORE_UNAVAILABLE);
     assert_true(later >= 1.8);
-    fprintf(stderr, "silent server: first attempt %.2f s, 10 answers while "
-                    "backing off %.4f s, next attempt %.2f s\n",
+    fprintf(stderr,
+            "silent server: first attempt %.2f s, 10 answers while "
+            "backing off %.4f s, next attempt %.2f s\n",
             first, during, later);
     store_close(s);
     close(fd);
@@ -711,8 +709,7 @@ static void verify_with_psql(const char *username, const char *env_pw,
 
 /* Runs verify_password.sql's query (psql variables filled in) and returns
  * how long it took, in seconds; *ok gets its answer. */
-static double timed_verify(const char *username, const char *password,
-                           bool *ok)
+static double timed_verify(const char *username, const char *password, bool *ok)
 {
     char *file = query_file("verify_password.sql");
     char *u = PQescapeLiteral(db, username, strlen(username));

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+/* cmocka.h needs the headers above (stdarg, stddef, setjmp) */
 #include <cmocka.h>
 
 #include "store.h"
@@ -158,8 +159,7 @@ static void on_done(void *arg, enum store_status st, bool created)
     g->st = st;
 }
 
-static void on_get(void *arg, enum store_status st,
-                   struct store_record *rec)
+static void on_get(void *arg, enum store_status st, struct store_record *rec)
 {
     struct got *g = arg;
 

@@ -169,8 +169,8 @@ void store_get(struct store *s, const char *service, const char *jid,
     store_record_clear(&rec);
 }
 
-void store_put(struct store *s, const struct store_put *put,
-               store_done_cb cb, void *arg)
+void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
+               void *arg)
 {
     struct row *r;
     bool created = false;
@@ -213,9 +213,8 @@ void store_put(struct store *s, const struct store_put *put,
     cb(arg, STORE_OK, created);
 }
 
-void store_set_password(struct store *s, const char *service,
-                        const char *jid, const char *hash, store_done_cb cb,
-                        void *arg)
+void store_set_password(struct store *s, const char *service, const char *jid,
+                        const char *hash, store_done_cb cb, void *arg)
 {
     struct row *r;
 

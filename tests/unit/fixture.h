@@ -44,8 +44,8 @@ static inline bool fixture_copy(const char *file, FILE *out,
             const char *const *v = vals;
 
             /* not a placeholder (e.g. "blocked*@"): copy the '@' */
-            if (klen == 0 || strspn(at + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") <
-                                 klen) {
+            if (klen == 0 ||
+                strspn(at + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") < klen) {
                 fwrite(p, 1, (size_t)(at - p) + 1, out);
                 p = at + 1;
                 continue;
@@ -78,14 +78,10 @@ static inline struct conf fixture_conf(const char *name, const char *extra)
     char tmp[] = "/tmp/registrar-fixture.XXXXXX", jid[256], file[256];
     char registration[4096];
     const char *vals[] = {
-        "JID", jid,
-        "XMPP_PORT", "5347",
-        "SECRET", "s3cret",
-        "COMPONENT", "",
-        "CONNINFO", "",
-        "LOG_LEVEL", "info",
-        "XMPP_DOMAIN", "example",
-        "REGISTRATION", registration,
+        "JID",         jid,       "XMPP_PORT",    "5347",
+        "SECRET",      "s3cret",  "COMPONENT",    "",
+        "CONNINFO",    "",        "LOG_LEVEL",    "info",
+        "XMPP_DOMAIN", "example", "REGISTRATION", registration,
         NULL,
     };
     struct conf *c = NULL, out;

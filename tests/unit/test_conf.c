@@ -146,18 +146,20 @@ static void test_secret_file(void **state)
     struct conf *c;
 
     (void)state;
-    snprintf(text, sizeof(text),
-             "component { jid = \"c.example\" secret_file = \"%s\" }\n"
-             MINIMAL_REG, secret);
+    snprintf(
+        text, sizeof(text),
+        "component { jid = \"c.example\" secret_file = \"%s\" }\n" MINIMAL_REG,
+        secret);
     c = load_text(text, &msgs);
     if (!c)
         fail_msg("refused: %s", msgs);
     assert_string_equal(c->component.secret, "t0p-secret");
     conf_free(c);
     free(msgs);
-    snprintf(text, sizeof(text),
-             "component { jid = \"c.example\" secret_file = \"%s\" }\n"
-             MINIMAL_REG, open_secret);
+    snprintf(
+        text, sizeof(text),
+        "component { jid = \"c.example\" secret_file = \"%s\" }\n" MINIMAL_REG,
+        open_secret);
     assert_null(load_text(text, &msgs));
     assert_contains(msgs, "is readable by every user (mode 0644)");
     assert_not_contains(msgs, "t0p-secret");
@@ -200,8 +202,7 @@ static void test_policy_options(void **state)
     assert_int_equal(c->registration.remove, CONF_REMOVE_FORM);
     assert_int_equal(c->registration.remove_proof.n, 2);
     assert_int_equal(c->registration.allowed_domains.n, 2);
-    assert_string_equal(c->registration.local_domains.items[0],
-                        "example.org");
+    assert_string_equal(c->registration.local_domains.items[0], "example.org");
     assert_int_equal(c->registration.hash_cost, 4);
     assert_int_equal(c->limits.jid_burst, 1);
     assert_int_equal(c->limits.jid_per_minute, 0);
@@ -209,13 +210,13 @@ static void test_policy_options(void **state)
     conf_free(c);
     free(msgs);
 
-    assert_null(load_text(
-        "component { jid = \"c.example\" secret = \"s\" }\n"
-        "registration {\n field \"email\" { }\n mode = \"redirect\"\n"
-        " remove = \"form\"\n password_change = \"sometimes\"\n"
-        " remove_proof = {\"nope\"}\n hash_cost = 3\n"
-        " url = \"ftp://x\"\n allowed_domains = {\"a b\"}\n}\n",
-        &msgs));
+    assert_null(
+        load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration {\n field \"email\" { }\n mode = \"redirect\"\n"
+                  " remove = \"form\"\n password_change = \"sometimes\"\n"
+                  " remove_proof = {\"nope\"}\n hash_cost = 3\n"
+                  " url = \"ftp://x\"\n allowed_domains = {\"a b\"}\n}\n",
+                  &msgs));
     assert_contains(msgs, "hash_cost: 3 is out of range");
     assert_contains(msgs, "password_change 'sometimes' is not one of legacy, "
                           "form, off");
@@ -223,11 +224,11 @@ static void test_policy_options(void **state)
     assert_contains(msgs, "url 'ftp://x' is not an http(s) URL");
     assert_contains(msgs, "allowed_domains: 'a b' is not a domain");
     free(msgs);
-    assert_null(load_text(
-        "component { jid = \"c.example\" secret = \"s\" }\n"
-        "registration {\n field \"email\" { }\n mode = \"redirect\"\n"
-        " remove = \"form\"\n}\n",
-        &msgs));
+    assert_null(
+        load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration {\n field \"email\" { }\n mode = \"redirect\"\n"
+                  " remove = \"form\"\n}\n",
+                  &msgs));
     assert_contains(msgs, "mode \"redirect\" needs a url");
     assert_contains(msgs, "remove = \"form\" needs a proof");
     free(msgs);
@@ -243,16 +244,18 @@ static void test_secret_file_writable(void **state)
 
     (void)state;
     snprintf(text, sizeof(text),
-             "component {\n jid = \"c.example\"\n secret_file = \"%s\"\n}\n"
-             MINIMAL_REG, g);
+             "component {\n jid = \"c.example\"\n secret_file = "
+             "\"%s\"\n}\n" MINIMAL_REG,
+             g);
     assert_null(load_text(text, &msgs));
     assert_contains(msgs, ":4: secret_file ");
     assert_contains(msgs, "is writable by its group (mode 0660)");
     assert_not_contains(msgs, "t0p-secret");
     free(msgs);
     snprintf(text, sizeof(text),
-             "component {\n jid = \"c.example\"\n secret_file = \"%s\"\n}\n"
-             MINIMAL_REG, o);
+             "component {\n jid = \"c.example\"\n secret_file = "
+             "\"%s\"\n}\n" MINIMAL_REG,
+             o);
     assert_null(load_text(text, &msgs));
     assert_contains(msgs, "is writable by every user (mode 0602)");
     free(msgs);
@@ -337,15 +340,15 @@ static void test_proofs_and_inflight(void **state)
     struct conf *c;
 
     (void)state;
-    assert_null(load_text(
-        "component { jid = \"c.example\" secret = \"s\" }\n"
-        "registration {\n field \"username\" { }\n"
-        " field \"password\" { type = \"text-private\" }\n"
-        " field \"x-mmn\" { }\n"
-        " password_change_proof = {\"x-mmn\", \"x-mmn\"}\n"
-        " remove_proof = {\"username\", \"x-mmn\", \"username\"}\n"
-        "}\n",
-        &msgs));
+    assert_null(
+        load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration {\n field \"username\" { }\n"
+                  " field \"password\" { type = \"text-private\" }\n"
+                  " field \"x-mmn\" { }\n"
+                  " password_change_proof = {\"x-mmn\", \"x-mmn\"}\n"
+                  " remove_proof = {\"username\", \"x-mmn\", \"username\"}\n"
+                  "}\n",
+                  &msgs));
     assert_contains(msgs, ":8: registration: password_change_proof names "
                           "'x-mmn' twice");
     assert_contains(msgs, "remove_proof names 'username' twice");
@@ -367,11 +370,11 @@ static void test_proofs_and_inflight(void **state)
     assert_int_equal(c->limits.inflight_total, 0);
     conf_free(c);
     free(msgs);
-    assert_null(load_text(
-        "component { jid = \"c.example\" secret = \"s\" }\n"
-        "registration { field \"email\" { } }\n"
-        "limits { inflight_per_jid = 20\n inflight_total = 10 }\n",
-        &msgs));
+    assert_null(
+        load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration { field \"email\" { } }\n"
+                  "limits { inflight_per_jid = 20\n inflight_total = 10 }\n",
+                  &msgs));
     assert_contains(msgs, ":4: limits: inflight_per_jid is larger than "
                           "inflight_total");
     free(msgs);

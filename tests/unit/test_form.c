@@ -5,12 +5,19 @@
 
 static struct form_option gender[] = {{"M", "Male"}, {"F", "Female"}};
 static struct form_field_def fields[] = {
-    {.var = "first", .type = FORM_TEXT_SINGLE, .label = "Given Name",
+    {.var = "first",
+     .type = FORM_TEXT_SINGLE,
+     .label = "Given Name",
      .required = true},
-    {.var = "email", .type = FORM_TEXT_SINGLE, .label = "Email Address",
+    {.var = "email",
+     .type = FORM_TEXT_SINGLE,
+     .label = "Email Address",
      .required = true},
-    {.var = "x-gender", .type = FORM_LIST_SINGLE, .label = "Gender",
-     .options = gender, .noptions = 2},
+    {.var = "x-gender",
+     .type = FORM_LIST_SINGLE,
+     .label = "Gender",
+     .options = gender,
+     .noptions = 2},
     {.var = "password", .type = FORM_TEXT_PRIVATE, .required = true},
     {.var = "buddy", .type = FORM_JID_SINGLE},
     {.var = "tags", .type = FORM_TEXT_MULTI},
@@ -57,10 +64,10 @@ static enum form_status parse(const char *type, const char *inner,
     return st;
 }
 
-#define GOOD                                                                 \
-    "<field var='FORM_TYPE'><value>jabber:iq:register</value></field>"      \
-    "<field var='first'><value> Juliet </value></field>"                    \
-    "<field var='email'><value>juliet@capulet.com</value></field>"          \
+#define GOOD                                                                   \
+    "<field var='FORM_TYPE'><value>jabber:iq:register</value></field>"         \
+    "<field var='first'><value> Juliet </value></field>"                       \
+    "<field var='email'><value>juliet@capulet.com</value></field>"             \
     "<field var='password'><value> pw with spaces </value></field>"
 
 /* Parses and validates; returns the validation status. */
@@ -137,12 +144,11 @@ static void test_without_form_type_is_accepted(void **state)
     struct form_problem p;
 
     (void)state;
-    assert_int_equal(
-        check("<field var='first'><value>J</value></field>"
-              "<field var='email'><value>j@c</value></field>"
-              "<field var='password'><value>x</value></field>",
-              false, &d, &p),
-        FORM_OK);
+    assert_int_equal(check("<field var='first'><value>J</value></field>"
+                           "<field var='email'><value>j@c</value></field>"
+                           "<field var='password'><value>x</value></field>",
+                           false, &d, &p),
+                     FORM_OK);
     form_data_clear(&d);
 }
 
@@ -205,8 +211,8 @@ static void test_private_and_multi_caps(void **state)
     size_t n;
 
     (void)state;
-#define BASE                                                                 \
-    "<field var='first'><value>J</value></field>"                           \
+#define BASE                                                                   \
+    "<field var='first'><value>J</value></field>"                              \
     "<field var='email'><value>j@c</value></field>"
     snprintf(inner, sizeof(inner),
              BASE "<field var='password'><value>%073d</value></field>", 0);
@@ -238,7 +244,8 @@ static void test_default_max_length(void **state)
     snprintf(inner, FORM_DEFAULT_MAX_LENGTH + 400,
              "<field var='first'><value>J</value></field>"
              "<field var='password'><value>x</value></field>"
-             "<field var='email'><value>%s</value></field>", big);
+             "<field var='email'><value>%s</value></field>",
+             big);
     expect(inner, FORM_NOT_ACCEPTABLE, "'email' is longer than");
     free(big);
     free(inner);
@@ -257,8 +264,7 @@ static void test_parse_shape(void **state)
     form_data_clear(&d);
     assert_int_equal(parse("result", GOOD, &d, &p), FORM_BAD_REQUEST);
     form_data_clear(&d);
-    assert_int_equal(parse("submit", "<field><value>x</value></field>", &d,
-                           &p),
+    assert_int_equal(parse("submit", "<field><value>x</value></field>", &d, &p),
                      FORM_BAD_REQUEST);
     form_data_clear(&d);
     for (int i = 0; i <= FORM_MAX_FIELDS; i++) {

@@ -1,7 +1,7 @@
 /* test_policy.c - access policy and token-bucket rate limits. */
 #include "testutil.h"
 
-#include "limit.h"
+#include "limiter.h"
 #include "policy.h"
 
 static char *local[] = {"example.org"};
@@ -31,14 +31,11 @@ static void test_allowed_domains(void **state)
     const char *why;
 
     (void)state;
-    assert_int_equal(policy_check(&r, "a@partner.example", &why),
-                     POLICY_ALLOW);
-    assert_int_equal(policy_check(&r, "a@other.example", &why),
-                     POLICY_DOMAIN);
+    assert_int_equal(policy_check(&r, "a@partner.example", &why), POLICY_ALLOW);
+    assert_int_equal(policy_check(&r, "a@other.example", &why), POLICY_DOMAIN);
     assert_contains(why, "domain");
     r.allowed_domains = (struct conf_list){star, 1};
-    assert_int_equal(policy_check(&r, "a@other.example", &why),
-                     POLICY_ALLOW);
+    assert_int_equal(policy_check(&r, "a@other.example", &why), POLICY_ALLOW);
 }
 
 static void test_blocked(void **state)
@@ -49,19 +46,20 @@ static void test_blocked(void **state)
     const char *why;
 
     (void)state;
-    assert_int_equal(policy_check(&r, "x@spam.example", &why),
-                     POLICY_BLOCKED);
+    assert_int_equal(policy_check(&r, "x@spam.example", &why), POLICY_BLOCKED);
     assert_int_equal(policy_check(&r, "BadGuy@example.org", &why),
                      POLICY_BLOCKED);
-    assert_int_equal(policy_check(&r, "good@example.org", &why),
-                     POLICY_ALLOW);
+    assert_int_equal(policy_check(&r, "good@example.org", &why), POLICY_ALLOW);
 }
 
 static void test_buckets(void **state)
 {
-    struct conf_limits l = {.jid_burst = 2, .jid_per_minute = 6,
-                            .domain_burst = 3, .domain_per_minute = 60,
-                            .global_burst = 100, .global_per_minute = 600};
+    struct conf_limits l = {.jid_burst = 2,
+                            .jid_per_minute = 6,
+                            .domain_burst = 3,
+                            .domain_per_minute = 60,
+                            .global_burst = 100,
+                            .global_per_minute = 600};
     struct limiter *lim = limiter_new(&l, NULL);
     const char *which;
     double retry;
@@ -115,11 +113,11 @@ static void test_bounded_memory(void **state)
 }
 
 /* The defaults of conf.c's limits section. */
-#define DEFAULT_LIMITS                                                       \
-    {                                                                        \
-        .jid_burst = 5, .jid_per_minute = 10, .domain_burst = 50,            \
-        .domain_per_minute = 120, .global_burst = 200,                       \
-        .global_per_minute = 1200                                            \
+#define DEFAULT_LIMITS                                                         \
+    {                                                                          \
+        .jid_burst = 5, .jid_per_minute = 10, .domain_burst = 50,              \
+        .domain_per_minute = 120, .global_burst = 200,                         \
+        .global_per_minute = 1200                                              \
     }
 
 /* A dozen users of the local domain, each using its whole burst, do not

@@ -9,9 +9,9 @@
 
 #include "fake_store.h"
 #include "fixture.h"
-#include "sync_env.h"
 #include "reg.h"
 #include "secret.h"
+#include "sync_env.h"
 
 /* tests/fixtures/contests.conf and accounts.conf (JIDs contests.example,
  * accounts.example), loaded by main() */
@@ -62,12 +62,12 @@ static const char *ask(const struct conf *conf, const char *type,
 }
 
 #define JULIET "juliet@capulet.example/balcony"
-#define SEED_FORM                                                            \
-    "<x xmlns='jabber:x:data' type='submit'>"                               \
-    "<field type='hidden' var='FORM_TYPE'><value>jabber:iq:register</value>" \
-    "</field><field var='first'><value>Juliet</value></field>"              \
-    "<field var='last'><value>Capulet</value></field>"                      \
-    "<field var='email'><value>juliet@capulet.com</value></field>"          \
+#define SEED_FORM                                                              \
+    "<x xmlns='jabber:x:data' type='submit'>"                                  \
+    "<field type='hidden' var='FORM_TYPE'><value>jabber:iq:register</value>"   \
+    "</field><field var='first'><value>Juliet</value></field>"                 \
+    "<field var='last'><value>Capulet</value></field>"                         \
+    "<field var='email'><value>juliet@capulet.com</value></field>"             \
     "<field var='x-gender'><value>F</value></field></x>"
 
 static void test_get_form_only(void **state)
@@ -109,10 +109,10 @@ static void test_register_then_registered(void **state)
     r = ask(&contests, "set", JULIET, SEED_FORM);
     assert_contains(r, "type=\"result\"");
     assert_not_contains(r, "<query");
-    assert_string_equal(fake_store_fields("contests.example",
-                                          "juliet@capulet.example"),
-                        "first=Juliet;last=Capulet;email=juliet@capulet.com;"
-                        "x-gender=F;");
+    assert_string_equal(
+        fake_store_fields("contests.example", "juliet@capulet.example"),
+        "first=Juliet;last=Capulet;email=juliet@capulet.com;"
+        "x-gender=F;");
     assert_null(
         fake_store_username("contests.example", "juliet@capulet.example"));
     r = ask(&contests, "get", "juliet@capulet.example/other", "");
@@ -128,9 +128,9 @@ static void test_register_then_registered(void **state)
             "<field var='email'><value>j@c.example</value></field></x>");
     assert_contains(r, "type=\"result\"");
     assert_int_equal(fake_store_count(), 1);
-    assert_contains(fake_store_fields("contests.example",
-                                      "juliet@capulet.example"),
-                    "first=Jules;");
+    assert_contains(
+        fake_store_fields("contests.example", "juliet@capulet.example"),
+        "first=Jules;");
 }
 
 static void test_legacy_register_hashes_password(void **state)
@@ -147,9 +147,9 @@ static void test_legacy_register_hashes_password(void **state)
     assert_non_null(hash);
     assert_memory_equal(hash, "$2a$04$", 7);
     assert_true(secret_verify("Calliope", hash));
-    assert_not_contains(fake_store_fields("accounts.example",
-                                          "bill@shakespeare.example"),
-                        "Calliope");
+    assert_not_contains(
+        fake_store_fields("accounts.example", "bill@shakespeare.example"),
+        "Calliope");
     assert_string_equal(
         fake_store_username("accounts.example", "bill@shakespeare.example"),
         "bill");
@@ -214,8 +214,7 @@ static void test_bad_requests(void **state)
             "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'>"
             "<value>urn:wrong</value></field></x>");
     assert_contains(r, "<error code=\"400\" type=\"modify\"><bad-request");
-    r = ask(&contests, "set", JULIET,
-            "<x xmlns='jabber:x:data' type='form'/>");
+    r = ask(&contests, "set", JULIET, "<x xmlns='jabber:x:data' type='form'/>");
     assert_contains(r, "code=\"400\"");
     r = ask(&contests, "set", JULIET, "");
     assert_contains(r, "code=\"400\"");
@@ -242,9 +241,9 @@ static void test_form_wins_over_legacy(void **state)
     (void)state;
     r = ask(&contests, "set", JULIET, "<first>Legacy</first>" SEED_FORM);
     assert_contains(r, "type=\"result\"");
-    assert_contains(fake_store_fields("contests.example",
-                                      "juliet@capulet.example"),
-                    "first=Juliet;");
+    assert_contains(
+        fake_store_fields("contests.example", "juliet@capulet.example"),
+        "first=Juliet;");
 }
 
 static void test_remove(void **state)
@@ -290,7 +289,6 @@ static void test_idempotent_retry(void **state)
     assert_int_equal(fake_store_count(), 1);
 }
 
-
 /* ---- password change, cancel, redirect, policy, limits (XEP-0077 3.2,
  * 3.3, 5; issue "the rest of XEP-0077") ---- */
 
@@ -333,18 +331,15 @@ static void test_legacy_password_change(void **state)
                        "<not-authorized");
     assert_not_contains(r, "stolen");
     assert_not_contains(r, "<query");
-    assert_string_equal(fake_store_password_hash("accounts.example",
-                                                 BILL_BARE),
+    assert_string_equal(fake_store_password_hash("accounts.example", BILL_BARE),
                         old);
     /* an empty password never clears the stored one */
-    r = ask(&accounts, "set", BILL,
-            "<username>bill</username><password/>");
+    r = ask(&accounts, "set", BILL, "<username>bill</username><password/>");
     assert_contains(r, "code=\"406\"");
     r = ask(&accounts, "set", BILL,
             "<username>bill</username><password>  </password>");
     assert_contains(r, "code=\"406\"");
-    assert_string_equal(fake_store_password_hash("accounts.example",
-                                                 BILL_BARE),
+    assert_string_equal(fake_store_password_hash("accounts.example", BILL_BARE),
                         old);
     free(old);
 }
@@ -374,11 +369,11 @@ static void test_password_change_modes(void **state)
         "theglobe", fake_store_password_hash("accounts.example", BILL_BARE)));
 }
 
-#define PW_FORM(user, old, new)                                              \
-    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"  \
-    "jabber:iq:register:changepassword</value></field><field "               \
-    "var='username'><value>" user "</value></field><field "                 \
-    "var='old_password'><value>" old "</value></field><field "              \
+#define PW_FORM(user, old, new)                                                \
+    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"    \
+    "jabber:iq:register:changepassword</value></field><field "                 \
+    "var='username'><value>" user "</value></field><field "                    \
+    "var='old_password'><value>" old "</value></field><field "                 \
     "var='password'><value>" new "</value></field></x>"
 
 static void test_password_change_form(void **state)
@@ -400,12 +395,11 @@ static void test_password_change_form(void **state)
     r = ask(&c, "set", BILL, PW_FORM("juliet", "theglobe", "groundlings"));
     assert_contains(r, "<not-authorized");
     /* the seed's change2: the bare JID is accepted as the username */
-    r = ask(&c, "set", BILL,
-            PW_FORM(BILL_BARE, "theglobe", "groundlings"));
+    r = ask(&c, "set", BILL, PW_FORM(BILL_BARE, "theglobe", "groundlings"));
     assert_contains(r, "type=\"result\"");
-    assert_true(secret_verify("groundlings", fake_store_password_hash(
-                                                 "accounts.example",
-                                                 BILL_BARE)));
+    assert_true(
+        secret_verify("groundlings",
+                      fake_store_password_hash("accounts.example", BILL_BARE)));
     r = ask(&c, "set", BILL, PW_FORM("bill", "groundlings", ""));
     assert_contains(r, "code=\"406\"");
 }
@@ -415,8 +409,10 @@ static void test_password_change_with_proof(void **state)
     static struct form_field_def fields[] = {
         {.var = "username", .type = FORM_TEXT_SINGLE, .required = true},
         {.var = "password", .type = FORM_TEXT_PRIVATE, .required = true},
-        {.var = "x-mmn", .type = FORM_TEXT_SINGLE, .label = "Mother's Maiden "
-                                                            "Name"},
+        {.var = "x-mmn",
+         .type = FORM_TEXT_SINGLE,
+         .label = "Mother's Maiden "
+                  "Name"},
     };
     static char *proof[] = {"x-mmn"};
     struct conf c = accounts;
@@ -434,8 +430,9 @@ static void test_password_change_with_proof(void **state)
             "</value></field></x>");
     assert_contains(r, "type=\"result\"");
     r = ask(&c, "set", BILL, "<username>bill</username><password>x</password>");
-    assert_contains(r, "label=\"Mother&apos;s Maiden Name\" type=\"text-single\" "
-                       "var=\"x-mmn\"><required/>");
+    assert_contains(r,
+                    "label=\"Mother&apos;s Maiden Name\" type=\"text-single\" "
+                    "var=\"x-mmn\"><required/>");
     r = ask(&c, "set", BILL,
             "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'>"
             "<value>jabber:iq:register:changepassword</value></field>"
@@ -454,10 +451,10 @@ static void test_password_change_with_proof(void **state)
     assert_contains(r, "type=\"result\"");
 }
 
-#define CANCEL_FORM(user, pw)                                                \
-    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"  \
-    "jabber:iq:register:cancel</value></field><field var='username'>"       \
-    "<value>" user "</value></field><field var='password'><value>" pw       \
+#define CANCEL_FORM(user, pw)                                                  \
+    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"    \
+    "jabber:iq:register:cancel</value></field><field var='username'>"          \
+    "<value>" user "</value></field><field var='password'><value>" pw          \
     "</value></field></x>"
 
 static void test_cancel_modes(void **state)
@@ -580,15 +577,15 @@ static struct form_field_def pin_fields[] = {
 
 /* The shapes of an update that carries a new password.  Each also sets a
  * new email, which must not be stored when the change is refused. */
-#define UPD_LEGACY(pw)                                                       \
-    "<username>bill</username><password>" pw "</password>"                  \
+#define UPD_LEGACY(pw)                                                         \
+    "<username>bill</username><password>" pw "</password>"                     \
     "<email>new@shakespeare.lit</email>"
-#define UPD_FORM(pw)                                                         \
-    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"  \
-    "jabber:iq:register</value></field><field var='username'><value>bill"   \
-    "</value></field><field var='password'><value>" pw "</value></field>"   \
+#define UPD_FORM(pw)                                                           \
+    "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>"    \
+    "jabber:iq:register</value></field><field var='username'><value>bill"      \
+    "</value></field><field var='password'><value>" pw "</value></field>"      \
     "<field var='email'><value>new@shakespeare.lit</value></field></x>"
-#define UPD_BOTH(pw)                                                         \
+#define UPD_BOTH(pw)                                                           \
     "<username>bill</username><password>theglobe</password>" UPD_FORM(pw)
 
 static const char *const update_shapes[] = {
@@ -611,8 +608,8 @@ static void test_secret_change_every_shape(void **state)
             fake_store_reset();
             c.registration.password_change = CONF_PWCHANGE_LEGACY;
             register_bill(&c);
-            old = strdup(fake_store_password_hash("accounts.example",
-                                                  BILL_BARE));
+            old =
+                strdup(fake_store_password_hash("accounts.example", BILL_BARE));
             c.registration.password_change = modes[m];
             r = ask(&c, "set", BILL, update_shapes[i]);
             assert_not_contains(r, "stolen");
@@ -637,17 +634,17 @@ static void test_secret_change_every_shape(void **state)
                 assert_true(secret_verify(
                     "stolen",
                     fake_store_password_hash("accounts.example", BILL_BARE)));
-                assert_contains(fake_store_fields("accounts.example",
-                                                  BILL_BARE),
-                                "new@shakespeare.lit");
+                assert_contains(
+                    fake_store_fields("accounts.example", BILL_BARE),
+                    "new@shakespeare.lit");
             } else {
                 /* nothing stored, not even the other fields */
                 assert_string_equal(
                     fake_store_password_hash("accounts.example", BILL_BARE),
                     old);
-                assert_contains(fake_store_fields("accounts.example",
-                                                  BILL_BARE),
-                                "bard@shakespeare.lit");
+                assert_contains(
+                    fake_store_fields("accounts.example", BILL_BARE),
+                    "bard@shakespeare.lit");
             }
             free(old);
         }
@@ -671,15 +668,14 @@ static void test_secret_repeated_is_no_change(void **state)
             fake_store_reset();
             c.registration.password_change = CONF_PWCHANGE_LEGACY;
             register_bill(&c);
-            old = strdup(fake_store_password_hash("accounts.example",
-                                                  BILL_BARE));
+            old =
+                strdup(fake_store_password_hash("accounts.example", BILL_BARE));
             c.registration.password_change = modes[m];
             r = ask(&c, "set", BILL, same_shapes[i]);
             assert_contains(r, "type=\"result\"");
             /* the hash is the one on file, not a new salt */
             assert_string_equal(
-                fake_store_password_hash("accounts.example", BILL_BARE),
-                old);
+                fake_store_password_hash("accounts.example", BILL_BARE), old);
             assert_contains(fake_store_fields("accounts.example", BILL_BARE),
                             "new@shakespeare.lit");
             free(old);
@@ -753,8 +749,9 @@ static void test_cancel_refuses_value_never_set(void **state)
 
 /* ---- bcrypt's 72 bytes, and the legacy change held to the form's rules */
 
-#define PW72 "123456789012345678901234567890123456789012345678901234567890" \
-             "123456789012"
+#define PW72                                                                   \
+    "123456789012345678901234567890123456789012345678901234567890"             \
+    "123456789012"
 
 static void test_secret_over_72_bytes(void **state)
 {
@@ -789,8 +786,7 @@ static void test_secret_over_72_bytes(void **state)
     c.registration.password_change = CONF_PWCHANGE_FORM;
     r = ask(&c, "set", BILL, PW_FORM("bill", PW72, PW72 "3"));
     assert_contains(r, "<error code=\"406\"");
-    assert_string_equal(fake_store_password_hash("accounts.example",
-                                                 BILL_BARE),
+    assert_string_equal(fake_store_password_hash("accounts.example", BILL_BARE),
                         old);
     free(old);
 }
@@ -810,8 +806,8 @@ static void drain_all(struct worker *w)
 
 /* Sends one request to reg; the reply, if one was sent at once, is in
  * sink. */
-static void send_to(struct reg *reg, const struct conf *conf,
-                    const char *type, const char *from, const char *inner)
+static void send_to(struct reg *reg, const struct conf *conf, const char *type,
+                    const char *from, const char *inner)
 {
     char xml[2048];
     xmpp_stanza_t *iq;
@@ -825,8 +821,8 @@ static void send_to(struct reg *reg, const struct conf *conf,
     xmpp_stanza_release(iq);
 }
 
-#define REG_USER(u)                                                          \
-    "<username>" u "</username><password>pw</password><email>e@x.example"   \
+#define REG_USER(u)                                                            \
+    "<username>" u "</username><password>pw</password><email>e@x.example"      \
     "</email>"
 
 static void test_inflight_caps(void **state)
@@ -879,10 +875,13 @@ static void test_inflight_caps(void **state)
 static void test_username_rule(void **state)
 {
     static const char *const bad[] = {
-        "\xe3\x80\x80" "bill", /* U+3000 IDEOGRAPHIC SPACE first */
-        "bi\xe2\x80\x8b" "ll",  /* U+200B ZERO WIDTH SPACE */
-        "bill\xc2\xa0",          /* U+00A0 NO-BREAK SPACE last */
-        "bi\xc2\xad" "ll",      /* U+00AD SOFT HYPHEN */
+        "\xe3\x80\x80"
+        "bill", /* U+3000 IDEOGRAPHIC SPACE first */
+        "bi\xe2\x80\x8b"
+        "ll",           /* U+200B ZERO WIDTH SPACE */
+        "bill\xc2\xa0", /* U+00A0 NO-BREAK SPACE last */
+        "bi\xc2\xad"
+        "ll", /* U+00AD SOFT HYPHEN */
     };
     char inner[512];
     const char *r;
@@ -943,29 +942,26 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_legacy_register_hashes_password,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_not_acceptable, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_not_acceptable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_form_changes_nothing,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_form_changes_nothing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_form_wins_over_legacy, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_remove, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_database_down_answers_wait,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idempotent_retry, setup,
+        cmocka_unit_test_setup_teardown(test_database_down_answers_wait, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_password_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_password_change_modes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_password_change_form, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_password_change_with_proof,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_modes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_redirect_and_oob, setup,
+        cmocka_unit_test_setup_teardown(test_password_change_with_proof, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_modes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redirect_and_oob, setup, teardown),
         cmocka_unit_test_setup_teardown(test_access_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_change_every_shape, setup,

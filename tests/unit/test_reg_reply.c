@@ -147,8 +147,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_blank, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_registered_shows_no_secret,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_registered_shows_no_secret, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_echo_blanks_secrets, setup,

@@ -6,8 +6,8 @@
 
 #include "fake_store.h"
 #include "fixture.h"
-#include "sync_env.h"
 #include "router.h"
+#include "sync_env.h"
 
 /* tests/fixtures/contests.conf (JID contests.example), loaded by main() */
 static struct conf conf;
@@ -78,10 +78,10 @@ static void test_disco_info(void **state)
 static void test_ping_version_items(void **state)
 {
     (void)state;
-    assert_int_equal(
-        route("<iq type='get' id='p1' " FROM "><ping xmlns='urn:xmpp:ping'/>"
-              "</iq>"),
-        1);
+    assert_int_equal(route("<iq type='get' id='p1' " FROM
+                           "><ping xmlns='urn:xmpp:ping'/>"
+                           "</iq>"),
+                     1);
     assert_contains(sink.sent[0], "type=\"result\"");
     assert_contains(sink.sent[0], "id=\"p1\"");
     assert_int_equal(route("<iq type='get' id='v1' " FROM "><query xmlns="
@@ -105,10 +105,10 @@ static void test_unknown_namespace(void **state)
                     "<service-unavailable xmlns=\"urn:ietf:params:xml:ns:"
                     "xmpp-stanzas\"/></error>");
     /* a set of a get-only namespace */
-    assert_int_equal(
-        route("<iq type='set' id='u2' " FROM "><ping xmlns='urn:xmpp:ping'/>"
-              "</iq>"),
-        1);
+    assert_int_equal(route("<iq type='set' id='u2' " FROM
+                           "><ping xmlns='urn:xmpp:ping'/>"
+                           "</iq>"),
+                     1);
     assert_contains(sink.sent[0], "service-unavailable");
 }
 
@@ -125,19 +125,17 @@ static void test_shapes(void **state)
     assert_contains(sink.sent[0], "bad-request");
     /* no id: still answered once */
     assert_int_equal(
-        route("<iq type='get' " FROM "><ping xmlns='urn:xmpp:ping'/></iq>"),
-        1);
+        route("<iq type='get' " FROM "><ping xmlns='urn:xmpp:ping'/></iq>"), 1);
     /* bad type */
-    assert_int_equal(
-        route("<iq type='nope' id='s3' " FROM "><ping xmlns='urn:xmpp:ping'/>"
-              "</iq>"),
-        1);
+    assert_int_equal(route("<iq type='nope' id='s3' " FROM
+                           "><ping xmlns='urn:xmpp:ping'/>"
+                           "</iq>"),
+                     1);
     assert_contains(sink.sent[0], "bad-request");
     /* result and error are never answered; neither are message/presence */
     assert_int_equal(route("<iq type='result' id='s4' " FROM "/>"), 0);
     assert_int_equal(route("<iq type='error' id='s5' " FROM "/>"), 0);
-    assert_int_equal(route("<message " FROM "><body>hi</body></message>"),
-                     0);
+    assert_int_equal(route("<message " FROM "><body>hi</body></message>"), 0);
     assert_int_equal(route("<presence " FROM "/>"), 0);
 }
 

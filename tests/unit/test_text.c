@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+/* cmocka.h needs the headers above (stdarg, stddef, setjmp) */
 #include <cmocka.h>
 
 #include "text.h"

@@ -6,18 +6,19 @@
 #ifndef REGISTRAR_TESTUTIL_H
 #define REGISTRAR_TESTUTIL_H
 
-#include <stdarg.h>
-#include <stddef.h>
 #include <setjmp.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 #include <strophe.h>
 
-#include "iq.h"
+/* cmocka.h needs the headers above (stdarg, stddef, setjmp) */
+#include <cmocka.h>
 
+#include "iq.h"
 
 /* ---- canonical XML text: attributes sorted by name, so that tests do not
  * depend on libstrophe's hash order ---- */
@@ -32,12 +33,23 @@ static inline void tu_escape(FILE *f, const char *s, bool attr)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs(attr ? "&quot;" : "\"", f); break;
-        case '\'': fputs(attr ? "&apos;" : "'", f); break;
-        default: fputc(*s, f);
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs(attr ? "&quot;" : "\"", f);
+            break;
+        case '\'':
+            fputs(attr ? "&apos;" : "'", f);
+            break;
+        default:
+            fputc(*s, f);
         }
     }
 }
@@ -129,18 +141,18 @@ static inline const char *tu_only_reply(const struct tu_sink *s)
     return s->sent[0];
 }
 
-#define assert_contains(hay, needle)                                        \
-    do {                                                                    \
-        const char *h_ = (hay), *n_ = (needle);                             \
-        if (!strstr(h_, n_))                                                \
-            fail_msg("expected \"%s\" in:\n%s", n_, h_);                    \
+#define assert_contains(hay, needle)                                           \
+    do {                                                                       \
+        const char *h_ = (hay), *n_ = (needle);                                \
+        if (!strstr(h_, n_))                                                   \
+            fail_msg("expected \"%s\" in:\n%s", n_, h_);                       \
     } while (0)
 
-#define assert_not_contains(hay, needle)                                    \
-    do {                                                                    \
-        const char *h_ = (hay), *n_ = (needle);                             \
-        if (strstr(h_, n_))                                                 \
-            fail_msg("did not expect \"%s\" in:\n%s", n_, h_);              \
+#define assert_not_contains(hay, needle)                                       \
+    do {                                                                       \
+        const char *h_ = (hay), *n_ = (needle);                                \
+        if (strstr(h_, n_))                                                    \
+            fail_msg("did not expect \"%s\" in:\n%s", n_, h_);                 \
     } while (0)
 
 static inline xmpp_stanza_t *tu_parse(xmpp_ctx_t *ctx, const char *xml)
