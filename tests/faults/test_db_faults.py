@@ -6,6 +6,7 @@ accepts and never speaks (9b)."""
 import asyncio
 import collections
 import signal
+import os
 import socket
 import subprocess
 import threading
@@ -575,7 +576,11 @@ class DbFaultsTest(FaultCase):
                rows=len(rows), exit_on_sigterm=rc)
         self.assertGreaterEqual(wait_in_15, 0.9 * n,
                                 "answers: %s\n%s" % (dict(kinds), r.tail()))
-        self.assertLess(growth_mb, 30)
+        # Under AddressSanitizer freed memory sits in its quarantine (up to
+        # 256 MB), so RSS says nothing about what registrar holds: the
+        # bound is checked on the plain build.
+        if "ASAN_OPTIONS" not in os.environ:
+            self.assertLess(growth_mb, 30)
         self.assertTrue(ping_ok, out["pings"])
         self.assertEqual(out["after"], "result", r.tail())
         self.assertTrue(alive)
