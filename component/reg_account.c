@@ -90,7 +90,9 @@ static void after_cancel_proof(struct op *op)
                     "The proof given does not match the registration.");
         return;
     }
-    store_remove(op->reg->store, reg_op_service(op), op->bare, on_removed, op);
+    store_remove(op->reg->store, reg_op_service(op), op->bare,
+                 &(struct store_origin){.iq_id = reg_op_id(op)}, on_removed,
+                 op);
 }
 
 /* A submitted jabber:iq:register:cancel form. */
@@ -152,6 +154,7 @@ static void after_password_tasks(struct op *op)
         return;
     }
     store_set_password(op->reg->store, reg_op_service(op), op->bare, hash,
+                       &(struct store_origin){.iq_id = reg_op_id(op)},
                        on_password_set, op);
 }
 
@@ -276,7 +279,8 @@ void reg_account_remove(struct op *op, size_t nchildren)
     case CONF_REMOVE_PLAIN:
         if (nchildren != 1)
             break;
-        store_remove(op->reg->store, reg_op_service(op), op->bare, on_removed,
+        store_remove(op->reg->store, reg_op_service(op), op->bare,
+                     &(struct store_origin){.iq_id = reg_op_id(op)}, on_removed,
                      op);
         return;
     }

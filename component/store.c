@@ -935,17 +935,23 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
 }
 
 void store_remove(struct store *s, const char *service, const char *jid,
-                  store_done_cb cb, void *arg)
+                  const struct store_origin *origin, store_done_cb cb,
+                  void *arg)
 {
     const char *params[] = {service, jid};
+
+    (void)origin; /* TODO(issue 10): the event's iq_id and actor */
 
     write_op(s, JOB_REMOVE, params, 2, cb, arg);
 }
 
 void store_set_password(struct store *s, const char *service, const char *jid,
-                        const char *hash, store_done_cb cb, void *arg)
+                        const char *hash, const struct store_origin *origin,
+                        store_done_cb cb, void *arg)
 {
     const char *params[] = {service, jid, hash};
+
+    (void)origin; /* TODO(issue 10): the event's iq_id and actor */
 
     write_op(s, JOB_SET_PASSWORD, params, 3, cb, arg);
 }

@@ -29,6 +29,30 @@ enum store_status {
 
 const char *store_status_name(enum store_status st);
 
+/* The state of a registration (registrations.state). */
+enum store_state {
+    STORE_STATE_ACTIVE = 0,
+    STORE_STATE_PENDING,  /* waits for the backend or an admin */
+    STORE_STATE_DISABLED, /* kept, but no updates or password changes */
+};
+
+/* "active", "pending", "disabled". */
+const char *store_state_name(enum store_state state);
+
+/* Who asked for a change: it goes into the event the change writes
+ * (registration_events), never a secret.  Borrowed for the call. */
+struct store_origin {
+    const char *iq_id; /* the stanza id, NULL: none */
+    const char *actor; /* the admin's bare JID, NULL: the user */
+};
+
+/* A consent field given as true: recorded with its version and the time
+ * of the commit (registrations.consents) unless that version is on file. */
+struct store_consent {
+    const char *var;
+    const char *version;
+};
+
 /* One registration as stored.  All strings owned by the record. */
 struct store_record {
     char *service;
@@ -39,6 +63,7 @@ struct store_record {
     /* The claim given to store_get names this registration (under the
      * database's one username rule); false when no claim was given. */
     bool claim_matches;
+    enum store_state state;
 };
 
 /* What to write.  Everything borrowed for the duration of the call. */
@@ -51,6 +76,10 @@ struct store_put {
     const struct form_data *fields; /* stored as a jsonb object: var ->
                                      * value, or an array for -multi */
     const char *password_hash;      /* NULL: keep the stored one */
+    enum store_state initial_state; /* for a new registration only */
+    const struct store_consent *consents;
+    size_t nconsents;
+    struct store_origin origin;
 };
 
 struct store;
@@ -115,11 +144,37 @@ void store_put(struct store *store, const struct store_put *put,
 /* Replaces the password hash (hash borrowed) of (service, jid) and
  * nothing else.  STORE_NOT_FOUND when there is no such registration. */
 void store_set_password(struct store *store, const char *service,
-                        const char *jid, const char *hash, store_done_cb cb,
+                        const char *jid, const char *hash,
+                        const struct store_origin *origin, store_done_cb cb,
                         void *arg);
 /* STORE_NOT_FOUND when there was nothing to remove. */
 void store_remove(struct store *store, const char *service, const char *jid,
-                  store_done_cb cb, void *arg);
+                  const struct store_origin *origin, store_done_cb cb,
+                  void *arg);
+
+/* ---- for admins (XEP-0133 commands) -------------------------------------- */
+
+/* Sets the state of (service, jid); STORE_NOT_FOUND when none. */
+void store_set_state(struct store *store, const char *service,
+                     const char *jid, enum store_state state,
+                     const struct store_origin *origin, store_done_cb cb,
+                     void *arg);
+
+typedef void (*store_count_cb)(void *arg, enum store_status st,
+                               unsigned long n);
+/* How many registrations the service has (state NULL: whatever their
+ * state). */
+void store_count(struct store *store, const char *service,
+                 const enum store_state *state, store_count_cb cb, void *arg);
+
+/* jids[0..n) borrowed for the duration of the callback. */
+typedef void (*store_list_cb)(void *arg, enum store_status st,
+                              char *const *jids, size_t n);
+/* The bare JIDs registered with the service (state NULL: whatever their
+ * state), in JID order, at most max (0: no limit). */
+void store_list(struct store *store, const char *service,
+                const enum store_state *state, unsigned max,
+                store_list_cb cb, void *arg);
 
 void store_record_clear(struct store_record *rec);
 

@@ -319,9 +319,9 @@ static void test_put_get_remove(void **state)
     store_get(s, "other.example", "juliet@capulet.example", NULL, on_get, &g);
     assert_int_equal(g.st, STORE_NOT_FOUND);
     g.calls = 0;
-    store_remove(s, "svc.example", "juliet@capulet.example", on_done, &g);
+    store_remove(s, "svc.example", "juliet@capulet.example", NULL, on_done, &g);
     assert_int_equal(g.st, STORE_OK);
-    store_remove(s, "svc.example", "juliet@capulet.example", on_done, &g);
+    store_remove(s, "svc.example", "juliet@capulet.example", NULL, on_done, &g);
     assert_int_equal(g.st, STORE_NOT_FOUND);
     assert_int_equal(g.calls, 2);
     store_close(s);

@@ -19,14 +19,35 @@ struct row {
     char *service, *jid, *username, *password_hash;
     struct form_data fields;
     char *view; /* fake_store_fields(): "var=value;" for each value */
+    enum store_state state;
 };
 
 struct store {
     struct row rows[FAKE_MAX];
     bool down;
+    char last_iq_id[128], last_actor[128]; /* of the last change */
 };
 
 static struct store the_store;
+
+static void note_origin(struct store *s, const struct store_origin *o)
+{
+    snprintf(s->last_iq_id, sizeof(s->last_iq_id), "%s",
+             o && o->iq_id ? o->iq_id : "");
+    snprintf(s->last_actor, sizeof(s->last_actor), "%s",
+             o && o->actor ? o->actor : "");
+}
+
+const char *fake_store_last_iq_id(void)
+{
+    return the_store.last_iq_id;
+}
+
+const char *fake_store_last_actor(void)
+{
+    return the_store.last_actor;
+}
+
 
 struct store *fake_store(void)
 {
@@ -164,6 +185,7 @@ void store_get(struct store *s, const char *service, const char *jid,
     rec.username = dup(r->username);
     rec.password_hash = dup(r->password_hash);
     copy_data(&rec.fields, &r->fields);
+    rec.state = r->state;
     rec.claim_matches = claim_matches(r, claim);
     cb(arg, STORE_OK, &rec);
     store_record_clear(&rec);
@@ -199,6 +221,7 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
         r->used = true;
         r->service = dup(put->service);
         r->jid = dup(put->jid);
+        r->state = put->initial_state;
         created = true;
     }
     free(r->username);
@@ -210,12 +233,15 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
         free(r->password_hash);
         r->password_hash = dup(put->password_hash);
     }
+    note_origin(s, &put->origin);
     cb(arg, STORE_OK, created);
 }
 
 void store_set_password(struct store *s, const char *service, const char *jid,
-                        const char *hash, store_done_cb cb, void *arg)
+                        const char *hash, const struct store_origin *origin,
+                        store_done_cb cb, void *arg)
 {
+    note_origin(s, origin);
     struct row *r;
 
     if (s->down) {
@@ -232,8 +258,10 @@ void store_set_password(struct store *s, const char *service, const char *jid,
 }
 
 void store_remove(struct store *s, const char *service, const char *jid,
-                  store_done_cb cb, void *arg)
+                  const struct store_origin *origin, store_done_cb cb,
+                  void *arg)
 {
+    note_origin(s, origin);
     struct row *r;
 
     if (s->down) {
@@ -256,4 +284,82 @@ void store_record_clear(struct store_record *rec)
     free(rec->password_hash);
     form_data_clear(&rec->fields);
     memset(rec, 0, sizeof(*rec));
+}
+
+int fake_store_state(const char *service, const char *jid)
+{
+    struct row *r = find(service, jid);
+    return r ? (int)r->state : -1;
+}
+
+const char *store_state_name(enum store_state state)
+{
+    return state == STORE_STATE_PENDING    ? "pending"
+           : state == STORE_STATE_DISABLED ? "disabled"
+                                           : "active";
+}
+
+void store_set_state(struct store *s, const char *service, const char *jid,
+                     enum store_state state, const struct store_origin *origin,
+                     store_done_cb cb, void *arg)
+{
+    struct row *r;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, false);
+        return;
+    }
+    if (!(r = find(service, jid))) {
+        cb(arg, STORE_NOT_FOUND, false);
+        return;
+    }
+    note_origin(s, origin);
+    r->state = state;
+    cb(arg, STORE_OK, false);
+}
+
+static bool row_in(const struct row *r, const char *service,
+                   const enum store_state *state)
+{
+    return r->used && !strcmp(r->service, service) &&
+           (!state || r->state == *state);
+}
+
+void store_count(struct store *s, const char *service,
+                 const enum store_state *state, store_count_cb cb, void *arg)
+{
+    unsigned long n = 0;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, 0);
+        return;
+    }
+    for (int i = 0; i < FAKE_MAX; i++)
+        n += row_in(&s->rows[i], service, state);
+    cb(arg, STORE_OK, n);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void store_list(struct store *s, const char *service,
+                const enum store_state *state, unsigned max,
+                store_list_cb cb, void *arg)
+{
+    char *jids[FAKE_MAX];
+    size_t n = 0;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL, 0);
+        return;
+    }
+    for (int i = 0; i < FAKE_MAX; i++)
+        if (row_in(&s->rows[i], service, state))
+            jids[n++] = s->rows[i].jid;
+    qsort(jids, n, sizeof(jids[0]), cmp_str);
+    if (max && n > max)
+        n = max;
+    cb(arg, STORE_OK, jids, n);
 }

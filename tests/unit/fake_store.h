@@ -17,4 +17,10 @@ const char *fake_store_fields(const char *service, const char *jid);
 const char *fake_store_password_hash(const char *service, const char *jid);
 const char *fake_store_username(const char *service, const char *jid);
 
+/* The state of a row (enum store_state), -1 when absent. */
+int fake_store_state(const char *service, const char *jid);
+/* The origin (iq id, actor) of the last change, "" when none. */
+const char *fake_store_last_iq_id(void);
+const char *fake_store_last_actor(void);
+
 #endif
