@@ -155,10 +155,9 @@ void store_remove(struct store *store, const char *service, const char *jid,
 /* ---- for admins (XEP-0133 commands) -------------------------------------- */
 
 /* Sets the state of (service, jid); STORE_NOT_FOUND when none. */
-void store_set_state(struct store *store, const char *service,
-                     const char *jid, enum store_state state,
-                     const struct store_origin *origin, store_done_cb cb,
-                     void *arg);
+void store_set_state(struct store *store, const char *service, const char *jid,
+                     enum store_state state, const struct store_origin *origin,
+                     store_done_cb cb, void *arg);
 
 typedef void (*store_count_cb)(void *arg, enum store_status st,
                                unsigned long n);
@@ -173,8 +172,8 @@ typedef void (*store_list_cb)(void *arg, enum store_status st,
 /* The bare JIDs registered with the service (state NULL: whatever their
  * state), in JID order, at most max (0: no limit). */
 void store_list(struct store *store, const char *service,
-                const enum store_state *state, unsigned max,
-                store_list_cb cb, void *arg);
+                const enum store_state *state, unsigned max, store_list_cb cb,
+                void *arg);
 
 void store_record_clear(struct store_record *rec);
 

@@ -48,7 +48,6 @@ const char *fake_store_last_actor(void)
     return the_store.last_actor;
 }
 
-
 struct store *fake_store(void)
 {
     return &the_store;
@@ -345,8 +344,8 @@ static int cmp_str(const void *a, const void *b)
 }
 
 void store_list(struct store *s, const char *service,
-                const enum store_state *state, unsigned max,
-                store_list_cb cb, void *arg)
+                const enum store_state *state, unsigned max, store_list_cb cb,
+                void *arg)
 {
     char *jids[FAKE_MAX];
     size_t n = 0;
