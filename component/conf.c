@@ -62,6 +62,7 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 static const char *const mode_names[] = {"form", "redirect", NULL};
 static const char *const pwchange_names[] = {"legacy", "form", "off", NULL};
 static const char *const remove_names[] = {"plain", "form", "off", NULL};
+static const char *const state_names[] = {"active", "pending", NULL};
 
 /* Index of v in names (NULL-terminated), or -1. */
 static int choice(const char *v, const char *const *names)
@@ -260,6 +261,28 @@ static void check_field(cfg_t *field)
         report(field->line, "field \"username\" must be text-single");
     if (strcmp(var, "password") == 0 && type != FORM_TEXT_PRIVATE)
         report(field->line, "field \"password\" must be text-private");
+    if (cfg_getstr(field, "consent")) {
+        if (type != FORM_BOOLEAN)
+            report(field->line,
+                   "field \"%s\": a consent must be a boolean field", var);
+        if (str_blank(cfg_getstr(field, "consent")) ||
+            strlen(cfg_getstr(field, "consent")) > 64)
+            report(field->line,
+                   "field \"%s\": consent must name a version (1-64 "
+                   "characters)",
+                   var);
+    }
+}
+
+/* Each entry of opt must be a bare JID (user@domain). */
+static void check_bare_jids(cfg_t *cfg, cfg_t *sec, const char *opt)
+{
+    for (unsigned i = 0; i < cfg_size(sec, opt); i++) {
+        const char *j = cfg_getnstr(sec, opt, i);
+        if (!strchr(j, '@') || strchr(j, '/') || !form_jid_valid(j))
+            report(cfg->line, "registration: %s: '%s' is not a bare JID", opt,
+                   j);
+    }
 }
 
 /* Each proof var must name a registration field, once. */
@@ -304,6 +327,9 @@ static void check_policy(cfg_t *cfg, cfg_t *sec)
     check_choice(sec, "mode", mode_names);
     check_choice(sec, "password_change", pwchange_names);
     check_choice(sec, "remove", remove_names);
+    check_choice(sec, "initial_state", state_names);
+    check_bare_jids(cfg, sec, "admins");
+    check_bare_jids(cfg, sec, "notify_jids");
     if (url && strncmp(url, "https://", 8) != 0 &&
         strncmp(url, "http://", 7) != 0)
         report(cfg->line, "registration: url '%s' is not an http(s) URL", url);
@@ -366,6 +392,7 @@ static cfg_opt_t field_opts[] = {
     CFG_STR("value", NULL, CFGF_NONE),
     CFG_BOOL("required", cfg_false, CFGF_NONE),
     CFG_INT("max_length", FORM_DEFAULT_MAX_LENGTH, CFGF_NONE),
+    CFG_STR("consent", NULL, CFGF_NONE),
     CFG_SEC("option", option_opts,
             CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END(),
@@ -384,6 +411,9 @@ static cfg_opt_t registration_opts[] = {
     CFG_STR_LIST("allowed_domains", "{}", CFGF_NONE),
     CFG_STR_LIST("local_domains", "{}", CFGF_NONE),
     CFG_STR_LIST("blocked_jids", "{}", CFGF_NONE),
+    CFG_STR("initial_state", "active", CFGF_NONE),
+    CFG_STR_LIST("admins", "{}", CFGF_NONE),
+    CFG_STR_LIST("notify_jids", "{}", CFGF_NONE),
     CFG_SEC("field", field_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
     CFG_END(),
 };
@@ -586,6 +616,9 @@ static bool copy_field(cfg_t *sec, struct form_field_def *f)
     f->value = dup_or_null(cfg_getstr(sec, "value"), &oom);
     f->required = cfg_getbool(sec, "required");
     f->max_length = (size_t)cfg_getint(sec, "max_length");
+    f->consent = dup_or_null(cfg_getstr(sec, "consent"), &oom);
+    if (f->consent)
+        f->required = true; /* a consent must be given */
     if (n) {
         f->options = calloc(n, sizeof(*f->options));
         if (!f->options)
@@ -639,13 +672,17 @@ static bool copy_registration(cfg_t *reg, struct conf *c)
         cfg_getstr(reg, "password_change"), pwchange_names);
     r->remove =
         (enum conf_remove)choice(cfg_getstr(reg, "remove"), remove_names);
+    r->initial_state = (enum conf_initial_state)choice(
+        cfg_getstr(reg, "initial_state"), state_names);
     r->hash_cost = (unsigned)cfg_getint(reg, "hash_cost");
     if (oom ||
         !copy_list(reg, "password_change_proof", &r->password_change_proof) ||
         !copy_list(reg, "remove_proof", &r->remove_proof) ||
         !copy_list(reg, "allowed_domains", &r->allowed_domains) ||
         !copy_list(reg, "local_domains", &r->local_domains) ||
-        !copy_list(reg, "blocked_jids", &r->blocked_jids))
+        !copy_list(reg, "blocked_jids", &r->blocked_jids) ||
+        !copy_list(reg, "admins", &r->admins) ||
+        !copy_list(reg, "notify_jids", &r->notify_jids))
         return false;
     if (r->local_domains.n == 0 &&
         !default_local_domain(c->component.jid, &r->local_domains))
@@ -814,6 +851,7 @@ static void field_free(struct form_field_def *f)
     free(f->label);
     free(f->desc);
     free(f->value);
+    free(f->consent);
 }
 
 static void list_free(struct conf_list *l)
@@ -832,6 +870,8 @@ void conf_free(struct conf *c)
     list_free(&c->registration.allowed_domains);
     list_free(&c->registration.local_domains);
     list_free(&c->registration.blocked_jids);
+    list_free(&c->registration.admins);
+    list_free(&c->registration.notify_jids);
     free(c->registration.url);
     for (size_t i = 0; i < c->registration.nfields; i++)
         field_free(&c->registration.fields[i]);

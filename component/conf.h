@@ -48,6 +48,12 @@ enum conf_password_change {
     CONF_PWCHANGE_OFF,
 };
 
+/* The state a new registration starts in. */
+enum conf_initial_state {
+    CONF_STATE_ACTIVE,
+    CONF_STATE_PENDING, /* the backend or an admin activates it */
+};
+
 enum conf_remove {
     CONF_REMOVE_PLAIN, /* a bare <remove/> cancels */
     CONF_REMOVE_FORM,  /* jabber:iq:register:cancel form with proof */
@@ -77,6 +83,9 @@ struct conf_registration {
     struct conf_list allowed_domains; /* empty: the local domains; "*": any */
     struct conf_list local_domains;   /* default: the component's parent */
     struct conf_list blocked_jids;    /* fnmatch(3) patterns on bare JIDs */
+    enum conf_initial_state initial_state;
+    struct conf_list admins;      /* bare JIDs that may run admin commands */
+    struct conf_list notify_jids; /* told by message of new registrations */
 };
 
 /* Token buckets for registration sets (per_minute 0 disables a bucket),

@@ -51,6 +51,8 @@ struct form_field_def {
     char *value; /* fixed/hidden value, may be NULL */
     bool required;
     size_t max_length; /* bytes per value */
+    char *consent;     /* a consent (boolean) field: the version of what is
+                        * consented to; the value must be true; NULL: none */
     struct form_option *options;
     size_t noptions;
 };

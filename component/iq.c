@@ -215,6 +215,11 @@ void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
     xmpp_stanza_release(r);
 }
 
+void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza)
+{
+    req->sink.send(req->sink.arg, stanza);
+}
+
 void iq_req_done(struct iq_req *req)
 {
     if (!req)

@@ -64,6 +64,10 @@ void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,
  * as XEP-0077 does for its forms (not-authorized of type modify). */
 void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
                      const char *text, xmpp_stanza_t *echo);
+/* Sends another stanza (a message the request causes: stanza borrowed)
+ * through the request's sink; not a reply. */
+void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza);
+
 /* Ends the request (answering internal-server-error if nothing was sent)
  * and frees it.  NULL is allowed. */
 void iq_req_done(struct iq_req *req);

@@ -181,6 +181,10 @@ static bool password_change_allowed(struct op *op)
         reg_op_fail(op, IQ_NOT_ALLOWED, "This service keeps no password.");
         return false;
     }
+    if (op->rec.state == STORE_STATE_DISABLED) {
+        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
+        return false;
+    }
     return true;
 }
 

@@ -24,6 +24,9 @@
 #define REG_TEXT_UNAVAILABLE                                                   \
     "The registration database is unavailable; please try again later."
 #define REG_TEXT_NOT_REGISTERED "You are not registered with this service."
+#define REG_TEXT_DISABLED                                                      \
+    "Your registration is disabled: it cannot be updated, nor its password "   \
+    "changed; you may cancel it."
 
 #define REG_INFLIGHT_SLOTS 256
 

@@ -16,6 +16,13 @@
 
 #define TEXT_FORM_ONLY "Use the enclosed form to register."
 #define TEXT_LEGACY "Choose a username and password to register."
+#define TEXT_PENDING                                                           \
+    "You are registered; your registration is pending until the service "      \
+    "activates it. Submit the form again to update it, or send <remove/> "     \
+    "to cancel it."
+#define TEXT_DISABLED                                                          \
+    "You are registered, but your registration is disabled: it cannot be "     \
+    "updated. Send <remove/> to cancel it."
 #define TEXT_REGISTERED                                                        \
     "You are registered. Submit the form again to update your "                \
     "registration, or send <remove/> to cancel it."
@@ -129,7 +136,10 @@ xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
 
     xml_add(q, xml_elem(ctx, "registered", NULL));
-    xml_add_text(q, "instructions", TEXT_REGISTERED);
+    xml_add_text(q, "instructions",
+                 rec->state == STORE_STATE_PENDING    ? TEXT_PENDING
+                 : rec->state == STORE_STATE_DISABLED ? TEXT_DISABLED
+                                                      : TEXT_REGISTERED);
     /* legacy elements as in the blank query: only when every field has
      * one (XEP-0077 section 6) */
     for (size_t i = 0; reg->all_legacy && i < reg->def.nfields; i++) {

@@ -29,6 +29,34 @@ static void fail_echo(struct op *op, enum iq_error e, const char *text)
     reg_op_done(op);
 }
 
+/* A new registration: a <message type='normal'/> to each notify_jids
+ * entry, naming the service, the JID and its username (never a private
+ * value). */
+static void send_notices(struct op *op)
+{
+    const struct conf_list *to = &op->reg->conf->registration.notify_jids;
+    const char *user = form_data_first(&op->data, "username");
+    xmpp_ctx_t *ctx = iq_req_ctx(op->req);
+    char body[1024];
+
+    if (to->n == 0)
+        return;
+    snprintf(body, sizeof(body), "New registration with %s: %s%s%s%s",
+             reg_op_service(op), op->bare, user ? " (username " : "",
+             user ? user : "", user ? ")" : "");
+    for (size_t i = 0; i < to->n; i++) {
+        xmpp_stanza_t *m = xmpp_message_new(ctx, "normal", to->items[i], NULL);
+        if (!m)
+            continue;
+        xmpp_stanza_set_from(m, reg_op_service(op));
+        xmpp_message_set_body(m, body);
+        iq_req_send(op->req, m);
+        xmpp_stanza_release(m);
+    }
+    log_info("reg", "told %zu JID(s) of the registration of %s (id=%s)", to->n,
+             op->bare, reg_op_id(op));
+}
+
 static void on_put(void *arg, enum store_status st, bool created)
 {
     struct op *op = arg;
@@ -39,6 +67,8 @@ static void on_put(void *arg, enum store_status st, bool created)
                  created ? "registered" : "updated the registration",
                  reg_op_service(op), reg_op_id(op));
         iq_req_result(op->req, NULL);
+        if (created)
+            send_notices(op);
         reg_op_done(op);
         return;
     case STORE_INVALID: /* the database's username rule */
@@ -95,6 +125,13 @@ static void after_register_tasks(struct op *op)
             return;
         }
     }
+    struct store_consent consents[FORM_MAX_FIELDS];
+    size_t nconsents = 0;
+
+    for (size_t i = 0; i < def->nfields && nconsents < FORM_MAX_FIELDS; i++)
+        if (def->fields[i].consent)
+            consents[nconsents++] = (struct store_consent){
+                .var = def->fields[i].var, .version = def->fields[i].consent};
     struct store_put put = {
         .service = reg_op_service(op),
         .jid = op->bare,
@@ -102,6 +139,13 @@ static void after_register_tasks(struct op *op)
         .def = def,
         .fields = &op->data,
         .password_hash = op->has_password_hash ? op->password_hash : NULL,
+        .initial_state =
+            op->reg->conf->registration.initial_state == CONF_STATE_PENDING
+                ? STORE_STATE_PENDING
+                : STORE_STATE_ACTIVE,
+        .consents = consents,
+        .nconsents = nconsents,
+        .origin = {.iq_id = reg_op_id(op)},
     };
     store_put(op->reg->store, &put, on_put, op);
 }
@@ -209,6 +253,27 @@ static bool username_acceptable(struct op *op)
     return false;
 }
 
+/* Every consent field is true (XEP-0004 boolean, canonicalised to "1" by
+ * validation); false when answered, naming the field. */
+static bool consents_given(struct op *op)
+{
+    const struct form_def *def = &op->reg->def;
+    char text[160];
+
+    for (size_t i = 0; i < def->nfields; i++) {
+        const struct form_field_def *f = &def->fields[i];
+        const char *v = form_data_first(&op->data, f->var);
+
+        if (!f->consent || (v && strcmp(v, "1") == 0))
+            continue;
+        snprintf(text, sizeof(text),
+                 "field '%s' is a consent and must be accepted (true)", f->var);
+        fail_echo(op, IQ_NOT_ACCEPTABLE, text);
+        return false;
+    }
+    return true;
+}
+
 /* Only <username/> and <password/>: XEP-0077 3.3, a password change. */
 static bool is_password_change(const struct op *op)
 {
@@ -231,6 +296,10 @@ static void on_get_for_set(void *arg, enum store_status st,
     }
     if (st == STORE_OK)
         reg_op_keep_record(op, rec);
+    if (op->registered && op->rec.state == STORE_STATE_DISABLED) {
+        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
+        return;
+    }
     if (op->registered && is_password_change(op)) {
         reg_account_legacy_password(op);
         return;
@@ -242,7 +311,7 @@ static void on_get_for_set(void *arg, enum store_status st,
                   problem.text);
         return;
     }
-    if (!username_acceptable(op))
+    if (!username_acceptable(op) || !consents_given(op))
         return;
     if (op->registered) {
         check_secret_changes(op);

@@ -26,6 +26,7 @@ struct store {
     struct row rows[FAKE_MAX];
     bool down;
     char last_iq_id[128], last_actor[128]; /* of the last change */
+    size_t last_nconsents;                 /* of the last put */
 };
 
 static struct store the_store;
@@ -41,6 +42,11 @@ static void note_origin(struct store *s, const struct store_origin *o)
 const char *fake_store_last_iq_id(void)
 {
     return the_store.last_iq_id;
+}
+
+size_t fake_store_last_nconsents(void)
+{
+    return the_store.last_nconsents;
 }
 
 const char *fake_store_last_actor(void)
@@ -233,6 +239,7 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
         r->password_hash = dup(put->password_hash);
     }
     note_origin(s, &put->origin);
+    s->last_nconsents = put->nconsents;
     cb(arg, STORE_OK, created);
 }
 

@@ -22,5 +22,7 @@ int fake_store_state(const char *service, const char *jid);
 /* The origin (iq id, actor) of the last change, "" when none. */
 const char *fake_store_last_iq_id(void);
 const char *fake_store_last_actor(void);
+/* How many consents the last put recorded. */
+size_t fake_store_last_nconsents(void);
 
 #endif

@@ -931,6 +931,137 @@ static void test_request_secret_wiped(void **state)
     reg_free(reg);
 }
 
+/* ---- states, consent, notices (the service behind the desk) ------------ */
+
+static void ignore_done(void *arg, enum store_status st, bool created)
+{
+    (void)arg;
+    assert_int_equal(st, STORE_OK);
+    (void)created;
+}
+
+/* A pending registration is still registered (and says so); a disabled
+ * one cannot be updated nor have its password changed, but can cancel. */
+static void test_states(void **state)
+{
+    struct conf c = accounts;
+    const char *r;
+
+    (void)state;
+    c.registration.initial_state = CONF_STATE_PENDING;
+    register_bill(&c);
+    assert_int_equal(fake_store_state("accounts.example", BILL_BARE),
+                     STORE_STATE_PENDING);
+    assert_string_equal(fake_store_last_iq_id(), "r1");
+    r = ask(&c, "get", BILL, "");
+    assert_contains(r, "<registered/>");
+    assert_contains(r, "pending");
+    /* the backend disables it (by SQL or an admin command) */
+    store_set_state(fake_store(), "accounts.example", BILL_BARE,
+                    STORE_STATE_DISABLED, NULL, ignore_done, NULL);
+    r = ask(&c, "get", BILL, "");
+    assert_contains(r, "<registered/>");
+    assert_contains(r, "disabled");
+    r = ask(&c, "set", BILL,
+            "<username>bill</username><password>theglobe</password>"
+            "<email>new@shakespeare.lit</email>");
+    assert_contains(r, "<error code=\"405\" type=\"cancel\"><not-allowed");
+    assert_contains(r, "disabled");
+    assert_contains(fake_store_fields("accounts.example", BILL_BARE),
+                    "bard@shakespeare.lit");
+    r = ask(&c, "set", BILL,
+            "<username>bill</username><password>newpass</password>");
+    assert_contains(r, "<error code=\"405\" type=\"cancel\"><not-allowed");
+    c.registration.password_change = CONF_PWCHANGE_FORM;
+    r = ask(&c, "set", BILL, PW_FORM("bill", "theglobe", "groundlings"));
+    assert_contains(r, "<not-allowed");
+    assert_true(secret_verify(
+        "theglobe", fake_store_password_hash("accounts.example", BILL_BARE)));
+    r = ask(&c, "set", BILL, "<remove/>");
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_count(), 0);
+}
+
+static void test_consent(void **state)
+{
+    static struct form_field_def fields[] = {
+        {.var = "email", .type = FORM_TEXT_SINGLE, .required = true},
+        {.var = "terms",
+         .type = FORM_BOOLEAN,
+         .label = "I accept the terms",
+         .required = true,
+         .consent = "2026-01"},
+    };
+    struct conf c = contests;
+    const char *r;
+
+    (void)state;
+    c.registration.fields = fields;
+    c.registration.nfields = 2;
+#define TERMS(v)                                                               \
+    "<x xmlns='jabber:x:data' type='submit'><field var='email'><value>"        \
+    "j@c.example</value></field>" v "</x>"
+    r = ask(&c, "set", JULIET, TERMS(""));
+    assert_contains(r, "<error code=\"406\" type=\"modify\"><not-acceptable");
+    assert_contains(r, "'terms'");
+    r = ask(&c, "set", JULIET,
+            TERMS("<field var='terms'><value>false</value></field>"));
+    assert_contains(r, "<not-acceptable");
+    assert_contains(r, "field 'terms' is a consent and must be accepted");
+    assert_int_equal(fake_store_count(), 0);
+    r = ask(&c, "set", JULIET,
+            TERMS("<field var='terms'><value>true</value></field>"));
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_last_nconsents(), 1);
+#undef TERMS
+}
+
+/* Each new registration is told to notify_jids by a message naming the
+ * service, the JID and its username, never a private value; an update is
+ * not. */
+static void test_notices(void **state)
+{
+    static char *ops[] = {"ops@example.org", "desk@example.org"};
+    struct conf c = accounts;
+    struct reg *reg;
+    xmpp_stanza_t *iq;
+
+    (void)state;
+    c.registration.notify_jids = (struct conf_list){ops, 2};
+    reg = reg_new(&c, fake_store(), &sync_env);
+    tu_sink_clear(&sink);
+    iq = tu_parse(ctx, "<iq type='set' id='n1' from='" BILL "' "
+                       "to='accounts.example'><query "
+                       "xmlns='jabber:iq:register'><username>bill</username>"
+                       "<password>theglobe</password><email>b@x.example"
+                       "</email></query></iq>");
+    reg_handle(reg, iq_req_new(iq, "accounts.example", &sink.sink));
+    xmpp_stanza_release(iq);
+    assert_int_equal(sink.nsent, 3);
+    assert_contains(sink.sent[0], "type=\"result\"");
+    for (int i = 1; i < 3; i++) {
+        assert_contains(sink.sent[i], "<message from=\"accounts.example\"");
+        assert_contains(sink.sent[i], "type=\"normal\"");
+        assert_contains(sink.sent[i],
+                        "New registration with "
+                        "accounts.example: " BILL_BARE " (username bill)");
+        assert_not_contains(sink.sent[i], "theglobe");
+    }
+    assert_contains(sink.sent[1], "to=\"ops@example.org\"");
+    assert_contains(sink.sent[2], "to=\"desk@example.org\"");
+    /* an update is no new registration */
+    tu_sink_clear(&sink);
+    iq = tu_parse(ctx, "<iq type='set' id='n2' from='" BILL "' "
+                       "to='accounts.example'><query "
+                       "xmlns='jabber:iq:register'><username>bill</username>"
+                       "<password>theglobe</password><email>c@x.example"
+                       "</email></query></iq>");
+    reg_handle(reg, iq_req_new(iq, "accounts.example", &sink.sink));
+    xmpp_stanza_release(iq);
+    assert_int_equal(sink.nsent, 1);
+    reg_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -976,6 +1107,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_inflight_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_username_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_consent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_notices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_secret_wiped, setup,
                                         teardown),
     };
