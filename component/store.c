@@ -10,6 +10,12 @@
  * above statement_timeout) and cut short by store_interrupt().  Knows
  * nothing of XMPP.  Never logs a parameter value (they may be hashes or
  * personal data); logs SQL states and server messages.
+ *
+ * Writes call the functions of sql/005 (registrar_put, registrar_remove,
+ * registrar_set_password, registrar_set_state): one round trip each, the
+ * event of the change (registration_events, with the stanza id and the
+ * admin's JID of struct store_origin) written by a trigger in the same
+ * transaction, and one NOTIFY registrar at its commit.
  */
 #include "store.h"
 
@@ -70,6 +76,9 @@ struct store {
     bool full;          /* logged as full */
 };
 
+/* The statements, in the order of enum job_kind (below).  Writes go
+ * through the functions of sql/005, which hand the stanza id and the
+ * admin's JID to the trigger that logs the event in the same transaction. */
 static const struct {
     const char *name;
     const char *sql;
@@ -83,7 +92,8 @@ static const struct {
      "           registrar_username_key(r.jid),"
      "           CASE WHEN r.username IS NULL AND strpos(r.jid, '@') > 0"
      "                THEN registrar_username_key(split_part(r.jid, '@', 1))"
-     "           END), false) AS claim_matches"
+     "           END), false) AS claim_matches,"
+     "       r.state"
      "  FROM registrations r"
      "  LEFT JOIN LATERAL ("
      "    SELECT e.key, v.value, v.n"
@@ -95,23 +105,29 @@ static const struct {
      " WHERE r.service = $1 AND r.jid = $2"
      " ORDER BY f.key, f.n",
      3},
+    /* service, jid, username, fields, hash, state, consents, iq_id, actor
+     * -> created */
     {"registrar_put",
-     "INSERT INTO registrations AS r"
-     "       (service, jid, username, fields, password_hash)"
-     " VALUES ($1, $2, $3, $4::jsonb, $5)"
-     " ON CONFLICT (service, jid) DO UPDATE SET"
-     "       username = EXCLUDED.username,"
-     "       fields = EXCLUDED.fields,"
-     "       password_hash = COALESCE(EXCLUDED.password_hash,"
-     "                                r.password_hash),"
-     "       updated_at = now()"
-     " RETURNING (xmax = 0) AS created",
-     5},
-    {"registrar_remove",
-     "DELETE FROM registrations WHERE service = $1 AND jid = $2", 2},
+     "SELECT registrar_put($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9)",
+     9},
+    /* service, jid, iq_id, actor -> found */
+    {"registrar_remove", "SELECT registrar_remove($1, $2, $3, $4)", 4},
+    /* service, jid, hash, iq_id, actor -> found */
     {"registrar_set_password",
-     "UPDATE registrations SET password_hash = $3, updated_at = now()"
-     " WHERE service = $1 AND jid = $2",
+     "SELECT registrar_set_password($1, $2, $3, $4, $5)", 5},
+    /* service, jid, state, iq_id, actor -> found */
+    {"registrar_set_state", "SELECT registrar_set_state($1, $2, $3, $4, $5)",
+     5},
+    /* service, state (NULL: any) */
+    {"registrar_count",
+     "SELECT count(*) FROM registrations"
+     " WHERE service = $1 AND ($2::text IS NULL OR state = $2)",
+     2},
+    /* service, state (NULL: any), max (NULL: no limit); byte order */
+    {"registrar_list",
+     "SELECT jid FROM registrations"
+     " WHERE service = $1 AND ($2::text IS NULL OR state = $2)"
+     " ORDER BY jid COLLATE \"C\" LIMIT $3::bigint",
      3},
 };
 
@@ -132,6 +148,33 @@ const char *store_status_name(enum store_status st)
         break;
     }
     return "error";
+}
+
+const char *store_state_name(enum store_state state)
+{
+    switch (state) {
+    case STORE_STATE_PENDING:
+        return "pending";
+    case STORE_STATE_DISABLED:
+        return "disabled";
+    case STORE_STATE_ACTIVE:
+        break;
+    }
+    return "active";
+}
+
+/* registrations.state as the enum; false when unknown. */
+static bool state_of(const char *text, enum store_state *state)
+{
+    static const enum store_state all[] = {
+        STORE_STATE_ACTIVE, STORE_STATE_PENDING, STORE_STATE_DISABLED};
+
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(text, store_state_name(all[i])) == 0) {
+            *state = all[i];
+            return true;
+        }
+    return false;
 }
 
 int store_schema_version(void)
@@ -555,8 +598,10 @@ static enum store_status failure(struct store *s, const PGresult *res,
 
 /* Runs a prepared statement, waiting at most CLIENT_DEADLINE_S.  After a
  * connection failure, connects again and runs it once more: every
- * statement here is idempotent.  Not after a deadline: that server is
- * given time to come back (back-off). */
+ * statement here is idempotent (a write whose commit was lost with the
+ * connection is applied again: the same row, and at most a second event
+ * in registration_events).  Not after a deadline: that server is given
+ * time to come back (back-off). */
 static PGresult *run(struct store *s, int idx, const char *const *params,
                      enum store_status *st)
 {
@@ -720,25 +765,40 @@ static char *fields_json(const struct form_def *def,
 
 /* ---- operations: a job each, run inline or on the store's worker ------ */
 
-enum job_kind { JOB_GET, JOB_PUT, JOB_REMOVE, JOB_SET_PASSWORD };
+/* In the order of statements[]. */
+enum job_kind {
+    JOB_GET,
+    JOB_PUT,
+    JOB_REMOVE,
+    JOB_SET_PASSWORD,
+    JOB_SET_STATE,
+    JOB_COUNT,
+    JOB_LIST,
+};
+
+_Static_assert(sizeof(statements) / sizeof(statements[0]) == JOB_LIST + 1,
+               "one statement per job kind, in order");
+
+#define JOB_PARAMS_MAX 9
 
 struct job {
     struct store *s;
     enum job_kind kind;
-    char *p[5]; /* owned copies of the statement's parameters */
+    char *p[JOB_PARAMS_MAX]; /* owned copies of the statement's parameters */
     int np;
     store_get_cb get_cb;
     store_done_cb done_cb;
+    store_count_cb count_cb;
+    store_list_cb list_cb;
     void *arg;
     enum store_status st;
     bool created;
     bool queued; /* counted in s->queued */
     struct store_record rec;
+    unsigned long count;
+    char **jids; /* JOB_LIST: owned, njids of them */
+    size_t njids;
 };
-
-/* Statement index of each kind, in statements[]. */
-static const int job_statement[] = {
-    [JOB_GET] = 0, [JOB_PUT] = 1, [JOB_REMOVE] = 2, [JOB_SET_PASSWORD] = 3};
 
 static void read_record(struct job *j, PGresult *res)
 {
@@ -755,6 +815,12 @@ static void read_record(struct job *j, PGresult *res)
     j->rec.username = dup_field(res, 0, 0, &oom);
     j->rec.password_hash = dup_field(res, 0, 1, &oom);
     j->rec.claim_matches = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+    if (!state_of(PQgetvalue(res, 0, 5), &j->rec.state)) {
+        /* the CHECK of sql/005 knows no other: a newer schema */
+        log_error("store", "unknown registration state");
+        j->st = STORE_ERROR;
+        return;
+    }
     for (int i = 0; i < rows && !oom; i++) {
         if (PQgetisnull(res, i, 2))
             continue;
@@ -768,12 +834,37 @@ static void read_record(struct job *j, PGresult *res)
     }
 }
 
+static void read_list(struct job *j, PGresult *res)
+{
+    size_t rows = (size_t)PQntuples(res);
+
+    if (rows == 0)
+        return;
+    if (!(j->jids = calloc(rows, sizeof(*j->jids)))) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        if (!(j->jids[i] = strdup(PQgetvalue(res, (int)i, 0)))) {
+            log_error("store", "out of memory reading registrations");
+            j->st = STORE_ERROR;
+            return;
+        }
+        j->njids = i + 1;
+    }
+}
+
+/* The boolean a write's function returned (sql/005). */
+static bool returned_true(const PGresult *res)
+{
+    return PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+}
+
 /* Runs the statement (on the worker thread, or inline). */
 static void job_work(void *arg)
 {
     struct job *j = arg;
-    PGresult *res =
-        run(j->s, job_statement[j->kind], (const char *const *)j->p, &j->st);
+    PGresult *res = run(j->s, (int)j->kind, (const char *const *)j->p, &j->st);
 
     if (!res)
         return;
@@ -782,13 +873,20 @@ static void job_work(void *arg)
         read_record(j, res);
         break;
     case JOB_PUT:
-        if (PQntuples(res) == 1)
-            j->created = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        j->created = returned_true(res);
         break;
     case JOB_REMOVE:
     case JOB_SET_PASSWORD:
-        if (strcmp(PQcmdTuples(res), "0") == 0)
+    case JOB_SET_STATE:
+        if (!returned_true(res))
             j->st = STORE_NOT_FOUND;
+        break;
+    case JOB_COUNT:
+        j->count =
+            PQntuples(res) == 1 ? strtoul(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+        break;
+    case JOB_LIST:
+        read_list(j, res);
         break;
     }
     PQclear(res);
@@ -819,11 +917,25 @@ static void job_done(void *arg)
         }
     }
 
-    if (j->kind == JOB_GET)
+    switch (j->kind) {
+    case JOB_GET:
         j->get_cb(j->arg, j->st, j->st == STORE_OK ? &j->rec : NULL);
-    else
+        break;
+    case JOB_COUNT:
+        j->count_cb(j->arg, j->st, j->st == STORE_OK ? j->count : 0);
+        break;
+    case JOB_LIST:
+        j->list_cb(j->arg, j->st, j->st == STORE_OK ? j->jids : NULL,
+                   j->st == STORE_OK ? j->njids : 0);
+        break;
+    default:
         j->done_cb(j->arg, j->st, j->created);
+        break;
+    }
     store_record_clear(&j->rec);
+    for (size_t i = 0; i < j->njids; i++)
+        free(j->jids[i]);
+    free(j->jids);
     for (int i = 0; i < j->np; i++) {
         if (j->p[i])
             explicit_bzero(j->p[i], strlen(j->p[i]));
@@ -900,7 +1012,7 @@ void store_get(struct store *s, const char *service, const char *jid,
     submit(s, j);
 }
 
-/* The three writes differ only in kind and parameters. */
+/* The writes differ only in kind and parameters. */
 static void write_op(struct store *s, enum job_kind kind,
                      const char *const *params, int np, store_done_cb cb,
                      void *arg)
@@ -916,44 +1028,113 @@ static void write_op(struct store *s, enum job_kind kind,
     submit(s, j);
 }
 
+/* The jsonb object var -> version of the consents given; caller frees;
+ * NULL when out of memory. */
+static char *consents_json(const struct store_consent *c, size_t n)
+{
+    struct buf b = {0};
+
+    buf_str(&b, "{");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_str(&b, ",");
+        buf_json_string(&b, c[i].var);
+        buf_str(&b, ":");
+        buf_json_string(&b, c[i].version ? c[i].version : "");
+    }
+    buf_str(&b, "}");
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
 void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
                void *arg)
 {
     struct form_data none = {0};
     char *json = fields_json(put->def, put->fields ? put->fields : &none);
-    const char *params[] = {put->service, put->jid, put->username, json,
-                            put->password_hash};
+    char *consents = consents_json(put->consents, put->nconsents);
+    const char *params[] = {
+        put->service, put->jid,           put->username,
+        json,         put->password_hash, store_state_name(put->initial_state),
+        consents,     put->origin.iq_id,  put->origin.actor};
 
-    if (!json) {
+    if (json && consents)
+        write_op(s, JOB_PUT, params, 9, cb, arg);
+    else
         cb(arg, STORE_ERROR, false);
-        return;
-    }
-    write_op(s, JOB_PUT, params, 5, cb, arg);
     /* the job has its own copy; the values may include hashes */
-    explicit_bzero(json, strlen(json));
+    if (json)
+        explicit_bzero(json, strlen(json));
     free(json);
+    free(consents);
 }
 
 void store_remove(struct store *s, const char *service, const char *jid,
                   const struct store_origin *origin, store_done_cb cb,
                   void *arg)
 {
-    const char *params[] = {service, jid};
+    const char *params[] = {service, jid, origin ? origin->iq_id : NULL,
+                            origin ? origin->actor : NULL};
 
-    (void)origin; /* TODO(issue 10): the event's iq_id and actor */
-
-    write_op(s, JOB_REMOVE, params, 2, cb, arg);
+    write_op(s, JOB_REMOVE, params, 4, cb, arg);
 }
 
 void store_set_password(struct store *s, const char *service, const char *jid,
                         const char *hash, const struct store_origin *origin,
                         store_done_cb cb, void *arg)
 {
-    const char *params[] = {service, jid, hash};
+    const char *params[] = {service, jid, hash, origin ? origin->iq_id : NULL,
+                            origin ? origin->actor : NULL};
 
-    (void)origin; /* TODO(issue 10): the event's iq_id and actor */
+    write_op(s, JOB_SET_PASSWORD, params, 5, cb, arg);
+}
 
-    write_op(s, JOB_SET_PASSWORD, params, 3, cb, arg);
+void store_set_state(struct store *s, const char *service, const char *jid,
+                     enum store_state state, const struct store_origin *origin,
+                     store_done_cb cb, void *arg)
+{
+    const char *params[] = {service, jid, store_state_name(state),
+                            origin ? origin->iq_id : NULL,
+                            origin ? origin->actor : NULL};
+
+    write_op(s, JOB_SET_STATE, params, 5, cb, arg);
+}
+
+void store_count(struct store *s, const char *service,
+                 const enum store_state *state, store_count_cb cb, void *arg)
+{
+    const char *params[] = {service, state ? store_state_name(*state) : NULL};
+    struct job *j = job_new(s, JOB_COUNT, params, 2);
+
+    if (!j) {
+        cb(arg, STORE_ERROR, 0);
+        return;
+    }
+    j->count_cb = cb;
+    j->arg = arg;
+    submit(s, j);
+}
+
+void store_list(struct store *s, const char *service,
+                const enum store_state *state, unsigned max, store_list_cb cb,
+                void *arg)
+{
+    char limit[16];
+    const char *params[] = {service, state ? store_state_name(*state) : NULL,
+                            max ? limit : NULL};
+    struct job *j;
+
+    snprintf(limit, sizeof(limit), "%u", max);
+    if (!(j = job_new(s, JOB_LIST, params, 3))) {
+        cb(arg, STORE_ERROR, NULL, 0);
+        return;
+    }
+    j->list_cb = cb;
+    j->arg = arg;
+    submit(s, j);
 }
 
 /* ---- migrations -------------------------------------------------------- */

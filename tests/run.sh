@@ -16,7 +16,7 @@ packages=(
     build-essential cmake pkg-config
     libstrophe-dev libpq-dev libconfuse-dev libcrypt-dev libcmocka-dev
     postgresql postgresql-contrib prosody ejabberd python3 python3-slixmpp
-    python3-aioxmpp python3-yaml openssl
+    python3-aioxmpp python3-yaml python3-psycopg2 openssl
     procps util-linux systemd man-db groff-base
     clang clang-format libclang-rt-14-dev
 )
