@@ -1,12 +1,14 @@
 /*
- * component.c - the libstrophe context, the XEP-0114 connection and the
+ * component.c - the libstrophe context, the XEP-0114 connections and the
  * event loop.
  *
- * The only file that drives libstrophe's connection lifecycle.  It
+ * The only file that drives libstrophe's connection lifecycle.  One
+ * context holds one connection per service; one poll() loop serves every
+ * connection's socket and the workers' wake-up fds.  Each connection
  * connects, survives a lost server by reconnecting with capped, jittered
- * back-off, stops for good only when the server refuses the secret, and
- * sends what the router answers, always from our own JID (the router's
- * replies carry it).  No protocol decisions here.
+ * back-off on its own, and sends what its router answers, always from its
+ * own JID (the router's replies carry it).  The process stops for good
+ * only when the server refuses a secret.  No protocol decisions here.
  */
 #include "component.h"
 
@@ -35,29 +37,42 @@
 
 enum state { DISCONNECTED, CONNECTING, ONLINE, CLOSING };
 
-struct component {
-    const struct conf *conf;
-    struct router *router;
-    xmpp_ctx_t *ctx;
+/* One service's connection. */
+struct conn {
+    struct component *owner;
+    const struct conf *conf; /* its service (borrowed) */
+    struct router *router;   /* borrowed */
     xmpp_conn_t *conn;
-    xmpp_log_t logger;
     struct iq_sink sink;
-    struct component_wakeup wakeups[COMPONENT_MAX_WAKEUPS];
-    size_t nwakeups;
     int fd; /* the connection's socket, -1 when none */
     enum state state;
     bool refused;        /* the server refused our secret: stop */
-    bool ready_sent;     /* systemd was told READY=1 */
+    char status[200];    /* its part of STATUS= */
     uint64_t last_heard; /* monotonic ms of the last stanza received */
     uint64_t ping_sent;  /* when our keepalive ping left, 0: none out */
     unsigned ping_seq;
     char ping_token[33]; /* random per connection: see new_ping_token() */
     char ping_id[64];
     bool dropping;            /* we closed a silent connection ourselves */
+    bool used;                /* k->conn has made an attempt already */
     uint64_t attempt_started; /* monotonic ms of the last connect */
     unsigned failures;        /* consecutive failed attempts */
     uint64_t next_attempt;    /* monotonic ms */
 };
+
+struct component {
+    xmpp_ctx_t *ctx;
+    xmpp_log_t logger;
+    struct conn *conns;
+    size_t nconns;
+    struct component_wakeup wakeups[COMPONENT_MAX_WAKEUPS];
+    size_t nwakeups;
+    struct pollfd *pfds; /* room for every wake-up fd and socket */
+    bool ready_sent;     /* systemd was told READY=1 */
+};
+
+/* The JID a connection serves: every line about one connection names it. */
+#define JID(k) ((k)->conf->component.jid)
 
 static uint64_t now_ms(void)
 {
@@ -90,31 +105,32 @@ static void on_strophe_log(void *arg, xmpp_log_level_t level, const char *area,
 
 static void send_stanza(void *arg, xmpp_stanza_t *stanza)
 {
-    struct component *c = arg;
+    struct conn *k = arg;
 
-    if (c->state != ONLINE) {
-        log_warn("component", "not attached: reply id=%s to %s dropped",
+    if (k->state != ONLINE) {
+        log_warn("component", "%s: not attached: reply id=%s to %s dropped",
+                 JID(k),
                  xmpp_stanza_get_id(stanza) ? xmpp_stanza_get_id(stanza) : "",
                  xmpp_stanza_get_to(stanza) ? xmpp_stanza_get_to(stanza) : "");
         return;
     }
-    xmpp_send(c->conn, stanza);
+    xmpp_send(k->conn, stanza);
 }
 
 static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 {
-    struct component *c = arg;
+    struct conn *k = arg;
     const char *id = xmpp_stanza_get_id(stanza);
 
     (void)conn;
-    c->last_heard = now_ms();
-    if (component_is_ping_reply(c->ping_sent ? c->ping_id : NULL,
+    k->last_heard = now_ms();
+    if (component_is_ping_reply(k->ping_sent ? k->ping_id : NULL,
                                 xmpp_stanza_get_name(stanza),
                                 xmpp_stanza_get_type(stanza), id)) {
-        c->ping_sent = 0; /* the server answered our keepalive */
+        k->ping_sent = 0; /* the server answered our keepalive */
         return 1;
     }
-    router_stanza(c->router, stanza, &c->sink);
+    router_stanza(k->router, stanza, &k->sink);
     return 1; /* keep the handler */
 }
 
@@ -149,112 +165,160 @@ bool component_ping_token(char *out, size_t size)
     return true;
 }
 
+/* STATUS= for systemd, from every connection's part.  With one service,
+ * its own words ("attached to ...", "not attached: reconnecting to ...",
+ * "refused by ..."); with several, which are not attached and why, then
+ * which are. */
+static void update_status(const struct component *c)
+{
+    char buf[1024];
+    size_t len = 0, down = 0;
+
+    if (c->nconns == 1) {
+        notify_status("%s", c->conns[0].status);
+        return;
+    }
+    for (size_t i = 0; i < c->nconns; i++)
+        down += c->conns[i].state != ONLINE;
+    buf[0] = '\0';
+    if (down) {
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+                                "not attached (%zu of %zu):", down, c->nconns);
+        for (size_t i = 0; i < c->nconns && len < sizeof(buf); i++)
+            if (c->conns[i].state != ONLINE)
+                len +=
+                    (size_t)snprintf(buf + len, sizeof(buf) - len, " %s (%s);",
+                                     JID(&c->conns[i]), c->conns[i].status);
+    }
+    if (len < sizeof(buf))
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+                                "%sattached:", down ? " " : "");
+    for (size_t i = 0; i < c->nconns && len < sizeof(buf); i++)
+        if (c->conns[i].state == ONLINE)
+            len += (size_t)snprintf(buf + len, sizeof(buf) - len, " %s",
+                                    JID(&c->conns[i]));
+    notify_status("%s", buf);
+}
+
 /* Delay before the next attempt: doubles per failure up to the cap, then
  * "equal jitter" (half fixed, half random) so that many components
  * restarted together do not reconnect in lockstep. */
-static unsigned backoff_ms(const struct component *c)
+static unsigned backoff_ms(const struct conn *k)
 {
-    unsigned lo = c->conf->component.reconnect_min_ms;
-    unsigned hi = c->conf->component.reconnect_max_ms;
+    unsigned lo = k->conf->component.reconnect_min_ms;
+    unsigned hi = k->conf->component.reconnect_max_ms;
     unsigned d = lo;
 
-    for (unsigned i = 1; i < c->failures && d < hi; i++)
+    for (unsigned i = 1; i < k->failures && d < hi; i++)
         d = d > hi / 2 ? hi : d * 2;
     if (d > hi)
         d = hi;
     return d / 2 + (unsigned)(random() % (d / 2 + 1));
 }
 
-static void schedule_retry(struct component *c)
+static void schedule_retry(struct conn *k)
 {
     unsigned delay;
 
-    c->failures++;
-    delay = backoff_ms(c);
-    c->next_attempt = now_ms() + delay;
-    log_info("component", "reconnecting to %s:%u in %u ms (attempt %u)",
-             c->conf->component.server, c->conf->component.port, delay,
-             c->failures + 1);
-    notify_status("not attached: reconnecting to %s:%u in %u ms (attempt %u)",
-                  c->conf->component.server, c->conf->component.port, delay,
-                  c->failures + 1);
+    k->failures++;
+    delay = backoff_ms(k);
+    k->next_attempt = now_ms() + delay;
+    log_info("component", "%s: reconnecting to %s:%u in %u ms (attempt %u)",
+             JID(k), k->conf->component.server, k->conf->component.port, delay,
+             k->failures + 1);
+    snprintf(k->status, sizeof(k->status),
+             "%sreconnecting to %s:%u in %u ms (attempt %u)",
+             k->owner->nconns == 1 ? "not attached: " : "",
+             k->conf->component.server, k->conf->component.port, delay,
+             k->failures + 1);
+    update_status(k->owner);
+}
+
+static bool all_online(const struct component *c)
+{
+    for (size_t i = 0; i < c->nconns; i++)
+        if (c->conns[i].state != ONLINE)
+            return false;
+    return true;
 }
 
 static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
                           xmpp_stream_error_t *stream_error, void *arg)
 {
-    struct component *c = arg;
-    enum state was = c->state;
+    struct conn *k = arg;
+    const struct conf_component *cc = &k->conf->component;
+    enum state was = k->state;
 
     (void)conn;
     if (event == XMPP_CONN_CONNECT) {
-        c->state = ONLINE;
-        c->failures = 0;
-        c->last_heard = now_ms();
-        c->ping_sent = 0;
-        c->ping_seq = 0;
-        if (!component_ping_token(c->ping_token, sizeof(c->ping_token)))
+        k->state = ONLINE;
+        k->failures = 0;
+        k->last_heard = now_ms();
+        k->ping_sent = 0;
+        k->ping_seq = 0;
+        if (!component_ping_token(k->ping_token, sizeof(k->ping_token)))
             /* getrandom(2) does not fail once urandom is seeded; should it,
              * the type check still keeps every get and set out */
-            snprintf(c->ping_token, sizeof(c->ping_token), "%08lx%08lx",
+            snprintf(k->ping_token, sizeof(k->ping_token), "%08lx%08lx",
                      random(), random());
-        log_info("component", "attached to %s:%u as %s",
-                 c->conf->component.server, c->conf->component.port,
-                 c->conf->component.jid);
-        notify_status("attached to %s:%u as %s", c->conf->component.server,
-                      c->conf->component.port, c->conf->component.jid);
-        if (!c->ready_sent) {
+        log_info("component", "attached to %s:%u as %s", cc->server, cc->port,
+                 cc->jid);
+        snprintf(k->status, sizeof(k->status), "attached to %s:%u as %s",
+                 cc->server, cc->port, cc->jid);
+        update_status(k->owner);
+        /* READY=1 once every service is attached (the first time) */
+        if (!k->owner->ready_sent && all_online(k->owner)) {
             notify_send("READY=1");
-            c->ready_sent = true;
+            k->owner->ready_sent = true;
         }
         return;
     }
     if (event != XMPP_CONN_DISCONNECT && event != XMPP_CONN_FAIL)
         return;
-    c->state = DISCONNECTED;
-    c->fd = -1;
-    bool dropping = c->dropping;
-    c->dropping = false;
+    k->state = DISCONNECTED;
+    k->fd = -1;
+    bool dropping = k->dropping;
+    k->dropping = false;
     if (was == CLOSING) {
-        log_info("component", "stream closed");
+        log_info("component", "%s: stream closed", cc->jid);
         return;
     }
     if (stream_error && stream_error->type == XMPP_SE_NOT_AUTHORIZED) {
         log_error("component",
                   "%s:%u refused the handshake for %s: the secret does not "
                   "match the server's component secret",
-                  c->conf->component.server, c->conf->component.port,
-                  c->conf->component.jid);
-        c->refused = true;
-        notify_status("refused by %s:%u: wrong component secret",
-                      c->conf->component.server, c->conf->component.port);
+                  cc->server, cc->port, cc->jid);
+        k->refused = true;
+        snprintf(k->status, sizeof(k->status),
+                 "refused by %s:%u: wrong component secret", cc->server,
+                 cc->port);
+        update_status(k->owner);
         return;
     }
     if (stream_error && stream_error->type == XMPP_SE_CONFLICT)
         log_warn("component", "%s:%u says another component is attached as %s",
-                 c->conf->component.server, c->conf->component.port,
-                 c->conf->component.jid);
+                 cc->server, cc->port, cc->jid);
     else if (stream_error)
-        log_warn("component", "stream error from %s:%u: %s",
-                 c->conf->component.server, c->conf->component.port,
+        log_warn("component", "%s: stream error from %s:%u: %s", cc->jid,
+                 cc->server, cc->port,
                  stream_error->text ? stream_error->text : "(no text)");
     else if (dropping)
-        log_info("component", "dropped the silent connection to %s:%u",
-                 c->conf->component.server, c->conf->component.port);
+        log_info("component", "%s: dropped the silent connection to %s:%u",
+                 cc->jid, cc->server, cc->port);
     else if (was == ONLINE)
-        log_warn("component", "lost the connection to %s:%u (%s)",
-                 c->conf->component.server, c->conf->component.port,
+        log_warn("component", "%s: lost the connection to %s:%u (%s)", cc->jid,
+                 cc->server, cc->port,
                  error ? strerror(error) : "closed by the server");
     else
-        log_warn("component", "cannot attach to %s:%u (%s)",
-                 c->conf->component.server, c->conf->component.port,
+        log_warn("component", "%s: cannot attach to %s:%u (%s)", cc->jid,
+                 cc->server, cc->port,
                  error ? strerror(error) : "closed before the handshake");
-    schedule_retry(c);
+    schedule_retry(k);
 }
 
 /* The socket libstrophe opened during the last xmpp_connect_component():
  * the sockopt callback is the only place 0.12 shows it, and it carries no
- * user pointer. */
+ * user pointer.  Connections are attempted one at a time. */
 static int last_socket = -1;
 
 /* TCP keepalive on every socket, so that a dead peer is noticed. */
@@ -285,8 +349,8 @@ static int refuse_socket(xmpp_conn_t *conn, void *sockp)
  * stanza sent and on every disconnect.  xmpp_connect_client() does
  * allocate it, and keeps it for the life of the connection object: so make
  * one client connect that fails before any socket is opened (the sockopt
- * callback refuses it), then connect as a component.  Harmless on
- * versions that have the bug fixed.
+ * callback refuses it), then connect as a component.  Done once for each
+ * connection object.  Harmless on versions that have the bug fixed.
  */
 static bool allocate_sm_state(xmpp_conn_t *conn)
 {
@@ -303,35 +367,89 @@ static bool allocate_sm_state(xmpp_conn_t *conn)
     return true;
 }
 
-struct component *component_new(const struct conf *conf, struct router *router,
+/* Releases a libstrophe connection object, wiping its copy of the
+ * secret first (libstrophe frees it as it is). */
+static void conn_release(xmpp_conn_t *conn)
+{
+    const char *pass;
+
+    if (!conn)
+        return;
+    pass = xmpp_conn_get_pass(conn);
+    if (pass)
+        explicit_bzero((char *)pass, strlen(pass));
+    xmpp_conn_release(conn);
+}
+
+/* A new libstrophe connection object for service k, ready to connect.
+ *
+ * A new one for every attempt, never one reused after a disconnect:
+ * libstrophe 0.12 (up to its current source) resets the XML parser of a
+ * reused object without clearing the length of the text it was reading,
+ * so when a stream drops inside a text node the first text of the next
+ * stream is read behind garbage (seen: a FORM_TYPE refused after a server
+ * restart) or, when it is shorter than 3 bytes, written through a NULL
+ * pointer.  A fresh object has a fresh parser. */
+static xmpp_conn_t *conn_make(struct conn *k)
+{
+    xmpp_conn_t *conn = xmpp_conn_new(k->owner->ctx);
+
+    if (!conn)
+        return NULL;
+    xmpp_conn_set_jid(conn, k->conf->component.jid);
+    xmpp_conn_set_pass(conn, k->conf->component.secret);
+    if (!allocate_sm_state(conn)) {
+        log_error("component", "%s: cannot prepare the libstrophe connection",
+                  JID(k));
+        conn_release(conn);
+        return NULL;
+    }
+    xmpp_handler_add(conn, on_stanza, NULL, NULL, NULL, k);
+    return conn;
+}
+
+/* The connection of service k, in c's context. */
+static bool conn_init(struct component *c, struct conn *k,
+                      const struct conf *conf, struct router *router)
+{
+    k->owner = c;
+    k->conf = conf;
+    k->router = router;
+    k->fd = -1;
+    k->sink = (struct iq_sink){.send = send_stanza, .arg = k};
+    snprintf(k->status, sizeof(k->status), "connecting");
+    k->conn = conn_make(k);
+    return k->conn != NULL;
+}
+
+struct component *component_new(const struct conf *services,
+                                struct router *const *routers,
                                 const struct component_wakeup *wakeups,
                                 size_t n)
 {
     struct component *c = calloc(1, sizeof(*c));
+    size_t nconns = 0;
+    const struct conf *s;
 
+    for (s = services; s; s = s->next)
+        nconns++;
+    s = services;
     if (!c)
         return NULL;
-    c->conf = conf;
-    c->router = router;
-    c->fd = -1;
     for (size_t i = 0; i < n && i < COMPONENT_MAX_WAKEUPS; i++)
         c->wakeups[c->nwakeups++] = wakeups[i];
     c->logger = (xmpp_log_t){.handler = on_strophe_log, .userdata = c};
-    c->sink = (struct iq_sink){.send = send_stanza, .arg = c};
     xmpp_initialize();
     c->ctx = xmpp_ctx_new(NULL, &c->logger);
-    if (!c->ctx)
+    if (!c->ctx || nconns == 0 ||
+        !(c->conns = calloc(nconns, sizeof(*c->conns))) ||
+        !(c->pfds = calloc(COMPONENT_MAX_WAKEUPS + nconns, sizeof(*c->pfds))))
         goto fail;
-    c->conn = xmpp_conn_new(c->ctx);
-    if (!c->conn)
-        goto fail;
-    xmpp_conn_set_jid(c->conn, conf->component.jid);
-    xmpp_conn_set_pass(c->conn, conf->component.secret);
-    if (!allocate_sm_state(c->conn)) {
-        log_error("component", "cannot prepare the libstrophe connection");
-        goto fail;
+    for (size_t i = 0; i < nconns; i++, s = s->next) {
+        c->nconns++;
+        if (!conn_init(c, &c->conns[i], s, routers[i]))
+            goto fail;
     }
-    xmpp_handler_add(c->conn, on_stanza, NULL, NULL, NULL, c);
     srandom((unsigned)(time(NULL) ^ getpid()));
     return c;
 fail:
@@ -343,39 +461,46 @@ void component_free(struct component *c)
 {
     if (!c)
         return;
-    if (c->conn) {
-        /* libstrophe keeps its own copy of the secret for the handshake
-         * and frees it as it is: wipe it first. */
-        const char *pass = xmpp_conn_get_pass(c->conn);
-        if (pass)
-            explicit_bzero((char *)pass, strlen(pass));
-        xmpp_conn_release(c->conn);
-    }
+    for (size_t i = 0; i < c->nconns; i++)
+        conn_release(c->conns[i].conn);
+    free(c->conns);
+    free(c->pfds);
     if (c->ctx)
         xmpp_ctx_free(c->ctx);
     xmpp_shutdown();
     free(c);
 }
 
-static void attempt(struct component *c)
+static void attempt(struct conn *k)
 {
     int rc;
 
     log_info("component", "connecting to %s:%u as %s",
-             c->conf->component.server, c->conf->component.port,
-             c->conf->component.jid);
-    c->state = CONNECTING;
-    c->attempt_started = now_ms();
+             k->conf->component.server, k->conf->component.port, JID(k));
+    if (k->used) { /* a fresh object, parser and all: see conn_make() */
+        xmpp_conn_t *fresh = conn_make(k);
+        if (!fresh) {
+            k->state = DISCONNECTED;
+            schedule_retry(k);
+            return;
+        }
+        conn_release(k->conn);
+        k->conn = fresh;
+    }
+    k->used = true;
+    k->state = CONNECTING;
+    k->attempt_started = now_ms();
     last_socket = -1;
-    rc = xmpp_connect_component(c->conn, c->conf->component.server,
-                                (unsigned short)c->conf->component.port,
-                                on_conn_event, c);
-    c->fd = rc == XMPP_EOK ? last_socket : -1;
+    rc = xmpp_connect_component(k->conn, k->conf->component.server,
+                                (unsigned short)k->conf->component.port,
+                                on_conn_event, k);
+    k->fd = rc == XMPP_EOK ? last_socket : -1;
     if (rc != XMPP_EOK) {
-        c->state = DISCONNECTED;
-        log_warn("component", "cannot connect to %s:%u (libstrophe %d)",
-                 c->conf->component.server, c->conf->component.port, rc);
-        schedule_retry(c);
+        k->state = DISCONNECTED;
+        log_warn("component", "%s: cannot connect to %s:%u (libstrophe %d)",
+                 JID(k), k->conf->component.server, k->conf->component.port,
+                 rc);
+        schedule_retry(k);
     }
 }
 
@@ -385,48 +510,49 @@ static void attempt(struct component *c)
  * no answer within keepalive_timeout_s, drop the connection and reconnect.
  * An attempt that has not completed the handshake within
  * keepalive_timeout_s is dropped the same way. */
-static void keepalive(struct component *c)
+static void keepalive(struct conn *k)
 {
-    const struct conf_component *cc = &c->conf->component;
+    const struct conf_component *cc = &k->conf->component;
+    xmpp_ctx_t *ctx = k->owner->ctx;
     uint64_t now = now_ms();
     xmpp_stanza_t *iq, *ping;
     const char *dot;
 
-    if (c->state == CONNECTING && !c->dropping &&
-        now - c->attempt_started > (uint64_t)cc->keepalive_timeout_s * 1000) {
+    if (k->state == CONNECTING && !k->dropping &&
+        now - k->attempt_started > (uint64_t)cc->keepalive_timeout_s * 1000) {
         /* A server (or a proxy) that accepts the connection but never
          * opens the stream or answers the handshake: libstrophe times out
          * only the TCP connect and the handshake after a stream header. */
         log_warn("component",
-                 "%s:%u did not complete the handshake in "
+                 "%s: %s:%u did not complete the handshake in "
                  "%u s: giving up this attempt",
-                 cc->server, cc->port, cc->keepalive_timeout_s);
-        c->dropping = true;
-        xmpp_disconnect(c->conn);
+                 cc->jid, cc->server, cc->port, cc->keepalive_timeout_s);
+        k->dropping = true;
+        xmpp_disconnect(k->conn);
         return;
     }
-    if (c->state != ONLINE)
+    if (k->state != ONLINE)
         return;
-    if (c->ping_sent) {
-        if (now - c->ping_sent < (uint64_t)cc->keepalive_timeout_s * 1000)
+    if (k->ping_sent) {
+        if (now - k->ping_sent < (uint64_t)cc->keepalive_timeout_s * 1000)
             return;
         log_warn("component",
-                 "%s:%u did not answer a ping in %u s: "
+                 "%s: %s:%u did not answer a ping in %u s: "
                  "reconnecting",
-                 cc->server, cc->port, cc->keepalive_timeout_s);
-        c->ping_sent = 0;
-        c->dropping = true;
-        xmpp_disconnect(c->conn);
+                 cc->jid, cc->server, cc->port, cc->keepalive_timeout_s);
+        k->ping_sent = 0;
+        k->dropping = true;
+        xmpp_disconnect(k->conn);
         return;
     }
-    if (now - c->last_heard < (uint64_t)cc->keepalive_s * 1000)
+    if (now - k->last_heard < (uint64_t)cc->keepalive_s * 1000)
         return;
     /* the server's own domain: the component's parent (or itself) */
     dot = strchr(cc->jid, '.');
-    snprintf(c->ping_id, sizeof(c->ping_id), "registrar-ping-%s-%u",
-             c->ping_token, ++c->ping_seq);
-    iq = xmpp_iq_new(c->ctx, "get", c->ping_id);
-    ping = xmpp_stanza_new(c->ctx);
+    snprintf(k->ping_id, sizeof(k->ping_id), "registrar-ping-%s-%u",
+             k->ping_token, ++k->ping_seq);
+    iq = xmpp_iq_new(ctx, "get", k->ping_id);
+    ping = xmpp_stanza_new(ctx);
     if (!iq || !ping)
         goto out;
     xmpp_stanza_set_from(iq, cc->jid);
@@ -434,9 +560,9 @@ static void keepalive(struct component *c)
     xmpp_stanza_set_name(ping, "ping");
     xmpp_stanza_set_ns(ping, "urn:xmpp:ping");
     xmpp_stanza_add_child(iq, ping);
-    xmpp_send(c->conn, iq);
-    c->ping_sent = now;
-    log_debug("component", "keepalive ping %s", c->ping_id);
+    xmpp_send(k->conn, iq);
+    k->ping_sent = now;
+    log_debug("component", "%s: keepalive ping %s", cc->jid, k->ping_id);
 out:
     if (ping)
         xmpp_stanza_release(ping);
@@ -444,27 +570,32 @@ out:
         xmpp_stanza_release(iq);
 }
 
-/* Waits for an event: the socket (readable, or writable while connecting
- * or while libstrophe has output queued), the wake-up fd, or the tick.
- * Then lets libstrophe do its part without blocking. */
+/* Waits for an event: a socket (readable, or writable while connecting
+ * or while libstrophe has output queued), a wake-up fd, or the tick.
+ * Then lets libstrophe do its part, for every connection, without
+ * blocking. */
 static void loop_once(struct component *c, int timeout_ms)
 {
-    struct pollfd fds[1 + COMPONENT_MAX_WAKEUPS];
-    nfds_t n = 0, first_wake;
+    struct pollfd *fds = c->pfds;
+    nfds_t n = 0;
 
-    if (c->fd >= 0 && c->state != DISCONNECTED) {
-        short ev = c->state == CONNECTING ? POLLOUT : POLLIN;
-        if (c->state != CONNECTING && xmpp_conn_send_queue_len(c->conn) > 0)
-            ev |= POLLOUT;
-        fds[n++] = (struct pollfd){.fd = c->fd, .events = ev};
-    }
-    first_wake = n;
     for (size_t i = 0; i < c->nwakeups; i++)
         fds[n++] = (struct pollfd){.fd = c->wakeups[i].fd, .events = POLLIN};
+    for (size_t i = 0; i < c->nconns; i++) {
+        struct conn *k = &c->conns[i];
+        short ev;
+
+        if (k->fd < 0 || k->state == DISCONNECTED)
+            continue;
+        ev = k->state == CONNECTING ? POLLOUT : POLLIN;
+        if (k->state != CONNECTING && xmpp_conn_send_queue_len(k->conn) > 0)
+            ev |= POLLOUT;
+        fds[n++] = (struct pollfd){.fd = k->fd, .events = ev};
+    }
     if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
         log_warn("component", "poll: %s", strerror(errno));
     for (size_t i = 0; i < c->nwakeups; i++)
-        if (fds[first_wake + i].revents & POLLIN)
+        if (fds[i].revents & POLLIN)
             c->wakeups[i].on_ready(c->wakeups[i].arg);
     xmpp_run_once(c->ctx, 0);
 }
@@ -477,18 +608,39 @@ static bool busy(const struct component *c)
     return false;
 }
 
-/* Closes the stream and waits, boundedly, for the server's close. */
-static void close_stream(struct component *c)
+static bool any_in(const struct component *c, enum state state)
+{
+    for (size_t i = 0; i < c->nconns; i++)
+        if (c->conns[i].state == state)
+            return true;
+    return false;
+}
+
+static bool any_refused(const struct component *c)
+{
+    for (size_t i = 0; i < c->nconns; i++)
+        if (c->conns[i].refused)
+            return true;
+    return false;
+}
+
+/* Closes every open stream and waits, boundedly, for the server's
+ * closes. */
+static void close_streams(struct component *c)
 {
     uint64_t deadline = now_ms() + CLOSE_TIMEOUT_MS;
 
-    if (c->state == DISCONNECTED)
-        return;
-    log_info("component", "closing the stream to %s:%u",
-             c->conf->component.server, c->conf->component.port);
-    c->state = CLOSING;
-    xmpp_disconnect(c->conn);
-    while (c->state == CLOSING && now_ms() < deadline)
+    for (size_t i = 0; i < c->nconns; i++) {
+        struct conn *k = &c->conns[i];
+
+        if (k->state == DISCONNECTED)
+            continue;
+        log_info("component", "%s: closing the stream to %s:%u", JID(k),
+                 k->conf->component.server, k->conf->component.port);
+        k->state = CLOSING;
+        xmpp_disconnect(k->conn);
+    }
+    while (any_in(c, CLOSING) && now_ms() < deadline)
         loop_once(c, 50);
 }
 
@@ -496,32 +648,43 @@ int component_run(struct component *c, const struct component_control *ctl)
 {
     uint64_t deadline, wd_every = notify_watchdog_usec() / 1000, wd_next = 0;
 
-    c->next_attempt = now_ms();
-    while (!*ctl->stop && !c->refused) {
+    for (size_t i = 0; i < c->nconns; i++)
+        c->conns[i].next_attempt = now_ms();
+    while (!*ctl->stop && !any_refused(c)) {
         if (ctl->reload && *ctl->reload) {
             *ctl->reload = 0;
             ctl->on_reload(ctl->arg);
         }
-        if (c->state == DISCONNECTED && now_ms() >= c->next_attempt)
-            attempt(c);
-        if (c->refused)
+        for (size_t i = 0; i < c->nconns && !any_refused(c); i++) {
+            struct conn *k = &c->conns[i];
+
+            if (k->state == DISCONNECTED && now_ms() >= k->next_attempt)
+                attempt(k);
+        }
+        if (any_refused(c))
             break;
-        keepalive(c);
+        for (size_t i = 0; i < c->nconns; i++)
+            keepalive(&c->conns[i]);
         if (wd_every && now_ms() >= wd_next) {
             notify_send("WATCHDOG=1");
             wd_next = now_ms() + wd_every;
         }
         loop_once(c, LOOP_TICK_MS);
     }
-    if (c->refused)
+    if (any_refused(c)) {
+        /* one refused secret stops the process: the other services'
+         * streams are closed cleanly first (when there are others) */
+        if (c->nconns > 1)
+            close_streams(c);
         return COMPONENT_EXIT_REFUSED;
+    }
     notify_send("STOPPING=1");
     /* Finish what is in hand, so that nobody waits for an answer. */
     deadline = now_ms() + DRAIN_TIMEOUT_MS;
     if (busy(c))
         log_info("component", "stopping: finishing the requests in hand");
-    while (busy(c) && c->state == ONLINE && now_ms() < deadline)
+    while (busy(c) && any_in(c, ONLINE) && now_ms() < deadline)
         loop_once(c, 50);
-    close_stream(c);
+    close_streams(c);
     return 0;
 }

@@ -1,9 +1,11 @@
 /*
- * component.h - the XEP-0114 connection to the XMPP server.
+ * component.h - the XEP-0114 connections to the XMPP server.
  *
- * component.c is the only owner of the libstrophe context and connection:
- * connect, handshake, reconnect with capped jittered back-off, and the
- * event loop.  Stanzas that arrive go to the router; it decides nothing
+ * component.c is the only owner of the libstrophe context and connections:
+ * one connection per service of the configuration, each with its own
+ * connect, handshake and reconnect with capped jittered back-off, and one
+ * event loop for all of them and the workers.  Stanzas that arrive on a
+ * service's connection go to that service's router; it decides nothing
  * about them.
  */
 #ifndef REGISTRAR_COMPONENT_H
@@ -31,10 +33,15 @@ struct component_wakeup {
 
 #define COMPONENT_MAX_WAKEUPS 4
 
-/* conf and router are borrowed and must outlive the component; the n
- * (at most COMPONENT_MAX_WAKEUPS) wakeups are copied.  Caller owns the
- * result (component_free).  NULL when libstrophe cannot start. */
-struct component *component_new(const struct conf *conf, struct router *router,
+/* One connection per service of the chain services (conf_load's first,
+ * see conf.h), whose stanzas go to routers[i] for the i-th service; its
+ * connection options (server, port, secret, back-off, keepalive) are read
+ * from services, for good.  services, its chain and the routers are
+ * borrowed and must outlive the component; the n (at most
+ * COMPONENT_MAX_WAKEUPS) wakeups are copied.  Caller owns the result
+ * (component_free).  NULL when libstrophe cannot start. */
+struct component *component_new(const struct conf *services,
+                                struct router *const *routers,
                                 const struct component_wakeup *wakeups,
                                 size_t n);
 void component_free(struct component *c);
@@ -49,10 +56,13 @@ struct component_control {
 };
 
 /* Runs until *stop becomes non-zero (then finishes the work in hand,
- * boundedly, and closes the stream cleanly) or the server refuses the
- * handshake.  Tells systemd READY=1 once attached, STATUS= on each state
- * change, and WATCHDOG=1 when asked to.  Returns the process exit code:
- * 0, or COMPONENT_EXIT_REFUSED. */
+ * boundedly, and closes every stream cleanly) or the server refuses the
+ * handshake of any service (then closes the others' streams).  Each
+ * service reconnects on its own.  Tells systemd READY=1 once every
+ * service is attached (the first time), STATUS= on each state change
+ * (with several services: those not attached, and why, then those
+ * attached), and WATCHDOG=1 when asked to.  Returns the process exit
+ * code: 0, or COMPONENT_EXIT_REFUSED. */
 int component_run(struct component *c, const struct component_control *ctl);
 
 /* The keepalive ping (XEP-0199) and its answer.  The id of our pings is

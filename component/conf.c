@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ static struct {
     FILE *err;
     const char *path;
     int problems;
+    bool titled; /* the file's services are titled component sections */
 } load;
 
 static void report(int line, const char *fmt, ...)
@@ -194,25 +196,46 @@ static bool str_blank(const char *s)
     return !s || !*s;
 }
 
+/* Both forms: the untitled 'component { jid = ... }' and each titled
+ * 'component "JID" { ... }' (whose JID is its title, and whose messages
+ * name it). */
 static int check_component(cfg_t *cfg, cfg_opt_t *opt)
 {
     cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
-    const char *jid = cfg_getstr(sec, "jid");
+    const char *jid = load.titled ? cfg_title(sec) : cfg_getstr(sec, "jid");
+    char what[320] = "component";
 
+    if (load.titled) {
+        snprintf(what, sizeof(what), "component \"%.256s\"", jid ? jid : "");
+        if (cfg_getstr(sec, "jid"))
+            report(cfg->line,
+                   "%s: 'jid' is the section's title here: remove it", what);
+    }
     if (str_blank(jid))
-        report(cfg->line, "component: 'jid' is required");
+        report(cfg->line, "%s: 'jid' is required", what);
     else if (strchr(jid, '@') || strchr(jid, '/') || !form_jid_valid(jid))
-        report(cfg->line, "component: jid '%s' is not a domain JID", jid);
+        report(cfg->line, "%s: jid '%s' is not a domain JID", what, jid);
     if (str_blank(cfg_getstr(sec, "server")))
-        report(cfg->line, "component: 'server' must not be empty");
+        report(cfg->line, "%s: 'server' must not be empty", what);
     if (str_blank(cfg_getstr(sec, "secret")) ==
         str_blank(cfg_getstr(sec, "secret_file")))
-        report(cfg->line,
-               "component: give exactly one of 'secret' and 'secret_file'");
+        report(cfg->line, "%s: give exactly one of 'secret' and 'secret_file'",
+               what);
     if (cfg_getint(sec, "reconnect_min_ms") >
         cfg_getint(sec, "reconnect_max_ms"))
-        report(cfg->line, "component: reconnect_min_ms is larger than "
-                          "reconnect_max_ms");
+        report(cfg->line,
+               "%s: reconnect_min_ms is larger than reconnect_max_ms", what);
+    return 0;
+}
+
+/* In the titled form, registration, limits and disco belong to a
+ * service: one at the top level is a mistake, not a default. */
+static int refuse_top_section(cfg_t *cfg, cfg_opt_t *opt)
+{
+    report(cfg->line,
+           "%s: with titled 'component \"JID\" { }' sections, each "
+           "service's %s section goes inside its component section",
+           cfg_opt_name(opt), cfg_opt_name(opt));
     return 0;
 }
 
@@ -418,16 +441,19 @@ static cfg_opt_t registration_opts[] = {
     CFG_END(),
 };
 
+/* The connection options of a component section, in both forms. */
+#define COMPONENT_CONNECTION_OPTS                                              \
+    CFG_STR("jid", NULL, CFGF_NONE),                                           \
+        CFG_STR("server", "127.0.0.1", CFGF_NONE),                             \
+        CFG_INT("port", 5347, CFGF_NONE), CFG_STR("secret", NULL, CFGF_NONE),  \
+        CFG_STR("secret_file", NULL, CFGF_NONE),                               \
+        CFG_INT("reconnect_min_ms", 500, CFGF_NONE),                           \
+        CFG_INT("reconnect_max_ms", 30000, CFGF_NONE),                         \
+        CFG_INT("keepalive_s", 60, CFGF_NONE),                                 \
+        CFG_INT("keepalive_timeout_s", 20, CFGF_NONE)
+
 static cfg_opt_t component_opts[] = {
-    CFG_STR("jid", NULL, CFGF_NONE),
-    CFG_STR("server", "127.0.0.1", CFGF_NONE),
-    CFG_INT("port", 5347, CFGF_NONE),
-    CFG_STR("secret", NULL, CFGF_NONE),
-    CFG_STR("secret_file", NULL, CFGF_NONE),
-    CFG_INT("reconnect_min_ms", 500, CFGF_NONE),
-    CFG_INT("reconnect_max_ms", 30000, CFGF_NONE),
-    CFG_INT("keepalive_s", 60, CFGF_NONE),
-    CFG_INT("keepalive_timeout_s", 20, CFGF_NONE),
+    COMPONENT_CONNECTION_OPTS,
     CFG_END(),
 };
 
@@ -460,6 +486,8 @@ static cfg_opt_t log_opts[] = {
     CFG_END(),
 };
 
+/* The untitled form (the seed's): one service, its registration, limits
+ * and disco at the top level. */
 static cfg_opt_t root_opts[] = {
     CFG_SEC("component", component_opts, CFGF_NONE),
     CFG_SEC("database", database_opts, CFGF_NONE),
@@ -467,6 +495,29 @@ static cfg_opt_t root_opts[] = {
     CFG_SEC("registration", registration_opts, CFGF_NONE),
     CFG_SEC("limits", limits_opts, CFGF_NONE),
     CFG_SEC("log", log_opts, CFGF_NONE),
+    CFG_END(),
+};
+
+/* The titled form: one 'component "JID" { }' per service, each holding
+ * its own registration, limits and disco; database and log shared.  The
+ * top-level registration, limits and disco are there only to be refused
+ * with a clear reason.  JIDs are checked unique (case-insensitively) by
+ * check_services, not by libconfuse. */
+static cfg_opt_t service_opts[] = {
+    COMPONENT_CONNECTION_OPTS,
+    CFG_SEC("disco", disco_opts, CFGF_NONE),
+    CFG_SEC("registration", registration_opts, CFGF_NONE),
+    CFG_SEC("limits", limits_opts, CFGF_NONE),
+    CFG_END(),
+};
+
+static cfg_opt_t titled_root_opts[] = {
+    CFG_SEC("component", service_opts, CFGF_MULTI | CFGF_TITLE),
+    CFG_SEC("database", database_opts, CFGF_NONE),
+    CFG_SEC("log", log_opts, CFGF_NONE),
+    CFG_SEC("disco", disco_opts, CFGF_NONE),
+    CFG_SEC("registration", registration_opts, CFGF_NONE),
+    CFG_SEC("limits", limits_opts, CFGF_NONE),
     CFG_END(),
 };
 
@@ -521,9 +572,10 @@ bool conf_keep_restart_options(struct conf *next, const struct conf *running)
         }
         if (changed)
             log_warn("conf",
-                     "reload: %s cannot change without a restart; "
+                     "reload: %s of %s cannot change without a restart; "
                      "keeping the running value",
-                     restart_only[i].name);
+                     restart_only[i].name,
+                     running->component.jid ? running->component.jid : "");
     }
     return ok;
 }
@@ -702,23 +754,28 @@ static void copy_limits(cfg_t *sec, struct conf_limits *l)
     l->inflight_total = (unsigned)cfg_getint(sec, "inflight_total");
 }
 
-static bool copy_conf(cfg_t *cfg, struct conf *c)
+/* One service: comp is its component section (at line, for messages),
+ * svc the section holding its disco, registration and limits (the top
+ * level in the untitled form, comp itself in the titled one); database and
+ * log come from the top level, cfg. */
+static bool copy_conf(cfg_t *cfg, cfg_t *comp, int line, cfg_t *svc,
+                      struct conf *c)
 {
     bool oom = false;
-    cfg_t *comp = cfg_getsec(cfg, "component");
     cfg_t *db = cfg_getsec(cfg, "database");
-    cfg_t *disco = cfg_getsec(cfg, "disco");
-    cfg_t *reg = cfg_getsec(cfg, "registration");
+    cfg_t *disco = cfg_getsec(svc, "disco");
+    cfg_t *reg = cfg_getsec(svc, "registration");
     cfg_t *log = cfg_getsec(cfg, "log");
     unsigned nfields = cfg_size(reg, "field");
     const char *name;
 
-    c->component.jid = dup_or_null(cfg_getstr(comp, "jid"), &oom);
+    c->component.jid = dup_or_null(
+        load.titled ? cfg_title(comp) : cfg_getstr(comp, "jid"), &oom);
     c->component.server = dup_or_null(cfg_getstr(comp, "server"), &oom);
     c->component.port = (unsigned)cfg_getint(comp, "port");
     if (cfg_getstr(comp, "secret_file")) {
         c->component.secret =
-            read_secret_file(cfg_getstr(comp, "secret_file"), comp->line);
+            read_secret_file(cfg_getstr(comp, "secret_file"), line);
         if (!c->component.secret)
             return false;
     } else {
@@ -735,7 +792,7 @@ static bool copy_conf(cfg_t *cfg, struct conf *c)
                      "%s:%d: the inline 'secret' is in a file readable by "
                      "every user (mode %04o): chmod o-rwx it, or use "
                      "secret_file",
-                     load.path, comp->line, (unsigned)(st.st_mode & 07777));
+                     load.path, line, (unsigned)(st.st_mode & 07777));
     }
     c->component.reconnect_min_ms =
         (unsigned)cfg_getint(comp, "reconnect_min_ms");
@@ -755,7 +812,7 @@ static bool copy_conf(cfg_t *cfg, struct conf *c)
     c->registration.instructions =
         dup_or_null(cfg_getstr(reg, "instructions"), &oom);
     log_level_parse(cfg_getstr(log, "level"), &c->log_level);
-    copy_limits(cfg_getsec(cfg, "limits"), &c->limits);
+    copy_limits(cfg_getsec(svc, "limits"), &c->limits);
     if (oom || !copy_registration(reg, c))
         return false;
     c->registration.fields = calloc(nfields, sizeof(struct form_field_def));
@@ -769,28 +826,149 @@ static bool copy_conf(cfg_t *cfg, struct conf *c)
     return true;
 }
 
-struct conf *conf_load(const char *path, FILE *err)
+/* ---- the two forms ---------------------------------------------------- */
+
+/* Where the file's top-level 'component' sections are: the line of its
+ * first titled one ('component "JID" {') and of its first untitled one
+ * ('component {'), 0 when none; the lines of the titled ones, in order
+ * (at most SCAN_MAX_TITLED kept).  A scan of libconfuse's syntax that
+ * knows just enough (comments, quoted strings, braces) to tell the form
+ * before parsing: the parse proper reports every syntax error. */
+#define SCAN_MAX_TITLED 256
+struct scan {
+    int titled, untitled;
+    int lines[SCAN_MAX_TITLED];
+    size_t n;
+};
+
+enum token { TOK_EOF, TOK_WORD, TOK_STRING, TOK_OPEN, TOK_CLOSE, TOK_OTHER };
+
+/* The next token of *p (line counted in *line); a word's text in
+ * word (truncated to size). */
+static enum token next_token(const char **p, int *line, char *word, size_t size)
 {
-    cfg_t *cfg;
-    struct conf *c = NULL;
-    FILE *fp;
-    int rc;
+    const char *s = *p;
+    enum token t;
 
-    load.err = err;
-    load.path = path;
-    load.problems = 0;
-
-    /* Open it ourselves: libconfuse reports a missing file without why. */
-    if (!(fp = fopen(path, "r"))) {
-        report(0, "cannot open: %s", strerror(errno));
-        return NULL;
+    for (;;) {
+        if (*s == '\n')
+            (*line)++;
+        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') {
+            s++;
+        } else if (*s == '#' || (s[0] == '/' && s[1] == '/')) {
+            while (*s && *s != '\n')
+                s++;
+        } else if (s[0] == '/' && s[1] == '*') {
+            for (s += 2; *s && !(s[0] == '*' && s[1] == '/'); s++)
+                if (*s == '\n')
+                    (*line)++;
+            s += *s ? 2 : 0;
+        } else {
+            break;
+        }
     }
-    cfg = cfg_init(root_opts, CFGF_NONE);
-    if (!cfg) {
-        fclose(fp);
+    if (!*s) {
+        t = TOK_EOF;
+    } else if (*s == '"' || *s == '\'') {
+        char q = *s++;
+        while (*s && *s != q) {
+            if (*s == '\\' && s[1])
+                s++;
+            if (*s == '\n')
+                (*line)++;
+            s++;
+        }
+        s += *s ? 1 : 0;
+        t = TOK_STRING;
+    } else if (*s == '{' || *s == '}') {
+        t = *s++ == '{' ? TOK_OPEN : TOK_CLOSE;
+    } else if (strchr("(),=+:", *s)) {
+        s++;
+        t = TOK_OTHER;
+    } else {
+        size_t n = 0;
+        while (*s && !strchr(" \t\r\n\"'{}(),=+:#", *s) &&
+               !(s[0] == '/' && (s[1] == '/' || s[1] == '*'))) {
+            if (n + 1 < size)
+                word[n++] = *s;
+            s++;
+        }
+        word[n] = '\0';
+        t = TOK_WORD;
+    }
+    *p = s;
+    return t;
+}
+
+static void scan_form(const char *text, struct scan *scan)
+{
+    const char *p = text;
+    int line = 1, depth = 0, at = 0;
+    bool after_component = false;
+    char word[32];
+    enum token t;
+
+    memset(scan, 0, sizeof(*scan));
+    while ((t = next_token(&p, &line, word, sizeof(word))) != TOK_EOF) {
+        if (after_component && t == TOK_OPEN && !scan->untitled)
+            scan->untitled = at;
+        if (after_component && (t == TOK_STRING || t == TOK_WORD)) {
+            if (!scan->titled)
+                scan->titled = at;
+            if (scan->n < SCAN_MAX_TITLED)
+                scan->lines[scan->n++] = at;
+        }
+        after_component =
+            depth == 0 && t == TOK_WORD && strcmp(word, "component") == 0;
+        at = line;
+        if (t == TOK_OPEN)
+            depth++;
+        else if (t == TOK_CLOSE && depth > 0)
+            depth--;
+    }
+}
+
+/* The whole file in a new NUL-terminated buffer (caller frees), or NULL
+ * (reported). */
+static char *read_text(FILE *fp)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    char buf[4096];
+    size_t got;
+
+    if (!out) {
         report(0, "out of memory");
         return NULL;
     }
+    while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
+        fwrite(buf, 1, got, out);
+    if (ferror(fp) || fclose(out) != 0) {
+        report(0, "cannot read: %s", strerror(errno));
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* cfg_set_validate_func for prefix + path. */
+static void validate(cfg_t *cfg, const char *prefix, const char *path,
+                     cfg_validate_callback_t f)
+{
+    char name[128];
+
+    snprintf(name, sizeof(name), "%s%s", prefix, path);
+    cfg_set_validate_func(cfg, name, f);
+}
+
+/* The checks run as options and sections are read.  A service's sections
+ * are at the top level in the untitled form, in component "JID" in the
+ * titled one. */
+static void set_validators(cfg_t *cfg)
+{
+    const char *svc = load.titled ? "component|" : "";
+
     cfg_set_error_function(cfg, on_confuse_error);
     cfg_set_validate_func(cfg, "component|port", check_port);
     cfg_set_validate_func(cfg, "component|reconnect_min_ms", check_positive_ms);
@@ -798,22 +976,126 @@ struct conf *conf_load(const char *path, FILE *err)
     cfg_set_validate_func(cfg, "component|keepalive_s", check_seconds);
     cfg_set_validate_func(cfg, "component|keepalive_timeout_s", check_seconds);
     cfg_set_validate_func(cfg, "log|level", check_level);
-    cfg_set_validate_func(cfg, "registration|field|type", check_field_type);
-    cfg_set_validate_func(cfg, "registration|field|max_length",
-                          check_max_length);
-    cfg_set_validate_func(cfg, "registration|hash_cost", check_hash_cost);
+    validate(cfg, svc, "registration|field|type", check_field_type);
+    validate(cfg, svc, "registration|field|max_length", check_max_length);
+    validate(cfg, svc, "registration|hash_cost", check_hash_cost);
     for (cfg_opt_t *o = limits_opts; o->name; o++) {
         char name[64];
         snprintf(name, sizeof(name), "limits|%s", o->name);
-        cfg_set_validate_func(cfg, name, check_limit);
+        validate(cfg, svc, name, check_limit);
     }
-    cfg_set_validate_func(cfg, "limits", check_limits);
+    validate(cfg, svc, "limits", check_limits);
     cfg_set_validate_func(cfg, "component", check_component);
-    cfg_set_validate_func(cfg, "registration", check_registration);
+    validate(cfg, svc, "registration", check_registration);
+    if (load.titled) {
+        cfg_set_validate_func(cfg, "registration", refuse_top_section);
+        cfg_set_validate_func(cfg, "limits", refuse_top_section);
+        cfg_set_validate_func(cfg, "disco", refuse_top_section);
+    }
+}
+
+/* Titled form: every service's JID appears once (domains compare
+ * case-insensitively). */
+static void check_services(cfg_t *cfg, const struct scan *scan)
+{
+    unsigned n = cfg_size(cfg, "component");
+
+    for (unsigned i = 1; i < n; i++) {
+        const char *jid = cfg_title(cfg_getnsec(cfg, "component", i));
+
+        for (unsigned k = 0; k < i; k++) {
+            cfg_t *other = cfg_getnsec(cfg, "component", k);
+
+            if (jid && cfg_title(other) &&
+                strcasecmp(jid, cfg_title(other)) == 0) {
+                report(i < scan->n ? scan->lines[i]
+                                   : cfg_getnsec(cfg, "component", i)->line,
+                       "component \"%s\": a service with this JID is "
+                       "already defined at line %d",
+                       jid, k < scan->n ? scan->lines[k] : other->line);
+                break;
+            }
+        }
+    }
+}
+
+/* The services of the parsed file, in order, chained by next. */
+static struct conf *copy_services(cfg_t *cfg, const char *path,
+                                  const struct scan *scan)
+{
+    unsigned n = load.titled ? cfg_size(cfg, "component") : 1;
+    struct conf *first = NULL, **tail = &first;
+
+    for (unsigned i = 0; i < n; i++) {
+        cfg_t *comp = cfg_getnsec(cfg, "component", i);
+        int line = load.titled && i < scan->n ? scan->lines[i] : comp->line;
+        struct conf *c = calloc(1, sizeof(*c));
+
+        if (c)
+            *tail = c;
+        if (!c || !(c->path = strdup(path)) ||
+            !copy_conf(cfg, comp, line, load.titled ? comp : cfg, c)) {
+            if (load.problems == 0)
+                report(0, "out of memory");
+            conf_free(first);
+            return NULL;
+        }
+        tail = &c->next;
+    }
+    return first;
+}
+
+struct conf *conf_load(const char *path, FILE *err)
+{
+    cfg_t *cfg = NULL;
+    struct conf *c = NULL;
+    struct scan *scan = NULL;
+    char *text = NULL;
+    FILE *fp;
+    int rc;
+
+    load.err = err;
+    load.path = path;
+    load.problems = 0;
+    load.titled = false;
+
+    /* Open it ourselves: libconfuse reports a missing file without why. */
+    if (!(fp = fopen(path, "r"))) {
+        report(0, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    text = read_text(fp);
+    fclose(fp);
+    if (!text)
+        return NULL;
+    if (!(scan = calloc(1, sizeof(*scan)))) {
+        report(0, "out of memory");
+        goto out;
+    }
+    scan_form(text, scan);
+    if (scan->titled && scan->untitled) {
+        report(scan->titled > scan->untitled ? scan->titled : scan->untitled,
+               "the untitled 'component { jid = ... }' (line %d) and titled "
+               "'component \"JID\" { }' sections (line %d) cannot be mixed: "
+               "give one untitled service, or only titled ones",
+               scan->untitled, scan->titled);
+        goto out;
+    }
+    load.titled = scan->titled > 0;
+    cfg = cfg_init(load.titled ? titled_root_opts : root_opts, CFGF_NONE);
+    if (!cfg) {
+        report(0, "out of memory");
+        goto out;
+    }
+    set_validators(cfg);
 
     free(cfg->filename);
     cfg->filename = strdup(path);
     cfg->line = 1;
+    if (!(fp = fmemopen(text, strlen(text), "r"))) {
+        report(0, "out of memory");
+        goto out;
+    }
     rc = cfg_parse_fp(cfg, fp);
     fclose(fp);
     if (rc != CFG_SUCCESS) {
@@ -821,23 +1103,41 @@ struct conf *conf_load(const char *path, FILE *err)
             report(cfg->line, "syntax error");
         goto out;
     }
-    if (cfg_size(cfg, "component") == 0)
+    if (cfg_size(cfg, "component") == 0 || (!scan->titled && !scan->untitled))
         report(cfg->line, "missing section 'component'");
-    if (cfg_size(cfg, "registration") == 0)
+    if (!load.titled && cfg_size(cfg, "registration") == 0)
         report(cfg->line, "missing section 'registration'");
+    if (load.titled)
+        check_services(cfg, scan);
     if (load.problems)
         goto out;
-
-    c = calloc(1, sizeof(*c));
-    if (!c || !(c->path = strdup(path)) || !copy_conf(cfg, c)) {
-        if (load.problems == 0)
-            report(0, "out of memory");
-        conf_free(c);
-        c = NULL;
-    }
+    c = copy_services(cfg, path, scan);
 out:
-    cfg_free(cfg);
+    if (cfg)
+        cfg_free(cfg);
+    free(scan);
+    if (text)
+        explicit_bzero(text, strlen(text)); /* holds an inline secret */
+    free(text);
     return c;
+}
+
+struct conf *conf_service(struct conf *conf, const char *jid)
+{
+    for (; conf; conf = conf->next)
+        if (jid && conf->component.jid &&
+            strcasecmp(conf->component.jid, jid) == 0)
+            return conf;
+    return NULL;
+}
+
+size_t conf_services(const struct conf *conf)
+{
+    size_t n = 0;
+
+    for (; conf; conf = conf->next)
+        n++;
+    return n;
 }
 
 static void field_free(struct form_field_def *f)
@@ -861,10 +1161,9 @@ static void list_free(struct conf_list *l)
     free(l->items);
 }
 
-void conf_free(struct conf *c)
+/* One service of a chain. */
+static void service_free(struct conf *c)
 {
-    if (!c)
-        return;
     list_free(&c->registration.password_change_proof);
     list_free(&c->registration.remove_proof);
     list_free(&c->registration.allowed_domains);
@@ -893,4 +1192,14 @@ void conf_free(struct conf *c)
     free(c->disco.name);
     free(c->path);
     free(c);
+}
+
+void conf_free(struct conf *c)
+{
+    while (c) {
+        struct conf *next = c->next;
+
+        service_free(c);
+        c = next;
+    }
 }

@@ -1,8 +1,18 @@
 /*
- * conf.h - the configuration: one validated, immutable struct.
+ * conf.h - the configuration: one validated, immutable struct per service.
  *
  * conf.c is the only file that includes confuse.h.  A struct conf is built
  * once by conf_load() and never changed; a reload builds a new one.
+ *
+ * A file holds one service (the untitled form: 'component { jid = ... }'
+ * with registration, limits and disco at the top level) or several (the
+ * titled form: one 'component "JID" { ... registration { } limits { }
+ * disco { } }' per service, JIDs unique); database and log are the file's.
+ * Each service is a complete struct conf: its own component, disco,
+ * registration and limits, with path, database and log_level copied from
+ * the top level.  So reg, router and component take the struct conf of
+ * their one service and know nothing of the others.  conf_load() returns
+ * the first service; `next` chains the rest, in file order.
  */
 #ifndef REGISTRAR_CONF_H
 #define REGISTRAR_CONF_H
@@ -99,6 +109,10 @@ struct conf_limits {
 };
 
 struct conf {
+    /* The file's next service, NULL when none.  The first service owns
+     * the chain: conf_free(first) frees every one; a service in the middle
+     * is never freed alone. */
+    struct conf *next;
     char *path;
     struct conf_component component;
     struct conf_database database;
@@ -109,16 +123,27 @@ struct conf {
 };
 
 /* Reads and validates path.  Every problem is written to err (may be NULL)
- * as "FILE:LINE: reason".  Returns a new conf that the caller owns
- * (conf_free), or NULL when the file is unreadable or invalid. */
+ * as "FILE:LINE: reason".  Returns the first service, chaining the others
+ * by next, which the caller owns (conf_free), or NULL when the file is
+ * unreadable or invalid (mixing the two forms, or two services with one
+ * JID, included). */
 struct conf *conf_load(const char *path, FILE *err);
 
+/* Frees conf and every service chained after it. */
 void conf_free(struct conf *conf);
 
-/* For a reload: gives next the running values of the options that take
- * effect only at start-up (conf.c's restart_only table), logging each one
- * the new file tried to change (by name, never its value).  False when
- * out of memory. */
+/* The service of the chain from conf whose component JID is jid (compared
+ * case-insensitively), NULL when none.  Borrowed from the chain. */
+struct conf *conf_service(struct conf *conf, const char *jid);
+
+/* How many services the chain from conf holds (0 for NULL). */
+size_t conf_services(const struct conf *conf);
+
+/* For a reload, one service: gives next the running values of the options
+ * that take effect only at start-up (conf.c's restart_only table), logging
+ * each one the new file tried to change (by name and the running service's
+ * JID, never its value).  Touches neither chain.  False when out of
+ * memory. */
 bool conf_keep_restart_options(struct conf *next, const struct conf *running);
 
 #endif

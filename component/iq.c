@@ -194,6 +194,13 @@ void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,
 void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
                      const char *text, xmpp_stanza_t *echo)
 {
+    iq_req_error_app(req, e, type, text, echo, NULL, NULL);
+}
+
+void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
+                      const char *text, xmpp_stanza_t *echo, const char *app_ns,
+                      const char *app_name)
+{
     xmpp_stanza_t *r = reply_new(req, "error");
     xmpp_stanza_t *err;
 
@@ -207,12 +214,31 @@ void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
         }
     }
     err = error_element(iq_req_ctx(req), e, type, text);
+    if (app_ns && app_name) {
+        xmpp_stanza_t *app = xmpp_stanza_new(iq_req_ctx(req));
+        xmpp_stanza_set_name(app, app_name);
+        xmpp_stanza_set_ns(app, app_ns);
+        xmpp_stanza_add_child(err, app);
+        xmpp_stanza_release(app);
+    }
     xmpp_stanza_add_child(r, err);
     xmpp_stanza_release(err);
     if (!req->answered)
         log_answered(req, e, type ? type : errors[e].type, text);
     send_once(req, r);
     xmpp_stanza_release(r);
+}
+
+bool iq_error_parse(const char *condition, enum iq_error *out)
+{
+    for (size_t i = 0; condition && i < sizeof(errors) / sizeof(errors[0]);
+         i++) {
+        if (errors[i].condition && !strcmp(errors[i].condition, condition)) {
+            *out = (enum iq_error)i;
+            return true;
+        }
+    }
+    return false;
 }
 
 void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza)

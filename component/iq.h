@@ -64,6 +64,15 @@ void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,
  * as XEP-0077 does for its forms (not-authorized of type modify). */
 void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
                      const char *text, xmpp_stanza_t *echo);
+/* The same, with an application-specific condition <app_name
+ * xmlns=app_ns/> after the text (XEP-0050's <bad-action/>, ...); app_ns
+ * or app_name NULL: none. */
+void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
+                      const char *text, xmpp_stanza_t *echo, const char *app_ns,
+                      const char *app_name);
+/* The iq_error whose RFC 6120 condition is named condition (e.g.
+ * "not-acceptable"); false when there is none. */
+bool iq_error_parse(const char *condition, enum iq_error *out);
 /* Sends another stanza (a message the request causes: stanza borrowed)
  * through the request's sink; not a reply. */
 void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza);

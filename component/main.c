@@ -53,22 +53,27 @@ static void on_hup(int sig)
     reload_requested = 1;
 }
 
-/* Everything that runs, and what a reload left behind. */
+/* Everything that runs, and what a reload left behind.  One store and
+ * one pair of workers for the process; per service (in the order of the
+ * boot configuration's chain, see conf.h) a reg and a router, and one
+ * connection in comp. */
 struct app {
     const char *path;
     bool verbose;
-    struct conf *boot; /* the first conf: the component keeps using it */
-    struct conf *conf; /* the current one */
+    struct conf *boot; /* the first chain: the component keeps using it */
+    struct conf *conf; /* the current chain */
+    size_t nservices;
     struct store *store;
     struct worker *worker; /* bcrypt */
     struct worker *db;     /* the store's statements, one at a time */
     double stop_seen;      /* when the stop was first noticed; 0: not yet */
     struct reg_env env;
-    struct reg *reg;
-    struct router *router;
-    /* a reg replaced by a reload lives until its requests are answered */
+    struct reg **regs;       /* [nservices] */
+    struct router **routers; /* [nservices] */
+    /* the regs replaced by a reload live until their requests are
+     * answered, and their chain with them */
     struct {
-        struct reg *reg;
+        struct reg **regs; /* [nservices] */
         struct conf *conf;
     } retired[MAX_RETIRED];
     size_t nretired;
@@ -120,14 +125,25 @@ static bool db_busy(void *ctx)
     return worker_pending(a->db) > 0;
 }
 
+static void free_regs(struct reg **regs, size_t n)
+{
+    for (size_t i = 0; regs && i < n; i++)
+        reg_free(regs[i]);
+    free(regs);
+}
+
 /* Frees retired regs with nothing in flight (all of them when force). */
 static void free_retired(struct app *a, bool force)
 {
     size_t kept = 0;
 
     for (size_t i = 0; i < a->nretired; i++) {
-        if (force || reg_inflight(a->retired[i].reg) == 0) {
-            reg_free(a->retired[i].reg);
+        unsigned inflight = 0;
+
+        for (size_t s = 0; s < a->nservices; s++)
+            inflight += reg_inflight(a->retired[i].regs[s]);
+        if (force || inflight == 0) {
+            free_regs(a->retired[i].regs, a->nservices);
             if (a->retired[i].conf != a->boot)
                 conf_free(a->retired[i].conf);
         } else {
@@ -137,11 +153,49 @@ static void free_retired(struct app *a, bool force)
     a->nretired = kept;
 }
 
+/* The services of a reloaded chain, in the order of the running ones
+ * (matched by JID; a lone service matches the lone running one whatever
+ * its JID, which is then kept as a restart-only option).  False, with a
+ * log line, when the reload adds or removes services. */
+static bool match_services(const struct app *a, struct conf *next,
+                           struct conf **out)
+{
+    const struct conf *s = a->boot;
+    bool ok = conf_services(next) == a->nservices;
+
+    if (ok && a->nservices == 1) {
+        out[0] = next;
+        return true;
+    }
+    for (size_t i = 0; ok && i < a->nservices; i++, s = s->next)
+        ok = (out[i] = conf_service(next, s->component.jid)) != NULL;
+    if (!ok) {
+        char running[512] = "", wanted[512] = "";
+        size_t len = 0;
+
+        for (s = a->boot; s && len < sizeof(running); s = s->next)
+            len +=
+                (size_t)snprintf(running + len, sizeof(running) - len, "%s%s",
+                                 s == a->boot ? "" : ", ", s->component.jid);
+        len = 0;
+        for (s = next; s && len < sizeof(wanted); s = s->next)
+            len += (size_t)snprintf(wanted + len, sizeof(wanted) - len, "%s%s",
+                                    s == next ? "" : ", ", s->component.jid);
+        log_error("main",
+                  "reload refused: %s names the services %s, the running "
+                  "ones are %s: adding or removing a service needs a "
+                  "restart; keeping the running configuration",
+                  a->path, wanted, running);
+    }
+    return ok;
+}
+
 static void on_reload(void *arg)
 {
     struct app *a = arg;
-    struct conf *next;
-    struct reg *reg;
+    struct conf *next, **matched = NULL;
+    struct reg **regs = NULL;
+    const struct conf *run = a->boot;
 
     log_info("main", "SIGHUP: reloading %s", a->path);
     free_retired(a, false);
@@ -160,26 +214,37 @@ static void on_reload(void *arg)
                   a->path);
         return;
     }
-    if (!conf_keep_restart_options(next, a->boot)) {
+    matched = calloc(a->nservices, sizeof(*matched));
+    regs = calloc(a->nservices, sizeof(*regs));
+    if (!matched || !regs) {
         log_error("main", "reload failed: out of memory");
-        conf_free(next);
-        return;
+        goto fail;
     }
-    reg = reg_new(next, a->store, &a->env);
-    if (!reg) {
-        log_error("main", "reload failed: out of memory");
-        conf_free(next);
-        return;
+    if (!match_services(a, next, matched))
+        goto fail;
+    for (size_t i = 0; i < a->nservices; i++, run = run->next) {
+        if (!conf_keep_restart_options(matched[i], run) ||
+            !(regs[i] = reg_new(matched[i], a->store, &a->env))) {
+            log_error("main", "reload failed: out of memory");
+            goto fail;
+        }
     }
-    a->retired[a->nretired].reg = a->reg;
+    a->retired[a->nretired].regs = a->regs;
     a->retired[a->nretired].conf = a->conf;
     a->nretired++;
-    a->reg = reg;
+    a->regs = regs;
     a->conf = next;
-    router_set(a->router, next, reg);
+    for (size_t i = 0; i < a->nservices; i++)
+        router_set(a->routers[i], matched[i], regs[i]);
+    free(matched);
     log_set_level(a->verbose ? LOG_LEVEL_DEBUG : next->log_level);
     free_retired(a, false);
     log_info("main", "reloaded %s", a->path);
+    return;
+fail:
+    free_regs(regs, a->nservices);
+    free(matched);
+    conf_free(next);
 }
 
 static void usage(FILE *out)
@@ -226,6 +291,7 @@ static int serve(struct app *a)
 {
     struct component *comp = NULL;
     int rc = EXIT_SOFTWARE;
+    bool made;
 
     /* bcrypt takes tens of ms: two threads keep it off the event loop;
      * the database gets its own thread, so that a slow statement never
@@ -250,9 +316,18 @@ static int serve(struct app *a)
                                         .reload = &reload_requested,
                                         .on_reload = on_reload,
                                         .arg = a};
-    a->reg = reg_new(a->conf, a->store, &a->env);
-    a->router = a->reg ? router_new(a->conf, a->reg) : NULL;
-    comp = a->router ? component_new(a->boot, a->router, wakeups, 2) : NULL;
+    a->regs = calloc(a->nservices, sizeof(*a->regs));
+    a->routers = calloc(a->nservices, sizeof(*a->routers));
+    made = a->regs && a->routers;
+    if (made) {
+        size_t i = 0;
+        for (struct conf *s = a->conf; made && s; s = s->next, i++) {
+            a->regs[i] = reg_new(s, a->store, &a->env);
+            a->routers[i] = a->regs[i] ? router_new(s, a->regs[i]) : NULL;
+            made = a->routers[i] != NULL;
+        }
+    }
+    comp = made ? component_new(a->boot, a->routers, wakeups, 2) : NULL;
     if (comp)
         rc = component_run(comp, &control);
 out:
@@ -276,8 +351,10 @@ out:
     worker_free(a->db);
     store_set_worker(a->store, NULL, 0);
     component_free(comp);
-    router_free(a->router);
-    reg_free(a->reg);
+    for (size_t i = 0; a->routers && i < a->nservices; i++)
+        router_free(a->routers[i]);
+    free(a->routers);
+    free_regs(a->regs, a->nservices);
     free_retired(a, true);
     return rc;
 }
@@ -351,8 +428,10 @@ int main(int argc, char **argv)
     if (!a.conf)
         return CONF_EXIT_INVALID;
     log_set_level(a.verbose ? LOG_LEVEL_DEBUG : a.conf->log_level);
-    log_info("main", "registrar %s starting for %s", REGISTRAR_VERSION,
-             a.conf->component.jid);
+    a.nservices = conf_services(a.conf);
+    for (const struct conf *s = a.conf; s; s = s->next)
+        log_info("main", "registrar %s starting for %s", REGISTRAR_VERSION,
+                 s->component.jid);
 
     a.store = store_new(a.conf->database.conninfo);
     if (!a.store)

@@ -169,6 +169,11 @@ unsigned reg_inflight(const struct reg *reg)
     return reg->inflight;
 }
 
+struct store *reg_store(const struct reg *reg)
+{
+    return reg->store;
+}
+
 void reg_free(struct reg *reg)
 {
     if (!reg)

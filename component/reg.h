@@ -46,6 +46,10 @@ void reg_handle(struct reg *reg, struct iq_req *req);
 /* Requests taken and not yet answered (a retired reg is freed at 0). */
 unsigned reg_inflight(const struct reg *reg);
 
+/* The store reg was made with (borrowed), for the admin commands of
+ * adhoc.c, which share it. */
+struct store *reg_store(const struct reg *reg);
+
 /* True when var is one of the elements of the jabber:iq:register schema
  * (username, password, email, ...). */
 bool reg_is_legacy_field(const char *var);

@@ -3,14 +3,16 @@
  *
  * Every iq get/set gets exactly one reply (through iq_req); iq result and
  * error are never answered; messages and presence are ignored.  Knows the
- * namespaces, not the registration logic (reg.c) nor the connection
- * (component.c).
+ * namespaces, not the registration logic (reg.c), the ad-hoc commands
+ * (adhoc.c) nor the connection (component.c).
  */
 #include "router.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "adhoc.h"
 #include "log.h"
 #include "version.h"
 #include "xml.h"
@@ -18,16 +20,30 @@
 struct router {
     const struct conf *conf;
     struct reg *reg;
+    struct adhoc *adhoc;
 };
+
+static double monotonic_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 struct router *router_new(const struct conf *conf, struct reg *reg)
 {
     struct router *r = calloc(1, sizeof(*r));
+    const struct adhoc_env env = {.now = monotonic_now};
 
     if (!r)
         return NULL;
     r->conf = conf;
     r->reg = reg;
+    if (!(r->adhoc = adhoc_new(conf, reg, reg_store(reg), &env))) {
+        free(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -35,10 +51,14 @@ void router_set(struct router *r, const struct conf *conf, struct reg *reg)
 {
     r->conf = conf;
     r->reg = reg;
+    adhoc_set(r->adhoc, conf, reg);
 }
 
 void router_free(struct router *r)
 {
+    if (!r)
+        return;
+    adhoc_free(r->adhoc);
     free(r);
 }
 
@@ -54,16 +74,17 @@ static void disco_info(struct router *r, struct iq_req *req,
                        xmpp_stanza_t *query)
 {
     static const char *const features[] = {
-        ROUTER_NS_DISCO_INFO,
-        REG_NS,
-        ROUTER_NS_PING,
-        ROUTER_NS_VERSION,
+        ROUTER_NS_DISCO_INFO, ADHOC_NS,          REG_NS,
+        ROUTER_NS_PING,       ROUTER_NS_VERSION,
     };
     xmpp_ctx_t *ctx = iq_req_ctx(req);
+    const char *node = xmpp_stanza_get_attribute(query, "node");
     xmpp_stanza_t *q, *id;
 
-    if (xmpp_stanza_get_attribute(query, "node")) {
-        iq_req_error(req, IQ_ITEM_NOT_FOUND, NULL, NULL);
+    if (node) {
+        /* the command list and the commands (XEP-0050); nothing else */
+        if (!adhoc_disco_info(r->adhoc, req, node))
+            iq_req_error(req, IQ_ITEM_NOT_FOUND, NULL, NULL);
         return;
     }
     q = xml_elem(ctx, "query", ROUTER_NS_DISCO_INFO);
@@ -83,12 +104,15 @@ static void disco_info(struct router *r, struct iq_req *req,
     xmpp_stanza_release(q);
 }
 
-static void disco_items(struct iq_req *req, xmpp_stanza_t *query)
+static void disco_items(struct router *r, struct iq_req *req,
+                        xmpp_stanza_t *query)
 {
+    const char *node = xmpp_stanza_get_attribute(query, "node");
     xmpp_stanza_t *q;
 
-    if (xmpp_stanza_get_attribute(query, "node")) {
-        iq_req_error(req, IQ_ITEM_NOT_FOUND, NULL, NULL);
+    if (node) {
+        if (!adhoc_disco_items(r->adhoc, req, node))
+            iq_req_error(req, IQ_ITEM_NOT_FOUND, NULL, NULL);
         return;
     }
     q = xml_elem(iq_req_ctx(req), "query", ROUTER_NS_DISCO_ITEMS);
@@ -118,10 +142,13 @@ static void route_iq(struct router *r, struct iq_req *req, bool is_get)
     } else if (payload_is(p, "query", REG_NS)) {
         reg_handle(r->reg, req); /* takes req */
         return;
+    } else if (payload_is(p, "command", ADHOC_NS)) {
+        adhoc_command(r->adhoc, req); /* takes req */
+        return;
     } else if (is_get && payload_is(p, "query", ROUTER_NS_DISCO_INFO)) {
         disco_info(r, req, p);
     } else if (is_get && payload_is(p, "query", ROUTER_NS_DISCO_ITEMS)) {
-        disco_items(req, p);
+        disco_items(r, req, p);
     } else if (is_get && payload_is(p, "ping", ROUTER_NS_PING)) {
         iq_req_result(req, NULL);
     } else if (is_get && payload_is(p, "query", ROUTER_NS_VERSION)) {

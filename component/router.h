@@ -2,7 +2,8 @@
  * router.h - what to do with each stanza that reaches the component.
  *
  * Checks type, id and payload, answers disco#info/#items, ping and
- * version itself, hands jabber:iq:register to reg, and guarantees every
+ * version itself, hands jabber:iq:register to reg and ad-hoc commands
+ * (and their disco nodes) to adhoc, and guarantees every
  * iq get/set exactly one reply and never a reply to a result or error.
  * No connection: replies go to the iq_sink given.
  */

@@ -68,6 +68,10 @@ POOL = (["probe"]
         + ["r%02d" % i for i in range(1, 26)]     # the username race
         + ["q%02d" % i for i in range(1, 6)]      # quickstart client
         + ["p%02d" % i for i in range(1, 23)]     # policy, redirect, ...
+        + ["d%02d" % i for i in range(1, 9)]      # the desk service
+        + ["deskops"]                             # told of registrations
+        + ["s%02d" % i for i in range(1, 5)]      # two services, one process
+        + ["adm01"] + ["h%02d" % i for i in range(1, 11)]  # ad-hoc commands
         + ["blocked1"])                           # a blocked_jids match
 
 RACERS = ["r%02d" % i for i in range(1, 26)]

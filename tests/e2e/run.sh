@@ -18,6 +18,16 @@
 #   survey    the contests form plus a url (jabber:x:oob beside the form)
 #   reload    the contests form again, in a config test_reload.py rewrites
 #             and reloads with SIGHUP
+#   desk      registrations start pending, a consent field, notices to
+#             deskops (test_desk.py)
+#   adhoc     the accounts form with an admin, adm01 (test_adhoc.py: the
+#             XEP-0133 commands, registration as an ad-hoc command)
+#   quiz      ONE registrar serving two components (tests/fixtures/
+#             services.conf, the titled form): quiz.localhost (a nick and
+#             team form) and newsletter.localhost (username/password/email)
+#             (test_services.py)
+#   events    the contests form again, for test_events.py: a LISTEN
+#             backend reading registration_events during a burst
 # waits until each answers disco#info, runs the python suite (all of
 # test_*.py, or the names given, e.g.
 # test_accounts.AccountsTest.test_race_same_username), then stops registrar
@@ -75,12 +85,17 @@ fi
 # (tests/fixtures/SERVICE.conf); test_notify.py starts notify itself
 declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [redirect]=redirect [remote]=contests [survey]=contests [reload]=contests
-    [notify]=contests)
+    [notify]=contests [desk]=desk [quiz]=services [adhoc]=accounts
+    [events]=contests)
+# an instance serving a second component from the same process
+declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
 declare -A REGISTRATION=(
     [remote]='    local_domains = {"elsewhere.example"}'   # every user is remote
     [survey]='    url = "https://example.org/survey"')
-INSTANCES="contests accounts policy redirect remote survey reload"
+INSTANCES="contests accounts policy redirect remote survey reload desk quiz
+    events
+    adhoc"
 
 show_logs()
 {
@@ -108,6 +123,13 @@ xmpp_args=()
 for name in $INSTANCES notify; do
     SECRET[$name]=$("$PY" -c 'import secrets; print(secrets.token_hex(12))')
     xmpp_args+=("$name.localhost" "${SECRET[$name]}")
+    second=${SECOND_JID[$name]:-}
+    if [ -n "$second" ]; then
+        SECRET[$second]=$("$PY" -c 'import secrets; print(secrets.token_hex(12))')
+        xmpp_args+=("$second" "${SECRET[$second]}")
+        second_name=${second%%.*}
+        export "${second_name^^}_JID=$second"    # NEWSLETTER_JID
+    fi
     # CONTESTS_JID, ACCOUNTS_JID, POLICY_JID, ...
     export "${name^^}_JID=$name.localhost"
 done
@@ -123,10 +145,17 @@ suite_add_users e2e.py
 
 # ---------------------------------------------------------------- registrar
 
+# the admin of the adhoc instance (an account of the pool, e2e.py)
+REGISTRATION[adhoc]="    admins = {\"adm01@$XMPP_DOMAIN\"}"
 for name in $INSTANCES notify; do
+    second=()
+    if [ -n "${SECOND_JID[$name]:-}" ]; then
+        second=(SECOND_JID="${SECOND_JID[$name]}"
+            SECOND_SECRET="${SECRET[${SECOND_JID[$name]}]}")
+    fi
     suite_conf "$name" "${SERVICE[$name]}" JID="$name.localhost" \
         SECRET="${SECRET[$name]}" LOG_LEVEL="${E2E_LOG_LEVEL:-debug}" \
-        REGISTRATION="${REGISTRATION[$name]:-}"
+        REGISTRATION="${REGISTRATION[$name]:-}" "${second[@]}"
 done
 export NOTIFY_CONF=$WORK/notify.conf
 export RELOAD_CONF=$WORK/reload.conf RELOAD_LOG=$WORK/reload.log
@@ -145,6 +174,14 @@ for name in $INSTANCES; do
         exit 1
     fi
     say "registrar $name attached as $name.localhost"
+    if [ -n "${SECOND_JID[$name]:-}" ]; then
+        if ! suite_registrar_attached "$name" "$E2E_ATTACH_TIMEOUT" "${SECOND_JID[$name]}"; then
+            say "registrar $name did not attach as ${SECOND_JID[$name]} within ${E2E_ATTACH_TIMEOUT}s"
+            show_logs
+            exit 1
+        fi
+        say "registrar $name attached as ${SECOND_JID[$name]} too"
+    fi
 done
 # test_reload.py signals it (under a wrapper: the wrapper passes SIGHUP on)
 export RELOAD_PID=${REG_PID[reload]}
@@ -169,6 +206,12 @@ if [ "$suite_rc" = 0 ] && [ $# -eq 0 ] && [ "${E2E_RESTARTS:-1}" = 1 ]; then
             suite_rc=1
         else
             say "registrar $name attached again"
+        fi
+        second=${SECOND_JID[$name]:-}
+        if [ -n "$second" ] && [ "$suite_rc" = 0 ] &&
+                ! suite_registrar_attached "$name" $((E2E_ATTACH_TIMEOUT + 40)) "$second"; then
+            say "registrar $name did not attach again as $second after the $E2E_SERVER restart"
+            suite_rc=1
         fi
     done
     if [ "$suite_rc" = 0 ]; then

@@ -7,7 +7,8 @@ output in NAME.log and in memory with arrival times, waits for log lines,
 and stops it with SIGTERM, reporting the exit status.
 
 Configurations come from tests/fixtures (see its README): conf_text()
-joins component.conf and SERVICE.conf and fills in the @PLACEHOLDERS@.
+joins component.conf and SERVICE.conf (or takes SERVICE.conf alone when it
+holds its own titled component sections) and fills in the @PLACEHOLDERS@.
 
 Environment (set by tests/harness/suite.sh):
   REGISTRAR_BIN        the binary
@@ -60,6 +61,13 @@ def conf_text(service, **values):
         with open(os.path.join(FIXTURES, part + ".conf"),
                   encoding="utf-8") as f:
             text += f.read()
+    # a fixture of titled 'component "JID" { }' sections is a whole file
+    # (the two forms cannot be mixed)
+    with open(os.path.join(FIXTURES, service + ".conf"),
+              encoding="utf-8") as f:
+        own = f.read()
+    if re.search(r'^\s*component\s+"', own, re.M):
+        text = own
 
     def fill(m):
         if m.group(1) not in vals:

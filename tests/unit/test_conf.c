@@ -58,6 +58,8 @@ static void test_seed_contests(void **state)
     assert_string_equal(c->disco.category, "component");
     assert_string_equal(c->disco.name, "Contest Registration");
     assert_int_equal(c->component.reconnect_max_ms, 30000);
+    assert_null(c->next); /* the untitled form: one service */
+    assert_int_equal(conf_services(c), 1);
     conf_free(c);
     free(msgs);
 }
@@ -413,6 +415,161 @@ static void test_restart_only_options(void **state)
     conf_free(run);
 }
 
+/* The titled form: several services in one file, each complete. */
+#define TWO_SERVICES                                                           \
+    "database { conninfo = \"dbname=shared\" }\n"                              \
+    "log { level = \"debug\" }\n"                                              \
+    "component \"contests.example\" {\n"                                       \
+    "    secret = \"one\"\n"                                                   \
+    "    registration {\n"                                                     \
+    "        title = \"Contests\"\n"                                           \
+    "        field \"first\" { required = true }\n"                            \
+    "        field \"last\" { }\n"                                             \
+    "    }\n"                                                                  \
+    "    limits { jid_per_minute = 0 }\n"                                      \
+    "}\n"                                                                      \
+    "component \"accounts.example\" {\n"                                       \
+    "    server = \"192.0.2.1\" port = 5348 secret = \"two\"\n"                \
+    "    keepalive_s = 7\n"                                                    \
+    "    registration {\n"                                                     \
+    "        field \"username\" { }\n"                                         \
+    "        field \"password\" { type = \"text-private\" }\n"                 \
+    "        local_domains = {\"example.org\"}\n"                              \
+    "    }\n"                                                                  \
+    "    disco { name = \"Accounts\" }\n"                                      \
+    "}\n"
+
+static void test_titled_services(void **state)
+{
+    char *msgs;
+    struct conf *c = load_text(TWO_SERVICES, &msgs);
+    struct conf *b;
+
+    (void)state;
+    if (!c)
+        fail_msg("refused: %s", msgs);
+    assert_string_equal(msgs, "");
+    assert_int_equal(conf_services(c), 2);
+    assert_string_equal(c->component.jid, "contests.example");
+    assert_string_equal(c->component.secret, "one");
+    assert_string_equal(c->component.server, "127.0.0.1");
+    assert_int_equal(c->component.port, 5347);
+    assert_string_equal(c->registration.title, "Contests");
+    assert_int_equal(c->registration.nfields, 2);
+    assert_string_equal(c->registration.fields[0].var, "first");
+    assert_int_equal(c->limits.jid_per_minute, 0);
+    assert_string_equal(c->disco.name, "Contests");
+    assert_string_equal(c->registration.local_domains.items[0], "example");
+    b = c->next;
+    assert_non_null(b);
+    assert_null(b->next);
+    assert_string_equal(b->component.jid, "accounts.example");
+    assert_string_equal(b->component.server, "192.0.2.1");
+    assert_int_equal(b->component.port, 5348);
+    assert_string_equal(b->component.secret, "two");
+    assert_int_equal(b->component.keepalive_s, 7);
+    assert_int_equal(c->component.keepalive_s, 60);
+    assert_int_equal(b->registration.nfields, 2);
+    assert_int_equal(b->registration.fields[1].type, FORM_TEXT_PRIVATE);
+    assert_null(b->registration.title);
+    assert_int_equal(b->limits.jid_per_minute, 10); /* its own default */
+    assert_string_equal(b->disco.name, "Accounts");
+    assert_string_equal(b->registration.local_domains.items[0], "example.org");
+    /* shared: database and log, copied into each */
+    assert_string_equal(c->database.conninfo, "dbname=shared");
+    assert_string_equal(b->database.conninfo, "dbname=shared");
+    assert_int_equal(b->log_level, LOG_LEVEL_DEBUG);
+    assert_ptr_equal(conf_service(c, "ACCOUNTS.example"), b);
+    assert_ptr_equal(conf_service(c, "contests.example"), c);
+    assert_null(conf_service(c, "other.example"));
+    conf_free(c); /* frees the chain */
+    free(msgs);
+}
+
+static void test_titled_duplicate_jid(void **state)
+{
+    char *msgs;
+    struct conf *c = load_text("component \"contests.example\" {\n"     /* 1 */
+                               "    secret = \"one\"\n"                 /* 2 */
+                               "    registration { field \"a\" { } }\n" /* 3 */
+                               "}\n"                                    /* 4 */
+                               "# a comment\n"                          /* 5 */
+                               "component \"Contests.Example\" {\n"     /* 6 */
+                               "    secret = \"two\"\n"                 /* 7 */
+                               "    registration { field \"b\" { } }\n" /* 8 */
+                               "}\n",
+                               &msgs);
+
+    (void)state;
+    assert_null(c);
+    assert_contains(msgs, ":6: component \"Contests.Example\": a service "
+                          "with this JID is already defined at line 1");
+    free(msgs);
+}
+
+static void test_forms_cannot_mix(void **state)
+{
+    char *msgs;
+    struct conf *c =
+        load_text("component { jid = \"a.example\" secret = \"one\" }\n" /* 1 */
+                  "registration { field \"a\" { } }\n"                   /* 2 */
+                  "component \"b.example\" {\n"                          /* 3 */
+                  "    secret = \"two\"\n"
+                  "    registration { field \"b\" { } }\n"
+                  "}\n",
+                  &msgs);
+
+    (void)state;
+    assert_null(c);
+    assert_contains(msgs, ":3: the untitled 'component { jid = ... }' "
+                          "(line 1) and titled 'component \"JID\" { }' "
+                          "sections (line 3) cannot be mixed");
+    free(msgs);
+    /* a titled service with a top-level registration: mixed too */
+    c = load_text("component \"b.example\" {\n"
+                  "    secret = \"two\"\n"
+                  "    registration { field \"b\" { } }\n"
+                  "}\n"
+                  "registration { field \"a\" { } }\n",
+                  &msgs);
+    assert_null(c);
+    assert_contains(msgs, "registration: with titled 'component \"JID\" "
+                          "{ }' sections, each service's registration "
+                          "section goes inside its component section");
+    free(msgs);
+}
+
+/* Each titled service is validated as the untitled one is, its messages
+ * naming it. */
+static void test_titled_validated(void **state)
+{
+    char *msgs;
+    struct conf *c = load_text(
+        "component \"a.example\" {\n"
+        "    jid = \"a.example\"\n"
+        "    port = 0\n"
+        "    registration { field \"x\" { type = \"list-single\" } }\n"
+        "}\n"
+        "component \"b@example\" {\n"
+        "    secret = \"s\"\n"
+        "    registration { hash_cost = 99 field \"y\" { } }\n"
+        "}\n",
+        &msgs);
+
+    (void)state;
+    assert_null(c);
+    assert_contains(msgs, "component \"a.example\": 'jid' is the "
+                          "section's title here: remove it");
+    assert_contains(msgs, "component \"a.example\": give exactly one of "
+                          "'secret' and 'secret_file'");
+    assert_contains(msgs, "port: 0 is not a TCP port");
+    assert_contains(msgs, "field \"x\": a list-single field needs options");
+    assert_contains(msgs, "component \"b@example\": jid 'b@example' is not "
+                          "a domain JID");
+    assert_contains(msgs, "hash_cost: 99 is out of range");
+    free(msgs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +583,10 @@ int main(void)
         cmocka_unit_test(test_restart_only_options),
         cmocka_unit_test(test_secret_file_writable),
         cmocka_unit_test(test_inline_secret_readable_warns),
+        cmocka_unit_test(test_titled_services),
+        cmocka_unit_test(test_titled_duplicate_jid),
+        cmocka_unit_test(test_forms_cannot_mix),
+        cmocka_unit_test(test_titled_validated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,616 @@
+/*
+ * test_adhoc.c - XEP-0050 ad-hoc commands against the in-memory store:
+ * the command list in disco (what each requester may run), the XEP-0133
+ * admin commands (forms, results, the store's rows, states and origins),
+ * forbidden for non-admins, jabber:iq:register as a command (same form,
+ * errors and row as XEP-0077), and the sessions (cancel, bad and expired
+ * ids, actions, caps, expiry); exactly one reply per request.
+ */
+#include "testutil.h"
+
+#include "adhoc.h"
+#include "fake_store.h"
+#include "fixture.h"
+#include "router.h"
+#include "sync_env.h"
+
+#define SERVICE "accounts.example"
+#define ADMIN_JID "boss@example"
+#define ADMIN_FULL ADMIN_JID "/desk"
+#define USER_FULL "juliet@capulet.example/balcony"
+#define NODE_ADMIN(x) "http://jabber.org/protocol/admin#" x
+
+/* tests/fixtures/accounts.conf (JID accounts.example) with an admin */
+static struct conf conf;
+
+static xmpp_ctx_t *ctx;
+static struct tu_sink sink;
+static struct reg *reg;
+static struct adhoc *adhoc;
+static struct router *router;
+static double clock_now = 100.0;
+
+static double test_now(void)
+{
+    return clock_now;
+}
+
+static int setup(void **state)
+{
+    const struct adhoc_env env = {.now = test_now};
+
+    (void)state;
+    ctx = xmpp_ctx_new(NULL, NULL);
+    fake_store_reset();
+    reg = reg_new(&conf, fake_store(), &sync_env);
+    adhoc = adhoc_new(&conf, reg, fake_store(), &env);
+    router = router_new(&conf, reg);
+    assert_non_null(adhoc);
+    assert_non_null(router);
+    tu_sink_init(&sink);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tu_sink_clear(&sink);
+    router_free(router);
+    adhoc_free(adhoc);
+    reg_free(reg);
+    fake_store_reset();
+    xmpp_ctx_free(ctx);
+    return 0;
+}
+
+/* Hands xml (an iq with a <command/>) to adhoc; returns the one reply. */
+static const char *command_xml(const char *xml)
+{
+    xmpp_stanza_t *st = tu_parse(ctx, xml);
+    struct iq_req *req = iq_req_new(st, SERVICE, &sink.sink);
+
+    tu_sink_clear(&sink);
+    adhoc_command(adhoc, req);
+    xmpp_stanza_release(st);
+    return tu_only_reply(&sink);
+}
+
+/* <iq type='set' id=ID from=FROM><command node=NODE [action] [sessionid]>
+ * INNER</command></iq> */
+static const char *command(const char *from, const char *id, const char *node,
+                           const char *action, const char *sid,
+                           const char *inner)
+{
+    char xml[8192], attrs[512] = "";
+    size_t n = 0;
+
+    if (action)
+        n += (size_t)snprintf(attrs + n, sizeof(attrs) - n, " action='%s'",
+                              action);
+    if (sid)
+        snprintf(attrs + n, sizeof(attrs) - n, " sessionid='%s'", sid);
+    snprintf(xml, sizeof(xml),
+             "<iq type='set' id='%s' from='%s' to='" SERVICE "'>"
+             "<command xmlns='http://jabber.org/protocol/commands' "
+             "node='%s'%s>%s</command></iq>",
+             id, from, node, attrs, inner ? inner : "");
+    return command_xml(xml);
+}
+
+/* Routes xml through the router; returns the one reply. */
+static const char *route(const char *xml)
+{
+    xmpp_stanza_t *st = tu_parse(ctx, xml);
+
+    tu_sink_clear(&sink);
+    router_stanza(router, st, &sink.sink);
+    xmpp_stanza_release(st);
+    return tu_only_reply(&sink);
+}
+
+/* The sessionid of a reply (a static copy). */
+static const char *sid_of(const char *reply)
+{
+    static char sid[64];
+    const char *p = strstr(reply, "sessionid=\"");
+    size_t len;
+
+    assert_non_null(p);
+    p += strlen("sessionid=\"");
+    len = strcspn(p, "\"");
+    assert_true(len < sizeof(sid));
+    memcpy(sid, p, len);
+    sid[len] = '\0';
+    return sid;
+}
+
+static void noop_done(void *arg, enum store_status st, bool created)
+{
+    (void)created;
+    *(enum store_status *)arg = st;
+}
+
+/* A registration of jid in the service, in state. */
+static void put_row(const char *jid, enum store_state state)
+{
+    enum store_status st = STORE_ERROR;
+    struct store_put put = {
+        .service = SERVICE, .jid = jid, .initial_state = state};
+
+    store_put(fake_store(), &put, noop_done, &st);
+    assert_int_equal(st, STORE_OK);
+}
+
+#define ACCOUNTS_FORM(user, pw)                                                \
+    "<x xmlns='jabber:x:data' type='submit'>"                                  \
+    "<field type='hidden' var='FORM_TYPE'><value>jabber:iq:register</value>"   \
+    "</field><field var='username'><value>" user "</value></field>"            \
+    "<field var='password'><value>" pw "</value></field>"                      \
+    "<field var='email'><value>j@c.example</value></field></x>"
+
+#define JIDS_FORM(values)                                                      \
+    "<x xmlns='jabber:x:data' type='submit'>"                                  \
+    "<field type='hidden' var='FORM_TYPE'>"                                    \
+    "<value>http://jabber.org/protocol/admin</value></field>"                  \
+    "<field var='accountjids'>" values "</field></x>"
+
+/* ---- disco ------------------------------------------------------------- */
+
+static void test_disco(void **state)
+{
+    const char *r;
+
+    (void)state;
+    r = route("<iq type='get' id='d1' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+    assert_contains(r, "var=\"http://jabber.org/protocol/commands\"");
+
+    /* everyone: the registration command only */
+    r = route("<iq type='get' id='d2' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='http://jabber.org/protocol/disco#items' "
+              "node='http://jabber.org/protocol/commands'/></iq>");
+    assert_contains(r, "type=\"result\"");
+    assert_contains(r, "node=\"http://jabber.org/protocol/commands\"");
+    assert_contains(r, "<item jid=\"" SERVICE "\" name=\"Register\" "
+                       "node=\"jabber:iq:register\"/>");
+    assert_not_contains(r, "protocol/admin#");
+    assert_not_contains(r, "activate-user");
+
+    /* an admin: every command */
+    r = route("<iq type='get' id='d3' from='" ADMIN_FULL "' to='" SERVICE "'>"
+              "<query xmlns='http://jabber.org/protocol/disco#items' "
+              "node='http://jabber.org/protocol/commands'/></iq>");
+    assert_contains(r, "node=\"jabber:iq:register\"");
+    assert_contains(r, "node=\"" NODE_ADMIN("get-registered-users-num") "\"");
+    assert_contains(r, "node=\"" NODE_ADMIN("get-registered-users-list") "\"");
+    assert_contains(r, "node=\"" NODE_ADMIN("get-disabled-users-num") "\"");
+    assert_contains(r, "node=\"" NODE_ADMIN("get-disabled-users-list") "\"");
+    assert_contains(r, "node=\"" NODE_ADMIN("disable-user") "\"");
+    assert_contains(r, "node=\"" NODE_ADMIN("reenable-user") "\"");
+    assert_contains(r, "node=\"" NODE_ADMIN("delete-user") "\"");
+    assert_contains(r, "node=\"registrar#activate-user\"");
+
+    /* a command node's info; an admin node is forbidden to others */
+    r = route("<iq type='get' id='d4' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='http://jabber.org/protocol/disco#info' "
+              "node='jabber:iq:register'/></iq>");
+    assert_contains(r, "<identity category=\"automation\" name=\"Register\" "
+                       "type=\"command-node\"/>");
+    assert_contains(r, "var=\"http://jabber.org/protocol/commands\"");
+    assert_contains(r, "var=\"jabber:x:data\"");
+    r = route("<iq type='get' id='d5' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='http://jabber.org/protocol/disco#info' "
+              "node='" NODE_ADMIN("delete-user") "'/></iq>");
+    assert_contains(r, "<error code=\"403\" type=\"cancel\"><forbidden");
+    r = route("<iq type='get' id='d6' from='" ADMIN_FULL "' to='" SERVICE "'>"
+              "<query xmlns='http://jabber.org/protocol/disco#info' "
+              "node='" NODE_ADMIN("delete-user") "'/></iq>");
+    assert_contains(r, "type=\"command-node\"");
+    r = route("<iq type='get' id='d7' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='http://jabber.org/protocol/disco#info' "
+              "node='http://jabber.org/protocol/commands'/></iq>");
+    assert_contains(r, "type=\"command-list\"");
+    /* other nodes: still item-not-found */
+    r = route("<iq type='get' id='d8' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='http://jabber.org/protocol/disco#items' "
+              "node='nope'/></iq>");
+    assert_contains(r, "item-not-found");
+}
+
+/* ---- jabber:iq:register as a command ------------------------------------- */
+
+static void test_register_command(void **state)
+{
+    const char *r;
+    char sid[64];
+
+    (void)state;
+    r = command(USER_FULL, "e1", "jabber:iq:register", "execute", NULL, NULL);
+    assert_contains(r, "type=\"result\"");
+    assert_contains(r, "status=\"executing\"");
+    assert_contains(r, "<actions execute=\"complete\"><complete/></actions>");
+    assert_contains(r, "<x type=\"form\" xmlns=\"jabber:x:data\">");
+    assert_contains(r, "<value>jabber:iq:register</value>");
+    assert_contains(r, "var=\"username\"");
+    assert_contains(r, "var=\"password\"");
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    assert_int_equal(adhoc_sessions(adhoc), 1);
+
+    /* the same validation and error as XEP-0077: the password is missing;
+     * a form to correct keeps the session */
+    r = command(USER_FULL, "e2", "jabber:iq:register", "complete", sid,
+                "<x xmlns='jabber:x:data' type='submit'>"
+                "<field var='username'><value>juliet</value></field>"
+                "<field var='email'><value>j@c.example</value></field></x>");
+    assert_contains(r, "type=\"error\"");
+    assert_contains(r, "id=\"e2\"");
+    assert_contains(r, "<not-acceptable");
+    assert_contains(r, "password");
+    assert_int_equal(fake_store_count(), 0);
+    assert_int_equal(adhoc_sessions(adhoc), 1);
+
+    r = command(USER_FULL, "e3", "jabber:iq:register", "complete", sid,
+                ACCOUNTS_FORM("juliet", "s3cret-pw"));
+    assert_contains(r, "type=\"result\"");
+    assert_contains(r, "status=\"completed\"");
+    assert_contains(r, "<note type=\"info\">");
+    assert_int_equal(fake_store_count(), 1);
+    assert_string_equal(fake_store_username(SERVICE, "juliet@capulet.example"),
+                        "juliet");
+    assert_non_null(
+        fake_store_password_hash(SERVICE, "juliet@capulet.example"));
+    assert_string_equal(fake_store_last_iq_id(), "e3");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+    /* the session is over */
+    r = command(USER_FULL, "e4", "jabber:iq:register", "complete", sid,
+                ACCOUNTS_FORM("juliet", "s3cret-pw"));
+    assert_contains(r, "<not-allowed");
+    assert_contains(r, "<session-expired "
+                       "xmlns=\"http://jabber.org/protocol/commands\"/>");
+
+    /* registered: the form comes pre-filled, with a note */
+    r = command(USER_FULL, "e5", "jabber:iq:register", NULL, NULL, NULL);
+    assert_contains(r, "status=\"executing\"");
+    assert_contains(r, "<value>juliet</value>");
+    assert_contains(r, "You are registered");
+    assert_not_contains(r, "s3cret-pw");
+
+    /* the same conflict as XEP-0077: another JID, the same username; a
+     * first request carrying the form completes at once */
+    r = command("romeo@montague.example/x", "e6", "jabber:iq:register",
+                "execute", NULL, ACCOUNTS_FORM("JULIET", "other-pw"));
+    assert_contains(r, "<conflict");
+    assert_contains(r, "code=\"409\"");
+    assert_int_equal(fake_store_count(), 1);
+}
+
+/* ---- admin commands ------------------------------------------------------ */
+
+static void test_forbidden_to_others(void **state)
+{
+    const char *r;
+
+    (void)state;
+    put_row("a@example", STORE_STATE_ACTIVE);
+    r = command(USER_FULL, "f1", NODE_ADMIN("get-registered-users-num"),
+                "execute", NULL, NULL);
+    assert_contains(r, "<error code=\"403\" type=\"cancel\"><forbidden");
+    r = command(USER_FULL, "f2", NODE_ADMIN("delete-user"), "execute", NULL,
+                JIDS_FORM("<value>a@example</value>"));
+    assert_contains(r, "<forbidden");
+    assert_int_equal(fake_store_count(), 1);
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+}
+
+static void test_counts(void **state)
+{
+    const char *r;
+
+    (void)state;
+    put_row("a@example", STORE_STATE_ACTIVE);
+    put_row("b@example", STORE_STATE_DISABLED);
+    put_row("c@example", STORE_STATE_PENDING);
+    r = command(ADMIN_FULL, "n1", NODE_ADMIN("get-registered-users-num"),
+                "execute", NULL, NULL);
+    assert_contains(r, "status=\"completed\"");
+    assert_contains(r, "sessionid=\"");
+    assert_contains(r, "<x type=\"result\" xmlns=\"jabber:x:data\">"
+                       "<field type=\"hidden\" var=\"FORM_TYPE\"><value>"
+                       "http://jabber.org/protocol/admin</value></field>");
+    assert_contains(r, "var=\"registeredusersnum\"><value>3</value>");
+    r = command(ADMIN_FULL, "n2", NODE_ADMIN("get-disabled-users-num"), NULL,
+                NULL, NULL);
+    assert_contains(r, "var=\"disabledusersnum\"><value>1</value>");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+
+    fake_store_set_down(true);
+    r = command(ADMIN_FULL, "n3", NODE_ADMIN("get-registered-users-num"),
+                "execute", NULL, NULL);
+    assert_contains(r, "<error code=\"500\" type=\"wait\">"
+                       "<internal-server-error");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+}
+
+static void test_lists(void **state)
+{
+    const char *r;
+    char jid[64], sid[64];
+
+    (void)state;
+    for (int i = 0; i < 30; i++) {
+        snprintf(jid, sizeof(jid), "u%02d@example", i);
+        put_row(jid, i % 10 == 0 ? STORE_STATE_DISABLED : STORE_STATE_ACTIVE);
+    }
+    r = command(ADMIN_FULL, "l1", NODE_ADMIN("get-registered-users-list"),
+                "execute", NULL, NULL);
+    assert_contains(r, "status=\"executing\"");
+    assert_contains(r, "<title>Requesting List of Registered Users</title>");
+    assert_contains(r, "type=\"list-single\" var=\"max_items\"");
+    assert_contains(r, "<option label=\"None\"><value>none</value></option>");
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    r = command(ADMIN_FULL, "l2", NODE_ADMIN("get-registered-users-list"),
+                "complete", sid,
+                "<x xmlns='jabber:x:data' type='submit'>"
+                "<field type='hidden' var='FORM_TYPE'>"
+                "<value>http://jabber.org/protocol/admin</value></field>"
+                "<field var='max_items'><value>25</value></field></x>");
+    assert_contains(r, "status=\"completed\"");
+    assert_contains(r, "type=\"jid-multi\" var=\"registereduserjids\">"
+                       "<value>u00@example</value><value>u01@example</value>");
+    assert_contains(r, "<value>u24@example</value></field>");
+    assert_not_contains(r, "u25@example");
+    assert_contains(r, "<note type=\"warn\">The first 25 JIDs only");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+
+    /* disabled ones, max_items none; the form in the first request */
+    r = command(ADMIN_FULL, "l3", NODE_ADMIN("get-disabled-users-list"),
+                "execute", NULL,
+                "<x xmlns='jabber:x:data' type='submit'>"
+                "<field var='max_items'><value>none</value></field></x>");
+    assert_contains(r, "var=\"disableduserjids\"><value>u00@example</value>"
+                       "<value>u10@example</value><value>u20@example</value>"
+                       "</field>");
+    assert_not_contains(r, "<note");
+
+    /* a max_items that is not offered */
+    r = command(ADMIN_FULL, "l4", NODE_ADMIN("get-disabled-users-list"),
+                "execute", NULL,
+                "<x xmlns='jabber:x:data' type='submit'>"
+                "<field var='max_items'><value>7</value></field></x>");
+    assert_contains(r, "<bad-request");
+    assert_contains(r, "<bad-payload "
+                       "xmlns=\"http://jabber.org/protocol/commands\"/>");
+}
+
+static void test_disable_reenable_delete(void **state)
+{
+    const char *r;
+    char sid[64];
+
+    (void)state;
+    put_row("a@example", STORE_STATE_ACTIVE);
+    put_row("b@example", STORE_STATE_ACTIVE);
+
+    r = command(ADMIN_FULL, "x1", NODE_ADMIN("disable-user"), "execute", NULL,
+                NULL);
+    assert_contains(r, "status=\"executing\"");
+    assert_contains(r, "<actions execute=\"complete\"><complete/></actions>");
+    assert_contains(r, "<title>Disabling a User</title>");
+    assert_contains(r, "<field label=\"The Jabber ID(s) to disable\" "
+                       "type=\"jid-multi\" var=\"accountjids\"><required/>");
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+
+    /* a form without accountjids: bad-payload, the session goes on */
+    r = command(ADMIN_FULL, "x2", NODE_ADMIN("disable-user"), "complete", sid,
+                JIDS_FORM(""));
+    assert_contains(r, "<bad-request");
+    assert_contains(r, "<bad-payload");
+    assert_int_equal(adhoc_sessions(adhoc), 1);
+
+    /* a full JID counts as its bare JID; one JID is not registered */
+    r = command(ADMIN_FULL, "x3", NODE_ADMIN("disable-user"), "complete", sid,
+                JIDS_FORM("<value>A@Example/res</value>"
+                          "<value>nobody@example</value>"));
+    assert_contains(r, "status=\"completed\"");
+    assert_contains(r, "<note type=\"info\">Disabled: a@example.</note>");
+    assert_contains(r, "<note type=\"error\">Not registered with this "
+                       "service: nobody@example.</note>");
+    assert_int_equal(fake_store_state(SERVICE, "a@example"),
+                     STORE_STATE_DISABLED);
+    assert_int_equal(fake_store_state(SERVICE, "b@example"),
+                     STORE_STATE_ACTIVE);
+    assert_string_equal(fake_store_last_actor(), ADMIN_JID);
+    assert_string_equal(fake_store_last_iq_id(), "x3");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+
+    /* re-enable: only a disabled registration */
+    r = command(ADMIN_FULL, "x4", NODE_ADMIN("reenable-user"), "execute", NULL,
+                JIDS_FORM("<value>a@example</value><value>b@example</value>"));
+    assert_contains(r, "<note type=\"info\">Re-enabled: a@example.</note>");
+    assert_contains(r, "<note type=\"error\">Not disabled, left as they are: "
+                       "b@example.</note>");
+    assert_int_equal(fake_store_state(SERVICE, "a@example"),
+                     STORE_STATE_ACTIVE);
+
+    /* delete */
+    r = command(ADMIN_FULL, "x5", NODE_ADMIN("delete-user"), "execute", NULL,
+                NULL);
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    r = command(ADMIN_FULL, "x6", NODE_ADMIN("delete-user"), NULL, sid,
+                JIDS_FORM("<value>b@example</value>"));
+    assert_contains(r, "<note type=\"info\">Deleted: b@example.</note>");
+    assert_int_equal(fake_store_state(SERVICE, "b@example"), -1);
+    assert_string_equal(fake_store_last_actor(), ADMIN_JID);
+    assert_string_equal(fake_store_last_iq_id(), "x6");
+    assert_int_equal(fake_store_count(), 1);
+
+    /* the database down for every JID: an error, not a note */
+    fake_store_set_down(true);
+    r = command(ADMIN_FULL, "x7", NODE_ADMIN("delete-user"), "execute", NULL,
+                JIDS_FORM("<value>a@example</value>"));
+    assert_contains(r, "<internal-server-error");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+}
+
+static void test_activate(void **state)
+{
+    const char *r;
+
+    (void)state;
+    put_row("p@example", STORE_STATE_PENDING);
+    put_row("d@example", STORE_STATE_DISABLED);
+    r = command(ADMIN_FULL, "a1", "registrar#activate-user", "execute", NULL,
+                NULL);
+    assert_contains(r, "<title>Activating a User</title>");
+    r = command(ADMIN_FULL, "a2", "registrar#activate-user", "complete",
+                sid_of(r),
+                JIDS_FORM("<value>p@example</value><value>d@example</value>"));
+    assert_contains(r, "<note type=\"info\">Activated: p@example.</note>");
+    assert_contains(r, "Not pending, left as they are: d@example.");
+    assert_int_equal(fake_store_state(SERVICE, "p@example"),
+                     STORE_STATE_ACTIVE);
+    assert_int_equal(fake_store_state(SERVICE, "d@example"),
+                     STORE_STATE_DISABLED);
+    assert_string_equal(fake_store_last_iq_id(), "a2");
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+static void test_session_errors(void **state)
+{
+    const char *r;
+    char sid[64];
+
+    (void)state;
+    r = command(ADMIN_FULL, "s1", NODE_ADMIN("delete-user"), "execute", NULL,
+                NULL);
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+
+    /* another resource, another command: not this session */
+    r = command(ADMIN_JID "/other", "s2", NODE_ADMIN("delete-user"), "complete",
+                sid, JIDS_FORM("<value>a@example</value>"));
+    assert_contains(r, "<bad-request");
+    assert_contains(r, "<bad-sessionid");
+    r = command(ADMIN_FULL, "s3", NODE_ADMIN("disable-user"), "complete", sid,
+                JIDS_FORM("<value>a@example</value>"));
+    assert_contains(r, "<bad-sessionid");
+    /* actions not offered, and unknown ones */
+    r = command(ADMIN_FULL, "s4", NODE_ADMIN("delete-user"), "next", sid, NULL);
+    assert_contains(r, "<bad-action");
+    r = command(ADMIN_FULL, "s5", NODE_ADMIN("delete-user"), "prev", sid, NULL);
+    assert_contains(r, "<bad-action");
+    r = command(ADMIN_FULL, "s6", NODE_ADMIN("delete-user"), "jump", sid, NULL);
+    assert_contains(r, "<malformed-action");
+    /* no form */
+    r = command(ADMIN_FULL, "s7", NODE_ADMIN("delete-user"), "complete", sid,
+                NULL);
+    assert_contains(r, "<bad-payload");
+    /* cancel ends it */
+    assert_int_equal(adhoc_sessions(adhoc), 1);
+    r = command(ADMIN_FULL, "s8", NODE_ADMIN("delete-user"), "cancel", sid,
+                NULL);
+    assert_contains(r, "type=\"result\"");
+    assert_contains(r, "status=\"canceled\"");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+    r = command(ADMIN_FULL, "s9", NODE_ADMIN("delete-user"), "complete", sid,
+                JIDS_FORM("<value>a@example</value>"));
+    assert_contains(r, "<error code=\"405\" type=\"cancel\"><not-allowed");
+    assert_contains(r, "<session-expired");
+
+    /* a start must execute; unknown nodes; a get */
+    r = command(ADMIN_FULL, "s10", NODE_ADMIN("delete-user"), "complete", NULL,
+                JIDS_FORM("<value>a@example</value>"));
+    assert_contains(r, "<bad-action");
+    r = command(ADMIN_FULL, "s11", "urn:nope", "execute", NULL, NULL);
+    assert_contains(r, "<error code=\"404\" type=\"cancel\"><item-not-found");
+    r = command_xml("<iq type='get' id='s12' from='" ADMIN_FULL "'>"
+                    "<command xmlns='http://jabber.org/protocol/commands' "
+                    "node='jabber:iq:register'/></iq>");
+    assert_contains(r, "<bad-request");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+}
+
+static void test_session_caps_and_expiry(void **state)
+{
+    const char *r;
+    char from[64], sid[64];
+
+    (void)state;
+    for (int i = 0; i < ADHOC_SESSIONS_PER_JID; i++) {
+        r = command(USER_FULL, "c1", "jabber:iq:register", "execute", NULL,
+                    NULL);
+        assert_contains(r, "status=\"executing\"");
+    }
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    r = command(USER_FULL, "c2", "jabber:iq:register", "execute", NULL, NULL);
+    assert_contains(r, "<error code=\"500\" type=\"wait\">"
+                       "<resource-constraint");
+    /* another resource of the same account shares the cap */
+    r = command("juliet@capulet.example/phone", "c3", "jabber:iq:register",
+                "execute", NULL, NULL);
+    assert_contains(r, "<resource-constraint");
+    assert_int_equal(adhoc_sessions(adhoc), ADHOC_SESSIONS_PER_JID);
+
+    /* unused sessions expire */
+    clock_now += ADHOC_SESSION_TTL_S + 1;
+    r = command(USER_FULL, "c4", "jabber:iq:register", "complete", sid,
+                ACCOUNTS_FORM("juliet", "pw-pw-pw"));
+    assert_contains(r, "<session-expired");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+    assert_int_equal(fake_store_count(), 0);
+
+    /* the total cap */
+    for (int i = 0; i < ADHOC_SESSIONS_MAX; i++) {
+        snprintf(from, sizeof(from), "u%d@example/r", i);
+        r = command(from, "c5", "jabber:iq:register", "execute", NULL, NULL);
+        assert_contains(r, "status=\"executing\"");
+    }
+    r = command("last@example/r", "c6", "jabber:iq:register", "execute", NULL,
+                NULL);
+    assert_contains(r, "<resource-constraint");
+    clock_now += ADHOC_SESSION_TTL_S + 1;
+    r = command("last@example/r", "c7", "jabber:iq:register", "execute", NULL,
+                NULL);
+    assert_contains(r, "status=\"executing\"");
+    assert_int_equal(adhoc_sessions(adhoc), 1);
+}
+
+static void test_through_router(void **state)
+{
+    const char *r;
+
+    (void)state;
+    put_row("a@example", STORE_STATE_ACTIVE);
+    r = route("<iq type='set' id='t1' from='" ADMIN_FULL "' to='" SERVICE "'>"
+              "<command xmlns='http://jabber.org/protocol/commands' "
+              "node='" NODE_ADMIN(
+                  "get-registered-users-num") "' "
+                                              "action='execute'/></iq>");
+    assert_contains(r, "from=\"" SERVICE "\"");
+    assert_contains(r, "var=\"registeredusersnum\"><value>1</value>");
+    r = route("<iq type='set' id='t2' from='" USER_FULL "' to='" SERVICE "'>"
+              "<command xmlns='http://jabber.org/protocol/commands' "
+              "node='jabber:iq:register'/></iq>");
+    assert_contains(r, "status=\"executing\"");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_disco, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forbidden_to_others, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disable_reenable_delete, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_activate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_caps_and_expiry, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_through_router, setup, teardown),
+    };
+    conf = fixture_conf("accounts", "    admins = {\"" ADMIN_JID "\"}");
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
