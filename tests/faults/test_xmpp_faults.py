@@ -388,6 +388,104 @@ class XmppFaultsTest(FaultCase):
                                 "connection without retrying:\n%s"
                                 % (window, r.tail()))
 
+    def test_8c_stream_cut_inside_text(self):
+        """A server whose stream breaks in the middle of a text node (a
+        restart while a stanza was on the wire), then serves the same
+        component again.  libstrophe 0.12 keeps the length of that text
+        across the reconnect: the first text of the next stream was read
+        behind garbage (a FORM_TYPE refused) or, when shorter than 3
+        bytes, written through a NULL pointer.  registrar must answer the
+        next stream's request as if nothing had happened."""
+        import socket
+        import threading
+        jid = "cut.localhost"
+        lsock = socket.socket()
+        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(4)
+        lsock.settimeout(20)
+        port = lsock.getsockname()[1]
+        result = {}
+
+        def handshake(conn):
+            buf = b""
+            while b">" not in buf.split(b"<stream:stream", 1)[-1]:
+                buf += conn.recv(4096)
+            conn.sendall(("<stream:stream xmlns='jabber:component:accept' "
+                          "xmlns:stream='http://etherx.jabber.org/streams' "
+                          "from='%s' id='cut%d'>" % (jid, len(result)))
+                         .encode())
+            while b"</handshake>" not in buf:
+                buf += conn.recv(4096)
+            conn.sendall(b"<handshake/>")
+
+        def server():
+            try:
+                # stream 1: a stanza cut inside a text node
+                conn, _ = lsock.accept()
+                conn.settimeout(20)
+                handshake(conn)
+                conn.sendall(("<iq type='get' id='cut1' from='u1@localhost/r'"
+                              " to='%s'><query xmlns='jabber:iq:register'>"
+                              "<x xmlns='jabber:x:data' type='submit'><field "
+                              "var='first'><value>partial-text-cut-by-a-"
+                              "restart" % jid).encode())
+                time.sleep(0.5)
+                conn.close()
+                # stream 2: a registration whose first text is 1 byte
+                conn, _ = lsock.accept()
+                conn.settimeout(20)
+                handshake(conn)
+                conn.sendall((
+                    "<iq type='set' id='cut2' from='u2@localhost/r' to='%s'>"
+                    "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:"
+                    "data' type='submit'><field var='x-gender'><value>F"
+                    "</value></field><field var='FORM_TYPE'><value>jabber:"
+                    "iq:register</value></field><field var='first'><value>"
+                    "Juliet</value></field><field var='last'><value>Capulet"
+                    "</value></field><field var='email'><value>j@example.org"
+                    "</value></field></x></query></iq>" % jid).encode())
+                buf = b""
+                t_end = time.time() + 20
+                while time.time() < t_end and b"cut2" not in buf:
+                    data = conn.recv(4096)
+                    if not data:
+                        break
+                    buf += data
+                while time.time() < t_end and b"</iq>" not in buf.split(
+                        b"cut2", 1)[-1] and b"/>" not in buf.split(
+                        b"cut2", 1)[-1]:
+                    data = conn.recv(4096)
+                    if not data:
+                        break
+                    buf += data
+                result["reply"] = buf.decode(errors="replace")
+                conn.close()
+            except Exception as e:  # reported by the test below
+                result["error"] = repr(e)
+
+        th = threading.Thread(target=server, daemon=True)
+        th.start()
+        r = self.registrar("cut", config(
+            jid, port=port, component_extra="    reconnect_min_ms = 200\n"
+                                             "    reconnect_max_ms = 1000"))
+        th.join(40)
+        alive = r.alive()
+        rc = r.stop()
+        lsock.close()
+        reply = result.get("reply", "")
+        ok = alive and "type='result'" in reply.replace('"', "'")
+        record("8c stream cut inside a text node", "PASS" if ok else "FAIL",
+               alive=alive, reply=reply[-300:], error=result.get("error"),
+               exit_on_sigterm=rc)
+        self.assertTrue(alive, "registrar died after the cut stream:\n%s"
+                        % r.tail())
+        self.assertIsNone(result.get("error"), r.tail())
+        self.assertIn("type='result'", reply.replace('"', "'"),
+                      "the registration on the second stream:\n%s\n%s"
+                      % (reply, r.tail()))
+        self.assertEqual(rc, 0)
+
     # ------------------------------------------------ 8. half-open (SIGSTOP)
 
     def test_8_half_open_sigstop(self):
