@@ -29,6 +29,7 @@
 /* cmocka.h needs the headers above (stdarg, stddef, setjmp) */
 #include <cmocka.h>
 
+#include "pgtest.h"
 #include "store.h"
 
 #define SVC "svc.example"
@@ -40,25 +41,6 @@ static char conninfo[1024];
 static const char *admin;
 static PGconn *db; /* the test's own connection to the test database */
 static struct store *store;
-
-static PGconn *connect_or_fail(const char *ci)
-{
-    PGconn *c = PQconnectdb(ci);
-
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("cannot connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-        PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
 
 /* The SQLSTATE sql fails with; fails the test when it succeeds. */
 static char *exec_fails(PGconn *c, const char *sql)
@@ -73,22 +55,9 @@ static char *exec_fails(PGconn *c, const char *sql)
     return state;
 }
 
-/* First column of the first row, "(null)" for NULL; caller frees. */
-static char *scalar(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    char *out;
-
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    out = strdup(PQgetisnull(r, 0, 0) ? "(null)" : PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return out;
-}
-
 #define assert_scalar(sql, want)                                               \
     do {                                                                       \
-        char *got_ = scalar(db, sql);                                          \
+        char *got_ = pgtest_scalar(db, sql);                                   \
         if (strcmp(got_, want) != 0)                                           \
             fail_msg("%s\n got: %s\nwant: %s", sql, got_, want);               \
         free(got_);                                                            \
@@ -96,8 +65,6 @@ static char *scalar(PGconn *c, const char *sql)
 
 static int setup(void **state)
 {
-    PGconn *a;
-    char sql[256];
 
     (void)state;
     admin = getenv("REGISTRAR_TEST_ADMIN_CONNINFO");
@@ -106,15 +73,8 @@ static int setup(void **state)
         return -1;
     }
     snprintf(dbname, sizeof(dbname), "registrar_events_%d", (int)getpid());
-    a = connect_or_fail(admin);
-    snprintf(sql, sizeof(sql),
-             "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
-             "LC_COLLATE 'C' LC_CTYPE 'C'",
-             dbname);
-    exec_ok(a, sql);
-    PQfinish(a);
-    snprintf(conninfo, sizeof(conninfo), "%s dbname=%s", admin, dbname);
-    db = connect_or_fail(conninfo);
+    pgtest_create_db(admin, dbname, "C", conninfo, sizeof(conninfo));
+    db = pgtest_connect(conninfo);
     store = store_new(conninfo);
     if (store_migrate(store) != STORE_OK)
         return -1;
@@ -129,10 +89,10 @@ static int teardown(void **state)
     (void)state;
     store_close(store);
     PQfinish(db);
-    a = connect_or_fail(admin);
+    a = pgtest_connect(admin);
     snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
              dbname);
-    exec_ok(a, sql);
+    pgtest_exec(a, sql);
     PQfinish(a);
     return 0;
 }
@@ -141,10 +101,10 @@ static int teardown(void **state)
 static int clean(void **state)
 {
     (void)state;
-    exec_ok(db, "BEGIN;"
-                " SELECT set_config('registrar.maintenance', 'on', true);"
-                " TRUNCATE registrations, registration_events;"
-                " COMMIT");
+    pgtest_exec(db, "BEGIN;"
+                    " SELECT set_config('registrar.maintenance', 'on', true);"
+                    " TRUNCATE registrations, registration_events;"
+                    " COMMIT");
     return 0;
 }
 
@@ -260,14 +220,15 @@ static void test_events_through_store(void **state)
                   "  FROM registrations",
                   "v1true");
     /* the same version again: the time of the first consent is kept */
-    exec_ok(db, "CREATE TEMP TABLE t AS SELECT consents FROM registrations");
+    pgtest_exec(db,
+                "CREATE TEMP TABLE t AS SELECT consents FROM registrations");
     assert_int_equal(put("ann@a.example", "Anne", NULL, STORE_STATE_ACTIVE,
                          tos1, 1, "reg2", &created),
                      STORE_OK);
     assert_false(created);
     assert_scalar("SELECT r.consents = t.consents FROM registrations r, t",
                   "t");
-    exec_ok(db, "DROP TABLE t");
+    pgtest_exec(db, "DROP TABLE t");
     /* an update never changes the state */
     assert_int_equal(state_of("ann@a.example"), STORE_STATE_PENDING);
     /* a new version is recorded, and a new consent beside it */
@@ -358,17 +319,17 @@ static void test_events_by_sql(void **state)
     assert_int_equal(put("bob@a.example", "Bob", NULL, STORE_STATE_ACTIVE, NULL,
                          0, "r1", NULL),
                      STORE_OK);
-    exec_ok(db, "UPDATE registrations SET state = 'disabled'"
-                " WHERE jid = 'bob@a.example'");
+    pgtest_exec(db, "UPDATE registrations SET state = 'disabled'"
+                    " WHERE jid = 'bob@a.example'");
     assert_int_equal(state_of("bob@a.example"), STORE_STATE_DISABLED);
     /* the same again changes nothing: no event */
-    exec_ok(db, "UPDATE registrations SET state = 'disabled'"
-                " WHERE jid = 'bob@a.example'");
-    exec_ok(db, "UPDATE registrations SET fields = '{\"first\": \"Robert\","
-                " \"x\": \"1\"}', username = 'rob'");
-    exec_ok(db, "INSERT INTO registrations (service, jid)"
-                " VALUES ('svc.example', 'sql@a.example')");
-    exec_ok(db, "DELETE FROM registrations WHERE jid = 'sql@a.example'");
+    pgtest_exec(db, "UPDATE registrations SET state = 'disabled'"
+                    " WHERE jid = 'bob@a.example'");
+    pgtest_exec(db, "UPDATE registrations SET fields = '{\"first\": \"Robert\","
+                    " \"x\": \"1\"}', username = 'rob'");
+    pgtest_exec(db, "INSERT INTO registrations (service, jid)"
+                    " VALUES ('svc.example', 'sql@a.example')");
+    pgtest_exec(db, "DELETE FROM registrations WHERE jid = 'sql@a.example'");
     assert_scalar(
         "SELECT string_agg(event || ' ' || coalesce(iq_id, '-') || ' ' ||"
         "                  (detail - 'db_user')::text || ' ' ||"
@@ -413,19 +374,19 @@ static int notifications(PGconn *l, int ms, char **out, int max)
 
 static void test_one_notify_per_commit(void **state)
 {
-    PGconn *l = connect_or_fail(conninfo);
+    PGconn *l = pgtest_connect(conninfo);
     char *got[16], want[512], *id;
     int n;
 
     (void)state;
-    exec_ok(l, "LISTEN registrar");
+    pgtest_exec(l, "LISTEN registrar");
     /* one event: everything about it, 002's "op" included */
     assert_int_equal(put("one@a.example", "One", NULL, STORE_STATE_ACTIVE, NULL,
                          0, "i1", NULL),
                      STORE_OK);
     n = notifications(l, 300, got, 16);
     assert_int_equal(n, 1);
-    id = scalar(db, "SELECT max(id) FROM registration_events");
+    id = pgtest_scalar(db, "SELECT max(id) FROM registration_events");
     snprintf(want, sizeof(want),
              "{\"id\": %s, \"op\": \"insert\", \"jid\": \"one@a.example\", "
              "\"count\": 1, \"event\": \"registered\", \"service\": "
@@ -448,31 +409,31 @@ static void test_one_notify_per_commit(void **state)
     assert_int_equal(n, 4);
     for (int i = 0; i < n; i++)
         free(got[i]);
-    exec_ok(db, "UPDATE registrations SET state = 'disabled'");
+    pgtest_exec(db, "UPDATE registrations SET state = 'disabled'");
     n = notifications(l, 300, got, 16);
     assert_int_equal(n, 1);
-    id = scalar(db, "SELECT max(id) FROM registration_events");
+    id = pgtest_scalar(db, "SELECT max(id) FROM registration_events");
     snprintf(want, sizeof(want), "{\"id\": %s, \"count\": 5}", id);
     assert_string_equal(got[0], want);
     free(got[0]);
     free(id);
-    exec_ok(db, "BEGIN;"
-                " UPDATE registrations SET state = 'active'"
-                "  WHERE jid = 'm0@a.example';"
-                " DELETE FROM registrations WHERE jid = 'm1@a.example';"
-                " INSERT INTO registrations (service, jid)"
-                "  VALUES ('svc.example', 'm9@a.example');"
-                " COMMIT");
+    pgtest_exec(db, "BEGIN;"
+                    " UPDATE registrations SET state = 'active'"
+                    "  WHERE jid = 'm0@a.example';"
+                    " DELETE FROM registrations WHERE jid = 'm1@a.example';"
+                    " INSERT INTO registrations (service, jid)"
+                    "  VALUES ('svc.example', 'm9@a.example');"
+                    " COMMIT");
     n = notifications(l, 300, got, 16);
     assert_int_equal(n, 1);
-    id = scalar(db, "SELECT max(id) FROM registration_events");
+    id = pgtest_scalar(db, "SELECT max(id) FROM registration_events");
     snprintf(want, sizeof(want), "{\"id\": %s, \"count\": 3}", id);
     assert_string_equal(got[0], want);
     free(got[0]);
     free(id);
     /* a rolled back change notifies nothing */
-    exec_ok(db, "BEGIN; UPDATE registrations SET state = 'pending';"
-                " ROLLBACK");
+    pgtest_exec(db, "BEGIN; UPDATE registrations SET state = 'pending';"
+                    " ROLLBACK");
     assert_int_equal(notifications(l, 200, got, 16), 0);
     PQfinish(l);
 }
@@ -484,33 +445,34 @@ static void test_one_notify_per_commit(void **state)
  * second writer waits (on the advisory lock), and its id comes after. */
 static void test_second_writer_waits(void **state)
 {
-    PGconn *a = connect_or_fail(conninfo), *b = connect_or_fail(conninfo);
+    PGconn *a = pgtest_connect(conninfo), *b = pgtest_connect(conninfo);
     PGresult *r;
     char *ida, *idb, *waiting;
 
     (void)state;
-    exec_ok(db, "INSERT INTO registrations (service, jid) VALUES"
-                " ('svc.example', 'a@x'), ('svc.example', 'b@x')");
-    exec_ok(a, "BEGIN");
-    exec_ok(a, "UPDATE registrations SET state = 'pending' WHERE jid = 'a@x'");
+    pgtest_exec(db, "INSERT INTO registrations (service, jid) VALUES"
+                    " ('svc.example', 'a@x'), ('svc.example', 'b@x')");
+    pgtest_exec(a, "BEGIN");
+    pgtest_exec(a,
+                "UPDATE registrations SET state = 'pending' WHERE jid = 'a@x'");
     assert_true(PQsendQuery(b, "UPDATE registrations SET state = 'pending'"
                                " WHERE jid = 'b@x'"));
     usleep(300 * 1000);
     PQconsumeInput(b);
     assert_true(PQisBusy(b)); /* b waits */
-    waiting = scalar(db, "SELECT string_agg(locktype, ',') FROM pg_locks"
-                         " WHERE NOT granted");
+    waiting = pgtest_scalar(db, "SELECT string_agg(locktype, ',') FROM pg_locks"
+                                " WHERE NOT granted");
     assert_string_equal(waiting, "advisory");
     free(waiting);
-    exec_ok(a, "COMMIT");
+    pgtest_exec(a, "COMMIT");
     while ((r = PQgetResult(b))) {
         assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
         PQclear(r);
     }
-    ida = scalar(db, "SELECT id FROM registration_events"
-                     " WHERE jid = 'a@x' AND event = 'state_changed'");
-    idb = scalar(db, "SELECT id FROM registration_events"
-                     " WHERE jid = 'b@x' AND event = 'state_changed'");
+    ida = pgtest_scalar(db, "SELECT id FROM registration_events"
+                            " WHERE jid = 'a@x' AND event = 'state_changed'");
+    idb = pgtest_scalar(db, "SELECT id FROM registration_events"
+                            " WHERE jid = 'b@x' AND event = 'state_changed'");
     assert_true(atol(ida) < atol(idb));
     free(ida);
     free(idb);
@@ -528,13 +490,13 @@ static atomic_int writers_finished;
 static void *writer(void *arg)
 {
     int w = (int)(intptr_t)arg;
-    PGconn *c = connect_or_fail(conninfo);
+    PGconn *c = pgtest_connect(conninfo);
     unsigned seed = (unsigned)w * 7919u + (unsigned)time(NULL);
     char sql[512];
 
     for (int i = 0; i < WRITES; i++) {
         int k = 1 + (int)(rand_r(&seed) % 3);
-        exec_ok(c, "BEGIN");
+        pgtest_exec(c, "BEGIN");
         for (int s = 0; s < k; s++) {
             snprintf(sql, sizeof(sql),
                      "INSERT INTO registrations (service, jid, fields)"
@@ -542,11 +504,11 @@ static void *writer(void *arg)
                      " ON CONFLICT (service, jid) DO UPDATE"
                      " SET fields = EXCLUDED.fields",
                      w, i, s);
-            exec_ok(c, sql);
+            pgtest_exec(c, sql);
         }
         if (rand_r(&seed) % 2)
             usleep((useconds_t)(rand_r(&seed) % 2000));
-        exec_ok(c, "COMMIT");
+        pgtest_exec(c, "COMMIT");
     }
     PQfinish(c);
     atomic_fetch_add(&writers_finished, 1);
@@ -558,7 +520,7 @@ static void *writer(void *arg)
  * connections, it collects every event exactly once, in id order. */
 static void test_listener_misses_nothing(void **state)
 {
-    PGconn *l = connect_or_fail(conninfo);
+    PGconn *l = pgtest_connect(conninfo);
     pthread_t th[WRITERS];
     long last = 0, seen = 0, notes = 0;
     char *total, *got[1];
@@ -566,7 +528,7 @@ static void test_listener_misses_nothing(void **state)
     char lastbuf[32];
 
     (void)state;
-    exec_ok(l, "LISTEN registrar");
+    pgtest_exec(l, "LISTEN registrar");
     atomic_store(&writers_finished, 0);
     for (int i = 0; i < WRITERS; i++)
         assert_int_equal(
@@ -599,7 +561,7 @@ static void test_listener_misses_nothing(void **state)
     }
     for (int i = 0; i < WRITERS; i++)
         pthread_join(th[i], NULL);
-    total = scalar(db, "SELECT count(*) FROM registration_events");
+    total = pgtest_scalar(db, "SELECT count(*) FROM registration_events");
     fprintf(stderr,
             "listener: %ld events read once each after %ld notifications, "
             "%s in the table\n",
@@ -617,8 +579,8 @@ static void test_append_only(void **state)
     char *st;
 
     (void)state;
-    exec_ok(db, "INSERT INTO registrations (service, jid)"
-                " VALUES ('svc.example', 'x@x')");
+    pgtest_exec(db, "INSERT INTO registrations (service, jid)"
+                    " VALUES ('svc.example', 'x@x')");
     st = exec_fails(db, "UPDATE registration_events SET event = 'updated'");
     assert_string_equal(st, "42501");
     free(st);
@@ -633,7 +595,7 @@ static void test_append_only(void **state)
                         " 'on', true); UPDATE registration_events"
                         " SET event = 'updated'");
     free(st);
-    exec_ok(db, "ROLLBACK");
+    pgtest_exec(db, "ROLLBACK");
     assert_scalar("SELECT count(*) FROM registration_events", "1");
     /* the migrating role (the owner) may insert and read, nothing else */
     assert_scalar("SELECT string_agg(privilege_type, ',' ORDER BY"
@@ -646,12 +608,12 @@ static void test_append_only(void **state)
                   "                               ::regclass)",
                   "INSERT,REFERENCES,SELECT,TRIGGER");
     /* maintenance set by the transaction: DELETE allowed */
-    exec_ok(db, "BEGIN; SELECT set_config('registrar.maintenance', 'on',"
-                " true); DELETE FROM registration_events; COMMIT");
+    pgtest_exec(db, "BEGIN; SELECT set_config('registrar.maintenance', 'on',"
+                    " true); DELETE FROM registration_events; COMMIT");
     assert_scalar("SELECT count(*) FROM registration_events", "0");
     /* and it was local to that transaction */
-    exec_ok(db, "INSERT INTO registrations (service, jid)"
-                " VALUES ('svc.example', 'y@x')");
+    pgtest_exec(db, "INSERT INTO registrations (service, jid)"
+                    " VALUES ('svc.example', 'y@x')");
     st = exec_fails(db, "DELETE FROM registration_events");
     free(st);
 }
@@ -696,28 +658,28 @@ static void test_admin_queries(void **state)
     (void)state;
     /* ann: active, with a password and a PIN; bob: pending; cat: pending
      * in another service too; events of 40 days ago for dan */
-    exec_ok(db, "CREATE EXTENSION IF NOT EXISTS pgcrypto");
-    exec_ok(db, "INSERT INTO registrations (service, jid, username, fields,"
-                "  password_hash, state, created_at) VALUES"
-                " ('svc.example', 'ann@x', 'ann', jsonb_build_object('pin',"
-                "   crypt('1234', gen_salt('bf', 4)), 'email', 'ann@x'),"
-                "   crypt('Calliope', gen_salt('bf', 4)), 'active',"
-                "   '2024-01-01 10:00+00'),"
-                " ('svc.example', 'bob@x', 'bob', '{}', NULL, 'pending',"
-                "   '2024-01-02 10:00+00'),"
-                " ('svc.example', 'cat@x', NULL, '{}', NULL, 'pending',"
-                "   '2024-01-01 09:00+00'),"
-                " ('other.example', 'cat@x', NULL, '{}', NULL, 'active',"
-                "   '2024-01-01 09:00+00')");
-    exec_ok(db, "INSERT INTO registration_events (service, jid, event, at)"
-                " VALUES ('svc.example', 'dan@x', 'registered',"
-                "         now() - interval '40 days'),"
-                "        ('svc.example', 'dan@x', 'removed',"
-                "         now() - interval '39 days')");
-    exec_ok(db, "UPDATE registrations SET state = 'disabled'"
-                " WHERE jid = 'ann@x' AND service = 'svc.example'");
-    exec_ok(db, "UPDATE registrations SET state = 'active'"
-                " WHERE jid = 'ann@x' AND service = 'svc.example'");
+    pgtest_exec(db, "CREATE EXTENSION IF NOT EXISTS pgcrypto");
+    pgtest_exec(db, "INSERT INTO registrations (service, jid, username, fields,"
+                    "  password_hash, state, created_at) VALUES"
+                    " ('svc.example', 'ann@x', 'ann', jsonb_build_object('pin',"
+                    "   crypt('1234', gen_salt('bf', 4)), 'email', 'ann@x'),"
+                    "   crypt('Calliope', gen_salt('bf', 4)), 'active',"
+                    "   '2024-01-01 10:00+00'),"
+                    " ('svc.example', 'bob@x', 'bob', '{}', NULL, 'pending',"
+                    "   '2024-01-02 10:00+00'),"
+                    " ('svc.example', 'cat@x', NULL, '{}', NULL, 'pending',"
+                    "   '2024-01-01 09:00+00'),"
+                    " ('other.example', 'cat@x', NULL, '{}', NULL, 'active',"
+                    "   '2024-01-01 09:00+00')");
+    pgtest_exec(db, "INSERT INTO registration_events (service, jid, event, at)"
+                    " VALUES ('svc.example', 'dan@x', 'registered',"
+                    "         now() - interval '40 days'),"
+                    "        ('svc.example', 'dan@x', 'removed',"
+                    "         now() - interval '39 days')");
+    pgtest_exec(db, "UPDATE registrations SET state = 'disabled'"
+                    " WHERE jid = 'ann@x' AND service = 'svc.example'");
+    pgtest_exec(db, "UPDATE registrations SET state = 'active'"
+                    " WHERE jid = 'ann@x' AND service = 'svc.example'");
 
     /* views, through their queries; never a hash */
     assert_true(psql_admin("active.sql", "-v service=svc.example", out,
@@ -741,7 +703,7 @@ static void test_admin_queries(void **state)
     assert_non_null(strstr(out, "|3|0\n"));
     assert_non_null(strstr(out, "|0|1\n"));
     assert_true(strstr(out, "|3|0\n") < strstr(out, "|0|1\n"));
-    exec_ok(db, "SET TimeZone = 'UTC'");
+    pgtest_exec(db, "SET TimeZone = 'UTC'");
     assert_scalar("SELECT string_agg(signups || '/' || removals, ','"
                   "                  ORDER BY day)"
                   "  FROM registration_signups_daily"

@@ -27,6 +27,7 @@
 /* cmocka.h needs the headers above (stdarg, stddef, setjmp) */
 #include <cmocka.h>
 
+#include "pgtest.h"
 #include "secret.h"
 #include "store.h"
 
@@ -34,25 +35,6 @@ static char dbname[64];
 static char conninfo[1024];
 static const char *admin;
 static PGconn *db; /* the test's own connection to the test database */
-
-static PGconn *connect_or_fail(const char *ci)
-{
-    PGconn *c = PQconnectdb(ci);
-
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("cannot connect (%s): %s", ci, PQerrorMessage(c));
-    return c;
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-        PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
 
 /* First column of the first row of sql, as a new string. */
 static char *scalar(const char *sql, int nparams, const char *const *params)
@@ -76,8 +58,6 @@ static char *scalar(const char *sql, int nparams, const char *const *params)
 
 static int setup(void **state)
 {
-    PGconn *a;
-    char sql[256];
 
     (void)state;
     admin = getenv("REGISTRAR_TEST_ADMIN_CONNINFO");
@@ -86,16 +66,9 @@ static int setup(void **state)
         return -1;
     }
     snprintf(dbname, sizeof(dbname), "registrar_test_%d", (int)getpid());
-    a = connect_or_fail(admin);
-    snprintf(sql, sizeof(sql),
-             "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8' "
-             "LC_COLLATE 'C' LC_CTYPE 'C'",
-             dbname);
-    exec_ok(a, sql);
-    PQfinish(a);
-    snprintf(conninfo, sizeof(conninfo), "%s dbname=%s", admin, dbname);
-    db = connect_or_fail(conninfo);
-    exec_ok(db, "CREATE EXTENSION IF NOT EXISTS pgcrypto");
+    pgtest_create_db(admin, dbname, "C", conninfo, sizeof(conninfo));
+    db = pgtest_connect(conninfo);
+    pgtest_exec(db, "CREATE EXTENSION IF NOT EXISTS pgcrypto");
     return 0;
 }
 
@@ -106,10 +79,10 @@ static int teardown(void **state)
 
     (void)state;
     PQfinish(db);
-    a = connect_or_fail(admin);
+    a = pgtest_connect(admin);
     snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
              dbname);
-    exec_ok(a, sql);
+    pgtest_exec(a, sql);
     PQfinish(a);
     return 0;
 }
@@ -161,7 +134,7 @@ static struct store *new_migrated(void)
 
     assert_non_null(s);
     assert_int_equal(store_migrate(s), STORE_OK);
-    exec_ok(db, "TRUNCATE registrations");
+    pgtest_exec(db, "TRUNCATE registrations");
     return s;
 }
 
@@ -295,11 +268,11 @@ static void test_newer_schema_refused(void **state)
     struct store *s = new_migrated();
 
     (void)state;
-    exec_ok(db, "INSERT INTO registrar_schema_migrations (version, name)"
-                " VALUES (999, '999_future.sql')");
+    pgtest_exec(db, "INSERT INTO registrar_schema_migrations (version, name)"
+                    " VALUES (999, '999_future.sql')");
     assert_int_equal(store_migrate(s), STORE_ERROR);
-    exec_ok(db, "DELETE FROM registrar_schema_migrations"
-                " WHERE version = 999");
+    pgtest_exec(db, "DELETE FROM registrar_schema_migrations"
+                    " WHERE version = 999");
     store_close(s);
 }
 
@@ -402,13 +375,13 @@ static void test_password_hash(void **state)
 static void test_notify(void **state)
 {
     struct store *s = new_migrated();
-    PGconn *l = connect_or_fail(conninfo);
+    PGconn *l = pgtest_connect(conninfo);
     PGnotify *n;
     int tries = 0;
     char *id, want[256];
 
     (void)state;
-    exec_ok(l, "LISTEN registrar");
+    pgtest_exec(l, "LISTEN registrar");
     assert_int_equal(put(s, "juliet@capulet.example", NULL, "", NULL, NULL),
                      STORE_OK);
     while (!(n = PQnotifies(l)) && tries++ < 50) {
@@ -439,9 +412,9 @@ static void test_reconnects(void **state)
     (void)state;
     assert_int_equal(put(s, "a@a.example", NULL, "", NULL, NULL), STORE_OK);
     /* the server drops our session: the next call reconnects by itself */
-    exec_ok(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE application_name = 'registrar'"
-                "   AND datname = current_database()");
+    pgtest_exec(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = 'registrar'"
+                    "   AND datname = current_database()");
     store_get(s, "svc.example", "a@a.example", NULL, on_get, &g);
     assert_int_equal(g.st, STORE_OK);
     store_close(s);
@@ -662,12 +635,12 @@ static void test_admin_view_no_hashes(void **state)
     int n;
 
     (void)state;
-    exec_ok(db, "INSERT INTO registrations (service, jid, username, fields,"
-                "  password_hash) VALUES ('svc.example', 'pin@a.example',"
-                "  'pin', jsonb_build_object('pin', crypt('1234',"
-                "  gen_salt('bf', 4)), 'email', 'p@a.example', 'codes',"
-                "  jsonb_build_array('x', crypt('99', gen_salt('bf', 4)))),"
-                "  crypt('Calliope', gen_salt('bf', 4)))");
+    pgtest_exec(db, "INSERT INTO registrations (service, jid, username, fields,"
+                    "  password_hash) VALUES ('svc.example', 'pin@a.example',"
+                    "  'pin', jsonb_build_object('pin', crypt('1234',"
+                    "  gen_salt('bf', 4)), 'email', 'p@a.example', 'codes',"
+                    "  jsonb_build_array('x', crypt('99', gen_salt('bf', 4)))),"
+                    "  crypt('Calliope', gen_salt('bf', 4)))");
     /* the table has the hashes: the view must not */
     assert_scalar("SELECT count(*) FROM registrations"
                   " WHERE registrations::text LIKE '%$2a$%'",
@@ -770,9 +743,9 @@ static void test_verify_password_query(void **state)
 
     (void)state;
     /* cost 10, as registrar stores by default (and as the dummy) */
-    exec_ok(db, "INSERT INTO registrations (service, jid, username,"
-                "  password_hash) VALUES ('svc.example', 'bill@a.example',"
-                "  'Bill', crypt('Calliope', gen_salt('bf', 10)))");
+    pgtest_exec(db, "INSERT INTO registrations (service, jid, username,"
+                    "  password_hash) VALUES ('svc.example', 'bill@a.example',"
+                    "  'Bill', crypt('Calliope', gen_salt('bf', 10)))");
     verify_with_psql("bill", "Calliope", NULL, out, sizeof(out));
     assert_string_equal(out, "t");
     verify_with_psql("BILL", "Calliope", NULL, out, sizeof(out));

@@ -22,6 +22,7 @@
 /* cmocka.h needs the headers above (stdarg, stddef, setjmp) */
 #include <cmocka.h>
 
+#include "pgtest.h"
 #include "store.h"
 #include "text.h"
 
@@ -43,25 +44,6 @@ struct db {
 
 static const char *admin;
 
-static PGconn *connect_or_fail(const char *ci)
-{
-    PGconn *c = PQconnectdb(ci);
-
-    if (PQstatus(c) != CONNECTION_OK)
-        fail_msg("cannot connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-
-    if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-        PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQerrorMessage(c));
-    PQclear(r);
-}
-
 static void assert_scalar(PGconn *c, const char *sql, const char *want)
 {
     PGresult *r = PQexec(c, sql);
@@ -76,8 +58,6 @@ static void assert_scalar(PGconn *c, const char *sql, const char *want)
 static int group_setup(void **state, const char *locale)
 {
     struct db *d = calloc(1, sizeof(*d));
-    char sql[256];
-    PGconn *a;
 
     admin = getenv("REGISTRAR_TEST_ADMIN_CONNINFO");
     if (!admin || !d) {
@@ -88,15 +68,8 @@ static int group_setup(void **state, const char *locale)
     d->locale = locale;
     snprintf(d->name, sizeof(d->name), "registrar_username_%d_%s",
              (int)getpid(), strcmp(locale, "C") == 0 ? "c" : "c_utf8");
-    a = connect_or_fail(admin);
-    snprintf(sql, sizeof(sql),
-             "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'"
-             " LOCALE '%s'",
-             d->name, locale);
-    exec_ok(a, sql);
-    PQfinish(a);
-    snprintf(d->conninfo, sizeof(d->conninfo), "%s dbname=%s", admin, d->name);
-    d->conn = connect_or_fail(d->conninfo);
+    pgtest_create_db(admin, d->name, locale, d->conninfo, sizeof(d->conninfo));
+    d->conn = pgtest_connect(d->conninfo);
     d->store = store_new(d->conninfo);
     if (!d->store || store_migrate(d->store) != STORE_OK) {
         fprintf(stderr, "cannot migrate %s\n", d->name);
@@ -124,10 +97,10 @@ static int group_teardown(void **state)
 
     store_close(d->store);
     PQfinish(d->conn);
-    a = connect_or_fail(admin);
+    a = pgtest_connect(admin);
     snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
              d->name);
-    exec_ok(a, sql);
+    pgtest_exec(a, sql);
     PQfinish(a);
     free(d);
     return 0;
@@ -138,7 +111,7 @@ static int empty_table(void **state)
 {
     struct db *d = *state;
 
-    exec_ok(d->conn, "TRUNCATE registrations");
+    pgtest_exec(d->conn, "TRUNCATE registrations");
     return 0;
 }
 
