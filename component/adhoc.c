@@ -922,7 +922,8 @@ static void on_reg_reply(void *arg, xmpp_stanza_t *reply)
 static void register_stage(struct run *run, xmpp_stanza_t *x)
 {
     xmpp_ctx_t *ctx = iq_req_ctx(run->req);
-    struct iq_sink sink = {.send = on_reg_reply, .arg = run};
+    /* adhoc answers the command, and logs that answer */
+    struct iq_sink sink = {.send = on_reg_reply, .arg = run, .relayed = true};
     xmpp_stanza_t *iq = xml_elem(ctx, "iq", NULL);
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     xmpp_stanza_t *copy = x ? xmpp_stanza_copy(x) : NULL;

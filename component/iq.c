@@ -223,7 +223,7 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
     }
     xmpp_stanza_add_child(r, err);
     xmpp_stanza_release(err);
-    if (!req->answered)
+    if (!req->answered && !req->sink.relayed)
         log_answered(req, e, type ? type : errors[e].type, text);
     send_once(req, r);
     xmpp_stanza_release(r);

@@ -36,6 +36,9 @@ enum iq_error {
 struct iq_sink {
     void (*send)(void *arg, xmpp_stanza_t *stanza);
     void *arg;
+    /* The replies are not the final answer: another request relays them
+     * (and logs the error it answers), so errors are not logged here. */
+    bool relayed;
 };
 
 struct iq_req;
