@@ -22,6 +22,7 @@
 
 #include "form.h"
 #include "log.h"
+#include "policy.h"
 #include "xml.h"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
@@ -140,6 +141,8 @@ static const struct cmd *cmd_find(const char *node)
 
 /* ---- the service and its sessions -------------------------------------- */
 
+struct run;
+
 struct session {
     struct session *next;
     const struct cmd *cmd;
@@ -147,7 +150,10 @@ struct session {
     char *owner; /* the full JID that started it */
     char *bare;
     double expires;
-    bool busy; /* a request of it is in flight */
+    double ttl; /* how long it lives unused */
+    bool admin; /* started by an admin: not under ADHOC_SESSIONS_MAX */
+    bool busy;  /* a request of it is in flight: run */
+    struct run *run;
 };
 
 struct adhoc {
@@ -156,7 +162,8 @@ struct adhoc {
     struct store *store;
     struct adhoc_env env;
     struct session *sessions;
-    unsigned nsessions;
+    unsigned nsessions; /* all of them */
+    unsigned nusers;    /* those of non-admins, capped */
     unsigned long counter;
 };
 
@@ -214,20 +221,27 @@ bool adhoc_is_admin(const struct conf *conf, const char *bare)
     return false;
 }
 
+/* Takes s out of the counts (the caller unlinks and frees it). */
+static void session_uncount(struct adhoc *a, const struct session *s)
+{
+    a->nsessions--;
+    if (!s->admin)
+        a->nusers--;
+}
+
 static void session_end(struct adhoc *a, struct session *s)
 {
     for (struct session **l = &a->sessions; *l; l = &(*l)->next) {
         if (*l == s) {
             *l = s->next;
-            a->nsessions--;
+            session_uncount(a, s);
             session_free(s);
             return;
         }
     }
 }
 
-/* Drops the sessions unused for ADHOC_SESSION_TTL_S (never one in
- * flight). */
+/* Drops the sessions unused for their ttl (never one in flight). */
 static void sweep(struct adhoc *a)
 {
     double now = a->env.now();
@@ -237,7 +251,7 @@ static void sweep(struct adhoc *a)
         struct session *s = *l;
         if (!s->busy && s->expires <= now) {
             *l = s->next;
-            a->nsessions--;
+            session_uncount(a, s);
             log_debug("adhoc", "session %s of %s expired", s->id, s->owner);
             session_free(s);
         } else {
@@ -254,17 +268,20 @@ static struct session *session_find(struct adhoc *a, const char *id)
     return NULL;
 }
 
-/* A new session, or NULL with *why set (a cap, or out of memory). */
+/* A new session, or NULL with *why set (a cap) or NULL (out of memory).
+ * An admin's sessions are not under the total cap, which anyone can fill
+ * with made-up JIDs; they are bounded by the per-JID cap and the list of
+ * admins. */
 static struct session *session_new(struct adhoc *a, const struct cmd *cmd,
                                    const char *owner, const char *bare,
-                                   const char **why)
+                                   bool admin, const char **why)
 {
     unsigned mine = 0, rnd[2] = {0, 0};
     struct session *s;
 
     for (s = a->sessions; s; s = s->next)
         mine += strcmp(s->bare, bare) == 0;
-    if (a->nsessions >= ADHOC_SESSIONS_MAX) {
+    if (!admin && a->nusers >= ADHOC_SESSIONS_MAX) {
         *why = "Too many command sessions are open on this service; try "
                "again later.";
         return NULL;
@@ -288,10 +305,16 @@ static struct session *session_new(struct adhoc *a, const struct cmd *cmd,
     snprintf(s->id, sizeof(s->id), "%lx-%08x%08x", ++a->counter, rnd[0],
              rnd[1]);
     s->cmd = cmd;
-    s->expires = a->env.now() + ADHOC_SESSION_TTL_S;
+    s->admin = admin;
+    /* a registration takes a minute or two; an admin may take longer */
+    s->ttl =
+        cmd->kind == KIND_REGISTER ? ADHOC_REGISTER_TTL_S : ADHOC_SESSION_TTL_S;
+    s->expires = a->env.now() + s->ttl;
     s->next = a->sessions;
     a->sessions = s;
     a->nsessions++;
+    if (!admin)
+        a->nusers++;
     return s;
 }
 
@@ -303,7 +326,10 @@ struct run {
     struct adhoc *adhoc;
     struct iq_req *req;
     const struct cmd *cmd;
-    struct session *s; /* NULL once ended */
+    struct session *s; /* NULL once released, or canceled under us */
+    char sid[48];      /* its id, for the replies */
+    bool canceled;     /* the session was canceled while this was in flight */
+    bool answered;     /* register: reg's reply came (notices may follow) */
     char *bare;        /* the requester's */
     char *service;     /* the component JID, copied (a reload may free the
                         * conf while the store works) */
@@ -326,25 +352,46 @@ static void run_free(struct run *run)
     free(run);
 }
 
+/* The session s runs run's request from now on. */
+static void run_attach(struct run *run, struct session *s)
+{
+    s->busy = true;
+    s->run = run;
+    run->s = s;
+    snprintf(run->sid, sizeof(run->sid), "%s", s->id);
+}
+
 /* Ends the session (when the command is over) or lets it be used again. */
 static void run_release(struct run *run, bool end)
 {
-    if (!run->s)
+    struct session *s = run->s;
+
+    if (!s)
         return;
+    s->run = NULL;
     if (end) {
-        session_end(run->adhoc, run->s);
+        session_end(run->adhoc, s);
     } else {
-        run->s->busy = false;
-        run->s->expires = run->adhoc->env.now() + ADHOC_SESSION_TTL_S;
+        s->busy = false;
+        s->expires = run->adhoc->env.now() + s->ttl;
     }
     run->s = NULL;
+}
+
+/* Ends a command request: wipes what its payload carried (a password
+ * submitted to the registration command; nothing reads it once answered)
+ * and ends it. */
+static void req_end(struct iq_req *req)
+{
+    xml_wipe_texts(iq_req_payload(req));
+    iq_req_done(req);
 }
 
 /* Ends the request and run (the session must have been released). */
 static void run_done(struct run *run)
 {
     run_release(run, true);
-    iq_req_done(run->req);
+    req_end(run->req);
     run_free(run);
 }
 
@@ -470,7 +517,7 @@ static void ask_form(struct run *run)
 {
     struct form_field_def field;
     struct form_def def = stage_form(run->cmd, &field);
-    xmpp_stanza_t *c = command_elem(run, run->s->id, "executing");
+    xmpp_stanza_t *c = command_elem(run, run->sid, "executing");
 
     if (c) {
         add_actions_complete(c);
@@ -574,9 +621,10 @@ static void accounts_next(struct run *run);
 
 static enum outcome outcome_of(enum store_status st)
 {
-    return st == STORE_OK          ? OUT_OK
-           : st == STORE_NOT_FOUND ? OUT_NOT_FOUND
-                                   : OUT_FAILED;
+    return st == STORE_OK            ? OUT_OK
+           : st == STORE_NOT_FOUND   ? OUT_NOT_FOUND
+           : st == STORE_NOT_ALLOWED ? OUT_WRONG_STATE
+                                     : OUT_FAILED;
 }
 
 static void on_changed(void *arg, enum store_status st, bool created)
@@ -592,25 +640,6 @@ static struct store_origin origin_of(struct run *run)
 {
     return (struct store_origin){.iq_id = iq_req_id(run->req),
                                  .actor = run->bare};
-}
-
-/* Re-enable and activate change only a registration in the state they
- * undo (disabled, pending), so neither lifts the other. */
-static void on_looked_up(void *arg, enum store_status st,
-                         struct store_record *rec)
-{
-    struct run *run = arg;
-    enum store_state from = run->cmd->act == ACT_REENABLE ? STORE_STATE_DISABLED
-                                                          : STORE_STATE_PENDING;
-    struct store_origin origin = origin_of(run);
-
-    if (st != STORE_OK || rec->state != from) {
-        run->out[run->i++] = st == STORE_OK ? OUT_WRONG_STATE : outcome_of(st);
-        accounts_next(run);
-        return;
-    }
-    store_set_state(run->adhoc->store, run->service, run->jids[run->i],
-                    STORE_STATE_ACTIVE, &origin, on_changed, run);
 }
 
 /* Appends "HEAD: jid, jid." for the JIDs with outcome o; false when none. */
@@ -686,6 +715,11 @@ static void accounts_finish(struct run *run)
 static void accounts_next(struct run *run)
 {
     struct store_origin origin = origin_of(run);
+    /* re-enable and activate change only a registration in the state they
+     * undo, in the database itself (no read first): neither lifts the
+     * other, even racing another admin or the backend */
+    enum store_state from = run->cmd->act == ACT_REENABLE ? STORE_STATE_DISABLED
+                                                          : STORE_STATE_PENDING;
     const char *jid;
 
     if (run->i == run->n) {
@@ -696,7 +730,7 @@ static void accounts_next(struct run *run)
     switch (run->cmd->act) {
     case ACT_DISABLE:
         store_set_state(run->adhoc->store, run->service, jid,
-                        STORE_STATE_DISABLED, &origin, on_changed, run);
+                        STORE_STATE_DISABLED, NULL, &origin, on_changed, run);
         break;
     case ACT_DELETE:
         store_remove(run->adhoc->store, run->service, jid, &origin, on_changed,
@@ -704,8 +738,8 @@ static void accounts_next(struct run *run)
         break;
     case ACT_REENABLE:
     case ACT_ACTIVATE:
-        store_get(run->adhoc->store, run->service, jid, NULL, on_looked_up,
-                  run);
+        store_set_state(run->adhoc->store, run->service, jid,
+                        STORE_STATE_ACTIVE, &from, &origin, on_changed, run);
         break;
     case ACT_NONE:
         run->out[run->i++] = OUT_FAILED;
@@ -822,10 +856,13 @@ static xmpp_stanza_t *child_ns(xmpp_stanza_t *el, const char *name,
     return NULL;
 }
 
-/* Copies reg's <error/> (condition, type, text) onto the command. */
+/* Copies reg's <error/> (condition, type, text) onto the command, with
+ * what reg put before it (a form to submit instead, the fields sent
+ * back): iq.h's echo, one element. */
 static void forward_error(struct run *run, xmpp_stanza_t *reply)
 {
     xmpp_stanza_t *err = child_ns(reply, "error", NULL);
+    xmpp_stanza_t *echo = NULL;
     enum iq_error e = IQ_INTERNAL_SERVER_ERROR;
     const char *type = err ? xmpp_stanza_get_type(err) : NULL;
     char *text = NULL;
@@ -844,7 +881,14 @@ static void forward_error(struct run *run, xmpp_stanza_t *reply)
             iq_error_parse(n, &e);
         }
     }
-    iq_req_error_as(run->req, e, type, text, NULL);
+    for (xmpp_stanza_t *c = xmpp_stanza_get_children(reply); c && c != err;
+         c = xmpp_stanza_get_next(c)) {
+        if (xmpp_stanza_is_tag(c)) {
+            echo = c;
+            break;
+        }
+    }
+    iq_req_error_as(run->req, e, type, text, echo);
     if (text)
         xmpp_free(iq_req_ctx(run->req), text);
     /* a form to correct (type modify) may be submitted again */
@@ -866,7 +910,7 @@ static void forward_form(struct run *run, xmpp_stanza_t *reply)
     xmpp_stanza_t *instr = q ? child_ns(q, "instructions", NULL) : NULL;
 
     if (x) {
-        c = command_elem(run, run->s->id, "executing");
+        c = command_elem(run, run->sid, "executing");
         if (c) {
             add_actions_complete(c);
             xml_add(c, xmpp_stanza_copy(x));
@@ -881,7 +925,7 @@ static void forward_form(struct run *run, xmpp_stanza_t *reply)
         run_release(run, false);
         return;
     }
-    c = command_elem(run, run->s->id, "completed");
+    c = command_elem(run, run->sid, "completed");
     if (c) {
         instructions = instr ? xmpp_stanza_get_text(instr) : NULL;
         if (instructions) {
@@ -895,35 +939,67 @@ static void forward_form(struct run *run, xmpp_stanza_t *reply)
     run_release(run, true);
 }
 
-/* The sink of the synthetic request: reg's one reply (borrowed). */
-static void on_reg_reply(void *arg, xmpp_stanza_t *reply)
+/* True when stanza is reg's reply to the synthetic request (an iq with
+ * its id), not a stanza the request causes. */
+static bool is_reg_reply(struct run *run, xmpp_stanza_t *stanza)
+{
+    const char *name = xmpp_stanza_get_name(stanza);
+    const char *id = xmpp_stanza_get_id(stanza);
+    const char *want = iq_req_id(run->req);
+
+    if (!name || strcmp(name, "iq") != 0)
+        return false;
+    return id && want ? strcmp(id, want) == 0 : id == want;
+}
+
+/* The sink of the synthetic request (stanza borrowed): reg's one reply
+ * answers the command; anything else (the notices of a new registration
+ * to notify_jids, sent before or after the reply) goes out as it would
+ * for a plain jabber:iq:register.  The run lives on until reg ends the
+ * request (on_reg_done), so either order is safe. */
+static void on_reg_reply(void *arg, xmpp_stanza_t *stanza)
 {
     struct run *run = arg;
-    const char *type = xmpp_stanza_get_type(reply);
+    const char *type = xmpp_stanza_get_type(stanza);
     xmpp_stanza_t *c;
 
+    if (run->answered || !is_reg_reply(run, stanza)) {
+        iq_req_send(run->req, stanza);
+        return;
+    }
+    run->answered = true;
     if (!type || strcmp(type, "result") != 0) {
-        forward_error(run, reply);
+        forward_error(run, stanza);
+    } else if (run->canceled && !run->submit) {
+        /* the form of a session canceled meanwhile: nothing to fill */
+        reply_command(run, command_elem(run, run->sid, "canceled"));
     } else if (!run->submit) {
-        forward_form(run, reply);
+        forward_form(run, stanza);
     } else {
-        c = command_elem(run, run->s->id, "completed");
+        /* done, even when canceled meanwhile: the registration is made */
+        c = command_elem(run, run->sid, "completed");
         if (c)
             add_note(c, "info", "Registered.");
         reply_command(run, c);
         run_release(run, true);
     }
-    iq_req_done(run->req);
-    run_free(run);
+}
+
+/* reg has ended the synthetic request: nothing more comes from it. */
+static void on_reg_done(void *arg)
+{
+    run_done(arg);
 }
 
 /* Hands a jabber:iq:register get (x NULL) or set of x (borrowed) to reg;
- * the command is answered from on_reg_reply. */
+ * the command is answered from on_reg_reply, and the run ends in
+ * on_reg_done. */
 static void register_stage(struct run *run, xmpp_stanza_t *x)
 {
     xmpp_ctx_t *ctx = iq_req_ctx(run->req);
     /* adhoc answers the command, and logs that answer */
-    struct iq_sink sink = {.send = on_reg_reply, .arg = run, .relayed = true};
+    struct iq_sink sink = {
+        .send = on_reg_reply, .arg = run, .relayed = true, .done = on_reg_done};
     xmpp_stanza_t *iq = xml_elem(ctx, "iq", NULL);
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     xmpp_stanza_t *copy = x ? xmpp_stanza_copy(x) : NULL;
@@ -1033,11 +1109,12 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
     struct run *run = calloc(1, sizeof(*run));
     const char *why = NULL;
     struct session *s;
+    bool admin;
 
     sweep(a);
     if (!run) {
         iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
-        iq_req_done(req);
+        req_end(req);
         return;
     }
     run->adhoc = a;
@@ -1045,6 +1122,7 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
     run->cmd = cmd_find(node);
     run->bare = bare_of(iq_req_ctx(req), from);
     run->service = strdup(a->conf->component.jid);
+    admin = run->bare && adhoc_is_admin(a->conf, run->bare);
     if (!action)
         action = "execute";
     if (!run->service) {
@@ -1056,7 +1134,7 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
         iq_req_error(req, IQ_BAD_REQUEST, "The request has no sender.", NULL);
     } else if (!run->cmd) {
         iq_req_error(req, IQ_ITEM_NOT_FOUND, "No such command.", NULL);
-    } else if (run->cmd->admin && !adhoc_is_admin(a->conf, run->bare)) {
+    } else if (run->cmd->admin && !admin) {
         /* XEP-0050 section 4.6: forbidden, type cancel */
         iq_req_error_as(req, IQ_FORBIDDEN, "cancel",
                         "This command is for the service's administrators.",
@@ -1068,14 +1146,19 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
         if (strcmp(action, "execute") != 0) {
             fail_cmd(run, IQ_BAD_REQUEST, NULL, "bad-action",
                      "A command starts with action 'execute'.");
-        } else if (!(s = session_new(a, run->cmd, from, run->bare, &why))) {
+        } else if (run->cmd->kind == KIND_REGISTER &&
+                   policy_check(&a->conf->registration, run->bare, &why) !=
+                       POLICY_ALLOW) {
+            /* as reg would answer, before taking a session */
+            iq_req_error(req, IQ_FORBIDDEN, why, NULL);
+        } else if (!(s = session_new(a, run->cmd, from, run->bare, admin,
+                                     &why))) {
             if (why)
                 iq_req_error(req, IQ_RESOURCE_CONSTRAINT, why, NULL);
             else
                 iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
         } else {
-            s->busy = true;
-            run->s = s;
+            run_attach(run, s);
             start(run, x); /* takes run */
             return;
         }
@@ -1085,24 +1168,30 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
     } else if (strcmp(s->owner, from) != 0 || s->cmd != run->cmd) {
         fail_cmd(run, IQ_BAD_REQUEST, NULL, "bad-sessionid",
                  "This session belongs to another requester or command.");
+    } else if (!strcmp(action, "cancel")) {
+        /* XEP-0050 section 3.4: cancel is always allowed.  A request in
+         * flight keeps its run and gets its own answer, without the
+         * session. */
+        xmpp_stanza_t *c = command_elem(run, s->id, "canceled");
+        reply_command(run, c);
+        if (s->run) {
+            s->run->s = NULL;
+            s->run->canceled = true;
+        }
+        session_end(a, s);
     } else if (s->busy) {
         fail_cmd(run, IQ_BAD_REQUEST, NULL, "bad-sessionid",
                  "A request of this session is still in progress.");
-    } else if (!strcmp(action, "cancel")) {
-        xmpp_stanza_t *c = command_elem(run, s->id, "canceled");
-        reply_command(run, c);
-        session_end(a, s);
     } else if (!strcmp(action, "prev") || !strcmp(action, "next")) {
-        s->expires = a->env.now() + ADHOC_SESSION_TTL_S;
+        s->expires = a->env.now() + s->ttl;
         fail_cmd(run, IQ_BAD_REQUEST, NULL, "bad-action",
                  "This stage offers only 'complete'.");
     } else {
-        s->busy = true;
-        run->s = s;
+        run_attach(run, s);
         submit(run, x); /* takes run */
         return;
     }
-    iq_req_done(req);
+    req_end(req);
     run_free(run);
 }
 

@@ -11,8 +11,14 @@
  * writes it as an event.
  *
  * A command runs in a session (XEP-0050 sessionid, owned by the full JID
- * that started it): bounded per bare JID and in total, expired after
- * ADHOC_SESSION_TTL_S without a request.  Protocol only: data through
+ * that started it): bounded per bare JID and, for non-admins, in total
+ * (an admin's sessions are outside the total, so made-up JIDs cannot lock
+ * the admins out), expired after ADHOC_REGISTER_TTL_S (registration) or
+ * ADHOC_SESSION_TTL_S (admin commands) without a request.  The access
+ * policy of reg (policy.h) is checked before a registration session is
+ * opened.  Cancel is always allowed, even with a request in flight (which
+ * still gets its own answer).  A command's payload is wiped once answered
+ * (a password submitted for a registration).  Protocol only: data through
  * store.h, registration through reg_handle(), replies through iq_req; no
  * connection, no libpq.
  */
@@ -31,10 +37,12 @@
 #define ADHOC_NS_ADMIN "http://jabber.org/protocol/admin"
 #define ADHOC_NODE_ACTIVATE "registrar#activate-user"
 
-/* Sessions: per bare JID, in total, and how long one lives unused. */
+/* Sessions: per bare JID, in total (non-admins), and how long one lives
+ * unused: an admin command's, a registration's. */
 #define ADHOC_SESSIONS_PER_JID 4
 #define ADHOC_SESSIONS_MAX 256
 #define ADHOC_SESSION_TTL_S 600.0
+#define ADHOC_REGISTER_TTL_S 120.0
 /* The most JIDs a list command returns (max_items 'none' included). */
 #define ADHOC_LIST_MAX 1000
 
@@ -73,7 +81,7 @@ bool adhoc_disco_items(struct adhoc *adhoc, struct iq_req *req,
  * case-insensitively). */
 bool adhoc_is_admin(const struct conf *conf, const char *bare);
 
-/* Sessions open (in flight included). */
+/* Sessions open (in flight included, admins' included). */
 unsigned adhoc_sessions(const struct adhoc *adhoc);
 
 #endif

@@ -994,12 +994,25 @@ static void set_validators(cfg_t *cfg)
     }
 }
 
-/* Titled form: every service's JID appears once (domains compare
- * case-insensitively). */
+/* Titled form: every service has a registration section, and its JID
+ * appears once (domains compare case-insensitively). */
 static void check_services(cfg_t *cfg, const struct scan *scan)
 {
     unsigned n = cfg_size(cfg, "component");
 
+    for (unsigned i = 0; i < n; i++) {
+        cfg_t *sec = cfg_getnsec(cfg, "component", i);
+        cfg_t *reg = cfg_size(sec, "registration")
+                         ? cfg_getsec(sec, "registration")
+                         : NULL;
+
+        /* libconfuse gives an absent section its defaults: no field */
+        if (!reg || cfg_size(reg, "field") == 0)
+            report(i < scan->n ? scan->lines[i] : sec->line,
+                   "component \"%s\": missing section 'registration' "
+                   "(with at least one field)",
+                   cfg_title(sec) ? cfg_title(sec) : "");
+    }
     for (unsigned i = 1; i < n; i++) {
         const char *jid = cfg_title(cfg_getnsec(cfg, "component", i));
 

@@ -248,6 +248,8 @@ void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza)
 
 void iq_req_done(struct iq_req *req)
 {
+    struct iq_sink sink;
+
     if (!req)
         return;
     if (!req->answered) {
@@ -256,7 +258,10 @@ void iq_req_done(struct iq_req *req)
                   iq_req_from(req) ? iq_req_from(req) : "");
         iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
     }
+    sink = req->sink;
     xmpp_stanza_release(req->iq);
     free(req->self);
     free(req);
+    if (sink.done)
+        sink.done(sink.arg);
 }

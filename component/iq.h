@@ -39,6 +39,10 @@ struct iq_sink {
     /* The replies are not the final answer: another request relays them
      * (and logs the error it answers), so errors are not logged here. */
     bool relayed;
+    /* Called once by iq_req_done(), after the request is freed: nothing
+     * more goes to send from it (may be NULL).  A relay that outlives its
+     * reply (reg's notices may follow it) ends here. */
+    void (*done)(void *arg);
 };
 
 struct iq_req;
@@ -77,7 +81,8 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
  * "not-acceptable"); false when there is none. */
 bool iq_error_parse(const char *condition, enum iq_error *out);
 /* Sends another stanza (a message the request causes: stanza borrowed)
- * through the request's sink; not a reply. */
+ * through the request's sink; not a reply.  Only before the reply: a sink
+ * may take the reply as the end of the request. */
 void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza);
 
 /* Ends the request (answering internal-server-error if nothing was sent)

@@ -138,6 +138,8 @@ static void on_password_set(void *arg, enum store_status st, bool created)
         reg_op_done(op);
     } else if (st == STORE_NOT_FOUND) {
         reg_op_fail(op, IQ_REGISTRATION_REQUIRED, REG_TEXT_NOT_REGISTERED);
+    } else if (st == STORE_NOT_ALLOWED) { /* disabled meanwhile */
+        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
     } else {
         reg_op_fail_unavailable(op);
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "xml.h"
 
 /* ---- requests in flight ------------------------------------------------ */
 
@@ -160,29 +161,12 @@ void reg_op_tasks_clear(struct op *op)
     op->tasks_dropped = false;
 }
 
-/* Overwrites the text of e and its descendants: the request's own copy of
- * any password it carried.  libstrophe owns the buffers and frees them
- * later; nothing reads them after the request is answered. */
-static void wipe_texts(xmpp_stanza_t *e)
-{
-    for (xmpp_stanza_t *c = xmpp_stanza_get_children(e); c;
-         c = xmpp_stanza_get_next(c)) {
-        if (xmpp_stanza_is_text(c)) {
-            char *t = (char *)xmpp_stanza_get_text_ptr(c);
-            if (t)
-                explicit_bzero(t, strlen(t));
-        } else {
-            wipe_texts(c);
-        }
-    }
-}
-
 void reg_op_done(struct op *op)
 {
     if (op->bare)
         inflight_release(op->reg, op->bare);
     if (op->query)
-        wipe_texts(op->query); /* before the request's reference goes */
+        xml_wipe_texts(op->query); /* before the request's reference goes */
     iq_req_done(op->req);
     form_data_clear(&op->data); /* wipes every value */
     store_record_clear(&op->rec);

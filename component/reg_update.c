@@ -66,10 +66,14 @@ static void on_put(void *arg, enum store_status st, bool created)
         log_info("reg", "%s %s with %s (id=%s)", op->bare,
                  created ? "registered" : "updated the registration",
                  reg_op_service(op), reg_op_id(op));
-        iq_req_result(op->req, NULL);
+        /* notices first: the reply is the last stanza of the request */
         if (created)
             send_notices(op);
+        iq_req_result(op->req, NULL);
         reg_op_done(op);
+        return;
+    case STORE_NOT_ALLOWED: /* disabled while its secrets were hashed */
+        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
         return;
     case STORE_INVALID: /* the database's username rule */
         fail_echo(op, IQ_NOT_ACCEPTABLE,

@@ -116,8 +116,8 @@ static const struct {
     {"registrar_set_password",
      "SELECT registrar_set_password($1, $2, $3, $4, $5)", 5},
     /* service, jid, state, iq_id, actor -> found */
-    {"registrar_set_state", "SELECT registrar_set_state($1, $2, $3, $4, $5)",
-     5},
+    {"registrar_set_state",
+     "SELECT registrar_set_state_from($1, $2, $3, $4, $5, $6)", 6},
     /* service, state (NULL: any) */
     {"registrar_count",
      "SELECT count(*) FROM registrations"
@@ -144,6 +144,8 @@ const char *store_status_name(enum store_status st)
         return "unavailable";
     case STORE_INVALID:
         return "invalid";
+    case STORE_NOT_ALLOWED:
+        return "not-allowed";
     case STORE_ERROR:
         break;
     }
@@ -860,6 +862,12 @@ static bool returned_true(const PGresult *res)
     return PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 }
 
+/* The write functions return NULL when the row's state refused it. */
+static bool returned_null(const PGresult *res)
+{
+    return PQntuples(res) == 1 && PQgetisnull(res, 0, 0);
+}
+
 /* Runs the statement (on the worker thread, or inline). */
 static void job_work(void *arg)
 {
@@ -873,11 +881,20 @@ static void job_work(void *arg)
         read_record(j, res);
         break;
     case JOB_PUT:
+        if (returned_null(res))
+            j->st = STORE_NOT_ALLOWED;
         j->created = returned_true(res);
         break;
-    case JOB_REMOVE:
     case JOB_SET_PASSWORD:
     case JOB_SET_STATE:
+        if (returned_null(res)) {
+            j->st = STORE_NOT_ALLOWED;
+            break;
+        }
+        if (!returned_true(res))
+            j->st = STORE_NOT_FOUND;
+        break;
+    case JOB_REMOVE:
         if (!returned_true(res))
             j->st = STORE_NOT_FOUND;
         break;
@@ -1093,14 +1110,18 @@ void store_set_password(struct store *s, const char *service, const char *jid,
 }
 
 void store_set_state(struct store *s, const char *service, const char *jid,
-                     enum store_state state, const struct store_origin *origin,
-                     store_done_cb cb, void *arg)
+                     enum store_state state, const enum store_state *from,
+                     const struct store_origin *origin, store_done_cb cb,
+                     void *arg)
 {
-    const char *params[] = {service, jid, store_state_name(state),
+    const char *params[] = {service,
+                            jid,
+                            store_state_name(state),
+                            from ? store_state_name(*from) : NULL,
                             origin ? origin->iq_id : NULL,
                             origin ? origin->actor : NULL};
 
-    write_op(s, JOB_SET_STATE, params, 5, cb, arg);
+    write_op(s, JOB_SET_STATE, params, 6, cb, arg);
 }
 
 void store_count(struct store *s, const char *service,

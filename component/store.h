@@ -24,6 +24,9 @@ enum store_status {
     STORE_UNAVAILABLE, /* database down or timed out: try again later */
     STORE_INVALID,     /* the database refused a value: a CHECK constraint
                         * (e.g. a username its rule refuses) */
+    STORE_NOT_ALLOWED, /* the registration's state refused the write: an
+                        * update or password change of a disabled one, or
+                        * a state change from another state than asked */
     STORE_ERROR,       /* anything else; logged with the SQL state */
 };
 
@@ -138,11 +141,13 @@ int store_schema_version(void);
 void store_get(struct store *store, const char *service, const char *jid,
                const char *claim, store_get_cb cb, void *arg);
 /* Inserts, or updates the row of (service, jid).  STORE_CONFLICT when the
- * username belongs to another JID of the service. */
+ * username belongs to another JID of the service; STORE_NOT_ALLOWED when
+ * the row is disabled (nothing written). */
 void store_put(struct store *store, const struct store_put *put,
                store_done_cb cb, void *arg);
 /* Replaces the password hash (hash borrowed) of (service, jid) and
- * nothing else.  STORE_NOT_FOUND when there is no such registration. */
+ * nothing else.  STORE_NOT_FOUND when there is no such registration,
+ * STORE_NOT_ALLOWED when it is disabled (nothing written). */
 void store_set_password(struct store *store, const char *service,
                         const char *jid, const char *hash,
                         const struct store_origin *origin, store_done_cb cb,
@@ -154,10 +159,13 @@ void store_remove(struct store *store, const char *service, const char *jid,
 
 /* ---- for admins (XEP-0133 commands) -------------------------------------- */
 
-/* Sets the state of (service, jid); STORE_NOT_FOUND when none. */
+/* Sets the state of (service, jid), only from the state *from (NULL: from
+ * any); STORE_NOT_FOUND when there is no such registration,
+ * STORE_NOT_ALLOWED when it is in another state than *from. */
 void store_set_state(struct store *store, const char *service, const char *jid,
-                     enum store_state state, const struct store_origin *origin,
-                     store_done_cb cb, void *arg);
+                     enum store_state state, const enum store_state *from,
+                     const struct store_origin *origin, store_done_cb cb,
+                     void *arg);
 
 typedef void (*store_count_cb)(void *arg, enum store_status st,
                                unsigned long n);

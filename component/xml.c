@@ -1,8 +1,10 @@
 /*
  * xml.c - stanza-building helpers shared by form, iq, reg and router.
- * Building only; see xml.h.
+ * Building, and wiping secrets; see xml.h.
  */
 #include "xml.h"
+
+#include <string.h>
 
 xmpp_stanza_t *xml_elem(xmpp_ctx_t *ctx, const char *name, const char *ns)
 {
@@ -41,4 +43,18 @@ void xml_add_text(xmpp_stanza_t *parent, const char *name, const char *text)
             xmpp_stanza_release(t);
     }
     xml_add(parent, e);
+}
+
+void xml_wipe_texts(xmpp_stanza_t *e)
+{
+    for (xmpp_stanza_t *c = e ? xmpp_stanza_get_children(e) : NULL; c;
+         c = xmpp_stanza_get_next(c)) {
+        if (xmpp_stanza_is_text(c)) {
+            char *t = (char *)xmpp_stanza_get_text_ptr(c);
+            if (t)
+                explicit_bzero(t, strlen(t));
+        } else {
+            xml_wipe_texts(c);
+        }
+    }
 }

@@ -243,7 +243,7 @@ static void test_events_through_store(void **state)
     store_count(store, SVC, &pending, on_count, &g);
     assert_int_equal(g.st, STORE_OK);
     assert_int_equal(g.n, 1);
-    store_set_state(store, SVC, "ann@a.example", STORE_STATE_ACTIVE,
+    store_set_state(store, SVC, "ann@a.example", STORE_STATE_ACTIVE, NULL,
                     &admin_origin, on_done, &g);
     assert_int_equal(g.st, STORE_OK);
     assert_int_equal(state_of("ann@a.example"), STORE_STATE_ACTIVE);
@@ -251,9 +251,34 @@ static void test_events_through_store(void **state)
     assert_int_equal(g.n, 0);
     store_count(store, SVC, NULL, on_count, &g);
     assert_int_equal(g.n, 1);
-    store_set_state(store, SVC, "nobody@a.example", STORE_STATE_ACTIVE,
+    store_set_state(store, SVC, "nobody@a.example", STORE_STATE_ACTIVE, NULL,
                     &admin_origin, on_done, &g);
     assert_int_equal(g.st, STORE_NOT_FOUND);
+    /* sql/007: a state change from a state the row is not in is refused
+     * (re-enable of an active one: nothing written), and a disabled row
+     * takes no update and no password change, whatever registrar read
+     * before */
+    store_set_state(store, SVC, "ann@a.example", STORE_STATE_ACTIVE,
+                    &(enum store_state){STORE_STATE_DISABLED}, &admin_origin,
+                    on_done, &g);
+    assert_int_equal(g.st, STORE_NOT_ALLOWED);
+    pgtest_exec(db, "UPDATE registrations SET state = 'disabled'"
+                    " WHERE jid = 'ann@a.example'");
+    store_set_password(store, SVC, "ann@a.example", HASH2, NULL, on_done, &g);
+    assert_int_equal(g.st, STORE_NOT_ALLOWED);
+    {
+        struct store_put p = {
+            .service = SVC, .jid = "ann@a.example", .username = "ann"};
+        store_put(store, &p, on_done, &g);
+        assert_int_equal(g.st, STORE_NOT_ALLOWED);
+    }
+    assert_scalar("SELECT password_hash IS NULL OR password_hash <> '" HASH2
+                  "' FROM registrations WHERE jid = 'ann@a.example'",
+                  "t");
+    store_set_state(store, SVC, "ann@a.example", STORE_STATE_ACTIVE,
+                    &(enum store_state){STORE_STATE_DISABLED}, &admin_origin,
+                    on_done, &g);
+    assert_int_equal(g.st, STORE_OK);
 
     store_set_password(store, SVC, "ann@a.example", HASH2, NULL, on_done, &g);
     assert_int_equal(g.st, STORE_OK);
@@ -271,6 +296,11 @@ static void test_events_through_store(void **state)
         "updated reg2 {\"changed\": [\"first\"]}\n"
         "updated reg3 {\"changed\": [], \"consents\": [\"news\", \"tos\"]}\n"
         "state_changed adm1 {\"to\": \"active\", \"from\": \"pending\", "
+        "\"actor\": \"boss@example\"}\n"
+        /* the refused writes left no event */
+        "state_changed - {\"to\": \"disabled\", \"from\": \"active\", "
+        "\"db_user\": \"postgres\"}\n"
+        "state_changed adm1 {\"to\": \"active\", \"from\": \"disabled\", "
         "\"actor\": \"boss@example\"}\n"
         "password_changed - {}\n"
         "removed rm1 {\"state\": \"active\"}");

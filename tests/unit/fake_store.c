@@ -215,6 +215,11 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
             return;
         }
     }
+    if ((r = find(put->service, put->jid)) &&
+        r->state == STORE_STATE_DISABLED) { /* as sql/007 */
+        cb(arg, STORE_NOT_ALLOWED, false);
+        return;
+    }
     if (!(r = find(put->service, put->jid))) {
         for (int i = 0; i < FAKE_MAX && !r; i++)
             if (!s->rows[i].used)
@@ -256,6 +261,10 @@ void store_set_password(struct store *s, const char *service, const char *jid,
     }
     if (!(r = find(service, jid))) {
         cb(arg, STORE_NOT_FOUND, false);
+        return;
+    }
+    if (r->state == STORE_STATE_DISABLED) { /* as sql/007 */
+        cb(arg, STORE_NOT_ALLOWED, false);
         return;
     }
     free(r->password_hash);
@@ -306,8 +315,9 @@ const char *store_state_name(enum store_state state)
 }
 
 void store_set_state(struct store *s, const char *service, const char *jid,
-                     enum store_state state, const struct store_origin *origin,
-                     store_done_cb cb, void *arg)
+                     enum store_state state, const enum store_state *from,
+                     const struct store_origin *origin, store_done_cb cb,
+                     void *arg)
 {
     struct row *r;
 
@@ -317,6 +327,10 @@ void store_set_state(struct store *s, const char *service, const char *jid,
     }
     if (!(r = find(service, jid))) {
         cb(arg, STORE_NOT_FOUND, false);
+        return;
+    }
+    if (from && r->state != *from) {
+        cb(arg, STORE_NOT_ALLOWED, false);
         return;
     }
     note_origin(s, origin);

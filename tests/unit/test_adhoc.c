@@ -3,10 +3,14 @@
  * the command list in disco (what each requester may run), the XEP-0133
  * admin commands (forms, results, the store's rows, states and origins),
  * forbidden for non-admins, jabber:iq:register as a command (same form,
- * errors and row as XEP-0077), and the sessions (cancel, bad and expired
- * ids, actions, caps, expiry); exactly one reply per request.
+ * errors and row as XEP-0077, its notices forwarded, its password wiped),
+ * and the sessions (cancel, in flight too, bad and expired ids, actions,
+ * caps and the admins' reserve, expiry, the access policy); exactly one
+ * reply per request.
  */
 #include "testutil.h"
+
+#include <poll.h>
 
 #include "adhoc.h"
 #include "fake_store.h"
@@ -63,23 +67,31 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Hands xml (an iq with a <command/>) to adhoc; returns the one reply. */
-static const char *command_xml(const char *xml)
+/* Hands xml (an iq with a <command/>) to adhoc, the sink cleared first;
+ * returns the iq (the caller releases it). */
+static xmpp_stanza_t *command_send(const char *xml)
 {
     xmpp_stanza_t *st = tu_parse(ctx, xml);
     struct iq_req *req = iq_req_new(st, SERVICE, &sink.sink);
 
     tu_sink_clear(&sink);
     adhoc_command(adhoc, req);
-    xmpp_stanza_release(st);
+    return st;
+}
+
+/* Hands xml (an iq with a <command/>) to adhoc; returns the one reply. */
+static const char *command_xml(const char *xml)
+{
+    xmpp_stanza_release(command_send(xml));
     return tu_only_reply(&sink);
 }
 
-/* <iq type='set' id=ID from=FROM><command node=NODE [action] [sessionid]>
- * INNER</command></iq> */
-static const char *command(const char *from, const char *id, const char *node,
-                           const char *action, const char *sid,
-                           const char *inner)
+/* Sends <iq type='set' id=ID from=FROM><command node=NODE [action]
+ * [sessionid]>INNER</command></iq>; returns it (the caller releases it),
+ * whatever was sent in sink. */
+static xmpp_stanza_t *command_keep(const char *from, const char *id,
+                                   const char *node, const char *action,
+                                   const char *sid, const char *inner)
 {
     char xml[8192], attrs[512] = "";
     size_t n = 0;
@@ -94,7 +106,65 @@ static const char *command(const char *from, const char *id, const char *node,
              "<command xmlns='http://jabber.org/protocol/commands' "
              "node='%s'%s>%s</command></iq>",
              id, from, node, attrs, inner ? inner : "");
-    return command_xml(xml);
+    return command_send(xml);
+}
+
+/* The same; returns the one reply. */
+static const char *command(const char *from, const char *id, const char *node,
+                           const char *action, const char *sid,
+                           const char *inner)
+{
+    xmpp_stanza_release(command_keep(from, id, node, action, sid, inner));
+    return tu_only_reply(&sink);
+}
+
+/* How many stanzas sent start with prefix ("<iq", "<message"). */
+static int sent_like(const char *prefix)
+{
+    int n = 0;
+
+    for (int i = 0; i < sink.nsent; i++)
+        n += strncmp(sink.sent[i], prefix, strlen(prefix)) == 0;
+    return n;
+}
+
+/* The one sent stanza that starts with prefix. */
+static const char *sent_one(const char *prefix)
+{
+    const char *found = NULL;
+
+    for (int i = 0; i < sink.nsent; i++) {
+        if (strncmp(sink.sent[i], prefix, strlen(prefix)) == 0) {
+            assert_null(found);
+            found = sink.sent[i];
+        }
+    }
+    assert_non_null(found);
+    return found;
+}
+
+/* The text of the <value/> of field var in the <x/> of the <command/> of
+ * iq (borrowed; "" when it has none). */
+static const char *field_text(xmpp_stanza_t *iq, const char *var)
+{
+    xmpp_stanza_t *c = xmpp_stanza_get_child_by_name(iq, "command");
+    xmpp_stanza_t *x = c ? xmpp_stanza_get_child_by_name(c, "x") : NULL;
+
+    assert_non_null(x);
+    for (xmpp_stanza_t *f = xmpp_stanza_get_children(x); f;
+         f = xmpp_stanza_get_next(f)) {
+        const char *v =
+            xmpp_stanza_is_tag(f) ? xmpp_stanza_get_attribute(f, "var") : NULL;
+        xmpp_stanza_t *value, *t;
+        if (!v || strcmp(v, var) != 0)
+            continue;
+        value = xmpp_stanza_get_child_by_name(f, "value");
+        t = value ? xmpp_stanza_get_children(value) : NULL;
+        assert_non_null(t);
+        return xmpp_stanza_get_text_ptr(t);
+    }
+    fail_msg("no field %s", var);
+    return NULL;
 }
 
 /* Routes xml through the router; returns the one reply. */
@@ -594,6 +664,309 @@ static void test_through_router(void **state)
     assert_contains(r, "status=\"executing\"");
 }
 
+/* ---- review findings ------------------------------------------------------
+ */
+
+/* A registration through the command on a service with notify_jids: reg's
+ * notices go out through the command's connection, the command gets
+ * exactly one reply, and nothing touches the run once it has ended. */
+static void test_register_notices(void **state)
+{
+    static char *ops[] = {(char *)"ops@example", (char *)"audit@example"};
+    struct conf c = conf;
+    struct reg *r2;
+    const char *r;
+    char sid[64];
+
+    (void)state;
+    c.registration.notify_jids = (struct conf_list){.items = ops, .n = 2};
+    r2 = reg_new(&c, fake_store(), &sync_env);
+    assert_non_null(r2);
+    adhoc_set(adhoc, &c, r2);
+
+    r = command(USER_FULL, "n1", "jabber:iq:register", "execute", NULL, NULL);
+    assert_contains(r, "status=\"executing\"");
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    xmpp_stanza_release(command_keep(USER_FULL, "n2", "jabber:iq:register",
+                                     "complete", sid,
+                                     ACCOUNTS_FORM("juliet", "s3cret-pw")));
+    assert_int_equal(sink.nsent, 3);
+    assert_int_equal(sent_like("<iq"), 1);
+    assert_int_equal(sent_like("<message"), 2);
+    r = sent_one("<iq");
+    assert_contains(r, "id=\"n2\"");
+    assert_contains(r, "type=\"result\"");
+    assert_contains(r, "status=\"completed\"");
+    assert_contains(r, "Registered.");
+    for (int i = 0; i < sink.nsent; i++) {
+        if (strncmp(sink.sent[i], "<message", 8) != 0)
+            continue;
+        assert_contains(sink.sent[i], "from=\"" SERVICE "\"");
+        assert_contains(sink.sent[i], "New registration with " SERVICE
+                                      ": juliet@capulet.example");
+        assert_not_contains(sink.sent[i], "s3cret-pw");
+    }
+    assert_true(strstr(sink.sent[0], "to=\"ops@example\"") ||
+                strstr(sink.sent[1], "to=\"ops@example\"") ||
+                strstr(sink.sent[2], "to=\"ops@example\""));
+    assert_true(strstr(sink.sent[0], "to=\"audit@example\"") ||
+                strstr(sink.sent[1], "to=\"audit@example\"") ||
+                strstr(sink.sent[2], "to=\"audit@example\""));
+    assert_int_equal(fake_store_count(), 1);
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+
+    /* an update is no new registration: no notice */
+    xmpp_stanza_release(command_keep(USER_FULL, "n3", "jabber:iq:register",
+                                     "execute", NULL,
+                                     ACCOUNTS_FORM("juliet", "s3cret-pw")));
+    assert_int_equal(sink.nsent, 1);
+    assert_contains(sink.sent[0], "status=\"completed\"");
+
+    adhoc_set(adhoc, &conf, reg);
+    reg_free(r2);
+}
+
+/* A table full of registration sessions (made-up JIDs) does not stop an
+ * admin: theirs are outside the total cap. */
+static void test_admin_reserve(void **state)
+{
+    const char *r;
+    char from[64], sid[64];
+
+    (void)state;
+    put_row("a@example", STORE_STATE_ACTIVE);
+    for (int i = 0; i < ADHOC_SESSIONS_MAX; i++) {
+        snprintf(from, sizeof(from), "fake%d@example/r", i);
+        r = command(from, "m1", "jabber:iq:register", "execute", NULL, NULL);
+        assert_contains(r, "status=\"executing\"");
+    }
+    r = command("last@example/r", "m2", "jabber:iq:register", "execute", NULL,
+                NULL);
+    assert_contains(r, "<resource-constraint");
+    assert_int_equal(adhoc_sessions(adhoc), ADHOC_SESSIONS_MAX);
+
+    /* an admin still runs commands, the registration one included */
+    r = command(ADMIN_FULL, "m3", NODE_ADMIN("disable-user"), "execute", NULL,
+                NULL);
+    assert_contains(r, "status=\"executing\"");
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    r = command(ADMIN_FULL, "m4", "jabber:iq:register", "execute", NULL, NULL);
+    assert_contains(r, "status=\"executing\"");
+    assert_int_equal(adhoc_sessions(adhoc), ADHOC_SESSIONS_MAX + 2);
+    r = command(ADMIN_FULL, "m5", NODE_ADMIN("disable-user"), "complete", sid,
+                JIDS_FORM("<value>a@example</value>"));
+    assert_contains(r, "<note type=\"info\">Disabled: a@example.</note>");
+    assert_int_equal(fake_store_state(SERVICE, "a@example"),
+                     STORE_STATE_DISABLED);
+    /* and still within the per-JID cap */
+    for (int i = 1; i < ADHOC_SESSIONS_PER_JID; i++) {
+        r = command(ADMIN_FULL, "m6", NODE_ADMIN("delete-user"), "execute",
+                    NULL, NULL);
+        assert_contains(r, "status=\"executing\"");
+    }
+    r = command(ADMIN_FULL, "m7", NODE_ADMIN("delete-user"), "execute", NULL,
+                NULL);
+    assert_contains(r, "<resource-constraint");
+    assert_contains(r, "You have too many command sessions");
+    /* the others' table is still full */
+    r = command("last@example/r", "m8", "jabber:iq:register", "execute", NULL,
+                NULL);
+    assert_contains(r, "<resource-constraint");
+}
+
+/* The access policy is checked before a registration session is opened:
+ * a blocked JID or another domain is forbidden, with the policy's
+ * sentence, even when the table is full, and takes no session. */
+static void test_register_policy(void **state)
+{
+    static char *allowed[] = {(char *)"capulet.example"};
+    static char *blocked[] = {(char *)"blocked*@*"};
+    struct conf c = conf;
+    struct reg *r2;
+    const char *r;
+    char from[64];
+
+    (void)state;
+    c.registration.allowed_domains = (struct conf_list){allowed, 1};
+    c.registration.blocked_jids = (struct conf_list){blocked, 1};
+    r2 = reg_new(&c, fake_store(), &sync_env);
+    assert_non_null(r2);
+    adhoc_set(adhoc, &c, r2);
+
+    r = command("blocked1@capulet.example/r", "p1", "jabber:iq:register",
+                "execute", NULL, NULL);
+    assert_contains(r, "<error code=\"403\" type=\"auth\"><forbidden");
+    assert_contains(r, "Access denied by service policy");
+    r = command("eve@elsewhere.example/r", "p2", "jabber:iq:register",
+                "execute", NULL, ACCOUNTS_FORM("eve", "pw-pw-pw"));
+    assert_contains(r, "<forbidden");
+    assert_contains(r, "Access denied by service policy");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+    assert_int_equal(fake_store_count(), 0);
+
+    /* fill the table: the policy answers first, and no session is taken */
+    for (int i = 0; i < ADHOC_SESSIONS_MAX; i++) {
+        snprintf(from, sizeof(from), "u%d@capulet.example/r", i);
+        r = command(from, "p3", "jabber:iq:register", "execute", NULL, NULL);
+        assert_contains(r, "status=\"executing\"");
+    }
+    r = command("eve@elsewhere.example/r", "p4", "jabber:iq:register",
+                "execute", NULL, NULL);
+    assert_contains(r, "<forbidden");
+    assert_not_contains(r, "resource-constraint");
+    r = command("blocked2@capulet.example/r", "p5", "jabber:iq:register",
+                "execute", NULL, NULL);
+    assert_contains(r, "<forbidden");
+    assert_int_equal(adhoc_sessions(adhoc), ADHOC_SESSIONS_MAX);
+
+    adhoc_set(adhoc, &conf, reg);
+    reg_free(r2);
+}
+
+/* Registration sessions expire sooner than admin ones. */
+static void test_register_ttl(void **state)
+{
+    const char *r;
+    char usid[64], asid[64];
+
+    (void)state;
+    put_row("a@example", STORE_STATE_ACTIVE);
+    r = command(USER_FULL, "t1", "jabber:iq:register", "execute", NULL, NULL);
+    snprintf(usid, sizeof(usid), "%s", sid_of(r));
+    r = command(ADMIN_FULL, "t2", NODE_ADMIN("disable-user"), "execute", NULL,
+                NULL);
+    snprintf(asid, sizeof(asid), "%s", sid_of(r));
+    assert_int_equal(adhoc_sessions(adhoc), 2);
+    assert_true(ADHOC_REGISTER_TTL_S < ADHOC_SESSION_TTL_S);
+
+    clock_now += ADHOC_REGISTER_TTL_S + 1;
+    r = command(USER_FULL, "t3", "jabber:iq:register", "complete", usid,
+                ACCOUNTS_FORM("juliet", "pw-pw-pw"));
+    assert_contains(r, "<session-expired");
+    assert_int_equal(fake_store_count(), 1);
+    assert_int_equal(adhoc_sessions(adhoc), 1);
+    r = command(ADMIN_FULL, "t4", NODE_ADMIN("disable-user"), "complete", asid,
+                JIDS_FORM("<value>a@example</value>"));
+    assert_contains(r, "<note type=\"info\">Disabled: a@example.</note>");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+}
+
+/* The password submitted in a command is wiped from the request once it
+ * is answered: on success, and on an error that never reached reg. */
+static void test_password_wiped(void **state)
+{
+    xmpp_stanza_t *iq;
+    const char *r;
+
+    (void)state;
+    iq = command_keep(USER_FULL, "w1", "jabber:iq:register", "execute", NULL,
+                      ACCOUNTS_FORM("juliet", "s3cret-pw"));
+    r = tu_only_reply(&sink);
+    assert_contains(r, "status=\"completed\"");
+    assert_int_equal(fake_store_count(), 1);
+    assert_string_equal(field_text(iq, "password"), "");
+    assert_string_equal(field_text(iq, "username"), "");
+    xmpp_stanza_release(iq);
+
+    /* a session that does not exist: answered here, wiped too */
+    iq = command_keep(USER_FULL, "w2", "jabber:iq:register", "complete",
+                      "no-such-session", ACCOUNTS_FORM("juliet", "s3cret-pw"));
+    r = tu_only_reply(&sink);
+    assert_contains(r, "<session-expired");
+    assert_string_equal(field_text(iq, "password"), "");
+    xmpp_stanza_release(iq);
+}
+
+/* Cancel with a request in flight (bcrypt on a real thread): canceled at
+ * once, the session gone; the request in flight still gets its one
+ * answer later, without touching the session. */
+static void test_cancel_in_flight(void **state)
+{
+    struct worker *w = worker_new(1, 0);
+    const struct reg_env env = {.hasher = w, .now = sync_now};
+    struct reg *r2 = reg_new(&conf, fake_store(), &env);
+    struct pollfd pfd;
+    const char *r;
+    char sid[64];
+
+    (void)state;
+    assert_non_null(w);
+    assert_non_null(r2);
+    adhoc_set(adhoc, &conf, r2);
+    r = command(USER_FULL, "i1", "jabber:iq:register", "execute", NULL, NULL);
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    xmpp_stanza_release(command_keep(USER_FULL, "i2", "jabber:iq:register",
+                                     "complete", sid,
+                                     ACCOUNTS_FORM("juliet", "s3cret-pw")));
+    assert_int_equal(sink.nsent, 0); /* hashing */
+    assert_int_equal(adhoc_sessions(adhoc), 1);
+
+    /* another submission is still refused while one is in flight */
+    r = command(USER_FULL, "i3", "jabber:iq:register", "complete", sid,
+                ACCOUNTS_FORM("juliet", "s3cret-pw"));
+    assert_contains(r, "<bad-sessionid");
+    r = command(USER_FULL, "i4", "jabber:iq:register", "cancel", sid, NULL);
+    assert_contains(r, "id=\"i4\"");
+    assert_contains(r, "type=\"result\"");
+    assert_contains(r, "status=\"canceled\"");
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+
+    tu_sink_clear(&sink);
+    while (worker_pending(w)) {
+        pfd = (struct pollfd){.fd = worker_fd(w), .events = POLLIN};
+        assert_true(poll(&pfd, 1, 10000) == 1);
+        worker_drain(w);
+    }
+    r = tu_only_reply(&sink);
+    assert_contains(r, "id=\"i2\"");
+    assert_contains(r, "status=\"completed\"");
+    assert_int_equal(fake_store_count(), 1);
+    assert_int_equal(adhoc_sessions(adhoc), 0);
+    r = command(USER_FULL, "i5", "jabber:iq:register", "complete", sid,
+                ACCOUNTS_FORM("juliet", "s3cret-pw"));
+    assert_contains(r, "<session-expired");
+
+    adhoc_set(adhoc, &conf, reg);
+    reg_free(r2);
+    worker_free(w);
+}
+
+/* An error of reg that carries a payload before <error/> keeps it on the
+ * command: under password_change "form", the changepassword form to
+ * submit instead. */
+static void test_error_keeps_payload(void **state)
+{
+    struct conf c = conf;
+    struct reg *r2;
+    const char *r;
+
+    (void)state;
+    c.registration.password_change = CONF_PWCHANGE_FORM;
+    r2 = reg_new(&c, fake_store(), &sync_env);
+    assert_non_null(r2);
+    adhoc_set(adhoc, &c, r2);
+    r = command(USER_FULL, "k1", "jabber:iq:register", "execute", NULL,
+                ACCOUNTS_FORM("juliet", "s3cret-pw"));
+    assert_contains(r, "status=\"completed\"");
+
+    /* another password by the registration form: a password change */
+    r = command(USER_FULL, "k2", "jabber:iq:register", "execute", NULL,
+                ACCOUNTS_FORM("juliet", "other-pw"));
+    assert_contains(r, "type=\"error\"");
+    assert_contains(r, "<error code=\"401\" type=\"modify\"><not-authorized");
+    assert_contains(r, "<query xmlns=\"jabber:iq:register\"><x type=\"form\" "
+                       "xmlns=\"jabber:x:data\">");
+    assert_contains(r, "<value>jabber:iq:register:changepassword</value>");
+    assert_true(strstr(r, "<query") < strstr(r, "<error"));
+    assert_not_contains(r, "other-pw");
+    assert_not_contains(r, "s3cret-pw");
+    /* type modify: the session stays for the form */
+    assert_int_equal(adhoc_sessions(adhoc), 1);
+
+    adhoc_set(adhoc, &conf, reg);
+    reg_free(r2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +983,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_caps_and_expiry, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_through_router, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_notices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_reserve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_ttl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_password_wiped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_keeps_payload, setup,
+                                        teardown),
     };
     conf = fixture_conf("accounts", "    admins = {\"" ADMIN_JID "\"}");
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -507,6 +507,27 @@ static void test_titled_duplicate_jid(void **state)
     free(msgs);
 }
 
+/* A titled service needs its registration section, as the untitled form
+ * needs the top-level one. */
+static void test_titled_needs_registration(void **state)
+{
+    char *msgs;
+    struct conf *c = load_text("component \"a.example\" {\n" /* 1 */
+                               "    secret = \"one\"\n"      /* 2 */
+                               "    registration { field \"a\" { } }\n"
+                               "}\n"
+                               "component \"b.example\" {\n" /* 5 */
+                               "    secret = \"two\"\n"
+                               "}\n",
+                               &msgs);
+
+    (void)state;
+    assert_null(c);
+    assert_contains(msgs, ":5: component \"b.example\": missing section "
+                          "'registration'");
+    free(msgs);
+}
+
 static void test_forms_cannot_mix(void **state)
 {
     char *msgs;
@@ -585,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_inline_secret_readable_warns),
         cmocka_unit_test(test_titled_services),
         cmocka_unit_test(test_titled_duplicate_jid),
+        cmocka_unit_test(test_titled_needs_registration),
         cmocka_unit_test(test_forms_cannot_mix),
         cmocka_unit_test(test_titled_validated),
     };

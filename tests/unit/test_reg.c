@@ -958,7 +958,7 @@ static void test_states(void **state)
     assert_contains(r, "pending");
     /* the backend disables it (by SQL or an admin command) */
     store_set_state(fake_store(), "accounts.example", BILL_BARE,
-                    STORE_STATE_DISABLED, NULL, ignore_done, NULL);
+                    STORE_STATE_DISABLED, NULL, NULL, ignore_done, NULL);
     r = ask(&c, "get", BILL, "");
     assert_contains(r, "<registered/>");
     assert_contains(r, "disabled");
@@ -1037,9 +1037,10 @@ static void test_notices(void **state)
                        "</email></query></iq>");
     reg_handle(reg, iq_req_new(iq, "accounts.example", &sink.sink));
     xmpp_stanza_release(iq);
+    /* the notices first, the reply last */
     assert_int_equal(sink.nsent, 3);
-    assert_contains(sink.sent[0], "type=\"result\"");
-    for (int i = 1; i < 3; i++) {
+    assert_contains(sink.sent[2], "type=\"result\"");
+    for (int i = 0; i < 2; i++) {
         assert_contains(sink.sent[i], "<message from=\"accounts.example\"");
         assert_contains(sink.sent[i], "type=\"normal\"");
         assert_contains(sink.sent[i],
@@ -1047,8 +1048,8 @@ static void test_notices(void **state)
                         "accounts.example: " BILL_BARE " (username bill)");
         assert_not_contains(sink.sent[i], "theglobe");
     }
-    assert_contains(sink.sent[1], "to=\"ops@example.org\"");
-    assert_contains(sink.sent[2], "to=\"desk@example.org\"");
+    assert_contains(sink.sent[0], "to=\"ops@example.org\"");
+    assert_contains(sink.sent[1], "to=\"desk@example.org\"");
     /* an update is no new registration */
     tu_sink_clear(&sink);
     iq = tu_parse(ctx, "<iq type='set' id='n2' from='" BILL "' "
@@ -1060,6 +1061,36 @@ static void test_notices(void **state)
     xmpp_stanza_release(iq);
     assert_int_equal(sink.nsent, 1);
     reg_free(reg);
+}
+
+/* Disabled while an update's secrets were hashed: the store refuses the
+ * write (sql/007), and the answer is not-allowed. */
+static void test_disabled_meanwhile(void **state)
+{
+    struct conf c = accounts;
+    struct reg_env env = sync_env;
+    struct worker *hasher = worker_new(1, 0);
+    struct reg *reg;
+
+    (void)state;
+    register_bill(&c);
+    env.hasher = hasher;
+    reg = reg_new(&c, fake_store(), &env);
+    tu_sink_clear(&sink);
+    send_to(reg, &c, "set", BILL,
+            "<username>bill</username><password>theglobe</password>"
+            "<email>new@shakespeare.lit</email>");
+    assert_int_equal(sink.nsent, 0); /* comparing the password on file */
+    store_set_state(fake_store(), "accounts.example", BILL_BARE,
+                    STORE_STATE_DISABLED, NULL, NULL, ignore_done, NULL);
+    drain_all(hasher);
+    assert_int_equal(sink.nsent, 1);
+    assert_contains(sink.sent[0],
+                    "<error code=\"405\" type=\"cancel\"><not-allowed");
+    assert_contains(fake_store_fields("accounts.example", BILL_BARE),
+                    "bard@shakespeare.lit");
+    reg_free(reg);
+    worker_free(hasher);
 }
 
 int main(void)
@@ -1108,6 +1139,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inflight_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_username_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disabled_meanwhile, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_consent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_secret_wiped, setup,
