@@ -69,4 +69,15 @@ static inline void pgtest_create_db(const char *admin, const char *name,
     snprintf(out, outlen, "%s dbname=%s", admin, name);
 }
 
+/* Drops the database name of the cluster of admin, even if connected. */
+static inline void pgtest_drop_db(const char *admin, const char *name)
+{
+    PGconn *a = pgtest_connect(admin);
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    pgtest_exec(a, sql);
+    PQfinish(a);
+}
+
 #endif

@@ -65,7 +65,6 @@ static char *exec_fails(PGconn *c, const char *sql)
 
 static int setup(void **state)
 {
-
     (void)state;
     admin = getenv("REGISTRAR_TEST_ADMIN_CONNINFO");
     if (!admin) {
@@ -83,17 +82,11 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    PGconn *a;
-    char sql[128];
 
     (void)state;
     store_close(store);
     PQfinish(db);
-    a = pgtest_connect(admin);
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-             dbname);
-    pgtest_exec(a, sql);
-    PQfinish(a);
+    pgtest_drop_db(admin, dbname);
     return 0;
 }
 

@@ -58,7 +58,6 @@ static char *scalar(const char *sql, int nparams, const char *const *params)
 
 static int setup(void **state)
 {
-
     (void)state;
     admin = getenv("REGISTRAR_TEST_ADMIN_CONNINFO");
     if (!admin) {
@@ -74,16 +73,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    PGconn *a;
-    char sql[128];
 
     (void)state;
     PQfinish(db);
-    a = pgtest_connect(admin);
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-             dbname);
-    pgtest_exec(a, sql);
-    PQfinish(a);
+    pgtest_drop_db(admin, dbname);
     return 0;
 }
 

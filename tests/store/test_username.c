@@ -92,16 +92,10 @@ static int setup_c_utf8(void **state)
 static int group_teardown(void **state)
 {
     struct db *d = *state;
-    char sql[128];
-    PGconn *a;
 
     store_close(d->store);
     PQfinish(d->conn);
-    a = pgtest_connect(admin);
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
-             d->name);
-    pgtest_exec(a, sql);
-    PQfinish(a);
+    pgtest_drop_db(admin, d->name);
     free(d);
     return 0;
 }
