@@ -579,8 +579,14 @@ static void loop_once(struct component *c, int timeout_ms)
     struct pollfd *fds = c->pfds;
     nfds_t n = 0;
 
-    for (size_t i = 0; i < c->nwakeups; i++)
-        fds[n++] = (struct pollfd){.fd = c->wakeups[i].fd, .events = POLLIN};
+    for (size_t i = 0; i < c->nwakeups; i++) {
+        const struct component_wakeup *w = &c->wakeups[i];
+        short ev = POLLIN;
+        int fd = w->watch ? w->watch(w->arg, &ev) : w->fd;
+
+        /* a negative fd is ignored by poll(): the indexes stay */
+        fds[n++] = (struct pollfd){.fd = fd, .events = ev};
+    }
     for (size_t i = 0; i < c->nconns; i++) {
         struct conn *k = &c->conns[i];
         short ev;
@@ -595,9 +601,12 @@ static void loop_once(struct component *c, int timeout_ms)
     if (poll(fds, n, timeout_ms) < 0 && errno != EINTR)
         log_warn("component", "poll: %s", strerror(errno));
     for (size_t i = 0; i < c->nwakeups; i++)
-        if (fds[i].revents & POLLIN)
+        if (fds[i].fd >= 0 && fds[i].revents)
             c->wakeups[i].on_ready(c->wakeups[i].arg);
     xmpp_run_once(c->ctx, 0);
+    for (size_t i = 0; i < c->nwakeups; i++)
+        if (c->wakeups[i].after)
+            c->wakeups[i].after(c->wakeups[i].arg);
 }
 
 static bool busy(const struct component *c)

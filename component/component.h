@@ -21,12 +21,19 @@
 
 struct component;
 
-/* Another source of events for the loop (a worker): when fd is readable,
- * on_ready(arg) runs on the loop; busy(arg) tells whether work is still in
- * hand (a stop waits for it, boundedly). */
+/* Another source of events for the loop (a worker, the store): when fd is
+ * readable, on_ready(arg) runs on the loop; busy(arg) tells whether work
+ * is still in hand (a stop waits for it, boundedly).  A source whose
+ * socket changes gives watch() instead of fd (fd -1): before each wait,
+ * the socket to watch (-1: none) and its events; on_ready(arg) runs when
+ * it has one of them.  after(arg), when given, runs at the end of every
+ * turn of the loop (at least every 200 ms), once libstrophe has handled
+ * what arrived: the place to send what the stanzas queued. */
 struct component_wakeup {
     int fd;
+    int (*watch)(void *arg, short *events);
     void (*on_ready)(void *arg);
+    void (*after)(void *arg);
     bool (*busy)(void *arg);
     void *arg;
 };

@@ -65,7 +65,7 @@ struct app {
     size_t nservices;
     struct store *store;
     struct worker *worker; /* bcrypt */
-    struct worker *db;     /* the store's statements, one at a time */
+    struct worker *db;     /* a schema migration start-up could not do */
     double stop_seen;      /* when the stop was first noticed; 0: not yet */
     struct reg_env env;
     struct reg **regs;       /* [nservices] */
@@ -98,17 +98,31 @@ static double monotonic_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* component_wakeup glue for the database worker. */
-static void drain_db(void *ctx)
+/* component_wakeup glue for the store. */
+static int watch_store(void *ctx, short *events)
 {
     struct app *a = ctx;
 
-    worker_drain(a->db);
+    return store_watch(a->store, events);
 }
 
-/* While stopping, the component waits for the database thread to finish
- * what it holds, with the stream still open.  Past STOP_GRACE_S the store
- * is interrupted: a database that never answers cannot hold the stop, and
+static void store_ready(void *ctx)
+{
+    struct app *a = ctx;
+
+    store_on_ready(a->store);
+}
+
+static void store_after(void *ctx)
+{
+    struct app *a = ctx;
+
+    store_turn(a->store);
+}
+
+/* While stopping, the component waits for the store to finish what it
+ * holds, with the stream still open.  Past STOP_GRACE_S the store is
+ * interrupted: a database that never answers cannot hold the stop, and
  * every request in hand or queued is still answered 'try again later'. */
 static bool db_busy(void *ctx)
 {
@@ -122,7 +136,7 @@ static bool db_busy(void *ctx)
         else if (now - a->stop_seen > STOP_GRACE_S)
             store_interrupt(a->store);
     }
-    return worker_pending(a->db) > 0;
+    return store_busy(a->store) || worker_pending(a->db) > 0;
 }
 
 static void free_regs(struct reg **regs, size_t n)
@@ -294,21 +308,24 @@ static int serve(struct app *a)
     bool made;
 
     /* bcrypt takes tens of ms: two threads keep it off the event loop;
-     * the database gets its own thread, so that a slow statement never
-     * stalls it either */
+     * the store runs on the loop without blocking, and a migration it
+     * must still do gets a thread of its own */
     a->worker = worker_new(2, HASH_QUEUE_MAX);
-    a->db = worker_new(1, 0); /* the store bounds its own queue */
+    a->db = worker_new(1, 0);
     if (!a->worker || !a->db)
         goto out;
-    store_set_worker(a->store, a->db, DB_QUEUE_MAX);
+    store_attach(a->store, a->db, DB_QUEUE_MAX);
     a->env = (struct reg_env){.hasher = a->worker, .now = monotonic_seconds};
     struct component_wakeup wakeups[] = {
         {.fd = worker_fd(a->worker),
          .on_ready = drain,
          .busy = worker_busy,
          .arg = a->worker},
-        {.fd = worker_fd(a->db),
-         .on_ready = drain_db,
+        {.fd = worker_fd(a->db), .on_ready = drain, .arg = a->db},
+        {.fd = -1,
+         .watch = watch_store,
+         .on_ready = store_ready,
+         .after = store_after,
          .busy = db_busy,
          .arg = a},
     };
@@ -327,18 +344,18 @@ static int serve(struct app *a)
             made = a->routers[i] != NULL;
         }
     }
-    comp = made ? component_new(a->boot, a->routers, wakeups, 2) : NULL;
+    comp = made ? component_new(a->boot, a->routers, wakeups, 3) : NULL;
     if (comp)
         rc = component_run(comp, &control);
 out:
-    /* Whatever is still in hand ends now.  The statement in hand is cut
-     * short (a database that never answers cannot hold the stop), queued
-     * statements are dropped and answer 'try again later'; both workers
-     * refuse new work (a done() that would hand on to the other gets an
-     * error instead), queued hashing is dropped and answers 'try again
+    /* Whatever is still in hand ends now.  The transaction in flight is
+     * abandoned (a database that never answers cannot hold the stop) and
+     * it and the queued operations answer 'try again later'; both workers
+     * refuse new work, queued hashing is dropped and answers 'try again
      * later' too, and the last done()s answer and free their requests
      * while reg and comp still exist. */
     store_interrupt(a->store);
+    store_turn(a->store); /* answers what it holds */
     if (a->db)
         worker_close(a->db);
     if (a->worker)
@@ -347,9 +364,9 @@ out:
         worker_drain(a->worker);
     if (a->db)
         worker_drain(a->db);
+    store_turn(a->store); /* what the hashing's last done()s submitted */
     worker_free(a->worker);
     worker_free(a->db);
-    store_set_worker(a->store, NULL, 0);
     component_free(comp);
     for (size_t i = 0; a->routers && i < a->nservices; i++)
         router_free(a->routers[i]);

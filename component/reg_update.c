@@ -5,7 +5,8 @@
  * change, whatever its shape, and password_change decides it.
  *
  * Secrets are hashed (or checked against the hashes on file) on the
- * hashing worker; the record is written only with hashes.  The reply is
+ * hashing worker; the record is written only with hashes.  A set without
+ * secrets is written without reading first (needs_no_read).  The reply is
  * sent after the store has committed.
  */
 #include "reg_internal.h"
@@ -286,28 +287,15 @@ static bool is_password_change(const struct op *op)
            form_data_get(&op->data, "password");
 }
 
-static void on_get_for_set(void *arg, enum store_status st,
-                           struct store_record *rec)
+/* The checks of every set, whatever path it took: the form, the username,
+ * the consents; then the secrets (an update's compared with those on
+ * file, a new registration's hashed) and the write. */
+static void check_and_write(struct op *op)
 {
-    struct op *op = arg;
     const struct form_def *def = &op->reg->def;
     struct form_problem problem = {{0}};
     enum form_status fs;
 
-    if (st != STORE_OK && st != STORE_NOT_FOUND) {
-        reg_op_fail_unavailable(op);
-        return;
-    }
-    if (st == STORE_OK)
-        reg_op_keep_record(op, rec);
-    if (op->registered && op->rec.state == STORE_STATE_DISABLED) {
-        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
-        return;
-    }
-    if (op->registered && is_password_change(op)) {
-        reg_account_legacy_password(op);
-        return;
-    }
     fs = form_validate(def, &op->data, op->registered, &problem);
     if (fs != FORM_OK) {
         fail_echo(op,
@@ -325,8 +313,54 @@ static void on_get_for_set(void *arg, enum store_status st,
     reg_op_run_tasks(op, after_register_tasks);
 }
 
+static void on_get_for_set(void *arg, enum store_status st,
+                           struct store_record *rec)
+{
+    struct op *op = arg;
+
+    if (st != STORE_OK && st != STORE_NOT_FOUND) {
+        reg_op_fail_unavailable(op);
+        return;
+    }
+    if (st == STORE_OK)
+        reg_op_keep_record(op, rec);
+    if (op->registered && op->rec.state == STORE_STATE_DISABLED) {
+        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
+        return;
+    }
+    if (op->registered && is_password_change(op)) {
+        reg_account_legacy_password(op);
+        return;
+    }
+    check_and_write(op);
+}
+
+/* A set that needs nothing on file: no secret given (nothing to hash, and
+ * no secret change to decide), and no private field required (so a new
+ * registration and an update are validated alike).  It is written at
+ * once, one round trip: the store keeps the private values on file
+ * (store.h), and the database refuses a disabled registration
+ * (STORE_NOT_ALLOWED) as the read would have. */
+static bool needs_no_read(const struct op *op)
+{
+    const struct form_def *def = &op->reg->def;
+
+    for (size_t i = 0; i < def->nfields; i++) {
+        const struct form_field_def *f = &def->fields[i];
+
+        if (f->type == FORM_TEXT_PRIVATE &&
+            (f->required || form_data_get(&op->data, f->var)))
+            return false;
+    }
+    return !is_password_change(op);
+}
+
 void reg_update_set(struct op *op)
 {
+    if (needs_no_read(op)) {
+        check_and_write(op);
+        return;
+    }
     store_get(op->reg->store, reg_op_service(op), op->bare, op->claim,
               on_get_for_set, op);
 }

@@ -3,19 +3,39 @@
  *
  * The only file that includes libpq-fe.h.  Parameters only, prepared once
  * per connection; conflicts are decided by the unique index, never by a
- * SELECT first.  Reconnects after any connection failure, one attempt at a
- * time, with capped, jittered back-off while the database is unreachable
- * (jobs in between are answered STORE_UNAVAILABLE without an attempt).
- * Every wait on the server is bounded (connect timeout, a client deadline
- * above statement_timeout) and cut short by store_interrupt().  Knows
- * nothing of XMPP.  Never logs a parameter value (they may be hashes or
- * personal data); logs SQL states and server messages.
+ * SELECT first.  Knows nothing of XMPP.  Never logs a parameter value
+ * (they may be hashes or personal data); logs SQL states and server
+ * messages.
  *
- * Writes call the functions of sql/005 (registrar_put, registrar_remove,
- * registrar_set_password, registrar_set_state): one round trip each, the
- * event of the change (registration_events, with the stanza id and the
- * admin's JID of struct store_origin) written by a trigger in the same
- * transaction, and one NOTIFY registrar at its commit.
+ * One connection, non-blocking, in pipeline mode.  Operations wait in a
+ * queue; whenever the connection is free, everything queued (up to
+ * BATCH_MAX) goes out at once as one transaction: BEGIN, a statement per
+ * operation, COMMIT, Sync, in one write.  The answers are kept until the
+ * COMMIT's, then every callback runs: so registrations that arrive
+ * together share one round trip, one commit, one WAL flush and one
+ * NOTIFY, and each is still answered only after its own commit.  While a
+ * transaction is in flight the next one gathers in the queue.
+ *
+ * What one operation can cause never fails another: registrar_put_outcome
+ * (sql/008) returns a conflict or a refused username as its outcome
+ * instead of raising it.  Any other error aborts the transaction: the
+ * failing operation gets it, the others go back to the head of the queue
+ * (an error of the transaction itself: each alone).  Statements are
+ * idempotent, so after a broken connection the operations in flight are
+ * sent once more on a new one.
+ *
+ * Reconnects after any failure, one attempt at a time, with capped,
+ * jittered back-off while the database is unreachable (operations in
+ * between are answered STORE_UNAVAILABLE at once).  Every wait on the
+ * server is bounded (connect timeout, a client deadline above
+ * statement_timeout) and cut short by store_interrupt().
+ *
+ * Writes call the functions of sql/005-008: the event of each change
+ * (registration_events, with the stanza id and the admin's JID of struct
+ * store_origin) is written by a trigger in the same transaction.
+ *
+ * Migrations run on a connection of their own, blocking: at start-up, or
+ * on the migrator worker of store_attach when start-up could not.
  */
 #include "store.h"
 
@@ -31,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "form.h"
 #include "log.h"
 #include "migrations.h"
 
@@ -42,7 +63,7 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 10000
 /* The session's statement_timeout, and the client's own deadline on every
- * statement: a little more, for a server that never answers at all. */
+ * transaction: a little more, for a server that never answers at all. */
 #define STATEMENT_TIMEOUT_S 5
 #define CLIENT_DEADLINE_S (STATEMENT_TIMEOUT_S + 2)
 /* connect_timeout unless the conninfo says otherwise (0 is not "forever"
@@ -53,32 +74,31 @@
 #define STATEMENT_TIMEOUT_STR STR(STATEMENT_TIMEOUT_S)
 #define CONNECT_TIMEOUT_STR STR(CONNECT_TIMEOUT_S)
 #define QUEUE_MAX_DEFAULT 256
+/* Operations per transaction: a put opens a subtransaction (its EXCEPTION
+ * block), and PostgreSQL keeps 64 of them per transaction in shared memory
+ * before snapshots get slower for every session. */
+#define BATCH_MAX 60
+/* How often one operation is sent again after a failure not its own. */
+#define RESEND_MAX 2
+/* While waiting without a loop (not attached): the longest poll. */
+#define TICK_MS 200
 
-struct store {
-    char *conninfo;
-    struct worker *worker; /* where statements run: own, or the caller's */
-    struct worker *own;    /* an inline worker, until store_set_worker */
-    PGconn *conn;
-    bool prepared; /* this connection has the statements */
-    bool migrated; /* the schema was brought up to date */
-    /* The connection's thread only: */
-    bool down;           /* the last attempt failed (logged once) */
-    unsigned backoff_ms; /* the delay after the next failure */
-    double retry_at;     /* no attempt before this (monotonic seconds) */
-    double down_since;
-    unsigned seed; /* for the jitter */
-    /* Any thread: */
-    int wake_fd; /* eventfd, readable once interrupted */
-    atomic_bool interrupted;
-    /* The loop thread only: */
-    unsigned queued;    /* jobs submitted to the worker and not done */
-    unsigned queue_max; /* more than this: STORE_UNAVAILABLE at once */
-    bool full;          /* logged as full */
+/* ---- the statements ------------------------------------------------------ */
+
+/* In the order of statements[]. */
+enum job_kind {
+    JOB_GET,
+    JOB_PUT,
+    JOB_REMOVE,
+    JOB_SET_PASSWORD,
+    JOB_SET_STATE,
+    JOB_COUNT,
+    JOB_LIST,
 };
 
-/* The statements, in the order of enum job_kind (below).  Writes go
- * through the functions of sql/005, which hand the stanza id and the
- * admin's JID to the trigger that logs the event in the same transaction. */
+/* Writes go through the functions of sql/005-008, which hand the stanza id
+ * and the admin's JID to the trigger that logs the event in the same
+ * transaction. */
 static const struct {
     const char *name;
     const char *sql;
@@ -105,11 +125,12 @@ static const struct {
      " WHERE r.service = $1 AND r.jid = $2"
      " ORDER BY f.key, f.n",
      3},
-    /* service, jid, username, fields, hash, state, consents, iq_id, actor
-     * -> created */
+    /* service, jid, username, fields, hash, state, consents, iq_id, actor,
+     * keep -> created, updated, disabled, conflict or invalid */
     {"registrar_put",
-     "SELECT registrar_put($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9)",
-     9},
+     "SELECT registrar_put_outcome($1, $2, $3, $4::jsonb, $5, $6,"
+     " $7::jsonb, $8, $9, $10::text[])",
+     10},
     /* service, jid, iq_id, actor -> found */
     {"registrar_remove", "SELECT registrar_remove($1, $2, $3, $4)", 4},
     /* service, jid, hash, iq_id, actor -> found */
@@ -131,6 +152,87 @@ static const struct {
      3},
 };
 
+#define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
+
+_Static_assert(NSTATEMENTS == JOB_LIST + 1,
+               "one statement per job kind, in order");
+
+#define JOB_PARAMS_MAX 10
+
+/* One operation, from its call to its callback. */
+struct job {
+    struct job *next; /* in the queue */
+    enum job_kind kind;
+    char *p[JOB_PARAMS_MAX]; /* owned copies of the statement's parameters */
+    int np;
+    store_get_cb get_cb;
+    store_done_cb done_cb;
+    store_count_cb count_cb;
+    store_list_cb list_cb;
+    void *arg;
+    enum store_status st;
+    bool created;
+    bool alone;       /* goes in a transaction of its own */
+    unsigned resends; /* sent again after failures not its own */
+    struct store_record rec;
+    unsigned long count;
+    char **jids; /* JOB_LIST: owned, njids of them */
+    size_t njids;
+};
+
+/* What the connection is doing. */
+enum conn_state {
+    CONN_NONE,       /* no connection */
+    CONN_CONNECTING, /* PQconnectPoll in progress */
+    CONN_SETUP,      /* the session settings in flight */
+    CONN_READY,      /* idle */
+    CONN_BUSY,       /* a transaction in flight */
+};
+
+/* One command of the pipeline in flight, in the order sent. */
+struct slot {
+    struct job *job; /* NULL: BEGIN, COMMIT, a setting, a PREPARE */
+    const char *what;
+    bool answered; /* its result came (the next NULL moves on) */
+};
+
+/* Besides the jobs: settings or prepares, ROLLBACK, BEGIN, COMMIT. */
+#define SLOTS_MAX (BATCH_MAX + NSTATEMENTS + 4)
+
+struct store {
+    char *conninfo;
+    bool attached;           /* on the caller's loop (store_attach) */
+    struct worker *migrator; /* borrowed; NULL: none */
+    PGconn *conn;
+    enum conn_state cs;
+    PostgresPollingStatusType polling; /* while CONN_CONNECTING */
+    bool want_write;                   /* libpq has output it could not send */
+    bool prepared;                     /* this connection has the statements */
+    bool need_rollback; /* the last transaction failed and is still open */
+    double deadline;    /* while connecting or in flight: give up after */
+    int timeout_s;      /* the wait that deadline stands for, for the log */
+    bool migrated;      /* the schema was brought up to date */
+    bool migrating;     /* on the migrator, now */
+    /* back-off */
+    bool down;           /* the last attempt failed (logged once) */
+    unsigned backoff_ms; /* the delay after the next failure */
+    double retry_at;     /* no attempt before this (monotonic seconds) */
+    double down_since;
+    unsigned seed; /* for the jitter */
+    /* any thread: */
+    int wake_fd; /* eventfd, readable once interrupted */
+    atomic_bool interrupted;
+    /* the queue, and the pipeline in flight */
+    struct job *head, *tail;
+    unsigned queued;    /* submitted and not answered, in flight included */
+    unsigned queue_max; /* more than this: STORE_UNAVAILABLE at once */
+    bool full;          /* logged as full */
+    struct slot slots[SLOTS_MAX];
+    unsigned nslots, cur;
+    unsigned nprepare;    /* slots before this one: ROLLBACK, PREPAREs */
+    int failed;           /* the slot whose result was an error; -1: none */
+    PGresult *failed_res; /* that result */
+};
 const char *store_status_name(enum store_status st)
 {
     switch (st) {
@@ -197,11 +299,7 @@ struct store *store_new(const char *conninfo)
     if (!s)
         return NULL;
     s->queue_max = QUEUE_MAX_DEFAULT;
-    if (!(s->own = worker_new(0, 0))) {
-        free(s);
-        return NULL;
-    }
-    s->worker = s->own;
+    s->failed = -1;
     s->seed =
         (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)s;
     atomic_init(&s->interrupted, false);
@@ -209,7 +307,6 @@ struct store *store_new(const char *conninfo)
     if (s->wake_fd < 0 || !(s->conninfo = strdup(conninfo ? conninfo : ""))) {
         if (s->wake_fd >= 0)
             close(s->wake_fd);
-        worker_free(s->own);
         free(s);
         return NULL;
     }
@@ -222,16 +319,22 @@ static void disconnect(struct store *s)
         PQfinish(s->conn);
         s->conn = NULL;
     }
+    s->cs = CONN_NONE;
+    s->want_write = false;
     s->prepared = false;
+    s->need_rollback = false;
 }
+
+static void fail_all(struct store *s);
 
 void store_close(struct store *s)
 {
     if (!s)
         return;
+    store_interrupt(s);
+    fail_all(s); /* nothing is left unanswered */
     disconnect(s);
     close(s->wake_fd);
-    worker_free(s->own);
     free(s->conninfo);
     free(s);
 }
@@ -252,7 +355,6 @@ static double now_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-
 /* ---- connection state: down with back-off, or up ----------------------- */
 
 /* An attempt failed, or the server stopped answering: no new attempt
@@ -291,19 +393,20 @@ static void came_up(struct store *s)
     s->retry_at = 0;
 }
 
-/* ---- bounded waits ----------------------------------------------------- */
+/* ---- blocking waits: migrations, and the store until attached ----------- */
 
 enum wait_status { WAIT_READY, WAIT_TIMEOUT, WAIT_INTERRUPTED };
 
-/* Waits until sock has one of events, the deadline passes (monotonic
- * seconds; 0: none) or store_interrupt() is called. */
+/* Waits until sock (may be -1: none) has one of events, the deadline
+ * passes (monotonic seconds; 0: none), ms_max passes (-1: no limit), or
+ * store_interrupt() is called.  Any thread. */
 static enum wait_status wait_socket(struct store *s, int sock, short events,
-                                    double deadline)
+                                    double deadline, int ms_max)
 {
     for (;;) {
-        struct pollfd p[2] = {{.fd = sock, .events = events},
-                              {.fd = s->wake_fd, .events = POLLIN}};
-        int ms = -1, n;
+        struct pollfd p[2] = {{.fd = s->wake_fd, .events = POLLIN},
+                              {.fd = sock, .events = events}};
+        int ms = ms_max, n;
 
         if (atomic_load(&s->interrupted))
             return WAIT_INTERRUPTED;
@@ -311,62 +414,35 @@ static enum wait_status wait_socket(struct store *s, int sock, short events,
             double left = deadline - now_s();
             if (left <= 0)
                 return WAIT_TIMEOUT;
-            ms = (int)(left * 1000) + 1;
+            if (ms < 0 || left * 1000 + 1 < ms)
+                ms = (int)(left * 1000) + 1;
         }
-        n = poll(p, 2, ms);
+        n = poll(p, sock >= 0 ? 2 : 1, ms);
         if (n < 0 && errno != EINTR)
             return WAIT_READY; /* let libpq find out what is wrong */
-        if (n > 0 && p[1].revents)
-            return WAIT_INTERRUPTED; /* never read: stays readable */
         if (n > 0 && p[0].revents)
+            return WAIT_INTERRUPTED; /* never read: stays readable */
+        if (n > 0 && p[1].revents)
             return WAIT_READY;
+        if (n == 0 && ms_max >= 0)
+            return WAIT_TIMEOUT;
     }
 }
 
-/* Gives up on the connection: the server did not answer in time, or we
- * are stopping.  Logged; the connection is dropped. */
-static void give_up(struct store *s, enum wait_status ws, const char *what,
-                    double timeout)
+/* Waits for what was sent on conn (blocking mode), with no deadline but
+ * store_interrupt().  The first failed result, or else the last one; the
+ * caller clears it.  NULL when the connection broke or was interrupted. */
+static PGresult *collect(struct store *s, PGconn *conn)
 {
-    char why[160];
-
-    disconnect(s);
-    if (ws == WAIT_INTERRUPTED) {
-        log_info("store", "%s abandoned: stopping", what);
-        return;
-    }
-    snprintf(why, sizeof(why), "no answer to %s within %.0f s", what, timeout);
-    went_down(s, why);
-}
-
-/* Waits for what was sent on s->conn, at most timeout seconds (0: no
- * limit).  The first failed result, or else the last one; the caller
- * clears it.  NULL when the connection broke (s->conn is left for
- * PQerrorMessage) or was given up (s->conn is NULL, logged). */
-static PGresult *collect(struct store *s, double timeout, const char *what)
-{
-    PGconn *conn = s->conn;
-    double deadline = timeout > 0 ? now_s() + timeout : 0;
     PGresult *res = NULL, *r;
-    enum wait_status ws;
-    int f;
 
-    while ((f = PQflush(conn)) == 1) {
-        if ((ws = wait_socket(s, PQsocket(conn), POLLOUT | POLLIN, deadline)) !=
-            WAIT_READY)
-            goto gave_up;
-        if (!PQconsumeInput(conn))
-            goto broken;
-    }
-    if (f < 0)
-        goto broken;
     for (;;) {
         while (PQisBusy(conn)) {
-            if ((ws = wait_socket(s, PQsocket(conn), POLLIN, deadline)) !=
-                WAIT_READY)
-                goto gave_up;
-            if (!PQconsumeInput(conn))
-                goto broken;
+            if (wait_socket(s, PQsocket(conn), POLLIN, 0, -1) != WAIT_READY ||
+                !PQconsumeInput(conn)) {
+                PQclear(res);
+                return NULL;
+            }
         }
         if (!(r = PQgetResult(conn)))
             break;
@@ -378,47 +454,32 @@ static PGresult *collect(struct store *s, double timeout, const char *what)
         }
     }
     return res;
-broken: /* libpq marks the connection bad; run() retries once */
-    PQclear(res);
-    if (PQstatus(conn) == CONNECTION_OK) {
-        log_error("store", "%s: %s", what, PQerrorMessage(conn));
-        disconnect(s);
-    }
-    return NULL;
-gave_up:
-    PQclear(res);
-    give_up(s, ws, what, timeout);
-    return NULL;
 }
 
 /* Sends sql (several statements when params is NULL; else nparams text
- * parameters) and waits at most timeout seconds (0: no limit).  As
- * collect(). */
-static PGresult *query(struct store *s, const char *sql, int nparams,
-                       const char *const *params, double timeout,
-                       const char *what)
+ * parameters) on conn and waits.  As collect(). */
+static PGresult *query(struct store *s, PGconn *conn, const char *sql,
+                       int nparams, const char *const *params)
 {
-    int sent;
+    int sent = params ? PQsendQueryParams(conn, sql, nparams, NULL, params,
+                                          NULL, NULL, 0)
+                      : PQsendQuery(conn, sql);
 
-    if (!s->conn)
-        return NULL;
-    sent = params ? PQsendQueryParams(s->conn, sql, nparams, NULL, params, NULL,
-                                      NULL, 0)
-                  : PQsendQuery(s->conn, sql);
-    return sent ? collect(s, timeout, what) : NULL;
+    return sent ? collect(s, conn) : NULL;
 }
 
-/* Runs a command without parameters, waiting at most timeout seconds (0:
- * no limit); false (logged) on failure. */
-static bool exec_simple(struct store *s, const char *sql, const char *what,
-                        double timeout)
+/* Runs a command without parameters; false (logged) on failure. */
+static bool exec_simple(struct store *s, PGconn *conn, const char *sql,
+                        const char *what)
 {
-    PGresult *res = query(s, sql, 0, NULL, timeout, what);
+    PGresult *res = query(s, conn, sql, 0, NULL);
     ExecStatusType rs = PQresultStatus(res);
     bool ok = rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK;
 
-    if (!ok && s->conn)
-        log_error("store", "%s failed: %s", what, PQerrorMessage(s->conn));
+    if (!ok)
+        log_error("store", "%s failed: %s", what,
+                  atomic_load(&s->interrupted) ? "stopping"
+                                               : PQerrorMessage(conn));
     PQclear(res);
     return ok;
 }
@@ -439,131 +500,69 @@ static int connect_timeout(PGconn *conn)
     return t < 2 ? 2 : t;
 }
 
-/* Opens s->conn without blocking past the connect timeout.  False with a
- * reason in why (s->conn may be left for the caller to drop). */
-static bool open_conn(struct store *s, char *why, size_t whylen)
+/* Starts a connection on the operator's conninfo (which comes last, so
+ * that its values win).  NULL only when out of memory. */
+static PGconn *start_conn(const struct store *s)
 {
-    /* The operator's conninfo comes last so that its values win. */
     const char *keys[] = {"application_name", "connect_timeout", "dbname",
                           NULL};
     const char *vals[] = {"registrar", CONNECT_TIMEOUT_STR, s->conninfo, NULL};
-    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
-    enum wait_status ws;
-    int timeout;
-    double deadline;
 
-    s->conn = PQconnectStartParams(keys, vals, 1);
-    if (!s->conn) {
-        snprintf(why, whylen, "out of memory");
-        return false;
+    return PQconnectStartParams(keys, vals, 1);
+}
+
+/* The first line of conn's error message, into why. */
+static void conn_error(PGconn *conn, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "%s", conn ? PQerrorMessage(conn) : "out of memory");
+    why[strcspn(why, "\n")] = '\0';
+}
+
+/* A blocking connection for migrations, within the connect timeout, or
+ * NULL with the reason in why.  Any thread. */
+static PGconn *open_blocking(struct store *s, char *why, size_t whylen)
+{
+    PGconn *conn = start_conn(s);
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    double deadline;
+    int timeout;
+
+    if (!conn) {
+        conn_error(NULL, why, whylen);
+        return NULL;
     }
-    timeout = connect_timeout(s->conn);
+    timeout = connect_timeout(conn);
     deadline = now_s() + timeout;
     while (ps != PGRES_POLLING_OK) {
-        if (ps == PGRES_POLLING_FAILED || PQstatus(s->conn) == CONNECTION_BAD ||
-            PQsocket(s->conn) < 0) {
-            snprintf(why, whylen, "%s", PQerrorMessage(s->conn));
-            why[strcspn(why, "\n")] = '\0';
-            return false;
-        }
-        ws = wait_socket(s, PQsocket(s->conn),
-                         ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
-                         deadline);
-        if (ws != WAIT_READY) {
-            snprintf(why, whylen, "no answer within %d s (connect timeout)",
-                     timeout);
-            return false;
-        }
-        ps = PQconnectPoll(s->conn);
-    }
-    return PQsetnonblocking(s->conn, 1) == 0;
-}
+        enum wait_status ws;
 
-enum store_status store_connect(struct store *s)
-{
-    char why[512];
-
-    if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
-        return STORE_OK;
-    disconnect(s);
-    if (atomic_load(&s->interrupted))
-        return STORE_UNAVAILABLE;
-    if (!open_conn(s, why, sizeof(why))) {
-        disconnect(s);
-        if (atomic_load(&s->interrupted))
-            log_info("store", "connect abandoned: stopping");
-        else
-            went_down(s, why);
-        return STORE_UNAVAILABLE;
-    }
-    PQsetNoticeProcessor(s->conn, on_notice, NULL);
-    /* Bound every statement, so that a lock or a stuck server turns into
-     * an answer instead of a hang. */
-    if (!exec_simple(s,
-                     "SET client_min_messages = warning;"
-                     " SET statement_timeout = '" STATEMENT_TIMEOUT_STR "s';"
-                     " SET lock_timeout = '3s';"
-                     " SET idle_in_transaction_session_timeout = '10s'",
-                     "session settings", CLIENT_DEADLINE_S)) {
-        if (s->conn) { /* not yet logged */
-            snprintf(why, sizeof(why), "session settings refused");
-            disconnect(s);
-            went_down(s, why);
-        }
-        return STORE_UNAVAILABLE;
-    }
-    log_info("store", "connected to database %s on %s:%s as %s", PQdb(s->conn),
-             PQhost(s->conn), PQport(s->conn), PQuser(s->conn));
-    came_up(s);
-    return STORE_OK;
-}
-
-/* Prepares the statements once per connection; they need the schema. */
-static bool prepare_all(struct store *s)
-{
-    for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
-        PGresult *res = NULL;
-        bool ok;
-
-        if (PQsendPrepare(s->conn, statements[i].name, statements[i].sql,
-                          statements[i].nparams, NULL))
-            res = collect(s, CLIENT_DEADLINE_S, statements[i].name);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok && s->conn)
-            log_error("store", "cannot prepare %s: %s", statements[i].name,
-                      PQerrorMessage(s->conn));
-        PQclear(res);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-/* A connection that is ready for the prepared statements, or NULL.  No
- * attempt while backing off or stopping.  The schema is migrated first if
- * that could not be done at start-up. */
-static PGconn *ready(struct store *s)
-{
-    bool up = s->conn && PQstatus(s->conn) == CONNECTION_OK;
-
-    if (!up &&
-        (atomic_load(&s->interrupted) || (s->down && now_s() < s->retry_at)))
-        return NULL;
-    if (store_connect(s) != STORE_OK)
-        return NULL;
-    if (!s->migrated && store_migrate(s) != STORE_OK)
-        return NULL;
-    if (!s->prepared) {
-        if (!prepare_all(s)) {
-            disconnect(s);
+        if (ps == PGRES_POLLING_FAILED || PQstatus(conn) == CONNECTION_BAD ||
+            PQsocket(conn) < 0) {
+            conn_error(conn, why, whylen);
+            PQfinish(conn);
             return NULL;
         }
-        s->prepared = true;
+        ws = wait_socket(s, PQsocket(conn),
+                         ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+                         deadline, -1);
+        if (ws != WAIT_READY) {
+            if (ws == WAIT_INTERRUPTED)
+                snprintf(why, whylen, "stopping");
+            else
+                snprintf(why, whylen, "no answer within %d s (connect timeout)",
+                         timeout);
+            PQfinish(conn);
+            return NULL;
+        }
+        ps = PQconnectPoll(conn);
     }
-    return s->conn;
+    PQsetNoticeProcessor(conn, on_notice, NULL);
+    return conn;
 }
 
-/* Maps a failed result to a status; drops a broken connection. */
+/* ---- failures ------------------------------------------------------------ */
+
+/* Maps a failed result (NULL: none) to a status, logged. */
 static enum store_status failure(struct store *s, const PGresult *res,
                                  const char *what)
 {
@@ -571,7 +570,7 @@ static enum store_status failure(struct store *s, const PGresult *res,
     const char *primary, *cons;
     enum store_status st = STORE_ERROR;
 
-    if (PQstatus(s->conn) != CONNECTION_OK) {
+    if (!s->conn || PQstatus(s->conn) != CONNECTION_OK) {
         st = STORE_UNAVAILABLE;
     } else if (state) {
         if (strcmp(state, "23505") == 0)
@@ -592,52 +591,619 @@ static enum store_status failure(struct store *s, const PGresult *res,
     /* The primary message only: DETAIL lines quote row values. */
     primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     log_error("store", "%s failed (%s): %s", what, state ? state : "no state",
-              primary ? primary : PQerrorMessage(s->conn));
-    if (st == STORE_UNAVAILABLE)
-        disconnect(s);
+              primary   ? primary
+              : s->conn ? PQerrorMessage(s->conn)
+                        : "no connection");
     return st;
 }
 
-/* Runs a prepared statement, waiting at most CLIENT_DEADLINE_S.  After a
- * connection failure, connects again and runs it once more: every
- * statement here is idempotent (a write whose commit was lost with the
- * connection is applied again: the same row, and at most a second event
- * in registration_events).  Not after a deadline: that server is given
- * time to come back (back-off). */
-static PGresult *run(struct store *s, int idx, const char *const *params,
-                     enum store_status *st)
-{
-    for (int attempt = 0; attempt < 2; attempt++) {
-        PGconn *conn = ready(s);
-        PGresult *res = NULL;
-        ExecStatusType rs;
-        bool was_broken;
+/* ---- jobs: answering ------------------------------------------------------
+ */
 
-        if (!conn) {
-            *st = STORE_UNAVAILABLE;
-            return NULL;
-        }
-        if (PQsendQueryPrepared(conn, statements[idx].name,
-                                statements[idx].nparams, params, NULL, NULL, 0))
-            res = collect(s, CLIENT_DEADLINE_S, statements[idx].name);
-        if (!s->conn) { /* given up: logged, backing off */
-            *st = STORE_UNAVAILABLE;
-            return NULL;
-        }
-        rs = PQresultStatus(res);
-        if (rs == PGRES_TUPLES_OK || rs == PGRES_COMMAND_OK) {
-            *st = STORE_OK;
-            return res;
-        }
-        was_broken = PQstatus(conn) != CONNECTION_OK;
-        *st = failure(s, res, statements[idx].name);
-        PQclear(res);
-        if (!was_broken)
-            return NULL;
-    }
-    return NULL;
+static void job_clear_results(struct job *j)
+{
+    store_record_clear(&j->rec);
+    for (size_t i = 0; i < j->njids; i++)
+        free(j->jids[i]);
+    free(j->jids);
+    j->jids = NULL;
+    j->njids = 0;
+    j->count = 0;
+    j->created = false;
+    j->st = STORE_OK;
 }
 
+static void job_free(struct job *j)
+{
+    job_clear_results(j);
+    for (int i = 0; i < j->np; i++) {
+        if (j->p[i])
+            explicit_bzero(j->p[i], strlen(j->p[i]));
+        free(j->p[i]);
+    }
+    free(j);
+}
+
+static void set_status(struct job *list, enum store_status st)
+{
+    for (struct job *j = list; j; j = j->next)
+        j->st = st;
+}
+
+/* Calls back every job of list (in order, each with its status) and frees
+ * them.  They are no longer counted before the first callback runs: a
+ * callback may submit (and, not attached, wait for) another operation. */
+static void answer_list(struct store *s, struct job *list)
+{
+    unsigned n = 0;
+
+    for (struct job *j = list; j; j = j->next)
+        n++;
+    s->queued -= n;
+    if (s->full && s->queued <= s->queue_max / 2) {
+        log_info("store", "statement queue down to %u: accepting work again",
+                 s->queued);
+        s->full = false;
+    }
+    while (list) {
+        struct job *j = list;
+        bool ok = j->st == STORE_OK;
+
+        list = j->next;
+        switch (j->kind) {
+        case JOB_GET:
+            j->get_cb(j->arg, j->st, ok ? &j->rec : NULL);
+            break;
+        case JOB_COUNT:
+            j->count_cb(j->arg, j->st, ok ? j->count : 0);
+            break;
+        case JOB_LIST:
+            j->list_cb(j->arg, j->st, ok ? j->jids : NULL, ok ? j->njids : 0);
+            break;
+        default:
+            j->done_cb(j->arg, j->st, j->created);
+            break;
+        }
+        job_free(j);
+    }
+}
+
+/* Takes the jobs of the pipeline in flight, in the order sent. */
+static struct job *take_pipeline(struct store *s)
+{
+    struct job *head = NULL, **tail = &head;
+
+    for (unsigned i = 0; i < s->nslots; i++)
+        if (s->slots[i].job) {
+            *tail = s->slots[i].job;
+            tail = &(*tail)->next;
+        }
+    *tail = NULL;
+    s->nslots = s->cur = 0;
+    s->failed = -1;
+    PQclear(s->failed_res);
+    s->failed_res = NULL;
+    return head;
+}
+
+static struct job *take_queue(struct store *s)
+{
+    struct job *head = s->head;
+
+    s->head = s->tail = NULL;
+    return head;
+}
+
+/* Puts list (in order) back at the head of the queue. */
+static void requeue_front(struct store *s, struct job *list)
+{
+    struct job *last = list;
+
+    if (!list)
+        return;
+    while (last->next)
+        last = last->next;
+    last->next = s->head;
+    s->head = list;
+    if (!s->tail)
+        s->tail = last;
+}
+
+/* Splits jobs that failed for no fault of their own: sent again (each
+ * alone when alone), or answered STORE_UNAVAILABLE after RESEND_MAX. */
+static void split_resend(struct job *list, bool alone, struct job **resend,
+                         struct job **give_up_list)
+{
+    struct job **rt = resend, **gt = give_up_list;
+
+    while (*rt)
+        rt = &(*rt)->next;
+    while (*gt)
+        gt = &(*gt)->next;
+    while (list) {
+        struct job *j = list;
+
+        list = j->next;
+        j->next = NULL;
+        if (j->resends < RESEND_MAX) {
+            j->resends++;
+            j->alone = j->alone || alone;
+            job_clear_results(j);
+            *rt = j;
+            rt = &j->next;
+        } else {
+            j->st = STORE_UNAVAILABLE;
+            *gt = j;
+            gt = &j->next;
+        }
+    }
+}
+
+/* Everything submitted and not answered: STORE_UNAVAILABLE now. */
+static void fail_all(struct store *s)
+{
+    struct job *list = take_pipeline(s), *q = take_queue(s), **t = &list;
+
+    if (s->cs == CONN_BUSY || s->cs == CONN_SETUP)
+        disconnect(s); /* the pipeline is not read to its end */
+    while (*t)
+        t = &(*t)->next;
+    *t = q;
+    set_status(list, STORE_UNAVAILABLE);
+    answer_list(s, list);
+}
+
+static void fail_queue(struct store *s, enum store_status st)
+{
+    struct job *list = take_queue(s);
+
+    set_status(list, st);
+    answer_list(s, list);
+}
+
+/* ---- the connection, driven without blocking ----------------------------- */
+
+/* The connection broke, or a send failed: what was in flight is sent again
+ * on a new connection (at most RESEND_MAX times).  A connection that broke
+ * before it was set up counts as a failed attempt (back-off). */
+static void broken(struct store *s, const char *what)
+{
+    char why[256];
+    bool attempt = s->cs == CONN_CONNECTING || s->cs == CONN_SETUP;
+    struct job *list = take_pipeline(s), *resend = NULL, *lost = NULL;
+
+    conn_error(s->conn, why, sizeof(why));
+    disconnect(s);
+    if (attempt) {
+        went_down(s, why);
+    } else {
+        log_warn("store", "connection to the database lost while %s: %s", what,
+                 why);
+    }
+    split_resend(list, false, &resend, &lost);
+    requeue_front(s, resend);
+    answer_list(s, lost);
+}
+
+/* The server did not answer in time: that server gets time to come back
+ * (back-off); what was in flight is answered STORE_UNAVAILABLE. */
+static void give_up(struct store *s)
+{
+    char why[160];
+    const char *what = s->cs == CONN_CONNECTING ? "the connection"
+                       : s->cs == CONN_SETUP    ? "the session settings"
+                                                : "a transaction";
+    struct job *list = take_pipeline(s);
+
+    snprintf(why, sizeof(why), "no answer to %s within %d s%s", what,
+             s->timeout_s,
+             s->cs == CONN_CONNECTING ? " (connect timeout)" : "");
+    disconnect(s);
+    went_down(s, why);
+    set_status(list, STORE_UNAVAILABLE);
+    answer_list(s, list);
+}
+
+static bool flush_out(struct store *s)
+{
+    int r = PQflush(s->conn);
+
+    s->want_write = r == 1;
+    return r >= 0;
+}
+
+/* Pipelines one command of no job (a setting, BEGIN, COMMIT...). */
+static bool send_sql(struct store *s, const char *what, const char *sql)
+{
+    if (!PQsendQueryParams(s->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
+        return false;
+    s->slots[s->nslots++] = (struct slot){.what = what};
+    return true;
+}
+
+static bool send_job(struct store *s, struct job *j)
+{
+    if (!PQsendQueryPrepared(s->conn, statements[j->kind].name,
+                             statements[j->kind].nparams,
+                             (const char *const *)j->p, NULL, NULL, 0))
+        return false;
+    s->slots[s->nslots++] =
+        (struct slot){.job = j, .what = statements[j->kind].name};
+    return true;
+}
+
+static void start_connect(struct store *s)
+{
+    char why[512];
+
+    s->conn = start_conn(s);
+    if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
+        conn_error(s->conn, why, sizeof(why));
+        disconnect(s);
+        went_down(s, why);
+        return;
+    }
+    s->cs = CONN_CONNECTING;
+    s->polling = PGRES_POLLING_WRITING;
+    s->timeout_s = connect_timeout(s->conn);
+    s->deadline = now_s() + s->timeout_s;
+}
+
+/* The session settings: every statement bounded, so that a lock or a
+ * stuck server turns into an answer instead of a hang. */
+static const char session_settings[] =
+    "SELECT set_config('client_min_messages', 'warning', false),"
+    "       set_config('statement_timeout', '" STATEMENT_TIMEOUT_STR "s',"
+    "                  false),"
+    "       set_config('lock_timeout', '3s', false),"
+    "       set_config('idle_in_transaction_session_timeout', '10s', false)";
+
+static void connect_step(struct store *s)
+{
+    char why[512];
+
+    s->polling = PQconnectPoll(s->conn);
+    if (s->polling == PGRES_POLLING_FAILED || PQsocket(s->conn) < 0) {
+        conn_error(s->conn, why, sizeof(why));
+        disconnect(s);
+        went_down(s, why);
+        return;
+    }
+    if (s->polling != PGRES_POLLING_OK)
+        return;
+    if (PQsetnonblocking(s->conn, 1) != 0 || !PQenterPipelineMode(s->conn)) {
+        broken(s, "entering pipeline mode");
+        return;
+    }
+    PQsetNoticeProcessor(s->conn, on_notice, NULL);
+    s->nslots = s->cur = 0;
+    s->failed = -1;
+    if (!send_sql(s, "session settings", session_settings) ||
+        !PQpipelineSync(s->conn) || !flush_out(s)) {
+        broken(s, "sending the session settings");
+        return;
+    }
+    s->cs = CONN_SETUP;
+    s->timeout_s = CLIENT_DEADLINE_S;
+    s->deadline = now_s() + CLIENT_DEADLINE_S;
+}
+
+/* Sends what is queued as one transaction: a ROLLBACK after a failed one,
+ * the statements to prepare on a new connection, BEGIN, one statement per
+ * job (up to BATCH_MAX; a job that must go alone goes alone), COMMIT,
+ * Sync: one write, one round trip. */
+static void start_batch(struct store *s)
+{
+    unsigned n = 0;
+
+    s->nslots = s->cur = 0;
+    s->failed = -1;
+    if (s->need_rollback && !send_sql(s, "ROLLBACK", "ROLLBACK"))
+        goto broke;
+    s->nprepare = 0;
+    for (size_t i = 0; !s->prepared && i < NSTATEMENTS; i++) {
+        if (!PQsendPrepare(s->conn, statements[i].name, statements[i].sql,
+                           statements[i].nparams, NULL))
+            goto broke;
+        s->slots[s->nslots++] = (struct slot){.what = statements[i].name};
+        s->nprepare = s->nslots;
+    }
+    if (!send_sql(s, "BEGIN", "BEGIN"))
+        goto broke;
+    while (s->head && n < BATCH_MAX) {
+        struct job *j = s->head;
+
+        if (j->alone && n > 0)
+            break;
+        if (!send_job(s, j))
+            goto broke;
+        if (!(s->head = j->next))
+            s->tail = NULL;
+        j->next = NULL;
+        n++;
+        if (j->alone)
+            break;
+    }
+    if (!send_sql(s, "COMMIT", "COMMIT") || !PQpipelineSync(s->conn) ||
+        !flush_out(s))
+        goto broke;
+    s->cs = CONN_BUSY;
+    s->timeout_s = CLIENT_DEADLINE_S;
+    s->deadline = now_s() + CLIENT_DEADLINE_S;
+    log_debug("store", "sent a transaction of %u operation(s)", n);
+    return;
+broke:
+    broken(s, "sending");
+}
+
+static void read_result(struct job *j, PGresult *res);
+
+/* The pipeline in flight reached its Sync: the transaction is over. */
+static void finish(struct store *s)
+{
+    bool setup = s->cs == CONN_SETUP;
+    int failed = s->failed;
+    /* the slots up to nprepare are the statements to prepare */
+    unsigned nprepare = setup ? 0 : s->nprepare, njobs = 0;
+    PGresult *fres = s->failed_res;
+    struct job *failed_job = NULL, *list, *resend = NULL, *ans = NULL;
+    enum store_status st = STORE_OK;
+
+    s->failed_res = NULL;
+    for (unsigned i = 0; i < s->nslots; i++)
+        if (s->slots[i].job)
+            njobs++;
+    if (failed >= 0) {
+        bool in_slot = (unsigned)failed < s->nslots;
+
+        st = failure(s, fres,
+                     in_slot ? s->slots[failed].what : "the transaction");
+        failed_job = in_slot ? s->slots[failed].job : NULL;
+    }
+    PQclear(fres);
+    list = take_pipeline(s);
+    if (setup) {
+        if (failed >= 0) {
+            disconnect(s);
+            went_down(s, "the session settings were refused");
+            return;
+        }
+        s->cs = CONN_READY;
+        log_info("store", "connected to database %s on %s:%s as %s",
+                 PQdb(s->conn), PQhost(s->conn), PQport(s->conn),
+                 PQuser(s->conn));
+        came_up(s);
+        return;
+    }
+    if (nprepare && (failed < 0 || (unsigned)failed >= nprepare))
+        s->prepared = true; /* a PREPARE outlives a failed transaction */
+    if (failed < 0) {
+        ans = list;
+    } else {
+        /* one job's own error: it gets it, the others go again; an error
+         * of the transaction (a PREPARE, BEGIN, COMMIT): each alone */
+        while (list) {
+            struct job *j = list;
+
+            list = j->next;
+            j->next = NULL;
+            if (j == failed_job || (!failed_job && njobs == 1)) {
+                j->st = st;
+                ans = j;
+            } else {
+                split_resend(j, !failed_job, &resend, &ans);
+            }
+        }
+    }
+    if (s->conn) {
+        if (st == STORE_UNAVAILABLE ||
+            (failed >= 0 && (unsigned)failed < nprepare)) {
+            disconnect(s);
+        } else {
+            s->need_rollback = PQtransactionStatus(s->conn) == PQTRANS_INERROR;
+            s->cs = CONN_READY;
+        }
+    }
+    requeue_front(s, resend);
+    answer_list(s, ans);
+}
+
+/* Reads what the server sent, and the results it completes. */
+static void pump(struct store *s)
+{
+    if (!PQconsumeInput(s->conn)) {
+        broken(s, "reading");
+        return;
+    }
+    if (s->want_write && !flush_out(s)) {
+        broken(s, "writing");
+        return;
+    }
+    while (s->conn && (s->cs == CONN_SETUP || s->cs == CONN_BUSY) &&
+           !PQisBusy(s->conn)) {
+        PGresult *r = PQgetResult(s->conn);
+        struct slot *slot = s->cur < s->nslots ? &s->slots[s->cur] : NULL;
+
+        if (!r) { /* the end of one command's results */
+            if (slot && slot->answered) {
+                s->cur++;
+                continue;
+            }
+            break;
+        }
+        switch (PQresultStatus(r)) {
+        case PGRES_PIPELINE_SYNC:
+            PQclear(r);
+            finish(s);
+            continue;
+        case PGRES_FATAL_ERROR:
+            if (s->failed < 0) {
+                s->failed = (int)s->cur;
+                s->failed_res = r;
+                r = NULL;
+            }
+            break;
+        case PGRES_PIPELINE_ABORTED:
+            break;
+        default:
+            if (slot && slot->job)
+                read_result(slot->job, r);
+            break;
+        }
+        if (slot)
+            slot->answered = true;
+        PQclear(r);
+    }
+    if (s->conn && PQstatus(s->conn) != CONNECTION_OK)
+        broken(s, "reading");
+}
+
+/* ---- the loop's side ---------------------------------------------------- */
+
+static void migrate_later(struct store *s);
+
+int store_watch(struct store *s, short *events)
+{
+    if (!s->conn || s->cs == CONN_NONE)
+        return -1;
+    if (s->cs == CONN_CONNECTING)
+        *events = s->polling == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    else
+        *events = POLLIN | (s->want_write ? POLLOUT : 0);
+    return PQsocket(s->conn);
+}
+
+void store_on_ready(struct store *s)
+{
+    if (s->cs == CONN_CONNECTING)
+        connect_step(s);
+    else if (s->conn)
+        pump(s);
+}
+
+void store_turn(struct store *s)
+{
+    if (atomic_load(&s->interrupted)) {
+        if (s->cs == CONN_BUSY || s->cs == CONN_SETUP ||
+            s->cs == CONN_CONNECTING)
+            log_info("store", "%s abandoned: stopping",
+                     s->cs == CONN_BUSY ? "a transaction" : "a connection");
+        fail_all(s);
+        disconnect(s);
+        return;
+    }
+    if (s->cs != CONN_NONE && s->cs != CONN_READY && now_s() > s->deadline)
+        give_up(s);
+    if (!s->head)
+        return;
+    if (!s->migrated) {
+        migrate_later(s);
+        if (!s->migrated) {
+            fail_queue(s, STORE_UNAVAILABLE);
+            return;
+        }
+    }
+    if (s->cs == CONN_NONE) {
+        if (s->down && now_s() < s->retry_at) {
+            fail_queue(s, STORE_UNAVAILABLE);
+            return;
+        }
+        start_connect(s);
+        if (s->cs == CONN_NONE) {
+            fail_queue(s, STORE_UNAVAILABLE);
+            return;
+        }
+    }
+    if (s->cs == CONN_READY)
+        start_batch(s);
+}
+
+bool store_busy(const struct store *s)
+{
+    return s->queued > 0 || s->migrating;
+}
+
+/* Not attached: runs the loop's side here until nothing is left. */
+static void drive(struct store *s)
+{
+    while (s->queued > 0) {
+        short events = 0;
+        int fd, ms = TICK_MS;
+        double left;
+
+        store_turn(s);
+        if (s->queued == 0)
+            break;
+        fd = store_watch(s, &events);
+        if (s->cs != CONN_NONE && s->cs != CONN_READY) {
+            left = s->deadline - now_s();
+            if (left * 1000 < ms)
+                ms = left > 0 ? (int)(left * 1000) + 1 : 0;
+        }
+        if (wait_socket(s, fd, events, 0, ms) == WAIT_READY && fd >= 0)
+            store_on_ready(s);
+    }
+}
+
+/* Queues j, or answers it at once (STORE_UNAVAILABLE) when the queue is
+ * full; not attached, waits for its answer. */
+static void submit(struct store *s, struct job *j)
+{
+    if (s->queued >= s->queue_max) {
+        if (!s->full)
+            log_warn("store",
+                     "%u operations queued: answering 'try again later' "
+                     "until the database catches up",
+                     s->queued);
+        s->full = true;
+        j->st = STORE_UNAVAILABLE;
+        s->queued++; /* answer_list uncounts it */
+        answer_list(s, j);
+        return;
+    }
+    s->queued++;
+    j->next = NULL;
+    if (s->tail)
+        s->tail->next = j;
+    else
+        s->head = j;
+    s->tail = j;
+    if (!s->attached)
+        drive(s);
+}
+
+void store_attach(struct store *s, struct worker *migrator, unsigned queue_max)
+{
+    s->attached = true;
+    s->migrator = migrator;
+    s->queue_max = queue_max ? queue_max : QUEUE_MAX_DEFAULT;
+}
+
+enum store_status store_connect(struct store *s)
+{
+    if (s->conn && PQstatus(s->conn) == CONNECTION_OK &&
+        s->cs != CONN_CONNECTING && s->cs != CONN_SETUP)
+        return STORE_OK;
+    disconnect(s);
+    if (atomic_load(&s->interrupted))
+        return STORE_UNAVAILABLE;
+    start_connect(s);
+    while (s->cs == CONN_CONNECTING || s->cs == CONN_SETUP) {
+        short events = 0;
+        int fd = store_watch(s, &events);
+        enum wait_status ws = wait_socket(s, fd, events, s->deadline, -1);
+
+        if (ws == WAIT_INTERRUPTED) {
+            log_info("store", "connect abandoned: stopping");
+            disconnect(s);
+        } else if (ws == WAIT_TIMEOUT) {
+            give_up(s);
+        } else {
+            store_on_ready(s);
+        }
+    }
+    return s->cs == CONN_READY ? STORE_OK : STORE_UNAVAILABLE;
+}
 void store_record_clear(struct store_record *rec)
 {
     free(rec->service);
@@ -766,42 +1332,6 @@ static char *fields_json(const struct form_def *def,
 }
 
 /* ---- operations: a job each, run inline or on the store's worker ------ */
-
-/* In the order of statements[]. */
-enum job_kind {
-    JOB_GET,
-    JOB_PUT,
-    JOB_REMOVE,
-    JOB_SET_PASSWORD,
-    JOB_SET_STATE,
-    JOB_COUNT,
-    JOB_LIST,
-};
-
-_Static_assert(sizeof(statements) / sizeof(statements[0]) == JOB_LIST + 1,
-               "one statement per job kind, in order");
-
-#define JOB_PARAMS_MAX 9
-
-struct job {
-    struct store *s;
-    enum job_kind kind;
-    char *p[JOB_PARAMS_MAX]; /* owned copies of the statement's parameters */
-    int np;
-    store_get_cb get_cb;
-    store_done_cb done_cb;
-    store_count_cb count_cb;
-    store_list_cb list_cb;
-    void *arg;
-    enum store_status st;
-    bool created;
-    bool queued; /* counted in s->queued */
-    struct store_record rec;
-    unsigned long count;
-    char **jids; /* JOB_LIST: owned, njids of them */
-    size_t njids;
-};
-
 static void read_record(struct job *j, PGresult *res)
 {
     int rows = PQntuples(res);
@@ -868,22 +1398,31 @@ static bool returned_null(const PGresult *res)
     return PQntuples(res) == 1 && PQgetisnull(res, 0, 0);
 }
 
-/* Runs the statement (on the worker thread, or inline). */
-static void job_work(void *arg)
+/* What a job's statement returned, into the job (on the loop). */
+static void read_result(struct job *j, PGresult *res)
 {
-    struct job *j = arg;
-    PGresult *res = run(j->s, (int)j->kind, (const char *const *)j->p, &j->st);
+    const char *v;
 
-    if (!res)
-        return;
     switch (j->kind) {
     case JOB_GET:
         read_record(j, res);
         break;
     case JOB_PUT:
-        if (returned_null(res))
+        v = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+        if (strcmp(v, "created") == 0)
+            j->created = true;
+        else if (strcmp(v, "updated") == 0)
+            j->created = false;
+        else if (strcmp(v, "disabled") == 0)
             j->st = STORE_NOT_ALLOWED;
-        j->created = returned_true(res);
+        else if (strcmp(v, "conflict") == 0)
+            j->st = STORE_CONFLICT;
+        else if (strcmp(v, "invalid") == 0)
+            j->st = STORE_INVALID;
+        else
+            j->st = STORE_ERROR;
+        if (j->st == STORE_INVALID)
+            log_info("store", "the username rule refused a username");
         break;
     case JOB_SET_PASSWORD:
     case JOB_SET_STATE:
@@ -906,119 +1445,33 @@ static void job_work(void *arg)
         read_list(j, res);
         break;
     }
-    PQclear(res);
-}
-
-/* The worker was closed before the job ran: try again later. */
-static void job_drop(void *arg)
-{
-    struct job *j = arg;
-
-    j->st = STORE_UNAVAILABLE;
-}
-
-/* Answers the caller (on the loop thread) and frees the job. */
-static void job_done(void *arg)
-{
-    struct job *j = arg;
-    struct store *s = j->s;
-
-    if (j->queued) {
-        s->queued--;
-        if (s->full && s->queued <= s->queue_max / 2) {
-            log_info("store",
-                     "statement queue down to %u: accepting work "
-                     "again",
-                     s->queued);
-            s->full = false;
-        }
-    }
-
-    switch (j->kind) {
-    case JOB_GET:
-        j->get_cb(j->arg, j->st, j->st == STORE_OK ? &j->rec : NULL);
-        break;
-    case JOB_COUNT:
-        j->count_cb(j->arg, j->st, j->st == STORE_OK ? j->count : 0);
-        break;
-    case JOB_LIST:
-        j->list_cb(j->arg, j->st, j->st == STORE_OK ? j->jids : NULL,
-                   j->st == STORE_OK ? j->njids : 0);
-        break;
-    default:
-        j->done_cb(j->arg, j->st, j->created);
-        break;
-    }
-    store_record_clear(&j->rec);
-    for (size_t i = 0; i < j->njids; i++)
-        free(j->jids[i]);
-    free(j->jids);
-    for (int i = 0; i < j->np; i++) {
-        if (j->p[i])
-            explicit_bzero(j->p[i], strlen(j->p[i]));
-        free(j->p[i]);
-    }
-    free(j);
 }
 
 /* A job with copies of params (NULL entries allowed); NULL when out of
  * memory. */
-static struct job *job_new(struct store *s, enum job_kind kind,
-                           const char *const *params, int np)
+static struct job *job_new(enum job_kind kind, const char *const *params,
+                           int np)
 {
     struct job *j = calloc(1, sizeof(*j));
 
     if (!j)
         return NULL;
-    j->s = s;
     j->kind = kind;
     j->np = np;
     for (int i = 0; i < np; i++) {
         if (params[i] && !(j->p[i] = strdup(params[i]))) {
-            for (int k = 0; k < i; k++)
-                free(j->p[k]);
-            free(j);
+            job_free(j);
             return NULL;
         }
     }
     return j;
 }
 
-/* Queues j on the worker (an inline one runs it now); a full queue, a
- * closed worker or no memory answer STORE_UNAVAILABLE at once. */
-static void submit(struct store *s, struct job *j)
-{
-    if (s->queued >= s->queue_max) {
-        if (!s->full)
-            log_warn("store",
-                     "%u statements queued: answering 'try again "
-                     "later' until the database catches up",
-                     s->queued);
-        s->full = true;
-        j->st = STORE_UNAVAILABLE;
-        job_done(j);
-        return;
-    }
-    /* counted before: an inline worker answers (and frees j) at once */
-    j->queued = true;
-    s->queued++;
-    if (!worker_submit(s->worker, job_work, job_done, job_drop, j)) {
-        j->st = STORE_UNAVAILABLE; /* shutting down, or out of memory */
-        job_done(j);
-    }
-}
-
-void store_set_worker(struct store *s, struct worker *w, unsigned queue_max)
-{
-    s->worker = w ? w : s->own;
-    s->queue_max = queue_max ? queue_max : QUEUE_MAX_DEFAULT;
-}
-
 void store_get(struct store *s, const char *service, const char *jid,
                const char *claim, store_get_cb cb, void *arg)
 {
     const char *params[] = {service, jid, claim};
-    struct job *j = job_new(s, JOB_GET, params, 3);
+    struct job *j = job_new(JOB_GET, params, 3);
 
     if (!j) {
         cb(arg, STORE_ERROR, NULL);
@@ -1034,7 +1487,7 @@ static void write_op(struct store *s, enum job_kind kind,
                      const char *const *params, int np, store_done_cb cb,
                      void *arg)
 {
-    struct job *j = job_new(s, kind, params, np);
+    struct job *j = job_new(kind, params, np);
 
     if (!j) {
         cb(arg, STORE_ERROR, false);
@@ -1045,8 +1498,6 @@ static void write_op(struct store *s, enum job_kind kind,
     submit(s, j);
 }
 
-/* The jsonb object var -> version of the consents given; caller frees;
- * NULL when out of memory. */
 static char *consents_json(const struct store_consent *c, size_t n)
 {
     struct buf b = {0};
@@ -1067,19 +1518,54 @@ static char *consents_json(const struct store_consent *c, size_t n)
     return b.s;
 }
 
+/* The text[] literal of the private vars an update keeps (see store.h);
+ * caller frees; NULL when out of memory. */
+static char *keep_array(const struct form_def *def)
+{
+    struct buf b = {0};
+    bool first = true;
+
+    buf_str(&b, "{");
+    for (size_t i = 0; def && i < def->nfields; i++) {
+        const struct form_field_def *f = &def->fields[i];
+
+        if (f->type != FORM_TEXT_PRIVATE || strcmp(f->var, "password") == 0)
+            continue;
+        if (!first)
+            buf_str(&b, ",");
+        first = false;
+        /* an array element in double quotes: \ and " escaped */
+        buf_str(&b, "\"");
+        for (const char *p = f->var; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                buf_put(&b, "\\", 1);
+            buf_put(&b, p, 1);
+        }
+        buf_str(&b, "\"");
+    }
+    buf_str(&b, "}");
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
 void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
                void *arg)
 {
     struct form_data none = {0};
     char *json = fields_json(put->def, put->fields ? put->fields : &none);
     char *consents = consents_json(put->consents, put->nconsents);
+    char *keep = keep_array(put->def);
     const char *params[] = {
         put->service, put->jid,           put->username,
         json,         put->password_hash, store_state_name(put->initial_state),
-        consents,     put->origin.iq_id,  put->origin.actor};
+        consents,     put->origin.iq_id,  put->origin.actor,
+        keep};
 
-    if (json && consents)
-        write_op(s, JOB_PUT, params, 9, cb, arg);
+    if (json && consents && keep)
+        write_op(s, JOB_PUT, params, 10, cb, arg);
     else
         cb(arg, STORE_ERROR, false);
     /* the job has its own copy; the values may include hashes */
@@ -1087,6 +1573,7 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
         explicit_bzero(json, strlen(json));
     free(json);
     free(consents);
+    free(keep);
 }
 
 void store_remove(struct store *s, const char *service, const char *jid,
@@ -1128,7 +1615,7 @@ void store_count(struct store *s, const char *service,
                  const enum store_state *state, store_count_cb cb, void *arg)
 {
     const char *params[] = {service, state ? store_state_name(*state) : NULL};
-    struct job *j = job_new(s, JOB_COUNT, params, 2);
+    struct job *j = job_new(JOB_COUNT, params, 2);
 
     if (!j) {
         cb(arg, STORE_ERROR, 0);
@@ -1149,7 +1636,7 @@ void store_list(struct store *s, const char *service,
     struct job *j;
 
     snprintf(limit, sizeof(limit), "%u", max);
-    if (!(j = job_new(s, JOB_LIST, params, 3))) {
+    if (!(j = job_new(JOB_LIST, params, 3))) {
         cb(arg, STORE_ERROR, NULL, 0);
         return;
     }
@@ -1161,24 +1648,24 @@ void store_list(struct store *s, const char *service,
 /* ---- migrations -------------------------------------------------------- */
 
 /* The version the database is at; -1 on failure. */
-static int current_version(struct store *s)
+static int current_version(struct store *s, PGconn *conn)
 {
-    PGresult *res = query(s,
+    PGresult *res = query(s, conn,
                           "SELECT coalesce(max(version), 0)"
                           "  FROM registrar_schema_migrations",
-                          0, NULL, 0, "schema version");
+                          0, NULL);
     int v = -1;
 
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         v = atoi(PQgetvalue(res, 0, 0));
     else
         log_error("store", "cannot read the schema version: %s",
-                  PQerrorMessage(s->conn));
+                  PQerrorMessage(conn));
     PQclear(res);
     return v;
 }
 
-static bool apply(struct store *s, const struct migration *m)
+static bool apply(struct store *s, PGconn *conn, const struct migration *m)
 {
     char version[16];
     const char *params[] = {version, m->name};
@@ -1186,52 +1673,54 @@ static bool apply(struct store *s, const struct migration *m)
     bool ok;
 
     snprintf(version, sizeof(version), "%d", m->version);
-    if (!exec_simple(s, "BEGIN", "BEGIN", 0))
+    if (!exec_simple(s, conn, "BEGIN", "BEGIN"))
         return false;
-    if (!exec_simple(s, m->sql, m->name, 0))
+    if (!exec_simple(s, conn, m->sql, m->name))
         goto rollback;
-    res = query(s,
+    res = query(s, conn,
                 "INSERT INTO registrar_schema_migrations"
                 " (version, name) VALUES ($1::int, $2)",
-                2, params, 0, "migration record");
+                2, params);
     ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
         log_error("store", "cannot record migration %s: %s", m->name,
-                  PQerrorMessage(s->conn));
+                  PQerrorMessage(conn));
     PQclear(res);
     if (!ok)
         goto rollback;
-    if (!exec_simple(s, "COMMIT", "COMMIT", 0))
+    if (!exec_simple(s, conn, "COMMIT", "COMMIT"))
         return false;
     log_info("store", "applied migration %s (schema version %d)", m->name,
              m->version);
     return true;
 rollback:
-    exec_simple(s, "ROLLBACK", "ROLLBACK", 0);
+    exec_simple(s, conn, "ROLLBACK", "ROLLBACK");
     return false;
 }
 
-enum store_status store_migrate(struct store *s)
+/* Migrates on a connection of its own; why gets the reason of
+ * STORE_UNAVAILABLE.  Touches nothing of s but what any thread may
+ * (conninfo, the interrupt): runs on the migrator too. */
+static enum store_status migrate_own(struct store *s, char *why, size_t wl)
 {
     enum store_status st = STORE_ERROR;
+    PGconn *conn = open_blocking(s, why, wl);
     int have;
 
-    if (store_connect(s) != STORE_OK)
+    if (!conn)
         return STORE_UNAVAILABLE;
-    /* The session timeouts would cut a long migration short. */
-    if (!exec_simple(s, "SET statement_timeout = 0", "SET", 0))
-        goto out_conn;
-    if (!exec_simple(s, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
-                     "migration lock", 0))
-        goto out_conn;
-    if (!exec_simple(s,
+    if (!exec_simple(s, conn, "SET client_min_messages = warning", "SET") ||
+        !exec_simple(s, conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
+                     "migration lock"))
+        goto out;
+    if (!exec_simple(s, conn,
                      "CREATE TABLE IF NOT EXISTS registrar_schema_migrations"
                      " (version int PRIMARY KEY,"
                      "  name text NOT NULL,"
                      "  applied_at timestamptz NOT NULL DEFAULT now())",
-                     "migration table", 0))
+                     "migration table"))
         goto out;
-    if ((have = current_version(s)) < 0)
+    if ((have = current_version(s, conn)) < 0)
         goto out;
     if (have > store_schema_version()) {
         log_error("store",
@@ -1241,21 +1730,99 @@ enum store_status store_migrate(struct store *s)
         goto out;
     }
     for (size_t i = 0; i < nmigrations; i++)
-        if (migrations[i].version > have && !apply(s, &migrations[i]))
+        if (migrations[i].version > have && !apply(s, conn, &migrations[i]))
             goto out;
     if (have == store_schema_version())
         log_info("store", "schema is up to date (version %d)", have);
     st = STORE_OK;
-    s->migrated = true;
 out:
-    exec_simple(s, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")",
-                "migration unlock", 0);
-out_conn:
-    if (PQstatus(s->conn) != CONNECTION_OK) {
-        disconnect(s);
-        return STORE_UNAVAILABLE;
+    if (PQstatus(conn) != CONNECTION_OK || atomic_load(&s->interrupted)) {
+        conn_error(conn, why, wl);
+        st = STORE_UNAVAILABLE;
     }
-    exec_simple(s, "SET statement_timeout = '" STATEMENT_TIMEOUT_STR "s'",
-                "SET", CLIENT_DEADLINE_S);
+    PQfinish(conn); /* ends the session: the advisory lock goes with it */
     return st;
+}
+
+enum store_status store_migrate(struct store *s)
+{
+    char why[512];
+    enum store_status st;
+
+    if (atomic_load(&s->interrupted))
+        return STORE_UNAVAILABLE;
+    st = migrate_own(s, why, sizeof(why));
+    if (st == STORE_OK) {
+        s->migrated = true;
+        came_up(s);
+    } else if (st == STORE_UNAVAILABLE) {
+        if (atomic_load(&s->interrupted))
+            log_info("store", "migration abandoned: stopping");
+        else
+            went_down(s, why);
+    }
+    return st;
+}
+
+/* A migration on the migrator (attached): the job and its outcome. */
+struct migration_job {
+    struct store *s;
+    enum store_status st;
+    char why[512];
+};
+
+static void migration_work(void *arg)
+{
+    struct migration_job *m = arg;
+
+    m->st = migrate_own(m->s, m->why, sizeof(m->why));
+}
+
+static void migration_drop(void *arg)
+{
+    struct migration_job *m = arg;
+
+    m->st = STORE_UNAVAILABLE;
+    snprintf(m->why, sizeof(m->why), "stopping");
+}
+
+static void migration_done(void *arg)
+{
+    struct migration_job *m = arg;
+    struct store *s = m->s;
+
+    s->migrating = false;
+    if (m->st == STORE_OK) {
+        s->migrated = true;
+        came_up(s);
+    } else if (!atomic_load(&s->interrupted)) {
+        /* unreachable, or a schema it must not serve on: try again later */
+        went_down(s, m->st == STORE_UNAVAILABLE
+                         ? m->why
+                         : "the schema migration failed");
+    }
+    free(m);
+}
+
+/* The schema could not be migrated at start-up: once the back-off allows,
+ * not attached now (blocking), attached on the migrator. */
+static void migrate_later(struct store *s)
+{
+    struct migration_job *m;
+
+    if (s->migrating || (s->down && now_s() < s->retry_at))
+        return;
+    if (!s->attached) {
+        store_migrate(s);
+        return;
+    }
+    if (!s->migrator || !(m = calloc(1, sizeof(*m))))
+        return;
+    m->s = s;
+    s->migrating = true;
+    if (!worker_submit(s->migrator, migration_work, migration_done,
+                       migration_drop, m)) {
+        s->migrating = false;
+        free(m);
+    }
 }

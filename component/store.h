@@ -2,12 +2,16 @@
  * store.h - registrations in PostgreSQL.
  *
  * store.c is the only file that includes libpq-fe.h.  Every operation
- * completes through a callback that carries the caller's request.  The
- * statements run on a worker: the daemon's (store_set_worker), one at a
- * time on its thread, the callback later on the loop thread; or, until
- * one is set, an inline worker of the store's own, the callback before
- * the call returns (tests, --migrate).  Callers must not rely on either.
- * A callback runs only after the change is committed.
+ * completes through a callback that carries the caller's request, called
+ * only after the change is committed.
+ *
+ * Two ways to run.  Attached to the daemon's event loop (store_attach),
+ * operations are queued and sent from the loop without blocking: the
+ * operations queued together go out in one pipeline and one transaction
+ * (one round trip, one commit), their callbacks run from store_on_ready()
+ * once that commit is known.  Until attached (tests, --migrate), each
+ * operation runs at once and waits for its answer: the callback runs
+ * before the call returns.  Callers must not rely on either.
  */
 #ifndef REGISTRAR_STORE_H
 #define REGISTRAR_STORE_H
@@ -79,6 +83,9 @@ struct store_put {
     const struct form_data *fields; /* stored as a jsonb object: var ->
                                      * value, or an array for -multi */
     const char *password_hash;      /* NULL: keep the stored one */
+    /* An update keeps, from the row on file, the value (a hash) of every
+     * text-private field of def other than "password" that fields does
+     * not hold: an update without secrets needs no read first. */
     enum store_state initial_state; /* for a new registration only */
     const struct store_consent *consents;
     size_t nconsents;
@@ -100,18 +107,32 @@ typedef void (*store_done_cb)(void *arg, enum store_status st, bool created);
 struct store *store_new(const char *conninfo);
 void store_close(struct store *store);
 
-/* From now on, runs every operation on w (borrowed; one thread: the
- * connection is not shared; NULL: the store's inline worker again), with
- * at most queue_max of them submitted and
- * not answered (0: a default of 256).  Over that bound, or when w refuses
- * work (closed), operations answer STORE_UNAVAILABLE at once.  Jobs that
- * w drops when it is closed answer STORE_UNAVAILABLE too. */
-void store_set_worker(struct store *store, struct worker *w,
-                      unsigned queue_max);
+/* From now on, runs on the caller's event loop: operations are queued
+ * (at most queue_max, 0: a default of 256, submitted and not answered;
+ * over that, STORE_UNAVAILABLE at once) and sent by store_turn(); their
+ * callbacks run from store_on_ready() and store_turn().  migrator
+ * (borrowed, NULL: none) runs a schema migration that start-up could not
+ * do, off the loop.  Never call a blocking function of this file (connect,
+ * migrate) on the loop after this. */
+void store_attach(struct store *store, struct worker *migrator,
+                  unsigned queue_max);
 
-/* Connects now (whatever the back-off says).  STORE_OK or
- * STORE_UNAVAILABLE (reason logged once per outage).  Never waits past the
- * connect timeout (the conninfo's connect_timeout, default 5 s).
+/* The loop's side of an attached store.  store_watch: the socket to poll
+ * now and its events (-1: none).  store_on_ready: that socket is ready
+ * (reads what the server sent, answers what was committed).
+ * store_turn: at the end of every turn of the loop, at least every 200
+ * ms: sends what was queued, gives up on an overdue server, and after
+ * store_interrupt() answers everything STORE_UNAVAILABLE.  store_busy:
+ * operations submitted and not answered yet, or a migration running. */
+int store_watch(struct store *store, short *events);
+void store_on_ready(struct store *store);
+void store_turn(struct store *store);
+bool store_busy(const struct store *store);
+
+/* Connects now (whatever the back-off says), and waits: not on the loop.
+ * STORE_OK or STORE_UNAVAILABLE (reason logged once per outage).  Never
+ * waits past the connect timeout (the conninfo's connect_timeout, default
+ * 5 s).
  *
  * While the database is unreachable, operations do not connect: after a
  * failed attempt (or a statement the server did not answer within
@@ -126,8 +147,9 @@ enum store_status store_connect(struct store *store);
 void store_interrupt(struct store *store);
 
 /* Brings the schema up to date under an advisory lock (one migrator at a
- * time).  STORE_ERROR when the database is newer than this binary or a
- * migration fails (nothing of that migration is kept). */
+ * time), on a connection of its own, and waits: not on the loop.  STORE_ERROR
+ * when the database is newer than this binary or a migration fails (nothing of
+ * that migration is kept). */
 enum store_status store_migrate(struct store *store);
 
 /* The highest migration this binary carries. */
@@ -141,8 +163,10 @@ int store_schema_version(void);
 void store_get(struct store *store, const char *service, const char *jid,
                const char *claim, store_get_cb cb, void *arg);
 /* Inserts, or updates the row of (service, jid).  STORE_CONFLICT when the
- * username belongs to another JID of the service; STORE_NOT_ALLOWED when
- * the row is disabled (nothing written). */
+ * username belongs to another JID of the service; STORE_INVALID when the
+ * username rule refuses it; STORE_NOT_ALLOWED when the row is disabled
+ * (nothing written).  None of these fails another operation of the same
+ * transaction. */
 void store_put(struct store *store, const struct store_put *put,
                store_done_cb cb, void *arg);
 /* Replaces the password hash (hash borrowed) of (service, jid) and

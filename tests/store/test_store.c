@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -569,6 +570,152 @@ static void test_statement_deadline(void **state)
     store_close(s);
 }
 
+/* ---- attached: transactions shared on a loop ---------------------------- */
+
+/* Turns the loop's side of an attached store until every operation is
+ * answered (at most 10 s). */
+static void run_loop(struct store *s)
+{
+    double until = mono() + 10;
+
+    store_turn(s);
+    while (store_busy(s) && mono() < until) {
+        short ev = 0;
+        int fd = store_watch(s, &ev);
+        struct pollfd p = {.fd = fd, .events = ev};
+
+        if (poll(&p, fd >= 0 ? 1 : 0, 50) > 0)
+            store_on_ready(s);
+        store_turn(s);
+    }
+    assert_false(store_busy(s));
+}
+
+/* Notifications that arrived on l within 300 ms. */
+static int count_notifications(PGconn *l)
+{
+    PGnotify *n;
+    int count = 0;
+
+    for (int i = 0; i < 15; i++) {
+        usleep(20000);
+        PQconsumeInput(l);
+        while ((n = PQnotifies(l))) {
+            count++;
+            PQfreemem(n);
+        }
+    }
+    return count;
+}
+
+#define NBATCH 40
+
+/* Operations queued together go out as one transaction: one NOTIFY for
+ * all of them, nobody answered before the commit; a username conflict, a
+ * refused username and a statement error of one fail no other; an update
+ * without secrets keeps the private values on file. */
+static void test_attached_batches(void **state)
+{
+    struct store *s = new_migrated();
+    PGconn *l = pgtest_connect(conninfo);
+    static const struct form_field_def pin_fields[] = {
+        {.var = "pin", .type = FORM_TEXT_PRIVATE},
+        {.var = "tags", .type = FORM_TEXT_MULTI},
+    };
+    static const struct form_def pin_def = {.fields = pin_fields, .nfields = 2};
+    struct got g[NBATCH + 3] = {{0}};
+    char jid[NBATCH + 3][64], user[NBATCH + 3][32];
+    struct form_data pin = {0}, none = {0};
+    char *count;
+
+    (void)state;
+    assert_true(form_data_add(&pin, "pin", "$2b$04$hashofthepin"));
+    pgtest_exec(l, "LISTEN registrar");
+    store_attach(s, NULL, 0);
+    for (int i = 0; i < NBATCH + 3; i++) {
+        struct store_put p = {.service = "svc.example",
+                              .jid = jid[i],
+                              .username = user[i],
+                              .def = &pin_def,
+                              .fields = i == 0 ? &pin : &none};
+
+        snprintf(jid[i], sizeof(jid[i]), "user%d@a.example", i);
+        snprintf(user[i], sizeof(user[i]), "user%d", i);
+        if (i == NBATCH) /* another's username */
+            snprintf(user[i], sizeof(user[i]), "USER1");
+        if (i == NBATCH + 1) /* the username rule refuses it */
+            snprintf(user[i], sizeof(user[i]), " padded");
+        if (i == NBATCH + 2) /* the table refuses clear text: an error */
+            p.password_hash = "clear text";
+        store_put(s, &p, on_done, &g[i]);
+        assert_int_equal(g[i].calls, 0); /* queued, not answered */
+    }
+    run_loop(s);
+    for (int i = 0; i < NBATCH; i++) {
+        assert_int_equal(g[i].calls, 1);
+        assert_int_equal(g[i].st, STORE_OK);
+        assert_true(g[i].created);
+    }
+    assert_int_equal(g[NBATCH].st, STORE_CONFLICT);
+    assert_int_equal(g[NBATCH + 1].st, STORE_INVALID);
+    assert_int_equal(g[NBATCH + 2].st, STORE_ERROR);
+    count = scalar("SELECT count(*) FROM registrations", 0, NULL);
+    assert_string_equal(count, "40");
+    free(count);
+    /* the statement error sent the others again: in two commits at most
+     * (BATCH_MAX 60 holds all 43), each with one notification */
+    int n = count_notifications(l);
+    fprintf(stderr, "%d registrations queued together: %d notification(s)\n",
+            NBATCH, n);
+    assert_true(n >= 1 && n <= 2);
+
+    /* an update without the pin keeps the pin's hash on file */
+    struct got u = {0}, r = {0};
+    struct form_data tags = {0};
+    assert_true(form_data_add(&tags, "tags", "x"));
+    struct store_put up = {.service = "svc.example",
+                           .jid = jid[0],
+                           .username = user[0],
+                           .def = &pin_def,
+                           .fields = &tags};
+    store_put(s, &up, on_done, &u);
+    store_get(s, "svc.example", jid[0], NULL, on_get, &r);
+    run_loop(s);
+    assert_int_equal(u.st, STORE_OK);
+    assert_false(u.created);
+    assert_int_equal(r.st, STORE_OK);
+    assert_string_equal(r.fields, "pin=$2b$04$hashofthepin;tags=x;");
+    form_data_clear(&tags);
+    form_data_clear(&pin);
+    PQfinish(l);
+    store_close(s);
+}
+
+/* A full queue answers at once; store_interrupt answers everything. */
+static void test_attached_bounds(void **state)
+{
+    struct store *s = new_migrated();
+    struct got g[6] = {{0}};
+
+    (void)state;
+    store_attach(s, NULL, 4);
+    for (int i = 0; i < 6; i++)
+        store_get(s, "svc.example", "a@a.example", NULL, on_get, &g[i]);
+    assert_int_equal(g[4].calls, 1);
+    assert_int_equal(g[4].st, STORE_UNAVAILABLE);
+    assert_int_equal(g[5].st, STORE_UNAVAILABLE);
+    assert_int_equal(g[0].calls, 0);
+    store_turn(s); /* sent */
+    store_interrupt(s);
+    store_turn(s);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(g[i].calls, 1);
+        assert_int_equal(g[i].st, STORE_UNAVAILABLE);
+    }
+    assert_false(store_busy(s));
+    store_close(s);
+}
+
 /* ---- no hash in what admins read (sql/004) ------------------------------ */
 
 /* text with every `from` replaced by `to`; caller frees. */
@@ -782,6 +929,8 @@ int main(void)
         cmocka_unit_test(test_backoff_fails_fast),
         cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_statement_deadline),
+        cmocka_unit_test(test_attached_batches),
+        cmocka_unit_test(test_attached_bounds),
         cmocka_unit_test(test_admin_view_no_hashes),
         cmocka_unit_test(test_verify_password_query),
     };

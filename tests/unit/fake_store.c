@@ -236,9 +236,25 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
     }
     free(r->username);
     r->username = dup(put->username);
-    form_data_clear(&r->fields);
-    if (put->fields)
-        copy_data(&r->fields, put->fields);
+    {
+        /* as sql/008: an update keeps the private values it does not
+         * hold */
+        struct form_data old = r->fields;
+
+        r->fields = (struct form_data){0};
+        if (put->fields)
+            copy_data(&r->fields, put->fields);
+        for (size_t i = 0; put->def && i < put->def->nfields; i++) {
+            const struct form_field_def *f = &put->def->fields[i];
+            const char *kept = form_data_first(&old, f->var);
+
+            if (f->type == FORM_TEXT_PRIVATE &&
+                strcmp(f->var, "password") != 0 && kept &&
+                !(put->fields && form_data_get(put->fields, f->var)))
+                form_data_add(&r->fields, f->var, kept);
+        }
+        form_data_clear(&old);
+    }
     if (put->password_hash) {
         free(r->password_hash);
         r->password_hash = dup(put->password_hash);
