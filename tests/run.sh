@@ -7,6 +7,9 @@
 # one with AddressSanitizer + UndefinedBehaviorSanitizer, in which any
 # report, leaks included, fails the run.  Servers are started on free
 # loopback ports as the unprivileged user registrar-test and stopped again.
+# As root with CI=true (or REGISTRAR_PACKAGE_TEST=1), the normal build's
+# ctest also builds the Debian package, lints it, installs it with apt-get
+# and purges it again (tests/package/run.sh); it is skipped otherwise.
 # Last, a clang build replays the fuzzing corpus and fuzzes the stanza path
 # for REGISTRAR_FUZZ_SECONDS (60).
 set -euo pipefail
@@ -19,6 +22,7 @@ packages=(
     python3-aioxmpp python3-yaml python3-psycopg2 openssl
     procps util-linux systemd man-db groff-base
     clang clang-format libclang-rt-14-dev
+    dpkg-dev lintian fakeroot file adduser
 )
 
 if [ "$(id -u)" = 0 ] && [ -z "${REGISTRAR_SKIP_APT:-}" ]; then
@@ -66,7 +70,8 @@ run_suite build/tests -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== build and test with ASan + UBSan =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite build/sanitize -E deploy_install -- -DCMAKE_BUILD_TYPE=Debug \
+run_suite build/sanitize -E 'deploy_install|package_deb' -- \
+    -DCMAKE_BUILD_TYPE=Debug \
     -DREGISTRAR_SANITIZE=ON
 
 echo "== fuzz the stanza path (libFuzzer, ${REGISTRAR_FUZZ_SECONDS:-60} s) =="
