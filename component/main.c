@@ -29,12 +29,16 @@
 #define EXIT_TEMPFAIL 75 /* EX_TEMPFAIL: database not reachable */
 #define MAX_RETIRED 64
 /* Bounds on queued work: bcrypt jobs (each tens of ms of CPU; past this,
- * a request is answered 'try again later' at once) and statements for the
- * database thread. */
+ * a request is answered 'try again later' at once) and database
+ * operations.  A request holds at most one database operation at a time
+ * and the in-flight caps (limits, 1024 per service by default) bound the
+ * requests: the store's bound is a backstop above them, not the queue
+ * that decides (its operations go out 60 to a transaction). */
 #define HASH_QUEUE_MAX 64
-#define DB_QUEUE_MAX 256
-/* Once stopping, how long the statement in hand may still take before it
- * is cut short (and every queued one answered 'try again later'). */
+#define DB_QUEUE_MAX 4096
+/* Once stopping, how long the transaction in flight may still take before
+ * it is abandoned (and every queued operation answered 'try again
+ * later'). */
 #define STOP_GRACE_S 2.0
 
 static volatile sig_atomic_t stop_requested, reload_requested;

@@ -106,13 +106,15 @@ static const struct {
 } statements[] = {
     {"registrar_get",
      "SELECT r.username, r.password_hash, f.key, f.value,"
-     /* the claim names the row by the one username rule of sql/003 */
-     "       coalesce(registrar_username_key($3) IN ("
+     /* the claim names the row by the one username rule of sql/003;
+      * no claim, no key computed (ICU: the costly part of a read) */
+     "       CASE WHEN $3::text IS NULL THEN false"
+     "       ELSE coalesce(registrar_username_key($3) IN ("
      "           registrar_username_key(r.username),"
      "           registrar_username_key(r.jid),"
      "           CASE WHEN r.username IS NULL AND strpos(r.jid, '@') > 0"
      "                THEN registrar_username_key(split_part(r.jid, '@', 1))"
-     "           END), false) AS claim_matches,"
+     "           END), false) END AS claim_matches,"
      "       r.state"
      "  FROM registrations r"
      "  LEFT JOIN LATERAL ("
