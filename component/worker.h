@@ -1,5 +1,5 @@
 /*
- * worker.h - runs slow work (bcrypt, SQL) off the event loop.
+ * worker.h - runs slow work (bcrypt, a schema migration) off the event loop.
  *
  * work() runs on a worker thread and must touch nothing but its own arg
  * (no stanzas, no libstrophe, no store).  done() runs later on the loop
