@@ -233,6 +233,8 @@ struct store {
     unsigned nslots, cur;
     unsigned nprepare;    /* slots before this one: ROLLBACK, PREPAREs */
     int failed;           /* the slot whose result was an error; -1: none */
+    int commit_slot;      /* the COMMIT's slot; -1: none (setup) */
+    bool committed;       /* the COMMIT was answered: the jobs are done */
     PGresult *failed_res; /* that result */
 };
 const char *store_status_name(enum store_status st)
@@ -334,7 +336,8 @@ void store_close(struct store *s)
     if (!s)
         return;
     store_interrupt(s);
-    fail_all(s); /* nothing is left unanswered */
+    while (s->head || s->nslots)
+        fail_all(s); /* nothing is left unanswered */
     disconnect(s);
     close(s->wake_fd);
     free(s->conninfo);
@@ -683,6 +686,7 @@ static struct job *take_pipeline(struct store *s)
     *tail = NULL;
     s->nslots = s->cur = 0;
     s->failed = -1;
+    s->committed = false;
     PQclear(s->failed_res);
     s->failed_res = NULL;
     return head;
@@ -712,9 +716,10 @@ static void requeue_front(struct store *s, struct job *list)
 }
 
 /* Splits jobs that failed for no fault of their own: sent again (each
- * alone when alone), or answered STORE_UNAVAILABLE after RESEND_MAX. */
-static void split_resend(struct job *list, bool alone, struct job **resend,
-                         struct job **give_up_list)
+ * alone when alone), or, when the failure counts (nobody else's known
+ * error), answered STORE_UNAVAILABLE after RESEND_MAX of them. */
+static void split_resend(struct job *list, bool alone, bool count,
+                         struct job **resend, struct job **give_up_list)
 {
     struct job **rt = resend, **gt = give_up_list;
 
@@ -727,8 +732,8 @@ static void split_resend(struct job *list, bool alone, struct job **resend,
 
         list = j->next;
         j->next = NULL;
-        if (j->resends < RESEND_MAX) {
-            j->resends++;
+        if (!count || j->resends < RESEND_MAX) {
+            j->resends += count;
             j->alone = j->alone || alone;
             job_clear_results(j);
             *rt = j;
@@ -774,6 +779,8 @@ static void broken(struct store *s, const char *what)
     bool attempt = s->cs == CONN_CONNECTING || s->cs == CONN_SETUP;
     struct job *list = take_pipeline(s), *resend = NULL, *lost = NULL;
 
+    bool committed = s->committed;
+
     conn_error(s->conn, why, sizeof(why));
     disconnect(s);
     if (attempt) {
@@ -782,7 +789,11 @@ static void broken(struct store *s, const char *what)
         log_warn("store", "connection to the database lost while %s: %s", what,
                  why);
     }
-    split_resend(list, false, &resend, &lost);
+    if (committed) { /* the COMMIT was answered: each has its result */
+        answer_list(s, list);
+        return;
+    }
+    split_resend(list, false, true, &resend, &lost);
     requeue_front(s, resend);
     answer_list(s, lost);
 }
@@ -795,6 +806,7 @@ static void give_up(struct store *s)
     const char *what = s->cs == CONN_CONNECTING ? "the connection"
                        : s->cs == CONN_SETUP    ? "the session settings"
                                                 : "a transaction";
+    bool committed = s->committed;
     struct job *list = take_pipeline(s);
 
     snprintf(why, sizeof(why), "no answer to %s within %d s%s", what,
@@ -802,7 +814,8 @@ static void give_up(struct store *s)
              s->cs == CONN_CONNECTING ? " (connect timeout)" : "");
     disconnect(s);
     went_down(s, why);
-    set_status(list, STORE_UNAVAILABLE);
+    if (!committed) /* else each has its result */
+        set_status(list, STORE_UNAVAILABLE);
     answer_list(s, list);
 }
 
@@ -880,6 +893,8 @@ static void connect_step(struct store *s)
     PQsetNoticeProcessor(s->conn, on_notice, NULL);
     s->nslots = s->cur = 0;
     s->failed = -1;
+    s->commit_slot = -1;
+    s->committed = false;
     if (!send_sql(s, "session settings", session_settings) ||
         !PQpipelineSync(s->conn) || !flush_out(s)) {
         broken(s, "sending the session settings");
@@ -900,6 +915,7 @@ static void start_batch(struct store *s)
 
     s->nslots = s->cur = 0;
     s->failed = -1;
+    s->committed = false;
     if (s->need_rollback && !send_sql(s, "ROLLBACK", "ROLLBACK"))
         goto broke;
     s->nprepare = 0;
@@ -926,6 +942,7 @@ static void start_batch(struct store *s)
         if (j->alone)
             break;
     }
+    s->commit_slot = (int)s->nslots;
     if (!send_sql(s, "COMMIT", "COMMIT") || !PQpipelineSync(s->conn) ||
         !flush_out(s))
         goto broke;
@@ -955,7 +972,16 @@ static void finish(struct store *s)
     for (unsigned i = 0; i < s->nslots; i++)
         if (s->slots[i].job)
             njobs++;
-    if (failed >= 0) {
+    if (failed >= 0 && s->committed) {
+        /* an error after the COMMIT was answered (the server going away
+         * before the Sync): the transaction stands, and so do its results */
+        const char *m = PQresultErrorField(fres, PG_DIAG_MESSAGE_PRIMARY);
+
+        log_warn("store", "error after a commit: %s", m ? m : "unknown");
+        failed = -1;
+        if (PQstatus(s->conn) != CONNECTION_OK)
+            st = STORE_UNAVAILABLE; /* the connection goes, not the results */
+    } else if (failed >= 0) {
         bool in_slot = (unsigned)failed < s->nslots;
 
         st = failure(s, fres,
@@ -982,8 +1008,9 @@ static void finish(struct store *s)
     if (failed < 0) {
         ans = list;
     } else {
-        /* one job's own error: it gets it, the others go again; an error
-         * of the transaction (a PREPARE, BEGIN, COMMIT): each alone */
+        /* one job's own error: it gets it, the others go again (they are
+         * fewer each time: not counted); an error of the transaction (a
+         * PREPARE, BEGIN, COMMIT): each alone, counted */
         while (list) {
             struct job *j = list;
 
@@ -991,15 +1018,18 @@ static void finish(struct store *s)
             j->next = NULL;
             if (j == failed_job || (!failed_job && njobs == 1)) {
                 j->st = st;
+                j->next = ans;
                 ans = j;
             } else {
-                split_resend(j, !failed_job, &resend, &ans);
+                split_resend(j, !failed_job, !failed_job, &resend, &ans);
             }
         }
     }
     if (s->conn) {
-        if (st == STORE_UNAVAILABLE ||
-            (failed >= 0 && (unsigned)failed < nprepare)) {
+        if (failed >= 0 && (unsigned)failed < nprepare) {
+            disconnect(s); /* a statement the schema does not take */
+            went_down(s, "cannot prepare the statements");
+        } else if (st == STORE_UNAVAILABLE) {
             disconnect(s);
         } else {
             s->need_rollback = PQtransactionStatus(s->conn) == PQTRANS_INERROR;
@@ -1050,10 +1080,14 @@ static void pump(struct store *s)
         default:
             if (slot && slot->job)
                 read_result(slot->job, r);
+            if (slot && (int)s->cur == s->commit_slot && s->failed < 0)
+                s->committed = true;
             break;
         }
         if (slot)
             slot->answered = true;
+        /* the deadline bounds a silence, not the whole transaction */
+        s->deadline = now_s() + s->timeout_s;
         PQclear(r);
     }
     if (s->conn && PQstatus(s->conn) != CONNECTION_OK)
@@ -1096,6 +1130,11 @@ void store_turn(struct store *s)
     }
     if (s->cs != CONN_NONE && s->cs != CONN_READY && now_s() > s->deadline)
         give_up(s);
+    if (s->cs == CONN_READY && s->need_rollback && !s->head) {
+        start_batch(s); /* ROLLBACK at once: no session idles in a failed
+                         * transaction (idle_in_transaction timeout) */
+        return;
+    }
     if (!s->head)
         return;
     if (!s->migrated) {
@@ -1151,6 +1190,12 @@ static void drive(struct store *s)
  * full; not attached, waits for its answer. */
 static void submit(struct store *s, struct job *j)
 {
+    if (atomic_load(&s->interrupted)) { /* stopping: no new work */
+        j->st = STORE_UNAVAILABLE;
+        s->queued++; /* answer_list uncounts it */
+        answer_list(s, j);
+        return;
+    }
     if (s->queued >= s->queue_max) {
         if (!s->full)
             log_warn("store",

@@ -11,7 +11,8 @@
  * (one round trip, one commit), their callbacks run from store_on_ready()
  * once that commit is known.  Until attached (tests, --migrate), each
  * operation runs at once and waits for its answer: the callback runs
- * before the call returns.  Callers must not rely on either.
+ * before the call returns.  Callers must not rely on either.  A callback
+ * may submit another operation, never store_close().
  */
 #ifndef REGISTRAR_STORE_H
 #define REGISTRAR_STORE_H

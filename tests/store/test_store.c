@@ -623,8 +623,8 @@ static void test_attached_batches(void **state)
         {.var = "tags", .type = FORM_TEXT_MULTI},
     };
     static const struct form_def pin_def = {.fields = pin_fields, .nfields = 2};
-    struct got g[NBATCH + 3] = {{0}};
-    char jid[NBATCH + 3][64], user[NBATCH + 3][32];
+    struct got g[NBATCH + 4] = {{0}};
+    char jid[NBATCH + 4][64], user[NBATCH + 4][32];
     struct form_data pin = {0}, none = {0};
     char *count;
 
@@ -632,7 +632,7 @@ static void test_attached_batches(void **state)
     assert_true(form_data_add(&pin, "pin", "$2b$04$hashofthepin"));
     pgtest_exec(l, "LISTEN registrar");
     store_attach(s, NULL, 0);
-    for (int i = 0; i < NBATCH + 3; i++) {
+    for (int i = 0; i < NBATCH + 4; i++) {
         struct store_put p = {.service = "svc.example",
                               .jid = jid[i],
                               .username = user[i],
@@ -645,7 +645,8 @@ static void test_attached_batches(void **state)
             snprintf(user[i], sizeof(user[i]), "USER1");
         if (i == NBATCH + 1) /* the username rule refuses it */
             snprintf(user[i], sizeof(user[i]), " padded");
-        if (i == NBATCH + 2) /* the table refuses clear text: an error */
+        if (i >= NBATCH + 2) /* the table refuses clear text: an error,
+                              * twice: each its own, the others resent */
             p.password_hash = "clear text";
         store_put(s, &p, on_done, &g[i]);
         assert_int_equal(g[i].calls, 0); /* queued, not answered */
@@ -659,11 +660,14 @@ static void test_attached_batches(void **state)
     assert_int_equal(g[NBATCH].st, STORE_CONFLICT);
     assert_int_equal(g[NBATCH + 1].st, STORE_INVALID);
     assert_int_equal(g[NBATCH + 2].st, STORE_ERROR);
+    assert_int_equal(g[NBATCH + 3].st, STORE_ERROR);
+    for (int i = 0; i < NBATCH + 4; i++)
+        assert_int_equal(g[i].calls, 1); /* each answered once */
     count = scalar("SELECT count(*) FROM registrations", 0, NULL);
     assert_string_equal(count, "40");
     free(count);
-    /* the statement error sent the others again: in two commits at most
-     * (BATCH_MAX 60 holds all 43), each with one notification */
+    /* each statement error sent the others again: three transactions
+     * (BATCH_MAX 60 holds all 44), one committed, one notification */
     int n = count_notifications(l);
     fprintf(stderr, "%d registrations queued together: %d notification(s)\n",
             NBATCH, n);
@@ -712,6 +716,12 @@ static void test_attached_bounds(void **state)
         assert_int_equal(g[i].calls, 1);
         assert_int_equal(g[i].st, STORE_UNAVAILABLE);
     }
+    assert_false(store_busy(s));
+    /* stopping: what a callback submits now is answered at once */
+    struct got late = {0};
+    store_get(s, "svc.example", "a@a.example", NULL, on_get, &late);
+    assert_int_equal(late.calls, 1);
+    assert_int_equal(late.st, STORE_UNAVAILABLE);
     assert_false(store_busy(s));
     store_close(s);
 }
