@@ -234,6 +234,7 @@ struct store {
     unsigned nprepare;    /* slots before this one: ROLLBACK, PREPAREs */
     int failed;           /* the slot whose result was an error; -1: none */
     int commit_slot;      /* the COMMIT's slot; -1: none (setup) */
+    unsigned host_skip;   /* the next connect starts at this host */
     bool committed;       /* the COMMIT was answered: the jobs are done */
     PGresult *failed_res; /* that result */
 };
@@ -505,15 +506,120 @@ static int connect_timeout(PGconn *conn)
     return t < 2 ? 2 : t;
 }
 
-/* Starts a connection on the operator's conninfo (which comes last, so
- * that its values win).  NULL only when out of memory. */
-static PGconn *start_conn(const struct store *s)
-{
-    const char *keys[] = {"application_name", "connect_timeout", "dbname",
-                          NULL};
-    const char *vals[] = {"registrar", CONNECT_TIMEOUT_STR, s->conninfo, NULL};
+/* ---- several hosts: one connect deadline per host ------------------------ */
 
+/* libpq's non-blocking connect applies no connect_timeout per host: a
+ * first host that never answers (rather than refusing) would hide the
+ * others behind the attempt's one deadline.  So, when the deadline passes
+ * on host i of a multi-host conninfo, the next attempt starts at host
+ * i + 1, overriding host, hostaddr and port with the rest of their
+ * lists. */
+
+#define HOSTS_LEN 1024
+
+/* The lists of the conninfo for key ("host", "hostaddr", "port"), from
+ * entry skip on, into out ("" when the key is absent); how many entries
+ * the whole list has. */
+static unsigned host_list(const char *conninfo, const char *key, unsigned skip,
+                          char *out, size_t len)
+{
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    unsigned n = 0;
+
+    out[0] = '\0';
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        const char *rest;
+
+        if (strcmp(o->keyword, key) != 0 || !o->val || !*o->val)
+            continue;
+        rest = o->val;
+        n = 1;
+        for (const char *c = o->val; *c; c++)
+            if (*c == ',' && n++ == skip) /* entry number skip starts */
+                rest = c + 1;
+        if (skip < n)
+            snprintf(out, len, "%s", rest);
+    }
+    PQconninfoFree(opts);
+    return n;
+}
+
+/* How many hosts the conninfo names (1 when one or none). */
+static unsigned host_count(const char *conninfo)
+{
+    char buf[HOSTS_LEN];
+    unsigned h = host_list(conninfo, "host", 0, buf, sizeof(buf));
+    unsigned a = host_list(conninfo, "hostaddr", 0, buf, sizeof(buf));
+
+    return h > a ? h : a ? a : 1;
+}
+
+/* Starts a connection on the operator's conninfo (which comes after our
+ * defaults, so that its values win), from host number skip on.  NULL
+ * only when out of memory. */
+static PGconn *start_conn(const struct store *s, unsigned skip)
+{
+    char host[HOSTS_LEN], addr[HOSTS_LEN], port[HOSTS_LEN];
+    const char *keys[7] = {"application_name", "connect_timeout", "dbname"};
+    const char *vals[7] = {"registrar", CONNECT_TIMEOUT_STR, s->conninfo};
+    int n = 3;
+
+    if (skip > 0) {
+        /* a list of one (a port for every host) is kept whole */
+        if (host_list(s->conninfo, "host", skip, host, sizeof(host)) > 1) {
+            keys[n] = "host";
+            vals[n++] = host;
+        }
+        if (host_list(s->conninfo, "hostaddr", skip, addr, sizeof(addr)) > 1) {
+            keys[n] = "hostaddr";
+            vals[n++] = addr;
+        }
+        if (host_list(s->conninfo, "port", skip, port, sizeof(port)) > 1) {
+            keys[n] = "port";
+            vals[n++] = port;
+        }
+    }
+    keys[n] = vals[n] = NULL;
     return PQconnectStartParams(keys, vals, 1);
+}
+
+/* Which host of the attempt (counted from the attempt's first) conn is
+ * trying now. */
+static unsigned host_tried(PGconn *conn)
+{
+    PQconninfoOption *opts = PQconninfo(conn);
+    const char *now = PQhost(conn), *port = PQport(conn);
+    char hosts[HOSTS_LEN] = "", ports[HOSTS_LEN] = "";
+    unsigned i = 0;
+
+    for (PQconninfoOption *o = opts; o && o->keyword; o++) {
+        if (!o->val)
+            continue;
+        if (strcmp(o->keyword, "host") == 0 ||
+            (strcmp(o->keyword, "hostaddr") == 0 && !hosts[0]))
+            snprintf(hosts, sizeof(hosts), "%s", o->val);
+        else if (strcmp(o->keyword, "port") == 0)
+            snprintf(ports, sizeof(ports), "%s", o->val);
+    }
+    PQconninfoFree(opts);
+    if (!now)
+        return 0;
+    /* the i-th entry of host (and of port, when it is a list) */
+    for (char *h = hosts, *p = ports, *hs, *ps;; i++) {
+        hs = strchr(h, ',');
+        ps = strchr(p, ',');
+        if (hs)
+            *hs = '\0';
+        if (ps)
+            *ps = '\0';
+        if (strcmp(h, now) == 0 && (!port || !*p || strcmp(p, port) == 0))
+            return i;
+        if (!hs)
+            return 0;
+        h = hs + 1;
+        if (ps)
+            p = ps + 1;
+    }
 }
 
 /* The first line of conn's error message, into why. */
@@ -527,11 +633,15 @@ static void conn_error(PGconn *conn, char *why, size_t whylen)
  * NULL with the reason in why.  Any thread. */
 static PGconn *open_blocking(struct store *s, char *why, size_t whylen)
 {
-    PGconn *conn = start_conn(s);
-    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    unsigned skip = 0;
+    PGconn *conn;
+    PostgresPollingStatusType ps;
     double deadline;
     int timeout;
 
+next_host:
+    conn = start_conn(s, skip);
+    ps = PGRES_POLLING_WRITING;
     if (!conn) {
         conn_error(NULL, why, whylen);
         return NULL;
@@ -550,6 +660,16 @@ static PGconn *open_blocking(struct store *s, char *why, size_t whylen)
         ws = wait_socket(s, PQsocket(conn),
                          ps == PGRES_POLLING_READING ? POLLIN : POLLOUT,
                          deadline, -1);
+        if (ws == WAIT_TIMEOUT &&
+            skip + host_tried(conn) + 1 < host_count(s->conninfo)) {
+            log_warn("store",
+                     "no answer from %s:%s within %d s (connect timeout): "
+                     "trying the next host",
+                     PQhost(conn), PQport(conn), timeout);
+            skip += host_tried(conn) + 1;
+            PQfinish(conn);
+            goto next_host;
+        }
         if (ws != WAIT_READY) {
             if (ws == WAIT_INTERRUPTED)
                 snprintf(why, whylen, "stopping");
@@ -798,6 +918,8 @@ static void broken(struct store *s, const char *what)
     answer_list(s, lost);
 }
 
+static void start_connect(struct store *s);
+
 /* The server did not answer in time: that server gets time to come back
  * (back-off); what was in flight is answered STORE_UNAVAILABLE. */
 static void give_up(struct store *s)
@@ -807,8 +929,24 @@ static void give_up(struct store *s)
                        : s->cs == CONN_SETUP    ? "the session settings"
                                                 : "a transaction";
     bool committed = s->committed;
-    struct job *list = take_pipeline(s);
+    struct job *list;
 
+    if (s->cs == CONN_CONNECTING) {
+        unsigned next = s->host_skip + host_tried(s->conn) + 1;
+
+        if (next < host_count(s->conninfo)) { /* the next host, now */
+            log_warn("store",
+                     "no answer from %s:%s within %d s (connect timeout): "
+                     "trying the next host",
+                     PQhost(s->conn), PQport(s->conn), s->timeout_s);
+            disconnect(s);
+            s->host_skip = next;
+            start_connect(s);
+            return;
+        }
+    }
+    s->host_skip = 0;
+    list = take_pipeline(s);
     snprintf(why, sizeof(why), "no answer to %s within %d s%s", what,
              s->timeout_s,
              s->cs == CONN_CONNECTING ? " (connect timeout)" : "");
@@ -851,10 +989,11 @@ static void start_connect(struct store *s)
 {
     char why[512];
 
-    s->conn = start_conn(s);
+    s->conn = start_conn(s, s->host_skip);
     if (!s->conn || PQstatus(s->conn) == CONNECTION_BAD) {
         conn_error(s->conn, why, sizeof(why));
         disconnect(s);
+        s->host_skip = 0;
         went_down(s, why);
         return;
     }
@@ -881,6 +1020,7 @@ static void connect_step(struct store *s)
     if (s->polling == PGRES_POLLING_FAILED || PQsocket(s->conn) < 0) {
         conn_error(s->conn, why, sizeof(why));
         disconnect(s);
+        s->host_skip = 0;
         went_down(s, why);
         return;
     }
@@ -997,6 +1137,7 @@ static void finish(struct store *s)
             return;
         }
         s->cs = CONN_READY;
+        s->host_skip = 0;
         log_info("store", "connected to database %s on %s:%s as %s",
                  PQdb(s->conn), PQhost(s->conn), PQport(s->conn),
                  PQuser(s->conn));

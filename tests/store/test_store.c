@@ -570,6 +570,44 @@ static void test_statement_deadline(void **state)
     store_close(s);
 }
 
+/* A multi-host conninfo whose first host accepts and never answers: the
+ * connect deadline applies per host, so the second is reached, by the
+ * blocking migration and by the store's own connection alike. */
+static void test_multihost_skips_silent_host(void **state)
+{
+    PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+    const char *port = NULL;
+    char ci[1400];
+    int fd, silent = silent_server(&fd);
+    struct got g = {0};
+    struct store *s;
+    double t0, took;
+
+    (void)state;
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "port") == 0 && o->val)
+            port = o->val;
+    assert_non_null(port);
+    snprintf(ci, sizeof(ci),
+             "%s host=127.0.0.1,127.0.0.1 port=%d,%s connect_timeout=2",
+             conninfo, silent, port);
+    PQconninfoFree(opts);
+    s = store_new(ci);
+    t0 = mono();
+    assert_int_equal(store_migrate(s), STORE_OK);
+    took = mono() - t0;
+    assert_true(took >= 1.9 && took < 4);
+    t0 = mono();
+    store_get(s, "svc.example", "nobody@a.example", NULL, on_get, &g);
+    assert_int_equal(g.st, STORE_NOT_FOUND);
+    fprintf(stderr,
+            "first host silent: migrated after %.2f s, answered after "
+            "%.2f s\n",
+            took, mono() - t0);
+    store_close(s);
+    close(fd);
+}
+
 /* ---- attached: transactions shared on a loop ---------------------------- */
 
 /* Turns the loop's side of an attached store until every operation is
@@ -939,6 +977,7 @@ int main(void)
         cmocka_unit_test(test_backoff_fails_fast),
         cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_statement_deadline),
+        cmocka_unit_test(test_multihost_skips_silent_host),
         cmocka_unit_test(test_attached_batches),
         cmocka_unit_test(test_attached_bounds),
         cmocka_unit_test(test_admin_view_no_hashes),
