@@ -13,6 +13,22 @@
 #                     tests of clients that must reconnect).
 #   pg.sh stop DIR    stop it (pg_ctl -m fast, then by PID).
 #   pg.sh status DIR  exit 0 when it is running.
+#   pg.sh standby DIR PRIMARY_DIR [NAME]
+#                     a streaming standby of the running cluster that
+#                     "pg.sh start PRIMARY_DIR" made: pg_basebackup -R into
+#                     DIR/data over 127.0.0.1 (its primary_conninfo carries
+#                     application_name=NAME, default standby1), started on
+#                     its own free port with its socket in DIR, and waited
+#                     for until the primary lists it as streaming. The
+#                     primary gets a pg_hba replication line for 127.0.0.1
+#                     if it has none (initdb writes one) and is otherwise
+#                     left alone: making NAME synchronous
+#                     (synchronous_standby_names) is the caller's, as it is
+#                     an operator's. The standby has synchronous_standby_names
+#                     = '': once promoted, it commits alone. Writes DIR/env
+#                     as start does, plus PG_PRIMARY_PORT, PG_STANDBY_NAME.
+#   pg.sh promote DIR the standby in DIR becomes a primary (pg_ctl promote,
+#                     waited for).
 #
 # Must start as root (to create/switch to registrar-test) or as the user
 # that will own the cluster. Never touches the system cluster.
@@ -27,7 +43,8 @@ PG_START_TIMEOUT=${PG_START_TIMEOUT:-30}
 
 usage()
 {
-    echo "usage: $0 start|stop|restart|status DIR" >&2
+    echo "usage: $0 start|stop|restart|status|promote DIR" >&2
+    echo "       $0 standby DIR PRIMARY_DIR [NAME]" >&2
     exit 64
 }
 
@@ -117,21 +134,141 @@ EOF
     psql_super "$port" registrar -c 'CREATE EXTENSION IF NOT EXISTS pgcrypto' ||
         harness_die "cannot create extension pgcrypto"
 
-    {
-        echo "PGHOST=127.0.0.1"
-        echo "PGPORT=$port"
-        echo "PGUSER=registrar"
-        echo "PGDATABASE=registrar"
-        echo "PG_SUPERUSER=postgres"
-        echo "PG_SOCKET_DIR=$(env_quote "$dir")"
-        echo "PG_PID=$(pg_pid "$dir")"
-        echo "REGISTRAR_CONNINFO=$(env_quote "host=127.0.0.1 port=$port dbname=registrar user=registrar")"
-    } >"$dir/env"
+    pg_env "$dir" "$port" >"$dir/env"
     harness_log "postgres running on 127.0.0.1:$port (pid $(pg_pid "$dir")), env in $dir/env"
 }
 
+# pg_env DIR PORT: the lines of DIR/env for the cluster in DIR on PORT
+pg_env()
+{
+    local dir=$1 port=$2
+    echo "PGHOST=127.0.0.1"
+    echo "PGPORT=$port"
+    echo "PGUSER=registrar"
+    echo "PGDATABASE=registrar"
+    echo "PG_SUPERUSER=postgres"
+    echo "PG_SOCKET_DIR=$(env_quote "$dir")"
+    echo "PG_PID=$(pg_pid "$dir")"
+    echo "REGISTRAR_CONNINFO=$(env_quote "host=127.0.0.1 port=$port dbname=registrar user=registrar")"
+}
+
+# pg_standby DIR PRIMARY_DIR NAME
+pg_standby()
+{
+    local dir primary name=$3 pport port attempt i ok=0 hba streaming
+    case $name in
+    '' | *[!A-Za-z0-9_]*)
+        harness_die "standby name '$name': letters, digits and _ only"
+        ;;
+    esac
+    harness_ensure_user
+    primary=$(cd "$2" 2>/dev/null && pwd -P) || harness_die "no such directory $2"
+    [ -r "$primary/env" ] || harness_die "no cluster of 'pg.sh start' in $primary"
+    pport=$(sed -n 's/^PGPORT=//p' "$primary/env")
+    "$PGBIN/pg_isready" -q -t 10 -h 127.0.0.1 -p "$pport" ||
+        harness_die "the primary in $primary is not running"
+    dir=$(harness_prepare_dir "$1") || exit 1
+    [ "$dir" != "$primary" ] || harness_die "a standby needs a directory of its own"
+
+    # replication connections from loopback: initdb -A trust writes this
+    # line already (an operator writes one for the standby's address, for
+    # a replication role with a password)
+    hba=$primary/data/pg_hba.conf
+    if ! grep -Eq '^[[:space:]]*host[[:space:]]+replication[[:space:]]+(all|postgres)[[:space:]]+127\.0\.0\.1/32[[:space:]]' "$hba"; then
+        echo "host replication postgres 127.0.0.1/32 trust" >>"$hba"
+        as_user 30 "$PGBIN/pg_ctl" -D "$primary/data" reload >/dev/null 2>&1 ||
+            harness_die "cannot reload the primary in $primary"
+    fi
+
+    pg_stop "$dir"
+    rm -rf "$dir/data" "$dir/env" "$dir/postgres.log" "$dir/basebackup.log" \
+        "$dir"/.s.PGSQL.*
+    # -R: standby.signal, and primary_conninfo (the connection string
+    # given, application_name included) in postgresql.auto.conf
+    if ! as_user 120 "$PGBIN/pg_basebackup" -D "$dir/data" -R -X stream \
+            -c fast --no-sync \
+            -d "host=127.0.0.1 port=$pport user=postgres application_name=$name" \
+            >"$dir/basebackup.log" 2>&1; then
+        cat "$dir/basebackup.log" >&2
+        harness_die "pg_basebackup from $primary failed"
+    fi
+    grep -q "^primary_conninfo = .*application_name=$name" \
+        "$dir/data/postgresql.auto.conf" ||
+        harness_die "pg_basebackup -R wrote no primary_conninfo naming $name"
+
+    # the copied postgresql.conf holds the primary's port and socket
+    # directory: the lines appended here come later, so they win
+    for attempt in 1 2 3 4 5; do
+        port=$(free_port) || harness_die "no free port"
+        cat >>"$dir/data/postgresql.conf" <<EOF
+
+# --- tests/harness/pg.sh: standby $name of $primary (attempt $attempt) ---
+port = $port
+unix_socket_directories = '$dir'
+hot_standby = on
+# a standby has no standby of its own: once promoted it commits alone,
+# until the operator names a new synchronous standby
+synchronous_standby_names = ''
+EOF
+        if as_user $((PG_START_TIMEOUT + 5)) "$PGBIN/pg_ctl" -D "$dir/data" \
+                -l "$dir/postgres.log" -w -t "$PG_START_TIMEOUT" start \
+                >/dev/null 2>&1 &&
+                "$PGBIN/pg_isready" -q -t 10 -h 127.0.0.1 -p "$port"; then
+            ok=1
+            break
+        fi
+        harness_log "standby did not start on port $port (attempt $attempt)"
+        pg_stop "$dir"
+    done
+    if [ "$ok" != 1 ]; then
+        tail -n 30 "$dir/postgres.log" >&2
+        harness_die "cannot start the standby in $dir"
+    fi
+
+    streaming=0
+    for ((i = 0; i < PG_START_TIMEOUT * 10; i++)); do
+        streaming=$(psql_super "$pport" postgres -A -t -c \
+            "SELECT count(*) FROM pg_stat_replication WHERE application_name = '$name' AND state = 'streaming'" \
+            2>/dev/null) || streaming=0
+        [ "$streaming" = 1 ] && break
+        sleep 0.1
+    done
+    if [ "$streaming" != 1 ]; then
+        tail -n 30 "$dir/postgres.log" >&2
+        harness_die "standby $name in $dir is not streaming from $primary"
+    fi
+
+    {
+        pg_env "$dir" "$port"
+        echo "PG_PRIMARY_PORT=$pport"
+        echo "PG_STANDBY_NAME=$name"
+    } >"$dir/env"
+    harness_log "standby $name running on 127.0.0.1:$port (pid $(pg_pid "$dir")), streaming from 127.0.0.1:$pport, env in $dir/env"
+}
+
+# pg_promote DIR: the standby in DIR becomes a primary
+pg_promote()
+{
+    local dir
+    dir=$(cd "$1" 2>/dev/null && pwd -P) || harness_die "no such directory $1"
+    [ -f "$dir/data/standby.signal" ] ||
+        harness_die "no standby in $dir (no standby.signal)"
+    as_user 40 "$PGBIN/pg_ctl" -D "$dir/data" promote -w -t 30 \
+        >/dev/null 2>&1 || harness_die "pg_ctl promote failed in $dir"
+    harness_log "postgres in $dir promoted (pid $(pg_pid "$dir"))"
+}
+
+[ $# -ge 2 ] || usage
+if [ "$1" = standby ]; then
+    [ $# -eq 3 ] || [ $# -eq 4 ] || usage
+    pg_standby "$2" "$3" "${4:-standby1}"
+    exit
+fi
 [ $# -eq 2 ] || usage
 case $1 in
+promote)
+    pg_promote "$2"
+    ;;
 start)
     pg_start "$2"
     ;;
