@@ -6,10 +6,12 @@ prints the figures.  Every run of the load generator is one record (a JSON
 line in RESULTS): the loadgen's own line, plus what the /proc files said
 about the processes during that run:
 
-  comp_cpu_s      utime+stime of the component process (all threads)
+  comp_cpu_s      utime+stime of the component process (all threads);
+                  of all its processes for a system of several instances
+                  (comp_cpu_each_s: each one's, in the order started)
   comp_hwm_kb     its peak RSS during the run (VmHWM, reset before the run
-                  through /proc/PID/clear_refs)
-  comp_rss_kb     its RSS after the run
+                  through /proc/PID/clear_refs); summed over instances
+  comp_rss_kb     its RSS after the run (summed likewise)
   server_cpu_s    the XMPP server's process (c2s mode)
   pg_cpu_s        the whole PostgreSQL cluster: every postgres process,
                   with the backends that exited during the run (the
@@ -19,10 +21,16 @@ about the processes during that run:
                   the client backends of database "registrar" alive
                   across the run (pg_stat_activity): registrar's own
                   connections; their summed peak RSS
+  client_cpu_s    the load generator (or pgbench) itself: the children's
+                  rusage of this process across the run
 
 Commands:
   bench.py c2s CONFIG      the matrix through the server
   bench.py direct CONFIG   direct mode and pgbench, alternated
+  bench.py instances CONFIG
+                           registrar with 1, 2, 3 ... processes on one
+                           JID each (run.sh --instances), alternated with
+                           the echo component, register workload
   bench.py report META RESULTS...
                            the table, the medians and every ratio
 
@@ -33,6 +41,7 @@ prints figures and asserts nothing.
 
 import json
 import os
+import resource
 import platform
 import re
 import statistics
@@ -157,14 +166,19 @@ class Bench:
 
     def measured(self, cmd, comp_pid, timeout, parse):
         """Runs cmd, measuring around it; the record parse() makes of its
-        output, with the measures added (None when it failed)."""
+        output, with the measures added (None when it failed).  comp_pid:
+        the component's PID, a list of them (instances of one system), or
+        None."""
         pm = self.cfg["pg"]["pid"]
         server = self.cfg.get("server_pid")
+        comps = (list(comp_pid) if isinstance(comp_pid, (list, tuple))
+                 else [comp_pid] if comp_pid else [])
         backends = self.db_backends()
-        for p in backends + ([comp_pid] if comp_pid else []):
+        for p in backends + comps:
             reset_peak(p)
-        c0 = cpu_s(comp_pid) if comp_pid else 0
+        c0 = [cpu_s(p) for p in comps]
         s0 = cpu_s(server) if server else 0
+        k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         g0 = cluster_ticks(pm)
         b0 = {p: ticks(p) for p in backends}
         n0 = len(children_of(pm))
@@ -182,9 +196,9 @@ class Bench:
         end = time.time() + 5
         while len(children_of(pm)) > n0 and time.time() < end:
             time.sleep(0.05)
-        c1 = cpu_s(comp_pid) if comp_pid else 0
-        settle_from = c1
+        c1 = [cpu_s(p) for p in comps]
         s1 = cpu_s(server) if server else 0
+        k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         g1 = cluster_ticks(pm)
         b1 = {p: ticks(p) for p in backends}
         rec = parse(r.stdout)
@@ -198,17 +212,23 @@ class Bench:
                 print("  " + line[:300], file=sys.stderr)
         rec.update({
             "wall_s": round(wall, 3),
-            "comp_cpu_s": c1 - c0,
-            "comp_hwm_kb": status_kb(comp_pid, "VmHWM") if comp_pid else 0,
-            "comp_rss_kb": status_kb(comp_pid, "VmRSS") if comp_pid else 0,
+            "comp_cpu_s": sum(c1) - sum(c0),
+            "comp_hwm_kb": sum(status_kb(p, "VmHWM") for p in comps),
+            "comp_rss_kb": sum(status_kb(p, "VmRSS") for p in comps),
             "server_cpu_s": s1 - s0,
+            "client_cpu_s": round(k1.ru_utime + k1.ru_stime
+                                  - k0.ru_utime - k0.ru_stime, 3),
             "pg_cpu_s": (g1 - g0) / TCK,
             "db_backend_cpu_s": sum(b1[p] - b0[p] for p in backends
                                     if p in b1) / TCK,
             "db_hwm_kb": sum(status_kb(p, "VmHWM") for p in backends),
         })
-        if comp_pid:
-            rec["settle_s"], rec["settle_cpu_s"] = settle(comp_pid, settle_from)
+        if len(comps) > 1:
+            rec["comp_cpu_each_s"] = [b - a for a, b in zip(c0, c1)]
+        for p, since in zip(comps, c1):
+            waited, spent = settle(p, since)
+            rec["settle_s"] = round(rec.get("settle_s", 0) + waited, 1)
+            rec["settle_cpu_s"] = round(rec.get("settle_cpu_s", 0) + spent, 3)
         return rec
 
     def save(self, rec, **extra):
@@ -222,7 +242,7 @@ class Bench:
         n, w = level
         pw = workload == "password"
         jid = system["pw_jid"] if pw else system["jid"]
-        pid = system["pw_pid"] if pw else system["pid"]
+        pid = system["pw_pid"] if pw else system.get("pids") or system["pid"]
         cmd = [cfg["loadgen"], "--sessions", str(n), "--window", str(w),
                "--workload", workload, "--duration", str(cfg["duration"]),
                "--warmup", str(cfg["warmup"]), "--label", system["name"]]
@@ -245,7 +265,8 @@ class Bench:
         if rec is None:
             return None
         self.save(rec, system=system["name"], level="%dx%d" % level,
-                  rep=rep, phase=phase, server=cfg.get("server", "none"))
+                  rep=rep, phase=phase, server=cfg.get("server", "none"),
+                  instances=system.get("instances"))
         print("  %-8s %-9s %-9s %-6s rep %d: %8.1f rt/s  p50 %7.2f ms  "
               "p99 %8.2f ms  err %d  comp %.2fs  pg %.2fs%s" % (
                   cfg.get("server", "direct"), workload, system["name"],
@@ -322,6 +343,17 @@ def run_c2s(cfg):
                               phase="half")
 
 
+def run_instances(cfg):
+    """run.sh --instances: registrar with 1, 2, 3 ... processes (one
+    system each, on its own JID) and the echo component, alternated in
+    each repetition, on the register workload."""
+    b = Bench(cfg)
+    for level in levels_of(cfg):
+        for rep in range(cfg["reps"]):
+            for s in rotate(cfg["systems"], rep):
+                b.loadgen(s, "register", level, rep, phase="instances")
+
+
 def run_direct(cfg):
     b = Bench(cfg)
     here = os.path.dirname(os.path.abspath(__file__))
@@ -389,7 +421,7 @@ def report(paths, meta):
     print("machine: %s cores, %s; %s" % (os.cpu_count(), cpu_model(),
                                          platform.platform()))
     for k in ("registrar", "servers", "reps", "duration", "hash_ms",
-              "hash_cost", "pgbench_clients"):
+              "hash_cost", "pgbench_clients", "instances"):
         if k in meta:
             print("  %s: %s" % (k, meta[k]))
     print("medians of the repetitions; ratios are the median of the "
@@ -417,7 +449,7 @@ def report(paths, meta):
             name, fmt(value, "%.2f"), target, mark))
 
     servers = sorted({r.get("server") for r in rs
-                      if r.get("mode") == "c2s"})
+                      if r.get("mode") == "c2s" and r.get("phase") != "instances"})
     systems = ["echo", "slixmpp", "registrar"]
     for server in servers:
         print("\n== through %s (c2s): median of the repetitions" % server)
@@ -543,6 +575,8 @@ def report(paths, meta):
                     % server, max(late) - min(late), lambda v: v <= 1,
                     "within 1")
 
+    report_instances(group(phase="instances"), ratio)
+
     d = group(phase="direct")
     if d:
         print("\n== direct mode (loadgen as the XEP-0114 server; every "
@@ -592,9 +626,80 @@ def report(paths, meta):
             verdict("direct %s: comp CPU per registration, registrar/echo"
                     % lv, ratio(rl, el, None, lambda r: per_rt(r, "comp_cpu_s")),
                     lambda v: v <= 2, "<= 2")
-    print("\n== targets (ratios inside this run)")
-    for v in verdicts:
-        print(v)
+    if verdicts:
+        print("\n== targets (ratios inside this run)")
+        for v in verdicts:
+            print(v)
+
+
+def report_instances(rs, ratio):
+    """run.sh --instances: each system's medians, its ok/s as a ratio to
+    one instance and to echo (per repetition), and where the CPU went:
+    seconds per run of each registrar process, of ejabberd (beam.smp),
+    of the PostgreSQL cluster and of the load generator, and the share of
+    the machine's cores that each used over the run."""
+    if not rs:
+        return
+    cores = os.cpu_count() or 1
+    for server in sorted({r["server"] for r in rs}):
+        srv = [r for r in rs if r["server"] == server]
+        print("\n== %s: registrar instances on one JID (ejabberd "
+              "domain_balancing bare_source, component_number N), register "
+              "workload; median of the repetitions" % server)
+        print("%-6s %-13s %9s %8s %7s %8s %8s %6s | %-28s %7s %7s %7s %7s"
+              % ("level", "system", "ok/s", "x one", "/echo", "p50 ms",
+                 "p99 ms", "err", "CPU s: registrar (each)", "ejabb",
+                 "pg", "loadgen", "wall"))
+        for lv in sorted({r["level"] for r in srv},
+                         key=lambda l: [int(x) for x in l.split("x")]):
+            at = [r for r in srv if r["level"] == lv]
+            names = sorted({r["system"] for r in at},
+                           key=lambda n: (n != "echo", n))
+            one = [r for r in at if r.get("instances") == 1]
+            ech = [r for r in at if r["system"] == "echo"]
+            for name in names:
+                g = [r for r in at if r["system"] == name]
+                each = ""
+                if any("comp_cpu_each_s" in r for r in g):
+                    k = max(len(r.get("comp_cpu_each_s", [])) for r in g)
+                    each = " (%s)" % "+".join(
+                        fmt(med(r["comp_cpu_each_s"][i] for r in g
+                                if len(r.get("comp_cpu_each_s", [])) > i),
+                            "%.2f") for i in range(k))
+                print("%-6s %-13s %9s %8s %7s %8s %8s %6s | %-28s %7s %7s "
+                      "%7s %7s" % (
+                          lv, name, fmt(med(okps(r) for r in g)),
+                          fmt(ratio(g, one, None, okps), "%.2f")
+                          if one and name != "echo" else "-",
+                          fmt(ratio(g, ech, None, okps), "%.2f")
+                          if name != "echo" else "-",
+                          fmt(med(r["p50_ms"] for r in g), "%.2f"),
+                          fmt(med(r["p99_ms"] for r in g), "%.2f"),
+                          fmt(med(r["errors"] for r in g), "%.0f"),
+                          fmt(med(r["comp_cpu_s"] for r in g), "%.2f") + each,
+                          fmt(med(r["server_cpu_s"] for r in g), "%.2f"),
+                          fmt(med(r["pg_cpu_s"] for r in g), "%.2f"),
+                          fmt(med(r.get("client_cpu_s") for r in g), "%.2f"),
+                          fmt(med(r["wall_s"] for r in g), "%.2f")))
+            print("  share of the %d cores over each run (CPU s / (wall s x "
+                  "cores)), medians:" % cores)
+            for name in names:
+                g = [r for r in at if r["system"] == name]
+
+                def share(key):
+                    return fmt(med(100 * (r.get(key) or 0)
+                                   / (r["wall_s"] * cores) for r in g),
+                               "%.0f%%")
+                print("    %-13s %s %s, ejabberd %s, postgres %s, loadgen "
+                      "%s, idle or others %s" % (
+                          name, "echo" if name == "echo" else "registrar",
+                          share("comp_cpu_s"), share("server_cpu_s"),
+                          share("pg_cpu_s"), share("client_cpu_s"),
+                          fmt(med(100 - 100 * sum(
+                              r.get(k) or 0 for k in
+                              ("comp_cpu_s", "server_cpu_s", "pg_cpu_s",
+                               "client_cpu_s")) / (r["wall_s"] * cores)
+                              for r in g), "%.0f%%")))
 
 
 def cpu_model():
@@ -609,10 +714,11 @@ def cpu_model():
 
 
 def main(argv):
-    if len(argv) >= 3 and argv[1] in ("c2s", "direct"):
+    if len(argv) >= 3 and argv[1] in ("c2s", "direct", "instances"):
         with open(argv[2]) as f:
             cfg = json.load(f)
-        (run_c2s if argv[1] == "c2s" else run_direct)(cfg)
+        {"c2s": run_c2s, "direct": run_direct,
+         "instances": run_instances}[argv[1]](cfg)
     elif len(argv) >= 4 and argv[1] == "report":
         with open(argv[2]) as f:
             meta = json.load(f)

@@ -4,7 +4,7 @@
 #   tests/bench/run.sh [--server prosody|ejabberd|both] [--quick]
 #                      [--reps R] [--duration S] [--levels "20x1 50x4"]
 #                      [--workloads "get register ..."] [--no-direct]
-#                      [--out DIR] [--keep]
+#                      [--instances "1 2 3"] [--out DIR] [--keep]
 #
 # Starts, as the harness does (tests/harness: the unprivileged user
 # registrar-test, free loopback ports), a throwaway PostgreSQL and the XMPP
@@ -25,6 +25,17 @@
 # date and the machine.  Stops everything it started, by PID, on exit.
 #
 #   --quick      one level (50x4), one repetition, 2 s per run
+#   --instances "1 2 3"
+#                ejabberd only: instead of the three systems, registrar
+#                with 1, 2, 3 ... processes on one component JID each
+#                (regN.localhost; for N >= 2 ejabberd's domain_balancing
+#                bare_source with component_number N, tests/harness/
+#                ejabberd.sh), alternated with the echo component, on
+#                the "register" workload at every level; prints each as
+#                a ratio to one instance, with the CPU seconds of every
+#                registrar process, of ejabberd (beam.smp), PostgreSQL
+#                and the load generator during the runs (README "Scaling
+#                and high availability")
 #   --out DIR    keep results.jsonl and report.txt in DIR
 #   --keep       keep the work directory (logs, configs)
 #
@@ -62,6 +73,7 @@ HASH_COST=${BENCH_HASH_COST:-10}
 PGBENCH_CLIENTS=${BENCH_PGBENCH_CLIENTS:-2}
 PASSWORD=bench-pw
 DIRECT_LEVELS=
+INSTANCES=
 
 usage()
 {
@@ -78,6 +90,7 @@ while [ $# -gt 0 ]; do
     --levels) LEVELS=$2; shift ;;
     --workloads) WORKLOADS=$2; shift ;;
     --no-direct) DIRECT=0 ;;
+    --instances) INSTANCES=$2; shift ;;
     --out) OUT=$2; shift ;;
     --keep) KEEP=1 ;;
     -h|--help) usage ;;
@@ -86,6 +99,24 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ "$SERVERS" = both ] && SERVERS="prosody ejabberd"
+if [ -n "$INSTANCES" ]; then
+    # Prosody accepts one connection per component JID
+    [ "$SERVERS" = ejabberd ] || {
+        echo "bench: --instances needs --server ejabberd" >&2
+        exit 64
+    }
+    for n in $INSTANCES; do
+        case $n in
+        [1-9]) ;;
+        *) echo "bench: --instances: '$n' is not 1 to 9" >&2; exit 64 ;;
+        esac
+        # shellcheck disable=SC2086  # a list
+        [ "$(printf '%s\n' $INSTANCES | grep -c -x "$n")" = 1 ] || {
+            echo "bench: --instances: $n given twice" >&2
+            exit 64
+        }
+    done
+fi
 if [ "$QUICK" = 1 ]; then
     LEVELS="50x4"
     REPS=1
@@ -199,7 +230,8 @@ secret()
 S_REG=$(secret) S_REGPW=$(secret) S_ECHO=$(secret) S_SLIX=$(secret)
 S_SLIXPW=$(secret)
 
-# registrar_conf PORT [pw]: the registrar config (titled services)
+# registrar_conf PORT [pw]: the registrar config (titled services); the
+# first service's JID is $REG_JID (default reg.localhost)
 registrar_conf()
 {
     local port=$1 with_pw=${2:-}
@@ -207,7 +239,7 @@ registrar_conf()
 # written by tests/bench/run.sh
 database { conninfo = "$REGISTRAR_CONNINFO" }
 log { level = "info" }
-component "reg.localhost" {
+component "${REG_JID:-reg.localhost}" {
     server = "127.0.0.1"
     port = $port
     secret = "$S_REG"
@@ -305,8 +337,83 @@ for l in $LEVELS $DIRECT_LEVELS; do
     [ "$n" -gt "$MAX_SESSIONS" ] && MAX_SESSIONS=$n
 done
 
+# instances_c2s SERVER: --instances through SERVER (ejabberd): the echo
+# component and, for each N of $INSTANCES, N registrar processes on
+# regN.localhost (domain_balancing bare_source, component_number N, when
+# N >= 2); bench.py instances alternates them on the register workload.
+instances_c2s()
+{
+    local server=$1 n i comps=() balance="" systems pids
+    comps=(echo.localhost "$S_ECHO")
+    for n in $INSTANCES; do
+        comps+=("reg$n.localhost" "$S_REG")
+        [ "$n" -ge 2 ] && balance+=" reg$n.localhost=bare_source:$n"
+    done
+    EJABBERD_DOMAIN_BALANCING=${balance# } \
+        "$HARNESS/$server.sh" start "$WORK/$server" "${comps[@]}" || exit 1
+    XMPP_RUNNING=$server
+    # shellcheck disable=SC1090
+    . "$WORK/$server/env"
+    SERVER_PID=$(sed -n 's/^\(PROSODY\|EJABBERD\)_PID=//p' "$WORK/$server/env")
+    say "domain_balancing:${balance:- none}"
+
+    start "echo-$server" "$ECHO_BIN" "$ECHO_BIN" 127.0.0.1 \
+        "$XMPP_COMPONENT_PORT" echo.localhost "$S_ECHO"
+    ECHO_PID=$STARTED
+    wait_log "$WORK/echo-$server.log" "attached as" 1 30 "$ECHO_PID"
+    systems="{\"name\": \"echo\", \"jid\": \"echo.localhost\",
+    \"pw_jid\": \"echo.localhost\", \"pid\": $ECHO_PID, \"pw_pid\": $ECHO_PID}"
+    for n in $INSTANCES; do
+        REG_JID=reg$n.localhost write_conf "$WORK/registrar-x$n.conf" \
+            "$XMPP_COMPONENT_PORT"
+        pids=()
+        for ((i = 1; i <= n; i++)); do
+            start "registrar-x$n-$i" "$WORK/registrar-x$n.conf" \
+                "$REGISTRAR_BIN" --config "$WORK/registrar-x$n.conf"
+            pids+=("$STARTED")
+        done
+        for ((i = 1; i <= n; i++)); do
+            wait_log "$WORK/registrar-x$n-$i.log" "attached to" 1 30 \
+                "${pids[i - 1]}"
+        done
+        systems+=",
+   {\"name\": \"registrar-x$n\", \"instances\": $n,
+    \"jid\": \"reg$n.localhost\", \"pw_jid\": \"reg$n.localhost\",
+    \"pid\": ${pids[0]}, \"pw_pid\": ${pids[0]},
+    \"pids\": [$(IFS=,; echo "${pids[*]}")]}"
+    done
+
+    say "creating $MAX_SESSIONS accounts and benchping in band"
+    timeout 120 "$LOADGEN" --port "$XMPP_C2S_PORT" --to echo.localhost \
+        --sessions "$MAX_SESSIONS" --password "$PASSWORD" \
+        --ping-to echo.localhost --register-accounts --setup-only ||
+        { say "cannot create the accounts"; exit 1; }
+
+    cat >"$WORK/instances-$server.json" <<EOF
+{"loadgen": "$LOADGEN", "c2s_port": $XMPP_C2S_PORT, "server": "$server",
+ "server_pid": $SERVER_PID, "password": "$PASSWORD",
+ "pg": {"pid": $PG_PID, "port": $PGPORT, "psql": "$PGBIN/psql",
+        "pgbench": "$PGBIN/pgbench"},
+ "systems": [
+   $systems],
+ "balancing": "bare_source",
+ "workloads": ["register"], "levels": $LEVELS_JSON, "reps": $REPS,
+ "duration": $DURATION, "warmup": $WARMUP, "results": "$RESULTS",
+ "pgbench_clients": $PGBENCH_CLIENTS}
+EOF
+    "$PY" "$BENCH/bench.py" instances "$WORK/instances-$server.json" || exit 1
+
+    stop_listed
+    "$HARNESS/$server.sh" stop "$WORK/$server"
+    XMPP_RUNNING=
+}
+
 for server in $SERVERS; do
     say "=== $server"
+    if [ -n "$INSTANCES" ]; then
+        instances_c2s "$server"
+        continue
+    fi
     "$HARNESS/$server.sh" start "$WORK/$server" \
         reg.localhost "$S_REG" regpw.localhost "$S_REGPW" \
         echo.localhost "$S_ECHO" slix.localhost "$S_SLIX" \
@@ -404,6 +511,7 @@ cat >"$WORK/meta.json" <<EOF
  "registrar": "$("$REGISTRAR_BIN" --version 2>&1 | head -n 1) ($REGISTRAR_BIN)",
  "servers": "$SERVERS ($(dpkg-query -W -f='${Version}' prosody 2>/dev/null) / $(dpkg-query -W -f='${Version}' ejabberd 2>/dev/null))",
  "reps": $REPS, "duration": "${WARMUP}s warm-up + ${DURATION}s measured per run",
+$( [ -z "$INSTANCES" ] || echo " \"instances\": \"$INSTANCES (registrar processes per JID; ejabberd domain_balancing bare_source for N >= 2)\",")
  "hash_ms": $HASH_MS, "hash_cost": $HASH_COST,
  "pgbench_clients": $PGBENCH_CLIENTS}
 EOF

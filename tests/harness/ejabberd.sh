@@ -25,6 +25,17 @@
 # python3-yaml; only its port and its hosts (each COMPONENT_JID with its
 # SECRET as password, other per-host options kept) are replaced.
 #
+# EJABBERD_DOMAIN_BALANCING="JID=TYPE:N [JID=TYPE:N ...]" adds ejabberd's
+# top-level domain_balancing: for those component JIDs (several
+# connections of one JID, README "Scaling and high availability"; the
+# commented example in deploy/ejabberd.yml): TYPE is random, source,
+# destination, bare_source or bare_destination, N (2-1000) its
+# component_number. N is required: ejabberd 23.01 reads component_number
+# without a default, and a domain given a type alone fails every
+# component connection of that JID ({badkey,component_number}). Unset or
+# empty: no domain_balancing (ejabberd's default: each stanza goes to one
+# connection of the JID at random). Kept across "restart".
+#
 # Never touches /etc/ejabberd, /var/lib/ejabberd or the system's ejabberd:
 # ejabberdctl gets --config-dir DIR, so it reads DIR/ejabberdctl.cfg (which
 # this script writes) instead of /etc/ejabberd/ejabberdctl.cfg. The node
@@ -191,11 +202,42 @@ sys.stdout.write(yaml.safe_dump([svc], default_flow_style=False,
 EOF
 }
 
+# balancing: the top-level domain_balancing: block of
+# $EJABBERD_DOMAIN_BALANCING (usage above); nothing when it is unset.
+balancing()
+{
+    local item jid spec type n
+    [ -n "${EJABBERD_DOMAIN_BALANCING:-}" ] || return 0
+    echo "# several connections of one component JID"
+    echo "# (EJABBERD_DOMAIN_BALANCING=\"$EJABBERD_DOMAIN_BALANCING\")"
+    echo "domain_balancing:"
+    for item in $EJABBERD_DOMAIN_BALANCING; do
+        jid=${item%%=*}
+        spec=${item#*=}
+        type=${spec%%:*}
+        n=${spec#*:}
+        [ "$jid" != "$item" ] && [ -n "$jid" ] && [ "$n" != "$spec" ] ||
+            harness_die "EJABBERD_DOMAIN_BALANCING: '$item' is not JID=TYPE:N"
+        case $type in
+        random|source|destination|bare_source|bare_destination) ;;
+        *) harness_die "EJABBERD_DOMAIN_BALANCING: '$item': no such type '$type'" ;;
+        esac
+        case $n in
+        ''|*[!0-9]*) harness_die "EJABBERD_DOMAIN_BALANCING: '$item': N is not a number" ;;
+        esac
+        [ "$n" -ge 2 ] && [ "$n" -le 1000 ] ||
+            harness_die "EJABBERD_DOMAIN_BALANCING: '$item': N must be 2 to 1000"
+        printf '  "%s":\n    type: %s\n    component_number: %s\n' \
+            "$jid" "$type" "$n"
+    done
+}
+
 write_config()
 {
-    local dir=$1 c2s=$2 comp=$3 listener
+    local dir=$1 c2s=$2 comp=$3 listener balance
     shift 3
     listener=$(write_listener "$comp" "$@") || exit 1
+    balance=$(balancing) || exit 1
     cat >"$dir/ejabberd.yml" <<EOF
 ## written by tests/harness/ejabberd.sh; throwaway, loopback only
 hosts:
@@ -235,6 +277,7 @@ listen:
     # the e2e race opens 25 client connections at once; the default is 5
     backlog: 128
 $listener
+$balance
 
 modules:
   mod_disco: {}
