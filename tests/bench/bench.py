@@ -214,6 +214,9 @@ class Bench:
             "wall_s": round(wall, 3),
             "comp_cpu_s": sum(c1) - sum(c0),
             "comp_hwm_kb": sum(status_kb(p, "VmHWM") for p in comps),
+            # the process's own memory after the run (no shared library
+            # pages): what its work costs, beside the RSS
+            "comp_anon_kb": sum(status_kb(p, "RssAnon") for p in comps),
             "comp_rss_kb": sum(status_kb(p, "VmRSS") for p in comps),
             "server_cpu_s": s1 - s0,
             "client_cpu_s": round(k1.ru_utime + k1.ru_stime
@@ -534,6 +537,13 @@ def report(paths, meta):
                             "MB" % (server, wl),
                             max(r["comp_hwm_kb"] for r in reg) / 1024
                             if reg else None, lambda v: v < 10, "< 10")
+                    anon = [r["comp_anon_kb"] for r in reg
+                            if r.get("comp_anon_kb")]
+                    if anon:
+                        print("  %s %s 50x16: registrar's own (anonymous) "
+                              "memory after the runs: %.1f MB; the rest of "
+                              "its RSS is shared library pages"
+                              % (server, wl, max(anon) / 1024))
         half = group(server=server, phase="half")
         if half:
             print("\n-- %s, register at half the ceiling's rate (ceiling = "
