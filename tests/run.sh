@@ -70,7 +70,7 @@ run_suite build/tests -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== build and test with ASan + UBSan =="
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-run_suite build/sanitize -E 'deploy_install|package_deb' -- \
+run_suite build/sanitize -E 'deploy_install|package_deb|bench_' -- \
     -DCMAKE_BUILD_TYPE=Debug \
     -DREGISTRAR_SANITIZE=ON
 
