@@ -66,7 +66,12 @@ class Backend(threading.Thread):
         try:
             self.read_new()
             while not self.stopping.is_set():
-                if select.select([self.conn], [], [], 0.2) == ([], [], []):
+                # a notification that arrived during read_new's query is
+                # already in conn.notifies, and the socket is not readable
+                # for it any more: look there before waiting
+                if (not self.conn.notifies and
+                        select.select([self.conn], [], [], 0.2)
+                        == ([], [], [])):
                     continue
                 self.conn.poll()
                 got = False
