@@ -622,11 +622,28 @@ static unsigned host_tried(PGconn *conn)
     }
 }
 
-/* The first line of conn's error message, into why. */
+/* conn's error message on one line, into why (whylen > 3). */
 static void conn_error(PGconn *conn, char *why, size_t whylen)
 {
-    snprintf(why, whylen, "%s", conn ? PQerrorMessage(conn) : "out of memory");
-    why[strcspn(why, "\n")] = '\0';
+    const char *m = conn ? PQerrorMessage(conn) : "out of memory";
+    size_t o = 0;
+
+    /* one line: libpq gives a line per host tried (and hint lines
+     * indented with a tab): "; " between them, so that a multi-host
+     * failure names every host's reason */
+    for (; *m && o + 3 < whylen; m++) {
+        if (*m == '\n') {
+            while (m[1] == '\t' || m[1] == ' ')
+                m++;
+            if (m[1] && o > 0) {
+                why[o++] = ';';
+                why[o++] = ' ';
+            }
+        } else if (*m != '\t') {
+            why[o++] = *m;
+        }
+    }
+    why[o] = '\0';
 }
 
 /* A blocking connection for migrations, within the connect timeout, or
