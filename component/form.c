@@ -2,7 +2,11 @@
  * form.c - XEP-0004 data forms: build, parse, validate, encode as JSON.
  *
  * Pure: libstrophe stanzas in and out, no connection, no storage, no
- * XEP-0077 policy.  Error texts name fields, never submitted values.
+ * XEP-0077 policy.  Error texts name fields, never submitted values; a
+ * var or type the requester chose is quoted only as text_excerpt() makes
+ * it (short, whole characters), and every text is cut, if it must be,
+ * between two characters (text_vformat): a cut inside a UTF-8 sequence
+ * makes the reply not well-formed, and the server closes the stream.
  */
 #include "form.h"
 
@@ -12,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "xml.h"
 
 static void problem_set(struct form_problem *p, const char *fmt, ...)
@@ -24,7 +29,7 @@ static void problem_set(struct form_problem *p, const char *fmt, ...)
     if (!p)
         return;
     va_start(ap, fmt);
-    vsnprintf(p->text, sizeof(p->text), fmt, ap);
+    (void)text_vformat(p->text, sizeof(p->text), fmt, ap);
     va_end(ap);
 }
 
@@ -105,13 +110,16 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
     xmpp_ctx_t *ctx = xmpp_stanza_get_context(x);
     const char *type = xmpp_stanza_get_type(x);
     size_t nfields = 0;
+    char quoted[TEXT_EXCERPT_SIZE(TEXT_EXCERPT_CHARS)];
 
     *out = (struct form_data){0};
     if (type && strcmp(type, "cancel") == 0)
         return FORM_CANCEL;
     if (!type || strcmp(type, "submit") != 0) {
         problem_set(problem, "a form of type '%s' cannot be submitted",
-                    type ? type : "(none)");
+                    type ? text_excerpt(quoted, sizeof(quoted), type,
+                                        TEXT_EXCERPT_CHARS)
+                         : "(none)");
         return FORM_BAD_REQUEST;
     }
     for (xmpp_stanza_t *f = xmpp_stanza_get_children(x); f;
@@ -132,7 +140,9 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
             return FORM_BAD_REQUEST;
         }
         if (form_data_find(out, var)) {
-            problem_set(problem, "field '%.64s' submitted twice", var);
+            problem_set(
+                problem, "field '%s' submitted twice",
+                text_excerpt(quoted, sizeof(quoted), var, TEXT_EXCERPT_CHARS));
             return FORM_BAD_REQUEST;
         }
         if (strcmp(var, "FORM_TYPE") == 0) {
@@ -156,8 +166,10 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
             if (!is_named(v, "value"))
                 continue;
             if (entry->nvalues == FORM_MAX_VALUES) {
-                problem_set(problem, "field '%.64s' has more than %d values",
-                            var, FORM_MAX_VALUES);
+                problem_set(problem, "field '%s' has more than %d values",
+                            text_excerpt(quoted, sizeof(quoted), var,
+                                         TEXT_EXCERPT_CHARS),
+                            FORM_MAX_VALUES);
                 return FORM_BAD_REQUEST;
             }
             text = xmpp_stanza_get_text(v);

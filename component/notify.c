@@ -1,7 +1,9 @@
 /*
  * notify.c - sd_notify(3) by hand: one AF_UNIX datagram per state change.
  * Knows nothing of what the states mean; failures are ignored (systemd
- * may not be listening) but never block.
+ * may not be listening) but never block.  A STATUS= too long for a
+ * datagram is cut between two characters (text_vformat), never inside
+ * one: systemctl shows it as UTF-8.
  */
 #include "notify.h"
 
@@ -13,6 +15,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "text.h"
 
 void notify_send(const char *state)
 {
@@ -43,7 +47,7 @@ void notify_status(const char *fmt, ...)
     if (!getenv("NOTIFY_SOCKET"))
         return;
     va_start(ap, fmt);
-    vsnprintf(buf + 7, sizeof(buf) - 7, fmt, ap);
+    (void)text_vformat(buf + 7, sizeof(buf) - 7, fmt, ap);
     va_end(ap);
     notify_send(buf);
 }

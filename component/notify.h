@@ -11,7 +11,8 @@
 /* Sends state ("READY=1", "STATUS=...", ...) if $NOTIFY_SOCKET is set. */
 void notify_send(const char *state);
 
-/* printf-style STATUS= line. */
+/* printf-style STATUS= line; one too long (over 500 bytes) is cut
+ * between two UTF-8 characters. */
 void notify_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Microseconds between watchdog pings systemd wants (half its

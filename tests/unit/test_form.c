@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "form.h"
+#include "text.h"
 
 static struct form_option gender[] = {{"M", "Male"}, {"F", "Female"}};
 static struct form_field_def fields[] = {
@@ -325,6 +326,102 @@ static void test_types(void **state)
     assert_false(form_type_is_multi(FORM_LIST_SINGLE));
 }
 
+#define E_ACUTE "\xc3\xa9" /* é, 2 bytes */
+
+/* Issue 16: a var of 63 ASCII bytes and an é, given twice, was quoted as
+ * its first 64 bytes ('%.64s'), half of the é included: the error text,
+ * sent as it was, made the server close the component's stream.  Now
+ * the var is quoted as a short excerpt of whole characters, whatever
+ * its length and whichever characters it has. */
+static void test_var_twice_quoted_whole(void **state)
+{
+    static const char *const tails[] = {E_ACUTE, "\xe2\x82\xac",
+                                        "\xf0\x9f\x98\x80"};
+    struct form_data d;
+    struct form_problem p;
+    char var[200], inner[600];
+
+    (void)state;
+    memset(var, 'A', 63);
+    strcpy(var + 63, E_ACUTE);
+    snprintf(inner, sizeof(inner), "<field var='%s'/><field var='%s'/>", var,
+             var);
+    assert_int_equal(parse("submit", inner, &d, &p), FORM_BAD_REQUEST);
+    form_data_clear(&d);
+    assert_true(text_xml_chars_ok(p.text));
+    assert_string_equal(p.text, "field "
+                                "'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...' "
+                                "submitted twice");
+    /* every length, every width of the last character */
+    for (size_t n = 0; n < 80; n++) {
+        for (size_t t = 0; t < 3; t++) {
+            memset(var, 'A', n);
+            strcpy(var + n, tails[t]);
+            snprintf(inner, sizeof(inner), "<field var='%s'/><field var='%s'/>",
+                     var, var);
+            memset(&p, 0x55, sizeof(p));
+            assert_int_equal(parse("submit", inner, &d, &p), FORM_BAD_REQUEST);
+            form_data_clear(&d);
+            if (!text_xml_chars_ok(p.text))
+                fail_msg("var of %zu bytes + %zu: not UTF-8: %s", n, t, p.text);
+            assert_contains(p.text, "submitted twice");
+            assert_true(strlen(p.text) < 64 + 4 * TEXT_EXCERPT_CHARS);
+        }
+    }
+}
+
+/* The same var with too many values, and a form type of any length: the
+ * text quotes them whole, and briefly. */
+static void test_var_and_type_quoted_briefly(void **state)
+{
+    struct form_data d;
+    struct form_problem p;
+    char var[100], type[700], inner[8192];
+    size_t n;
+
+    (void)state;
+    memset(var, 'A', 63);
+    strcpy(var + 63, E_ACUTE);
+    n = (size_t)snprintf(inner, sizeof(inner), "<field var='%s'>", var);
+    for (int i = 0; i <= FORM_MAX_VALUES; i++)
+        n += (size_t)snprintf(inner + n, sizeof(inner) - n, "<value>v</value>");
+    snprintf(inner + n, sizeof(inner) - n, "</field>");
+    assert_int_equal(parse("submit", inner, &d, &p), FORM_BAD_REQUEST);
+    form_data_clear(&d);
+    assert_true(text_xml_chars_ok(p.text));
+    assert_contains(p.text, "has more than 64 values");
+    assert_not_contains(p.text, var);
+    /* a type of 300 é: the text of 256 bytes used to end inside one */
+    type[0] = '\0';
+    for (int i = 0; i < 300; i++)
+        strcat(type, E_ACUTE);
+    assert_int_equal(parse(type, GOOD, &d, &p), FORM_BAD_REQUEST);
+    form_data_clear(&d);
+    assert_true(text_xml_chars_ok(p.text));
+    assert_contains(p.text, "cannot be submitted");
+    assert_not_contains(p.text, type);
+}
+
+/* A text built from the configuration (a field's var) is cut, when it
+ * must be, between two characters. */
+static void test_long_defined_var_cut_whole(void **state)
+{
+    char var[400] = "x";
+    struct form_field_def f[] = {
+        {.var = var, .type = FORM_TEXT_SINGLE, .required = true}};
+    const struct form_def d1 = {.fields = f, .nfields = 1};
+    struct form_data d = {0};
+    struct form_problem p;
+
+    (void)state;
+    for (int i = 0; i < 150; i++)
+        strcat(var, E_ACUTE); /* 301 bytes: over the 256 of the text */
+    assert_int_equal(form_validate(&d1, &d, false, &p), FORM_NOT_ACCEPTABLE);
+    assert_true(text_xml_chars_ok(p.text));
+    assert_true(strlen(p.text) >= sizeof(p.text) - 4);
+    form_data_clear(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +436,9 @@ int main(void)
         cmocka_unit_test(test_keep_private_on_update),
         cmocka_unit_test(test_jid),
         cmocka_unit_test(test_types),
+        cmocka_unit_test(test_var_twice_quoted_whole),
+        cmocka_unit_test(test_var_and_type_quoted_briefly),
+        cmocka_unit_test(test_long_defined_var_cut_whole),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
