@@ -9,6 +9,11 @@
  * back-off on its own, and sends what its router answers, always from its
  * own JID (the router's replies carry it).  The process stops for good
  * only when the server refuses a secret.  No protocol decisions here.
+ *
+ * Everything leaves through one check (component_outgoing): a stanza
+ * that would not be well-formed XML makes the server close the stream,
+ * and every answer in flight with it, so a bug upstream costs its own
+ * request an internal-server-error, never the connection.
  */
 #include "component.h"
 
@@ -16,6 +21,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +32,8 @@
 
 #include "log.h"
 #include "notify.h"
+#include "text.h"
+#include "xml.h"
 
 /* How long the event loop may sleep, in ms: bounds how late a stop or a
  * reconnect is noticed. */
@@ -103,6 +111,87 @@ static void on_strophe_log(void *arg, xmpp_log_level_t level, const char *area,
     }
 }
 
+/* A minimal <iq type='error'/> of internal-server-error with the id, to
+ * and from of iq; NULL when one of them is itself unfit to send (or out
+ * of memory).  Caller owns the result. */
+static xmpp_stanza_t *internal_error(xmpp_stanza_t *iq)
+{
+    xmpp_ctx_t *ctx = xmpp_stanza_get_context(iq);
+    const char *id = xmpp_stanza_get_id(iq);
+    const char *to = xmpp_stanza_get_to(iq);
+    const char *from = xmpp_stanza_get_from(iq);
+    xmpp_stanza_t *r, *err;
+
+    if ((id && !text_xml_chars_ok(id)) || (to && !text_xml_chars_ok(to)) ||
+        (from && !text_xml_chars_ok(from)))
+        return NULL;
+    if (!(r = xml_elem(ctx, "iq", NULL)))
+        return NULL;
+    if (!(err = xml_elem(ctx, "error", NULL))) {
+        xmpp_stanza_release(r);
+        return NULL;
+    }
+    xmpp_stanza_set_type(r, "error");
+    if (id)
+        xmpp_stanza_set_id(r, id);
+    if (to)
+        xmpp_stanza_set_to(r, to);
+    if (from)
+        xmpp_stanza_set_from(r, from);
+    xmpp_stanza_set_type(err, "wait");
+    xmpp_stanza_set_attribute(err, "code", "500");
+    xml_add(err, xml_elem(ctx, "internal-server-error", IQ_NS_STANZAS));
+    xml_add(r, err);
+    return r;
+}
+
+xmpp_stanza_t *component_outgoing(const char *jid, xmpp_stanza_t *stanza)
+{
+    const char *why = xml_check(stanza);
+    const char *name = xmpp_stanza_get_name(stanza);
+    const char *type = xmpp_stanza_get_type(stanza);
+    char qname[TEXT_EXCERPT_SIZE(16)], qtype[TEXT_EXCERPT_SIZE(16)];
+    char qid[TEXT_EXCERPT_SIZE(TEXT_EXCERPT_CHARS)];
+    char qto[TEXT_EXCERPT_SIZE(TEXT_EXCERPT_CHARS * 2)];
+    xmpp_stanza_t *instead = NULL;
+
+    if (!why)
+        return xmpp_stanza_clone(stanza); /* a new reference */
+    /* an answer to a get or set: the request still gets its one reply */
+    if (name && !strcmp(name, "iq") && type &&
+        (!strcmp(type, "result") || !strcmp(type, "error")) &&
+        (instead = internal_error(stanza)) && xml_check(instead)) {
+        xmpp_stanza_release(instead);
+        instead = NULL;
+    }
+    /* never the content: the kind of part at fault, and quoted (the id or
+     * to may be the part at fault) */
+    log_error("component",
+              "BUG: %s: <%s type='%s'> id=%s to %s is not well-formed XML "
+              "(%s): %s",
+              jid, text_excerpt(qname, sizeof(qname), name, 16),
+              text_excerpt(qtype, sizeof(qtype), type, 16),
+              text_excerpt(qid, sizeof(qid), xmpp_stanza_get_id(stanza),
+                           TEXT_EXCERPT_CHARS),
+              text_excerpt(qto, sizeof(qto), xmpp_stanza_get_to(stanza),
+                           TEXT_EXCERPT_CHARS * 2),
+              why,
+              instead ? "answered internal-server-error instead" : "not sent");
+    return instead;
+}
+
+/* Sends stanza (borrowed) as component_outgoing() lets it. */
+static void send_checked(struct conn *k, xmpp_stanza_t *stanza)
+{
+    xmpp_stanza_t *out = component_outgoing(JID(k), stanza);
+
+    if (out) {
+        xmpp_send(k->conn, out);
+        xmpp_stanza_release(out);
+    }
+}
+
+/* The sink of the router's replies and of what requests cause. */
 static void send_stanza(void *arg, xmpp_stanza_t *stanza)
 {
     struct conn *k = arg;
@@ -114,7 +203,7 @@ static void send_stanza(void *arg, xmpp_stanza_t *stanza)
                  xmpp_stanza_get_to(stanza) ? xmpp_stanza_get_to(stanza) : "");
         return;
     }
-    xmpp_send(k->conn, stanza);
+    send_checked(k, stanza);
 }
 
 static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
@@ -165,6 +254,25 @@ bool component_ping_token(char *out, size_t size)
     return true;
 }
 
+/* Appends to buf (size bytes, *len of them used) as text_format() does:
+ * once something is cut (between two characters), *len is size and
+ * nothing more goes in. */
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+    va_list ap;
+    bool whole;
+
+    if (*len >= size)
+        return;
+    va_start(ap, fmt);
+    whole = text_vformat(buf + *len, size - *len, fmt, ap);
+    va_end(ap);
+    *len = whole ? *len + strlen(buf + *len) : size;
+}
+
 /* STATUS= for systemd, from every connection's part.  With one service,
  * its own words ("attached to ...", "not attached: reconnecting to ...",
  * "refused by ..."); with several, which are not attached and why, then
@@ -182,21 +290,17 @@ static void update_status(const struct component *c)
         down += c->conns[i].state != ONLINE;
     buf[0] = '\0';
     if (down) {
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-                                "not attached (%zu of %zu):", down, c->nconns);
-        for (size_t i = 0; i < c->nconns && len < sizeof(buf); i++)
+        append(buf, sizeof(buf), &len, "not attached (%zu of %zu):", down,
+               c->nconns);
+        for (size_t i = 0; i < c->nconns; i++)
             if (c->conns[i].state != ONLINE)
-                len +=
-                    (size_t)snprintf(buf + len, sizeof(buf) - len, " %s (%s);",
-                                     JID(&c->conns[i]), c->conns[i].status);
+                append(buf, sizeof(buf), &len, " %s (%s);", JID(&c->conns[i]),
+                       c->conns[i].status);
     }
-    if (len < sizeof(buf))
-        len += (size_t)snprintf(buf + len, sizeof(buf) - len,
-                                "%sattached:", down ? " " : "");
-    for (size_t i = 0; i < c->nconns && len < sizeof(buf); i++)
+    append(buf, sizeof(buf), &len, "%sattached:", down ? " " : "");
+    for (size_t i = 0; i < c->nconns; i++)
         if (c->conns[i].state == ONLINE)
-            len += (size_t)snprintf(buf + len, sizeof(buf) - len, " %s",
-                                    JID(&c->conns[i]));
+            append(buf, sizeof(buf), &len, " %s", JID(&c->conns[i]));
     notify_status("%s", buf);
 }
 
@@ -226,11 +330,11 @@ static void schedule_retry(struct conn *k)
     log_info("component", "%s: reconnecting to %s:%u in %u ms (attempt %u)",
              JID(k), k->conf->component.server, k->conf->component.port, delay,
              k->failures + 1);
-    snprintf(k->status, sizeof(k->status),
-             "%sreconnecting to %s:%u in %u ms (attempt %u)",
-             k->owner->nconns == 1 ? "not attached: " : "",
-             k->conf->component.server, k->conf->component.port, delay,
-             k->failures + 1);
+    text_format(k->status, sizeof(k->status),
+                "%sreconnecting to %s:%u in %u ms (attempt %u)",
+                k->owner->nconns == 1 ? "not attached: " : "",
+                k->conf->component.server, k->conf->component.port, delay,
+                k->failures + 1);
     update_status(k->owner);
 }
 
@@ -263,8 +367,8 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
                      random(), random());
         log_info("component", "attached to %s:%u as %s", cc->server, cc->port,
                  cc->jid);
-        snprintf(k->status, sizeof(k->status), "attached to %s:%u as %s",
-                 cc->server, cc->port, cc->jid);
+        text_format(k->status, sizeof(k->status), "attached to %s:%u as %s",
+                    cc->server, cc->port, cc->jid);
         update_status(k->owner);
         /* READY=1 once every service is attached (the first time) */
         if (!k->owner->ready_sent && all_online(k->owner)) {
@@ -289,9 +393,9 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
                   "match the server's component secret",
                   cc->server, cc->port, cc->jid);
         k->refused = true;
-        snprintf(k->status, sizeof(k->status),
-                 "refused by %s:%u: wrong component secret", cc->server,
-                 cc->port);
+        text_format(k->status, sizeof(k->status),
+                    "refused by %s:%u: wrong component secret", cc->server,
+                    cc->port);
         update_status(k->owner);
         return;
     }
@@ -560,7 +664,7 @@ static void keepalive(struct conn *k)
     xmpp_stanza_set_name(ping, "ping");
     xmpp_stanza_set_ns(ping, "urn:xmpp:ping");
     xmpp_stanza_add_child(iq, ping);
-    xmpp_send(k->conn, iq);
+    send_checked(k, iq);
     k->ping_sent = now;
     log_debug("component", "%s: keepalive ping %s", cc->jid, k->ping_id);
 out:

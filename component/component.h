@@ -85,4 +85,16 @@ bool component_ping_token(char *out, size_t size);
 bool component_is_ping_reply(const char *ping_id, const char *name,
                              const char *type, const char *id);
 
+/* The send point's check, which every stanza passes before it leaves
+ * (borrowed): what to send instead, or NULL to send nothing.  A stanza
+ * that xml_check() (xml.h) finds well-formed is returned as it is (a new
+ * reference).  One that is not would make the server close the stream,
+ * losing every answer in flight: it is a bug, logged as "BUG" with jid
+ * (ours), its name, type, id and to (quoted: text_excerpt), never its
+ * content, and never sent as it is.  An iq result or error becomes a
+ * minimal internal-server-error iq with the same id, to and from, so
+ * that the request it answers still gets its one reply; anything else
+ * is dropped.  Caller releases what it gets. */
+xmpp_stanza_t *component_outgoing(const char *jid, xmpp_stanza_t *stanza);
+
 #endif

@@ -1,9 +1,10 @@
 /*
  * xml.h - small helpers to build stanzas with libstrophe's stanza API.
  *
- * Building only (and wiping what a stanza carried): no parsing, no I/O,
- * no connection.  Out-of-memory leaves
- * the element out (libstrophe's own convention for these calls).
+ * Building, wiping what a stanza carried, and checking that a stanza can
+ * be written as well-formed XML: no parsing, no I/O, no connection.
+ * Out-of-memory leaves the element out (libstrophe's own convention for
+ * these calls).
  */
 #ifndef REGISTRAR_XML_H
 #define REGISTRAR_XML_H
@@ -25,5 +26,14 @@ void xml_add(xmpp_stanza_t *parent, xmpp_stanza_t *child);
  * stanza's own copy of any secret it carried, once nothing reads it.  The
  * buffers stay libstrophe's (freed with the stanza). */
 void xml_wipe_texts(xmpp_stanza_t *e);
+
+/* Whether e (borrowed) and everything below it can be written as
+ * well-formed XML.  libstrophe escapes & < > " in texts and attribute
+ * values but writes names, and the bytes of any value, as they are: so
+ * every element and attribute name must be an XML Name, and every
+ * attribute value and text valid UTF-8 made of characters XML allows
+ * (text.h).  NULL when e is fine; otherwise a static text naming the
+ * kind of part at fault (e.g. "a text"), never its content. */
+const char *xml_check(xmpp_stanza_t *e);
 
 #endif
