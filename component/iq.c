@@ -173,12 +173,16 @@ static xmpp_stanza_t *error_element(xmpp_ctx_t *ctx, enum iq_error e,
 
 /* Every error answered is logged here, and only here: one line with the
  * condition, type, requester, id and text (texts name fields, never
- * values).  Refusals over an in-flight cap come in floods: debug level
- * (reg summarises them once a second). */
+ * values).  Refusals over an in-flight cap or a share of the hashing
+ * queue (resource-constraint) and over a rate limit (policy-violation)
+ * come in floods: debug level (reg and adhoc count them and write one
+ * line a second per kind). */
 static void log_answered(const struct iq_req *req, enum iq_error e,
                          const char *type, const char *text)
 {
-    log_msg(e == IQ_RESOURCE_CONSTRAINT ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO,
+    log_msg(e == IQ_RESOURCE_CONSTRAINT || e == IQ_POLICY_VIOLATION
+                ? LOG_LEVEL_DEBUG
+                : LOG_LEVEL_INFO,
             "iq", "answered %s (%s) to %s (id=%s)%s%s", errors[e].condition,
             type, iq_req_from(req) ? iq_req_from(req) : "(no sender)",
             iq_req_id(req) ? iq_req_id(req) : "", text && *text ? ": " : "",

@@ -2,6 +2,7 @@
  * limiter.c - token buckets keyed by bare JID and by remote domain, plus one
  * for the service.  Memory stays bounded: a bucket that has refilled is
  * the same as no bucket, so full buckets are dropped when the table grows.
+ * And tallies: counts reported at most once per interval.
  */
 #include "limiter.h"
 
@@ -197,4 +198,27 @@ bool limiter_take(struct limiter *lim, const char *bare_jid, double now,
         if (take[i].b)
             take[i].b->tokens -= 1.0;
     return true;
+}
+
+/* ---- tallies ----------------------------------------------------------- */
+
+bool limiter_tally_due(struct limiter_tally *t, double now, double interval,
+                       unsigned long *count)
+{
+    if (!t->pending || (t->reported && now - t->reported_at < interval &&
+                        now >= t->reported_at))
+        return false;
+    *count = t->pending;
+    t->pending = 0;
+    t->reported_at = now;
+    t->reported = true;
+    return true;
+}
+
+bool limiter_tally_add(struct limiter_tally *t, double now, double interval,
+                       unsigned long *count)
+{
+    t->pending++;
+    t->total++;
+    return limiter_tally_due(t, now, interval, count);
 }

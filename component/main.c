@@ -29,7 +29,9 @@
 #define EXIT_TEMPFAIL 75 /* EX_TEMPFAIL: database not reachable */
 #define MAX_RETIRED 64
 /* Bounds on queued work: bcrypt jobs (each tens of ms of CPU; past this,
- * a request is answered 'try again later' at once) and database
+ * a request is answered 'try again later' at once; split in one share per
+ * service, worker.h, so that one service's flood cannot refuse another's
+ * password sets: 64 / N each, at least 1) and database
  * operations.  A request holds at most one database operation at a time
  * and the in-flight caps (limits, 1024 per service by default) bound the
  * requests: the store's bound is a backstop above them, not the queue
@@ -318,6 +320,7 @@ static int serve(struct app *a)
     a->db = worker_new(1, 0);
     if (!a->worker || !a->db)
         goto out;
+    worker_set_shares(a->worker, (unsigned)a->nservices);
     store_attach(a->store, a->db, DB_QUEUE_MAX);
     a->env = (struct reg_env){.hasher = a->worker, .now = monotonic_seconds};
     struct component_wakeup wakeups[] = {

@@ -18,6 +18,7 @@
 #ifndef REGISTRAR_REG_INTERNAL_H
 #define REGISTRAR_REG_INTERNAL_H
 
+#include "limiter.h"
 #include "reg.h"
 #include "secret.h"
 
@@ -29,6 +30,18 @@
     "changed; you may cancel it."
 
 #define REG_INFLIGHT_SLOTS 256
+
+/* The refusals that come in floods, each logged at most once a second
+ * per kind with its count (reg_op.c). */
+enum reg_refusal {
+    REG_REFUSED_PER_JID, /* the in-flight cap per bare JID */
+    REG_REFUSED_SERVICE, /* the in-flight cap of the service */
+    REG_REFUSED_MEMORY,  /* no memory to count a request in flight */
+    REG_REFUSED_RATE,    /* a rate limit (reg.c: policy-violation) */
+    REG_REFUSED_HASHING, /* the service's share of the hashing queue is
+                          * full, or the worker is stopping */
+    REG_REFUSED_KINDS
+};
 
 struct reg_jid_count {
     struct reg_jid_count *next;
@@ -54,9 +67,8 @@ struct reg {
     unsigned inflight; /* ops not yet done */
     /* requests in flight per bare JID (entries with n > 0 only) */
     struct reg_jid_count *by_jid[REG_INFLIGHT_SLOTS];
-    /* refusals over the in-flight caps, logged once a second */
-    unsigned capped;
-    double capped_logged_at;
+    /* refusals, per kind, logged once a second (reg_op.c) */
+    struct limiter_tally refused[REG_REFUSED_KINDS];
 };
 
 /* One bcrypt step for the field var, done on the hashing worker: verify
@@ -107,7 +119,9 @@ void reg_op_done(struct op *op);
 const char *reg_op_id(const struct op *op);
 /* The component JID: the service the registration belongs to. */
 const char *reg_op_service(const struct op *op);
-/* Sends an error (logged where the iq is answered) and ends op. */
+/* Sends an error (logged where the iq is answered) and ends op.  A
+ * policy-violation (a rate limit) is counted as a refusal
+ * (REG_REFUSED_RATE, logged once a second). */
 void reg_op_fail(struct op *op, enum iq_error e, const char *text);
 /* The same, with the error type given (NULL: the condition's usual one). */
 void reg_op_fail_as(struct op *op, enum iq_error e, const char *type,
@@ -122,11 +136,18 @@ void reg_op_keep_record(struct op *op, struct store_record *rec);
 bool reg_op_keep_registered(struct op *op, enum store_status st,
                             struct store_record *rec);
 
+/* True when the service's share of the hashing queue (worker.h: shares)
+ * is full: then op has been answered 'try again later' and ended, the
+ * refusal counted.  A flow that will hash checks it before its database
+ * read. */
+bool reg_op_hashing_refused(struct op *op);
+
 /* Queues a bcrypt step for var (see struct reg_task). */
 void reg_op_add_task(struct op *op, const char *var, const char *plain,
                      const char *hash);
 /* Runs the tasks on the hashing worker, then after(op) on the loop; a
- * worker that is full or stopping answers 'try again later' instead. */
+ * worker that is full (the service's share: reg is the owner of its
+ * jobs) or stopping answers 'try again later' instead. */
 void reg_op_run_tasks(struct op *op, void (*after)(struct op *));
 /* Every task succeeded (hashed, or verified as a match) and no proof
  * compared in clear failed. */

@@ -5,6 +5,15 @@
  *
  * No protocol decisions here: the flows (reg_update.c, reg_account.c)
  * make them.  Never logs a value the request carried.
+ *
+ * Refusals come in floods (a client retrying at once): each is answered,
+ * and logged at debug level by iq.c; here they are counted per kind
+ * (enum reg_refusal) and each kind gets one line a second at most: the
+ * first refusal of a quiet spell at once, with its JID and id; those of
+ * the following second together, with their count, when the next
+ * refusal or the next request of the service comes a second or more
+ * later (so a count is held back only while the service sees no request
+ * at all, and is never dropped).
  */
 #include "reg_internal.h"
 
@@ -12,8 +21,60 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jid.h"
 #include "log.h"
 #include "xml.h"
+
+/* ---- refusals, counted and logged once a second per kind --------------- */
+
+#define REFUSAL_INTERVAL_S 1.0
+
+static const struct {
+    const char *what;
+    enum log_level level;
+} refusals[REG_REFUSED_KINDS] = {
+    [REG_REFUSED_PER_JID] = {"over the in-flight cap per JID", LOG_LEVEL_WARN},
+    [REG_REFUSED_SERVICE] = {"over the in-flight cap of the service",
+                             LOG_LEVEL_WARN},
+    [REG_REFUSED_MEMORY] = {"out of memory", LOG_LEVEL_WARN},
+    [REG_REFUSED_RATE] = {"over a rate limit", LOG_LEVEL_INFO},
+    [REG_REFUSED_HASHING] = {"with the service's share of the hashing "
+                             "queue full",
+                             LOG_LEVEL_WARN},
+};
+
+/* Writes the line of every kind whose held-back count is due. */
+static void refusals_flush(struct reg *reg, double now)
+{
+    unsigned long n;
+
+    for (int k = 0; k < REG_REFUSED_KINDS; k++) {
+        if (!limiter_tally_due(&reg->refused[k], now, REFUSAL_INTERVAL_S, &n))
+            continue;
+        log_msg(refusals[k].level, "reg",
+                "%s: %lu request(s) refused %s since the last report (%lu "
+                "in all)",
+                reg->conf->component.jid, n, refusals[k].what,
+                reg->refused[k].total);
+    }
+}
+
+/* Counts a refusal of kind k (its answer is the caller's). */
+static void refusal_count(struct reg *reg, enum reg_refusal k, const char *bare,
+                          const char *id)
+{
+    double now = reg->env.now();
+    unsigned long n;
+
+    if (limiter_tally_add(&reg->refused[k], now, REFUSAL_INTERVAL_S, &n))
+        log_msg(refusals[k].level, "reg",
+                "%s: %lu request(s) refused %s since the last report, "
+                "latest from %s (id=%s) (%lu in all)",
+                reg->conf->component.jid, n, refusals[k].what,
+                bare ? bare : "(no sender)", id ? id : "",
+                reg->refused[k].total);
+    refusals_flush(reg, now);
+}
 
 /* ---- requests in flight ------------------------------------------------ */
 
@@ -38,24 +99,25 @@ static struct reg_jid_count **jid_link(struct reg *reg, const char *jid)
 
 /* Counts a request of bare in flight.  False when a cap is reached (or
  * out of memory); *which names the cap. */
-static bool inflight_take(struct reg *reg, const char *bare, const char **which)
+static bool inflight_take(struct reg *reg, const char *bare,
+                          enum reg_refusal *which)
 {
     const struct conf_limits *l = &reg->conf->limits;
     struct reg_jid_count **link = jid_link(reg, bare), *e = *link;
     size_t len;
 
     if (l->inflight_total && reg->inflight >= l->inflight_total) {
-        *which = "service";
+        *which = REG_REFUSED_SERVICE;
         return false;
     }
     if (e && l->inflight_per_jid && e->n >= l->inflight_per_jid) {
-        *which = "per-JID";
+        *which = REG_REFUSED_PER_JID;
         return false;
     }
     if (!e) {
         len = strlen(bare) + 1;
         if (!(e = malloc(sizeof(*e) + len))) {
-            *which = "memory";
+            *which = REG_REFUSED_MEMORY;
             return false;
         }
         memcpy(e->jid, bare, len);
@@ -79,42 +141,40 @@ static void inflight_release(struct reg *reg, const char *bare)
     }
 }
 
-/* Answers a request over a cap at once: resource-constraint, type wait.
- * Refusals are counted and logged at most once a second (the iq module
- * logs each at debug level only). */
+/* Answers a request over a cap at once: resource-constraint, type wait;
+ * the refusal is counted (see the top of the file). */
 static void refuse_over_cap(struct reg *reg, struct iq_req *req,
-                            const char *bare, const char *which)
+                            const char *bare, enum reg_refusal which)
 {
-    double now = reg->env.now();
-    const char *id = iq_req_id(req);
     char text[160];
 
-    reg->capped++;
-    if (reg->capped == 1 || now - reg->capped_logged_at >= 1.0) {
-        log_warn("reg",
-                 "in-flight cap (%s) reached: %u request(s) refused "
-                 "since the last report, latest from %s (id=%s)",
-                 which, reg->capped, bare, id ? id : "");
-        reg->capped = 0;
-        reg->capped_logged_at = now;
-    }
+    refusal_count(reg, which, bare, iq_req_id(req));
     snprintf(text, sizeof(text),
              "Too many requests in progress (%s limit); wait for the "
              "answers and try again.",
-             which);
+             which == REG_REFUSED_PER_JID   ? "per-JID"
+             : which == REG_REFUSED_SERVICE ? "service"
+                                            : "memory");
     iq_req_error(req, IQ_RESOURCE_CONSTRAINT, text, NULL);
     iq_req_done(req);
 }
 
 /* ---- start and end ----------------------------------------------------- */
 
-/* The bare JID of the request's sender, or NULL.  Caller frees. */
+/* The bare JID of the request's sender, prepared as the servers prepare
+ * it (jid.h: what a server sends comes back unchanged, so this only makes
+ * sure); a JID stringprep refuses is kept as the server sent it, never
+ * refused here.  NULL without a sender.  Caller frees. */
 static char *bare_of(struct iq_req *req)
 {
     const char *from = iq_req_from(req);
     char *bare, *copy;
 
-    if (!from || !(bare = xmpp_jid_bare(iq_req_ctx(req), from)))
+    if (!from)
+        return NULL;
+    if (jid_normal_bare(from, &copy) == JID_OK)
+        return copy;
+    if (!(bare = xmpp_jid_bare(iq_req_ctx(req), from)))
         return NULL;
     copy = strdup(bare);
     xmpp_free(iq_req_ctx(req), bare);
@@ -124,7 +184,7 @@ static char *bare_of(struct iq_req *req)
 struct op *reg_op_start(struct reg *reg, struct iq_req *req)
 {
     char *bare = bare_of(req);
-    const char *which;
+    enum reg_refusal which;
     struct op *op;
 
     if (bare && !inflight_take(reg, bare, &which)) {
@@ -132,6 +192,7 @@ struct op *reg_op_start(struct reg *reg, struct iq_req *req)
         free(bare);
         return NULL;
     }
+    refusals_flush(reg, reg->env.now()); /* counts held back, if due */
     if (!(op = calloc(1, sizeof(*op)))) {
         if (bare)
             inflight_release(reg, bare);
@@ -191,6 +252,9 @@ const char *reg_op_service(const struct op *op)
 void reg_op_fail_as(struct op *op, enum iq_error e, const char *type,
                     const char *text)
 {
+    /* reg.c answers policy-violation for a rate limit, and only then */
+    if (e == IQ_POLICY_VIOLATION)
+        refusal_count(op->reg, REG_REFUSED_RATE, op->bare, reg_op_id(op));
     iq_req_error_as(op->req, e, type, text, NULL);
     reg_op_done(op);
 }
@@ -303,16 +367,23 @@ void reg_op_run_tasks(struct op *op, void (*after)(struct op *))
         after(op);
         return;
     }
-    if (!worker_submit(reg->env.hasher, tasks_work, tasks_done, tasks_drop,
-                       op)) {
-        log_warn("reg",
-                 "hashing queue full or stopping: %s (id=%s) asked "
-                 "to try again later",
-                 op->bare, reg_op_id(op));
+    if (!worker_submit_for(reg->env.hasher, reg, tasks_work, tasks_done,
+                           tasks_drop, op)) {
+        refusal_count(reg, REG_REFUSED_HASHING, op->bare, reg_op_id(op));
         reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,
                     "Too many requests in progress; please try again "
                     "later.");
     }
+}
+
+bool reg_op_hashing_refused(struct op *op)
+{
+    if (!worker_full_for(op->reg->env.hasher, op->reg))
+        return false;
+    refusal_count(op->reg, REG_REFUSED_HASHING, op->bare, reg_op_id(op));
+    reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,
+                "Too many requests in progress; please try again later.");
+    return true;
 }
 
 bool reg_op_tasks_ok(const struct op *op)

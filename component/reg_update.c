@@ -361,14 +361,12 @@ void reg_update_set(struct op *op)
         check_and_write(op);
         return;
     }
-    /* secrets: the hashing worker will be needed; when its queue is
-     * full, refuse now rather than after a database read (a flood of
-     * password registrations costs the database nothing more) */
-    if (worker_full(op->reg->env.hasher)) {
-        reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,
-                    "Too many requests in progress; please try again later.");
-        return;
-    }
+    /* secrets: the hashing worker will be needed; when the service's
+     * share of its queue is full, refuse now rather than after a
+     * database read (a flood of password registrations costs the
+     * database nothing more) */
+    if (reg_op_hashing_refused(op))
+        return; /* the service's share is full: answered */
     store_get(op->reg->store, reg_op_service(op), op->bare, op->claim,
               on_get_for_set, op);
 }

@@ -1,7 +1,8 @@
 /*
  * worker.c - a small thread pool: a bounded queue of jobs in, a queue of
  * finished jobs out, and an eventfd that tells the loop when to drain.
- * Knows nothing of what the jobs do.
+ * Knows nothing of what the jobs do; counts them per owner for the
+ * shares (worker.h).
  */
 #include "worker.h"
 
@@ -16,6 +17,7 @@
 
 struct job {
     struct job *next;
+    struct owner *owner; /* NULL: submitted without an owner */
     void (*work)(void *);
     void (*done)(void *);
     void (*drop)(void *); /* NULL: never dropped */
@@ -26,6 +28,13 @@ struct queue {
     struct job *head, *tail;
 };
 
+/* An owner with jobs pending (loop thread only); dropped at 0. */
+struct owner {
+    struct owner *next;
+    const void *key;
+    unsigned pending;
+};
+
 struct worker {
     pthread_mutex_t lock;
     pthread_cond_t more;
@@ -34,6 +43,8 @@ struct worker {
     bool joined;
     unsigned pending;     /* loop thread only */
     unsigned max_pending; /* 0: no limit */
+    unsigned shares;      /* max_pending is split in this many (>= 1) */
+    struct owner *owners; /* loop thread only */
     int efd;
     unsigned nthreads;
     pthread_t threads[];
@@ -93,6 +104,7 @@ struct worker *worker_new(unsigned nthreads, unsigned max_pending)
     if (!w)
         return NULL;
     w->max_pending = max_pending;
+    w->shares = 1;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->more, NULL);
     w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -171,41 +183,139 @@ void worker_free(struct worker *w)
     /* The threads finished every job: let each be answered and freed. */
     worker_drain(w);
     free_list(pop_all(&w->todo));
+    while (w->owners) {
+        struct owner *next = w->owners->next;
+        free(w->owners);
+        w->owners = next;
+    }
     close(w->efd);
     pthread_cond_destroy(&w->more);
     pthread_mutex_destroy(&w->lock);
     free(w);
 }
 
-bool worker_submit(struct worker *w, void (*work)(void *), void (*done)(void *),
+static struct owner *owner_find(const struct worker *w, const void *key)
+{
+    for (struct owner *o = w->owners; o; o = o->next)
+        if (o->key == key)
+            return o;
+    return NULL;
+}
+
+/* One job of o less; o is dropped at 0. */
+static void owner_release(struct worker *w, struct owner *o)
+{
+    if (--o->pending > 0)
+        return;
+    for (struct owner **l = &w->owners; *l; l = &(*l)->next) {
+        if (*l == o) {
+            *l = o->next;
+            free(o);
+            return;
+        }
+    }
+}
+
+/* An owner with no job pending is dropped. */
+static void owner_drop_idle(struct worker *w, struct owner *o)
+{
+    if (o && o->pending == 0) {
+        o->pending = 1;
+        owner_release(w, o);
+    }
+}
+
+static bool submit(struct worker *w, bool has_owner, const void *key,
+                   void (*work)(void *), void (*done)(void *),
                    void (*drop)(void *), void *arg)
 {
+    struct owner *o = NULL;
     struct job *j;
 
-    if (worker_full(w))
+    if (has_owner ? worker_full_for(w, key) : worker_full(w))
         return false;
     if (!(j = malloc(sizeof(*j))))
         return false;
     *j = (struct job){.work = work, .done = done, .drop = drop, .arg = arg};
-    pthread_mutex_lock(&w->lock);
-    if (!w->stopping && w->nthreads == 0) {
-        /* inline: the job runs now, on the caller's thread */
-        pthread_mutex_unlock(&w->lock);
+    if (w->nthreads == 0) {
+        /* inline: the job runs now, on the caller's thread (nothing is
+         * ever pending: no owner to count) */
+        bool stopping;
+
         free(j);
+        pthread_mutex_lock(&w->lock);
+        stopping = w->stopping;
+        pthread_mutex_unlock(&w->lock);
+        if (stopping)
+            return false;
         work(arg);
         done(arg);
         return true;
     }
+    if (has_owner && !(o = owner_find(w, key))) {
+        if (!(o = calloc(1, sizeof(*o)))) {
+            free(j);
+            return false;
+        }
+        o->key = key;
+        o->next = w->owners;
+        w->owners = o;
+    }
+    pthread_mutex_lock(&w->lock);
     if (w->stopping) {
         pthread_mutex_unlock(&w->lock);
         free(j);
+        owner_drop_idle(w, o);
         return false;
     }
+    if (o)
+        o->pending++;
+    j->owner = o;
     push(&w->todo, j);
     pthread_cond_signal(&w->more);
     pthread_mutex_unlock(&w->lock);
     w->pending++;
     return true;
+}
+
+bool worker_submit(struct worker *w, void (*work)(void *), void (*done)(void *),
+                   void (*drop)(void *), void *arg)
+{
+    return submit(w, false, NULL, work, done, drop, arg);
+}
+
+bool worker_submit_for(struct worker *w, const void *owner,
+                       void (*work)(void *), void (*done)(void *),
+                       void (*drop)(void *), void *arg)
+{
+    return submit(w, true, owner, work, done, drop, arg);
+}
+
+void worker_set_shares(struct worker *w, unsigned n)
+{
+    w->shares = n ? n : 1;
+}
+
+unsigned worker_share(const struct worker *w)
+{
+    unsigned share = w->max_pending / w->shares;
+
+    if (!w->max_pending)
+        return 0;
+    return share ? share : 1;
+}
+
+unsigned worker_pending_for(const struct worker *w, const void *owner)
+{
+    const struct owner *o = owner_find(w, owner);
+
+    return o ? o->pending : 0;
+}
+
+bool worker_full_for(const struct worker *w, const void *owner)
+{
+    return worker_full(w) ||
+           (w->max_pending && worker_pending_for(w, owner) >= worker_share(w));
 }
 
 int worker_fd(const struct worker *w)
@@ -226,6 +336,8 @@ void worker_drain(struct worker *w)
     while (j) {
         struct job *next = j->next;
         w->pending--;
+        if (j->owner)
+            owner_release(w, j->owner);
         j->done(j->arg);
         free(j);
         j = next;

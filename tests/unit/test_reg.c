@@ -9,6 +9,7 @@
 
 #include "fake_store.h"
 #include "fixture.h"
+#include "log.h"
 #include "reg.h"
 #include "secret.h"
 #include "sync_env.h"
@@ -870,6 +871,184 @@ static void test_inflight_caps(void **state)
     worker_free(hasher);
 }
 
+/* ---- floods: one log line a second per kind, shares of the hashing queue */
+
+/* A sink for floods: counts the replies, keeps the last. */
+struct count_sink {
+    struct iq_sink sink;
+    int n, refused; /* replies; resource-constraint or policy-violation */
+    char *last;
+};
+
+static void count_send(void *arg, xmpp_stanza_t *st)
+{
+    struct count_sink *cs = arg;
+
+    free(cs->last);
+    cs->last = tu_canon(st);
+    cs->n++;
+    cs->refused += strstr(cs->last, "<resource-constraint") ||
+                   strstr(cs->last, "<policy-violation");
+}
+
+static void count_init(struct count_sink *cs)
+{
+    *cs = (struct count_sink){.sink = {.send = count_send, .arg = cs}};
+}
+
+static void send_counted(struct reg *reg, const struct conf *conf,
+                         const char *type, const char *from, const char *inner,
+                         struct count_sink *cs)
+{
+    char xml[2048];
+    xmpp_stanza_t *iq;
+
+    snprintf(xml, sizeof(xml),
+             "<iq type='%s' id='f%d' from='%s' to='%s'>"
+             "<query xmlns='jabber:iq:register'>%s</query></iq>",
+             type, cs->n, from, conf->component.jid, inner);
+    iq = tu_parse(ctx, xml);
+    reg_handle(reg, iq_req_new(iq, conf->component.jid, &cs->sink));
+    xmpp_stanza_release(iq);
+}
+
+/* A client retrying at once: 2,000 refusals over the per-JID cap in one
+ * second make one log line, not 2,000 (the finding); the next second's
+ * line carries the count of the refusals held back, and a count left when
+ * the refusals stop is written with the next request a second later. */
+static void test_refusals_logged_once_a_second(void **state)
+{
+    struct conf c = accounts;
+    struct reg_env env = sync_env;
+    struct worker *hasher = worker_new(1, 0);
+    struct count_sink cs;
+    struct tu_capture cap;
+    struct reg *reg;
+    char *log;
+
+    (void)state;
+    c.limits.inflight_per_jid = 1;
+    env.hasher = hasher;
+    reg = reg_new(&c, fake_store(), &env);
+    count_init(&cs);
+    log_set_level(LOG_LEVEL_INFO);
+    tu_capture_start(&cap);
+    send_counted(reg, &c, "set", BILL, REG_USER("bill"), &cs); /* hashing */
+    for (int i = 0; i < 2000; i++)
+        send_counted(reg, &c, "get", BILL, "", &cs);
+    assert_int_equal(cs.refused, 2000);
+    sync_clock += 1.5;
+    send_counted(reg, &c, "get", BILL, "", &cs);
+    for (int i = 0; i < 5; i++)
+        send_counted(reg, &c, "get", BILL, "", &cs);
+    assert_int_equal(cs.refused, 2006);
+    sync_clock += 1.5;
+    send_counted(reg, &c, "get", JULIET, "", &cs); /* admitted */
+    assert_int_equal(cs.n, 2007);
+    assert_contains(cs.last, "type=\"result\"");
+    log = tu_capture_end(&cap);
+    printf("refusals: 2006, log lines about them: %d\n",
+           tu_lines_with(log, "in-flight cap per JID"));
+    assert_int_equal(tu_lines_with(log, "in-flight cap per JID"), 3);
+    assert_contains(log, "accounts.example: 1 request(s) refused over the "
+                         "in-flight cap per JID since the last report, "
+                         "latest from " BILL_BARE " (id=f0) (1 in all)");
+    assert_contains(log, ": 2000 request(s) refused over the in-flight cap "
+                         "per JID since the last report, latest from " BILL_BARE
+                         " (id=f2000) (2001 in all)");
+    assert_contains(log, ": 5 request(s) refused over the in-flight cap per "
+                         "JID since the last report (2006 in all)");
+    free(log);
+    drain_all(hasher);
+    reg_free(reg);
+    worker_free(hasher);
+    free(cs.last);
+}
+
+/* Refusals over a rate limit: iq.c logs each at debug level only, reg
+ * writes one line a second with the count (the finding: one info line
+ * per refusal). */
+static void test_rate_refusals_logged_once_a_second(void **state)
+{
+    struct conf c = contests;
+    struct count_sink cs;
+    struct tu_capture cap;
+    struct reg *reg;
+    char *log;
+
+    (void)state;
+    c.limits = (struct conf_limits){.jid_burst = 1, .jid_per_minute = 1};
+    reg = reg_new(&c, fake_store(), &sync_env);
+    count_init(&cs);
+    log_set_level(LOG_LEVEL_INFO);
+    tu_capture_start(&cap);
+    for (int i = 0; i < 500; i++)
+        send_counted(reg, &c, "set", JULIET, SEED_FORM, &cs);
+    log = tu_capture_end(&cap);
+    assert_int_equal(cs.n, 500);
+    assert_int_equal(cs.refused, 499);
+    printf("rate-limit refusals: 499, log lines: %d\n",
+           tu_lines_with(log, "policy-violation") +
+               tu_lines_with(log, "over a rate limit"));
+    assert_int_equal(tu_lines_with(log, "policy-violation"), 0);
+    assert_int_equal(tu_lines_with(log, "over a rate limit"), 1);
+    free(log);
+    reg_free(reg);
+    free(cs.last);
+}
+
+/* Two services share one hashing queue of 4: each has 2.  A flood of
+ * password registrations on one takes its own 2 and is refused past
+ * them; the other's password registration still gets in (the finding:
+ * one service's flood refused the other's password sets). */
+static void test_hashing_share_per_service(void **state)
+{
+    struct conf a = accounts, b = accounts;
+    struct reg_env env = sync_env;
+    struct worker *hasher = worker_new(1, 4);
+    struct count_sink cs;
+    struct tu_capture cap;
+    struct reg *ra, *rb;
+    char from[64], inner[256], *log;
+
+    (void)state;
+    worker_set_shares(hasher, 2); /* main.c: one share per service */
+    b.component.jid = (char *)"other.example";
+    env.hasher = hasher;
+    ra = reg_new(&a, fake_store(), &env);
+    rb = reg_new(&b, fake_store(), &env);
+    count_init(&cs);
+    log_set_level(LOG_LEVEL_INFO);
+    tu_capture_start(&cap);
+    for (int i = 0; i < 6; i++) {
+        snprintf(from, sizeof(from), "u%d@x.example/r", i);
+        snprintf(inner, sizeof(inner), REG_USER("u%d"), i);
+        send_counted(ra, &a, "set", from, inner, &cs);
+    }
+    /* 2 hashing, 4 refused at once */
+    assert_int_equal(cs.n, 4);
+    assert_int_equal(cs.refused, 4);
+    assert_int_equal(reg_inflight(ra), 2);
+    send_counted(rb, &b, "set", "v@x.example/r", REG_USER("v"), &cs);
+    assert_int_equal(cs.n, 4); /* taken: hashing */
+    assert_int_equal(reg_inflight(rb), 1);
+    drain_all(hasher);
+    log = tu_capture_end(&cap);
+    assert_int_equal(cs.n, 7);
+    assert_int_equal(cs.refused, 4);
+    assert_contains(cs.last, "type=\"result\"");
+    assert_int_equal(fake_store_count(), 3);
+    assert_non_null(fake_store_password_hash("other.example", "v@x.example"));
+    assert_int_equal(tu_lines_with(log, "share of the hashing queue"), 1);
+    assert_contains(log, "accounts.example: 1 request(s) refused with the "
+                         "service's share of the hashing queue full");
+    free(log);
+    reg_free(ra);
+    reg_free(rb);
+    worker_free(hasher);
+    free(cs.last);
+}
+
 /* Usernames with control, invisible format characters or white space at
  * either end (any kind) are refused with 406 before anything is stored. */
 static void test_username_rule(void **state)
@@ -1137,6 +1316,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_secret_over_72_bytes, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_inflight_caps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refusals_logged_once_a_second,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_refusals_logged_once_a_second,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hashing_share_per_service, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_username_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_states, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disabled_meanwhile, setup,

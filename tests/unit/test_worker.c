@@ -1,7 +1,7 @@
 /* test_worker.c - the thread pool: work off the calling thread, done()
- * on it after the eventfd fires, a bound on jobs in hand, and at
- * shutdown nothing lost: queued jobs with a drop() are dropped (drop()
- * then done()), the others still run. */
+ * on it after the eventfd fires, a bound on jobs in hand and its shares
+ * per owner, and at shutdown nothing lost: queued jobs with a drop() are
+ * dropped (drop() then done()), the others still run. */
 #include "testutil.h"
 
 #include <poll.h>
@@ -194,6 +194,74 @@ static void test_close_drops_queued(void **state)
     worker_free(w);
 }
 
+static void drain_all(struct worker *w)
+{
+    while (worker_pending(w) > 0) {
+        struct pollfd p = {.fd = worker_fd(w), .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 5000), 1);
+        worker_drain(w);
+    }
+}
+
+/* Two owners share a bound of 5: 2 each (5 / 2), however hard one
+ * pushes; a job done gives its owner's room back; one share is the whole
+ * bound; more shares than room still leaves each owner one. */
+static void test_shares(void **state)
+{
+    struct worker *w = worker_new(1, 5);
+    struct job jobs[16] = {{0}};
+    int a, b, n = 0;
+    const char *owner_a = "a", *owner_b = "b";
+
+    (void)state;
+    assert_int_equal(worker_share(w), 5);
+    worker_set_shares(w, 2);
+    assert_int_equal(worker_share(w), 2);
+    for (a = 0; a < 6; a++)
+        if (!worker_submit_for(w, owner_a, work, done, NULL, &jobs[n]))
+            break;
+        else
+            n++;
+    assert_int_equal(a, 2); /* a's flood: 2 taken, the rest refused */
+    assert_true(worker_full_for(w, owner_a));
+    assert_false(worker_full_for(w, owner_b));
+    assert_false(worker_full(w));
+    for (b = 0; b < 6; b++)
+        if (!worker_submit_for(w, owner_b, work, done, NULL, &jobs[n]))
+            break;
+        else
+            n++;
+    assert_int_equal(b, 2);
+    assert_int_equal(worker_pending_for(w, owner_a), 2);
+    assert_int_equal(worker_pending_for(w, owner_b), 2);
+    /* a job without an owner takes what is left of the whole */
+    assert_true(worker_submit(w, work, done, NULL, &jobs[n++]));
+    assert_true(worker_full(w));
+    assert_false(worker_submit(w, work, done, NULL, &jobs[n]));
+    drain_all(w);
+    assert_int_equal(worker_pending_for(w, owner_a), 0);
+    assert_false(worker_full_for(w, owner_a));
+    for (int i = 0; i < n; i++)
+        assert_int_equal(jobs[i].done_calls, 1);
+
+    /* 5 shares of 5, 9 shares of 5: one each */
+    worker_set_shares(w, 9);
+    assert_int_equal(worker_share(w), 1);
+    assert_true(worker_submit_for(w, owner_a, work, done, NULL, &jobs[0]));
+    assert_false(worker_submit_for(w, owner_a, work, done, NULL, &jobs[1]));
+    assert_true(worker_submit_for(w, owner_b, work, done, NULL, &jobs[1]));
+    drain_all(w);
+    /* no bound: no share either */
+    worker_free(w);
+    w = worker_new(1, 0);
+    worker_set_shares(w, 2);
+    assert_int_equal(worker_share(w), 0);
+    for (int i = 0; i < 16; i++)
+        assert_true(worker_submit_for(w, owner_a, work, done, NULL, &jobs[i]));
+    drain_all(w);
+    worker_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_closed_refuses),
         cmocka_unit_test(test_bound),
         cmocka_unit_test(test_close_drops_queued),
+        cmocka_unit_test(test_shares),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strophe.h>
+#include <unistd.h>
 
 /* cmocka.h needs the headers above (stdarg, stddef, setjmp) */
 #include <cmocka.h>
@@ -167,6 +168,58 @@ static inline xmpp_stanza_t *tu_parse(xmpp_ctx_t *ctx, const char *xml)
 static inline char *tu_text(xmpp_stanza_t *st)
 {
     return tu_canon(st);
+}
+
+/* ---- the log (stderr) captured into a temporary file ---- */
+
+struct tu_capture {
+    int fd, saved;
+};
+
+static inline void tu_capture_start(struct tu_capture *c)
+{
+    char path[] = "/tmp/registrar-unit-log.XXXXXX";
+
+    c->fd = mkstemp(path);
+    assert_true(c->fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    c->saved = dup(2);
+    assert_true(c->saved >= 0);
+    dup2(c->fd, 2);
+}
+
+/* Ends the capture: what was logged (caller frees). */
+static inline char *tu_capture_end(struct tu_capture *c)
+{
+    off_t n;
+    char *text;
+
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    n = lseek(c->fd, 0, SEEK_END);
+    text = calloc(1, (size_t)n + 1);
+    assert_non_null(text);
+    assert_int_equal(pread(c->fd, text, (size_t)n, 0), n);
+    close(c->fd);
+    return text;
+}
+
+/* How many lines of text contain needle. */
+static inline int tu_lines_with(const char *text, const char *needle)
+{
+    int n = 0;
+
+    for (const char *l = text; l && *l;) {
+        const char *end = strchr(l, '\n');
+        size_t len = end ? (size_t)(end - l) : strlen(l);
+        const char *hit = strstr(l, needle);
+
+        n += hit && hit < l + len;
+        l = end ? end + 1 : NULL;
+    }
+    return n;
 }
 
 #endif
