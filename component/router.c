@@ -2,25 +2,34 @@
  * router.c - routes stanzas addressed to the component.
  *
  * Every iq get/set gets exactly one reply (through iq_req); iq result and
- * error are never answered; messages and presence are ignored.  Knows the
- * namespaces, not the registration logic (reg.c), the ad-hoc commands
- * (adhoc.c) nor the connection (component.c).
+ * error are never answered; messages and presence are ignored; a stanza
+ * for another domain is dropped (router.h).  Knows the namespaces, not the
+ * registration logic (reg.c), the ad-hoc commands (adhoc.c) nor the
+ * connection (component.c).
  */
 #include "router.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "adhoc.h"
+#include "jid.h"
+#include "limiter.h"
 #include "log.h"
 #include "version.h"
 #include "xml.h"
+
+/* Stanzas for another domain: one log line per interval at most. */
+#define MISADDRESSED_LOG_S 1.0
 
 struct router {
     const struct conf *conf;
     struct reg *reg;
     struct adhoc *adhoc;
+    char *domain; /* the service JID, nameprep'd (NULL: as configured) */
+    struct limiter_tally misaddressed;
 };
 
 static double monotonic_now(void)
@@ -29,6 +38,17 @@ static double monotonic_now(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The service's domain for comparisons: its JID prepared by nameprep
+ * (NULL when it cannot be: then compared as configured). */
+static void set_domain(struct router *r)
+{
+    char *d = NULL;
+
+    free(r->domain);
+    r->domain =
+        jid_normal_domain(r->conf->component.jid, &d) == JID_OK ? d : NULL;
 }
 
 struct router *router_new(const struct conf *conf, struct reg *reg)
@@ -44,6 +64,7 @@ struct router *router_new(const struct conf *conf, struct reg *reg)
         free(r);
         return NULL;
     }
+    set_domain(r);
     return r;
 }
 
@@ -52,6 +73,7 @@ void router_set(struct router *r, const struct conf *conf, struct reg *reg)
     r->conf = conf;
     r->reg = reg;
     adhoc_set(r->adhoc, conf, reg);
+    set_domain(r);
 }
 
 void router_free(struct router *r)
@@ -59,7 +81,102 @@ void router_free(struct router *r)
     if (!r)
         return;
     adhoc_free(r->adhoc);
+    free(r->domain);
     free(r);
+}
+
+unsigned long router_misaddressed(const struct router *r)
+{
+    return r->misaddressed.total;
+}
+
+/* ---- addressing (router.h) ---------------------------------------------- */
+
+enum addressee {
+    TO_SERVICE, /* the service JID, a resource of it, or no 'to' */
+    TO_NODE,    /* node@service: no such entity */
+    TO_OTHER,   /* another domain: never answered */
+};
+
+static bool ascii(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
+
+/* True when the domain d[0..len) is the service's. */
+static bool domain_is_ours(const struct router *r, const char *d, size_t len)
+{
+    const char *jid = r->conf->component.jid;
+    size_t jlen = strlen(jid);
+    char *copy, *prepped = NULL;
+    bool ours;
+
+    if (len == jlen + 1 && d[len - 1] == '.')
+        len--; /* a trailing dot is not part of the name */
+    if (len == jlen && strncasecmp(d, jid, len) == 0)
+        return true;
+    if (!r->domain || (ascii(d, len) && ascii(jid, jlen)))
+        return false; /* ASCII: nameprep only lower-cases */
+    if (!(copy = strndup(d, len)))
+        return false;
+    ours = jid_normal_domain(copy, &prepped) == JID_OK &&
+           strcmp(prepped, r->domain) == 0;
+    free(prepped);
+    free(copy);
+    return ours;
+}
+
+static enum addressee addressee(const struct router *r, const char *to)
+{
+    const char *slash, *at, *domain;
+    size_t barelen;
+
+    if (!to)
+        return TO_SERVICE;
+    slash = strchr(to, '/');
+    barelen = slash ? (size_t)(slash - to) : strlen(to);
+    at = memchr(to, '@', barelen);
+    domain = at ? at + 1 : to;
+    if (!domain_is_ours(r, domain, barelen - (size_t)(domain - to)))
+        return TO_OTHER;
+    return at ? TO_NODE : TO_SERVICE;
+}
+
+/* A stanza for another domain: dropped, counted, logged once a second. */
+static void misaddressed(struct router *r, xmpp_stanza_t *stanza)
+{
+    const char *from = xmpp_stanza_get_from(stanza);
+    const char *name = xmpp_stanza_get_name(stanza);
+    unsigned long n;
+
+    if (!limiter_tally_add(&r->misaddressed, monotonic_now(),
+                           MISADDRESSED_LOG_S, &n))
+        return;
+    log_warn("router",
+             "%s: %lu stanza(s) for another domain dropped since the last "
+             "report (the server delivered them on this service's stream), "
+             "latest %s to %s from %s (%lu in all)",
+             r->conf->component.jid, n, name ? name : "(unnamed)",
+             xmpp_stanza_get_to(stanza), from ? from : "(no sender)",
+             r->misaddressed.total);
+}
+
+/* Writes the count of misaddressed stanzas held back, once it is due. */
+static void misaddressed_flush(struct router *r)
+{
+    unsigned long n;
+
+    if (!r->misaddressed.pending ||
+        !limiter_tally_due(&r->misaddressed, monotonic_now(),
+                           MISADDRESSED_LOG_S, &n))
+        return;
+    log_warn("router",
+             "%s: %lu stanza(s) for another domain dropped since the last "
+             "report (%lu in all)",
+             r->conf->component.jid, n, r->misaddressed.total);
 }
 
 static bool payload_is(xmpp_stanza_t *p, const char *name, const char *ns)
@@ -165,9 +282,15 @@ void router_stanza(struct router *r, xmpp_stanza_t *stanza,
     const char *name = xmpp_stanza_get_name(stanza);
     const char *type = xmpp_stanza_get_type(stanza);
     const char *from = xmpp_stanza_get_from(stanza);
+    enum addressee to = addressee(r, xmpp_stanza_get_to(stanza));
     struct iq_req *req;
     bool is_get;
 
+    if (to == TO_OTHER) {
+        misaddressed(r, stanza);
+        return;
+    }
+    misaddressed_flush(r);
     if (!name || strcmp(name, "iq") != 0)
         return; /* message, presence: nothing to answer */
     if (type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0))
@@ -179,6 +302,12 @@ void router_stanza(struct router *r, xmpp_stanza_t *stanza,
     }
     if (!type || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0)) {
         iq_req_error(req, IQ_BAD_REQUEST, "Unknown iq type.", NULL);
+        iq_req_done(req);
+        return;
+    }
+    if (to == TO_NODE) {
+        /* RFC 6120 section 8.5.2: no entity at that address */
+        iq_req_error(req, IQ_SERVICE_UNAVAILABLE, NULL, NULL);
         iq_req_done(req);
         return;
     }

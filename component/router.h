@@ -1,11 +1,24 @@
 /*
  * router.h - what to do with each stanza that reaches the component.
  *
- * Checks type, id and payload, answers disco#info/#items, ping and
+ * Checks to, type, id and payload, answers disco#info/#items, ping and
  * version itself, hands jabber:iq:register to reg and ad-hoc commands
  * (and their disco nodes) to adhoc, and guarantees every
  * iq get/set exactly one reply and never a reply to a result or error.
  * No connection: replies go to the iq_sink given.
+ *
+ * Addressing (XEP-0114: the server hands a component every stanza for its
+ * domain, whatever the local part or resource): a stanza is served when
+ * its 'to' is the service JID, with or without a resource, compared as
+ * domains compare (case-insensitively, a trailing dot ignored, nameprep
+ * for the rest), or when it has no 'to'.  To a local part of the domain
+ * (node@service, with or without a resource): there is no such entity,
+ * an iq get/set is answered service-unavailable (from that address, which
+ * the service owns) and anything else ignored.  To any other domain (a
+ * server that delivers another component's stanzas on this stream): never
+ * answered, since the reply would speak for a JID this connection does
+ * not serve; the stanza is dropped, counted (router_misaddressed) and
+ * logged at most once a second with the count.
  */
 #ifndef REGISTRAR_ROUTER_H
 #define REGISTRAR_ROUTER_H
@@ -35,5 +48,9 @@ void router_set(struct router *router, const struct conf *conf,
 /* Handles one stanza (borrowed).  Replies go to sink. */
 void router_stanza(struct router *router, xmpp_stanza_t *stanza,
                    const struct iq_sink *sink);
+
+/* Stanzas dropped since the router was made because their 'to' was
+ * another domain (see above). */
+unsigned long router_misaddressed(const struct router *router);
 
 #endif
