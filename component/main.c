@@ -269,26 +269,33 @@ fail:
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: registrar --config FILE [options]\n"
-            "XEP-0077 In-Band Registration as an XEP-0114 component,\n"
-            "with registrations kept in PostgreSQL.\n"
-            "\n"
-            "  -c, --config FILE   configuration file (required)\n"
-            "      --check-config  validate FILE, print every problem as\n"
-            "                      FILE:LINE: reason; exit 0, or %d\n"
-            "      --migrate       bring the database schema up to date and "
-            "exit\n"
-            "  -v, --verbose       log at debug level\n"
-            "      --version       print the version and exit\n"
-            "  -h, --help          print this help and exit\n"
-            "\n"
-            "Signals: SIGHUP reloads FILE; SIGTERM/SIGINT finish the work in\n"
-            "hand and stop (a second one stops at once).\n"
-            "Exit codes: 0 stopped cleanly, 1 failure, 64 usage, 75 database\n"
-            "unreachable (--migrate), %d refused by the server (wrong "
-            "secret),\n%d invalid configuration.\n",
-            CONF_EXIT_INVALID, COMPONENT_EXIT_REFUSED, CONF_EXIT_INVALID);
+    fprintf(
+        out,
+        "Usage: registrar --config FILE [options]\n"
+        "XEP-0077 In-Band Registration as an XEP-0114 component,\n"
+        "with registrations kept in PostgreSQL.\n"
+        "\n"
+        "  -c, --config FILE   configuration file (required, but with\n"
+        "                      --migrate --database)\n"
+        "      --check-config  validate FILE, print every problem as\n"
+        "                      FILE:LINE: reason; exit 0, or %d\n"
+        "      --migrate       bring the database schema up to date, apply\n"
+        "                      the database roles when the role may\n"
+        "                      create roles, and exit\n"
+        "      --database CONNINFO\n"
+        "                      with --migrate: connect with CONNINFO (a\n"
+        "                      role that may own the schema, e.g. the\n"
+        "                      superuser) instead of FILE's conninfo\n"
+        "  -v, --verbose       log at debug level\n"
+        "      --version       print the version and exit\n"
+        "  -h, --help          print this help and exit\n"
+        "\n"
+        "Signals: SIGHUP reloads FILE; SIGTERM/SIGINT finish the work in\n"
+        "hand and stop (a second one stops at once).\n"
+        "Exit codes: 0 stopped cleanly, 1 failure, 64 usage, 75 database\n"
+        "unreachable (--migrate), %d refused by the server (wrong "
+        "secret),\n%d invalid configuration.\n",
+        CONF_EXIT_INVALID, COMPONENT_EXIT_REFUSED, CONF_EXIT_INVALID);
 }
 
 static void install_signals(void)
@@ -385,11 +392,12 @@ out:
 
 int main(int argc, char **argv)
 {
-    enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_VERSION };
+    enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_VERSION, OPT_DATABASE };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"migrate", no_argument, NULL, OPT_MIGRATE},
+        {"database", required_argument, NULL, OPT_DATABASE},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -397,6 +405,7 @@ int main(int argc, char **argv)
     };
     struct app a = {0};
     bool check = false, migrate_only = false;
+    const char *database = NULL;
     enum store_status st;
     int opt, rc = 1;
 
@@ -415,6 +424,9 @@ int main(int argc, char **argv)
             break;
         case OPT_MIGRATE:
             migrate_only = true;
+            break;
+        case OPT_DATABASE:
+            database = optarg;
             break;
         case 'v':
             a.verbose = true;
@@ -435,6 +447,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "registrar: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
         return EXIT_USAGE;
+    }
+    if (database && !migrate_only) {
+        fprintf(stderr, "registrar: --database goes with --migrate\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (database && !a.path) {
+        /* the owner's migration needs no configuration (nor its secret) */
+        if (!(a.store = store_new(database)))
+            return 1;
+        st = store_migrate(a.store);
+        store_close(a.store);
+        return st == STORE_OK ? 0 : st == STORE_UNAVAILABLE ? EXIT_TEMPFAIL : 1;
     }
     if (!a.path) {
         fprintf(stderr, "registrar: --config FILE is required\n");
@@ -457,10 +482,10 @@ int main(int argc, char **argv)
         log_info("main", "registrar %s starting for %s", REGISTRAR_VERSION,
                  s->component.jid);
 
-    a.store = store_new(a.conf->database.conninfo);
+    a.store = store_new(database ? database : a.conf->database.conninfo);
     if (!a.store)
         goto out;
-    st = store_migrate(a.store);
+    st = migrate_only ? store_migrate(a.store) : store_prepare(a.store);
     if (migrate_only) {
         rc = st == STORE_OK ? 0 : st == STORE_UNAVAILABLE ? EXIT_TEMPFAIL : 1;
         goto out;

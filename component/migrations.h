@@ -1,6 +1,9 @@
 /*
- * migrations.h - the numbered SQL migrations of sql/, compiled into the
- * binary by CMake (migrations.c is generated; do not edit it).
+ * migrations.h - the numbered SQL migrations of sql/, and sql/roles.sql
+ * (the privileges, applied after them), compiled into the binary by CMake
+ * (migrations.c is generated; do not edit it).  Their text may name the
+ * schema as @schema@ (from 010 on): the store puts the quoted name of the
+ * schema it migrates in its place.
  */
 #ifndef REGISTRAR_MIGRATIONS_H
 #define REGISTRAR_MIGRATIONS_H
@@ -15,5 +18,6 @@ struct migration {
 
 extern const struct migration migrations[];
 extern const size_t nmigrations;
+extern const char migration_roles[];
 
 #endif

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "policy.h"
 #include "secret.h"
+#include "text.h"
 
 /* The elements of the jabber:iq:register schema that carry user data
  * (XEP-0077 section 14; <key/>, <instructions/>, <registered/> and
@@ -356,8 +357,8 @@ static bool admitted(struct op *op, bool is_set)
         return false;
     }
     if (is_set && reg->conf->registration.mode == CONF_MODE_REDIRECT) {
-        snprintf(text, sizeof(text), "Register at %s",
-                 reg->conf->registration.url);
+        text_format(text, sizeof(text), "Register at %s",
+                    reg->conf->registration.url);
         reg_op_fail(op, IQ_NOT_ALLOWED, text);
         return false;
     }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "text.h"
 
 /* Queues a check of each proof field of def (other than username and
  * passwords) against the registration on file.  Values in clear are
@@ -57,6 +58,29 @@ static void on_removed(void *arg, enum store_status st, bool created)
     } else {
         reg_op_fail_unavailable(op);
     }
+}
+
+/* The reason an admin gave, after text, character-safe. */
+static void fail_with_reason(struct op *op, enum iq_error e, const char *text,
+                             const char *reason)
+{
+    char buf[1536];
+
+    if (reason && *reason)
+        text_format(buf, sizeof(buf), "%s Reason: %s", text, reason);
+    else
+        text_format(buf, sizeof(buf), "%s", text);
+    reg_op_fail(op, e, buf);
+}
+
+void reg_fail_disabled(struct op *op, const char *reason)
+{
+    fail_with_reason(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED, reason);
+}
+
+void reg_fail_banned(struct op *op, const char *reason)
+{
+    fail_with_reason(op, IQ_FORBIDDEN, REG_TEXT_BANNED, reason);
 }
 
 /* remove = "form": a bare <remove/> is answered with the cancel form. */
@@ -139,7 +163,7 @@ static void on_password_set(void *arg, enum store_status st, bool created)
     } else if (st == STORE_NOT_FOUND) {
         reg_op_fail(op, IQ_REGISTRATION_REQUIRED, REG_TEXT_NOT_REGISTERED);
     } else if (st == STORE_NOT_ALLOWED) { /* disabled meanwhile */
-        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
+        reg_fail_disabled(op, NULL);
     } else {
         reg_op_fail_unavailable(op);
     }
@@ -184,7 +208,7 @@ static bool password_change_allowed(struct op *op)
         return false;
     }
     if (op->rec.state == STORE_STATE_DISABLED) {
-        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
+        reg_fail_disabled(op, op->rec.disabled_reason);
         return false;
     }
     return true;

@@ -28,6 +28,9 @@
 #define REG_TEXT_DISABLED                                                      \
     "Your registration is disabled: it cannot be updated, nor its password "   \
     "changed; you may cancel it."
+#define REG_TEXT_BANNED                                                        \
+    "This address may not register with this service again: its "              \
+    "registration was disabled and then cancelled."
 
 #define REG_INFLIGHT_SLOTS 256
 
@@ -181,6 +184,13 @@ xmpp_stanza_t *reg_reply_echo(const struct reg *reg, xmpp_stanza_t *query);
 void reg_update_set(struct op *op);
 
 /* ---- reg_account.c ------------------------------------------------------- */
+
+/* Moderation's answers, with the admin's reason (NULL: none) quoted
+ * character-safe.  A disabled registration refuses a change: not-allowed
+ * (405); a banned JID (its user cancelled a disabled registration) may not
+ * register again: forbidden (403, auth).  End op. */
+void reg_fail_disabled(struct op *op, const char *reason);
+void reg_fail_banned(struct op *op, const char *reason);
 
 /* <remove/> (the only child when nchildren is 1).  Takes op. */
 void reg_account_remove(struct op *op, size_t nchildren);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
 #include "xml.h"
 
 #define TEXT_FORM_ONLY "Use the enclosed form to register."
@@ -103,10 +104,10 @@ xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
     } else if (url) {
         /* form + iq:register instructions + x:oob URL */
         char text[1024];
-        snprintf(text, sizeof(text),
-                 TEXT_FORM_ONLY " If your client does not support data "
-                                "forms, visit %s",
-                 url);
+        text_format(text, sizeof(text),
+                    TEXT_FORM_ONLY " If your client does not support data "
+                                   "forms, visit %s",
+                    url);
         xml_add_text(q, "instructions", text);
     } else {
         /* form + iq:register instructions */
@@ -123,8 +124,8 @@ xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx)
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     char text[1024];
 
-    snprintf(text, sizeof(text), "To register, visit %s",
-             reg->conf->registration.url);
+    text_format(text, sizeof(text), "To register, visit %s",
+                reg->conf->registration.url);
     xml_add_text(q, "instructions", text);
     xml_add(q, oob(ctx, reg->conf->registration.url));
     return q;
@@ -134,12 +135,19 @@ xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
                                     const struct store_record *rec)
 {
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
+    char text[1536];
 
     xml_add(q, xml_elem(ctx, "registered", NULL));
-    xml_add_text(q, "instructions",
-                 rec->state == STORE_STATE_PENDING    ? TEXT_PENDING
-                 : rec->state == STORE_STATE_DISABLED ? TEXT_DISABLED
-                                                      : TEXT_REGISTERED);
+    if (rec->state == STORE_STATE_DISABLED && rec->disabled_reason &&
+        *rec->disabled_reason)
+        text_format(text, sizeof(text), "%s Reason: %s", TEXT_DISABLED,
+                    rec->disabled_reason);
+    else
+        text_format(text, sizeof(text), "%s",
+                    rec->state == STORE_STATE_PENDING    ? TEXT_PENDING
+                    : rec->state == STORE_STATE_DISABLED ? TEXT_DISABLED
+                                                         : TEXT_REGISTERED);
+    xml_add_text(q, "instructions", text);
     /* legacy elements as in the blank query: only when every field has
      * one (XEP-0077 section 6) */
     for (size_t i = 0; reg->all_legacy && i < reg->def.nfields; i++) {

@@ -42,9 +42,9 @@ static void send_notices(struct op *op)
 
     if (to->n == 0)
         return;
-    snprintf(body, sizeof(body), "New registration with %s: %s%s%s%s",
-             reg_op_service(op), op->bare, user ? " (username " : "",
-             user ? user : "", user ? ")" : "");
+    text_format(body, sizeof(body), "New registration with %s: %s%s%s%s",
+                reg_op_service(op), op->bare, user ? " (username " : "",
+                user ? user : "", user ? ")" : "");
     for (size_t i = 0; i < to->n; i++) {
         xmpp_stanza_t *m = xmpp_message_new(ctx, "normal", to->items[i], NULL);
         if (!m)
@@ -58,7 +58,8 @@ static void send_notices(struct op *op)
              op->bare, reg_op_id(op));
 }
 
-static void on_put(void *arg, enum store_status st, bool created)
+static void on_put(void *arg, enum store_status st, bool created,
+                   const char *reason)
 {
     struct op *op = arg;
 
@@ -73,8 +74,13 @@ static void on_put(void *arg, enum store_status st, bool created)
         iq_req_result(op->req, NULL);
         reg_op_done(op);
         return;
-    case STORE_NOT_ALLOWED: /* disabled while its secrets were hashed */
-        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
+    case STORE_NOT_ALLOWED: /* disabled (meanwhile, or unread) */
+        reg_fail_disabled(op, reason);
+        return;
+    case STORE_BANNED: /* its user cancelled a disabled registration */
+        log_info("reg", "%s may not register again with %s (banned; id=%s)",
+                 op->bare, reg_op_service(op), reg_op_id(op));
+        reg_fail_banned(op, reason);
         return;
     case STORE_INVALID: /* the database's username rule */
         fail_echo(op, IQ_NOT_ACCEPTABLE,
@@ -325,7 +331,7 @@ static void on_get_for_set(void *arg, enum store_status st,
     if (st == STORE_OK)
         reg_op_keep_record(op, rec);
     if (op->registered && op->rec.state == STORE_STATE_DISABLED) {
-        reg_op_fail(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED);
+        reg_fail_disabled(op, op->rec.disabled_reason);
         return;
     }
     if (op->registered && is_password_change(op)) {

@@ -92,8 +92,12 @@ enum job_kind {
     JOB_REMOVE,
     JOB_SET_PASSWORD,
     JOB_SET_STATE,
+    JOB_UNBAN,
     JOB_COUNT,
     JOB_LIST,
+    /* not a job: the check sent after a write that went again with its
+     * first COMMIT unanswered (struct job.in_doubt) */
+    STMT_DONE_BEFORE,
 };
 
 /* Writes go through the functions of sql/005-008, which hand the stanza id
@@ -115,7 +119,7 @@ static const struct {
      "           CASE WHEN r.username IS NULL AND strpos(r.jid, '@') > 0"
      "                THEN registrar_username_key(split_part(r.jid, '@', 1))"
      "           END), false) END AS claim_matches,"
-     "       r.state"
+     "       r.state, r.disabled_reason"
      "  FROM registrations r"
      "  LEFT JOIN LATERAL ("
      "    SELECT e.key, v.value, v.n"
@@ -128,19 +132,22 @@ static const struct {
      " ORDER BY f.key, f.n",
      3},
     /* service, jid, username, fields, hash, state, consents, iq_id, actor,
-     * keep -> created, updated, disabled, conflict or invalid */
+     * keep -> created, updated, disabled, banned, conflict or invalid; the
+     * reason of disabled and banned */
     {"registrar_put",
-     "SELECT registrar_put_outcome($1, $2, $3, $4::jsonb, $5, $6,"
-     " $7::jsonb, $8, $9, $10::text[])",
+     "SELECT outcome, reason FROM registrar_put_checked($1, $2, $3,"
+     " $4::jsonb, $5, $6, $7::jsonb, $8, $9, $10::text[])",
      10},
     /* service, jid, iq_id, actor -> found */
     {"registrar_remove", "SELECT registrar_remove($1, $2, $3, $4)", 4},
     /* service, jid, hash, iq_id, actor -> found */
     {"registrar_set_password",
      "SELECT registrar_set_password($1, $2, $3, $4, $5)", 5},
-    /* service, jid, state, iq_id, actor -> found */
+    /* service, jid, state, from, iq_id, actor, reason -> found */
     {"registrar_set_state",
-     "SELECT registrar_set_state_from($1, $2, $3, $4, $5, $6)", 6},
+     "SELECT registrar_set_state_from($1, $2, $3, $4, $5, $6, $7)", 7},
+    /* service, jid, iq_id, actor -> found */
+    {"registrar_unban", "SELECT registrar_unban($1, $2, $3, $4)", 4},
     /* service, state (NULL: any) */
     {"registrar_count",
      "SELECT count(*) FROM registrations"
@@ -152,11 +159,18 @@ static const struct {
      " WHERE service = $1 AND ($2::text IS NULL OR state = $2)"
      " ORDER BY jid COLLATE \"C\" LIMIT $3::bigint",
      3},
+    /* service, jid, event, iq_id: a write of this request committed
+     * before (its event is there); the window bounds the look back */
+    {"registrar_done_before",
+     "SELECT EXISTS (SELECT 1 FROM registration_events"
+     " WHERE jid = $2 AND service = $1 AND event = $3 AND iq_id = $4"
+     "   AND at > now() - interval '10 minutes')",
+     4},
 };
 
 #define NSTATEMENTS (sizeof(statements) / sizeof(statements[0]))
 
-_Static_assert(NSTATEMENTS == JOB_LIST + 1,
+_Static_assert(NSTATEMENTS == STMT_DONE_BEFORE + 1,
                "one statement per job kind, in order");
 
 #define JOB_PARAMS_MAX 10
@@ -171,9 +185,16 @@ struct job {
     store_done_cb done_cb;
     store_count_cb count_cb;
     store_list_cb list_cb;
+    store_put_cb put_cb;
     void *arg;
     enum store_status st;
     bool created;
+    char *reason; /* JOB_PUT: the reason of disabled or banned; owned */
+    /* sent again after a connection lost with its COMMIT unanswered: it
+     * may have committed, so its event is looked for (done_before) and the
+     * answer is the first attempt's */
+    bool in_doubt;
+    bool done_before;
     bool alone;       /* goes in a transaction of its own */
     unsigned resends; /* sent again after failures not its own */
     struct store_record rec;
@@ -195,11 +216,13 @@ enum conn_state {
 struct slot {
     struct job *job; /* NULL: BEGIN, COMMIT, a setting, a PREPARE */
     const char *what;
+    bool check;    /* the done_before check of job, not its statement */
     bool answered; /* its result came (the next NULL moves on) */
 };
 
-/* Besides the jobs: settings or prepares, ROLLBACK, BEGIN, COMMIT. */
-#define SLOTS_MAX (BATCH_MAX + NSTATEMENTS + 4)
+/* Besides the jobs (and a check for each in doubt): settings or prepares,
+ * ROLLBACK, BEGIN, COMMIT. */
+#define SLOTS_MAX (2 * BATCH_MAX + NSTATEMENTS + 4)
 
 struct store {
     char *conninfo;
@@ -253,6 +276,8 @@ const char *store_status_name(enum store_status st)
         return "invalid";
     case STORE_NOT_ALLOWED:
         return "not-allowed";
+    case STORE_BANNED:
+        return "banned";
     case STORE_ERROR:
         break;
     }
@@ -752,6 +777,9 @@ static void job_clear_results(struct job *j)
     j->njids = 0;
     j->count = 0;
     j->created = false;
+    free(j->reason);
+    j->reason = NULL;
+    j->done_before = false;
     j->st = STORE_OK;
 }
 
@@ -802,6 +830,9 @@ static void answer_list(struct store *s, struct job *list)
         case JOB_LIST:
             j->list_cb(j->arg, j->st, ok ? j->jids : NULL, ok ? j->njids : 0);
             break;
+        case JOB_PUT:
+            j->put_cb(j->arg, j->st, j->created, j->reason);
+            break;
         default:
             j->done_cb(j->arg, j->st, j->created);
             break;
@@ -816,7 +847,7 @@ static struct job *take_pipeline(struct store *s)
     struct job *head = NULL, **tail = &head;
 
     for (unsigned i = 0; i < s->nslots; i++)
-        if (s->slots[i].job) {
+        if (s->slots[i].job && !s->slots[i].check) {
             *tail = s->slots[i].job;
             tail = &(*tail)->next;
         }
@@ -915,8 +946,10 @@ static void broken(struct store *s, const char *what)
     char why[256];
     bool attempt = s->cs == CONN_CONNECTING || s->cs == CONN_SETUP;
     struct job *list = take_pipeline(s), *resend = NULL, *lost = NULL;
-
     bool committed = s->committed;
+    /* the transaction was sent and its COMMIT not answered: the server
+     * may have committed it */
+    bool doubt = s->cs == CONN_BUSY;
 
     conn_error(s->conn, why, sizeof(why));
     disconnect(s);
@@ -931,6 +964,8 @@ static void broken(struct store *s, const char *what)
         return;
     }
     split_resend(list, false, true, &resend, &lost);
+    for (struct job *j = resend; doubt && j; j = j->next)
+        j->in_doubt = true;
     requeue_front(s, resend);
     answer_list(s, lost);
 }
@@ -991,14 +1026,58 @@ static bool send_sql(struct store *s, const char *what, const char *sql)
     return true;
 }
 
+/* The event a write leaves, and where its stanza id is among its
+ * parameters; false for a job that writes no event. */
+static bool event_of(const struct job *j, const char **event, int *iq)
+{
+    switch (j->kind) {
+    case JOB_PUT:
+        *event = "registered";
+        *iq = 7;
+        return true;
+    case JOB_REMOVE:
+        *event = "removed";
+        *iq = 2;
+        return true;
+    case JOB_SET_PASSWORD:
+        *event = "password_changed";
+        *iq = 3;
+        return true;
+    case JOB_SET_STATE:
+        *event = "state_changed";
+        *iq = 4;
+        return true;
+    case JOB_UNBAN:
+        *event = "ban_lifted";
+        *iq = 2;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The job's statement; for a write in doubt with a stanza id, the check
+ * of its event after it (in the same transaction). */
 static bool send_job(struct store *s, struct job *j)
 {
+    const char *event;
+    int iq;
+
     if (!PQsendQueryPrepared(s->conn, statements[j->kind].name,
                              statements[j->kind].nparams,
                              (const char *const *)j->p, NULL, NULL, 0))
         return false;
     s->slots[s->nslots++] =
         (struct slot){.job = j, .what = statements[j->kind].name};
+    if (j->in_doubt && event_of(j, &event, &iq) && j->p[iq]) {
+        const char *params[] = {j->p[0], j->p[1], event, j->p[iq]};
+
+        if (!PQsendQueryPrepared(s->conn, statements[STMT_DONE_BEFORE].name, 4,
+                                 params, NULL, NULL, 0))
+            return false;
+        s->slots[s->nslots++] = (struct slot){
+            .job = j, .what = statements[STMT_DONE_BEFORE].name, .check = true};
+    }
     return true;
 }
 
@@ -1113,6 +1192,7 @@ broke:
 }
 
 static void read_result(struct job *j, PGresult *res);
+static void read_done_before(struct job *j, PGresult *res);
 
 /* The pipeline in flight reached its Sync: the transaction is over. */
 static void finish(struct store *s)
@@ -1127,7 +1207,7 @@ static void finish(struct store *s)
 
     s->failed_res = NULL;
     for (unsigned i = 0; i < s->nslots; i++)
-        if (s->slots[i].job)
+        if (s->slots[i].job && !s->slots[i].check)
             njobs++;
     if (failed >= 0 && s->committed) {
         /* an error after the COMMIT was answered (the server going away
@@ -1236,7 +1316,9 @@ static void pump(struct store *s)
         case PGRES_PIPELINE_ABORTED:
             break;
         default:
-            if (slot && slot->job)
+            if (slot && slot->job && slot->check)
+                read_done_before(slot->job, r);
+            else if (slot && slot->job)
                 read_result(slot->job, r);
             if (slot && (int)s->cur == s->commit_slot && s->failed < 0)
                 s->committed = true;
@@ -1415,6 +1497,7 @@ void store_record_clear(struct store_record *rec)
     free(rec->jid);
     free(rec->username);
     free(rec->password_hash);
+    free(rec->disabled_reason);
     form_data_clear(&rec->fields);
     *rec = (struct store_record){0};
 }
@@ -1558,6 +1641,8 @@ static void read_record(struct job *j, PGresult *res)
         j->st = STORE_ERROR;
         return;
     }
+    if (j->rec.state == STORE_STATE_DISABLED)
+        j->rec.disabled_reason = dup_field(res, 0, 6, &oom);
     for (int i = 0; i < rows && !oom; i++) {
         if (PQgetisnull(res, i, 2))
             continue;
@@ -1620,6 +1705,8 @@ static void read_result(struct job *j, PGresult *res)
             j->created = false;
         else if (strcmp(v, "disabled") == 0)
             j->st = STORE_NOT_ALLOWED;
+        else if (strcmp(v, "banned") == 0)
+            j->st = STORE_BANNED;
         else if (strcmp(v, "conflict") == 0)
             j->st = STORE_CONFLICT;
         else if (strcmp(v, "invalid") == 0)
@@ -1628,6 +1715,11 @@ static void read_result(struct job *j, PGresult *res)
             j->st = STORE_ERROR;
         if (j->st == STORE_INVALID)
             log_info("store", "the username rule refused a username");
+        if ((j->st == STORE_NOT_ALLOWED || j->st == STORE_BANNED) &&
+            PQnfields(res) > 1 && !PQgetisnull(res, 0, 1)) {
+            bool oom = false;
+            j->reason = dup_field(res, 0, 1, &oom);
+        }
         break;
     case JOB_SET_PASSWORD:
     case JOB_SET_STATE:
@@ -1639,6 +1731,7 @@ static void read_result(struct job *j, PGresult *res)
             j->st = STORE_NOT_FOUND;
         break;
     case JOB_REMOVE:
+    case JOB_UNBAN:
         if (!returned_true(res))
             j->st = STORE_NOT_FOUND;
         break;
@@ -1649,6 +1742,28 @@ static void read_result(struct job *j, PGresult *res)
     case JOB_LIST:
         read_list(j, res);
         break;
+    case STMT_DONE_BEFORE:
+        break;
+    }
+}
+
+/* The check of a write in doubt (after its own result): when its event is
+ * there, the first attempt committed, and the answer is that attempt's
+ * (a registration created, a removal done...), not the second's. */
+static void read_done_before(struct job *j, PGresult *res)
+{
+    j->done_before = returned_true(res);
+    if (!j->done_before)
+        return;
+    log_info("store",
+             "a %s sent again after a lost connection had "
+             "committed the first time: answered as then",
+             statements[j->kind].name);
+    j->st = STORE_OK;
+    if (j->kind == JOB_PUT) {
+        j->created = true;
+        free(j->reason);
+        j->reason = NULL;
     }
 }
 
@@ -1756,7 +1871,7 @@ static char *keep_array(const struct form_def *def)
     return b.s;
 }
 
-void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
+void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
                void *arg)
 {
     struct form_data none = {0};
@@ -1769,10 +1884,16 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
         consents,     put->origin.iq_id,  put->origin.actor,
         keep};
 
-    if (json && consents && keep)
-        write_op(s, JOB_PUT, params, 10, cb, arg);
-    else
-        cb(arg, STORE_ERROR, false);
+    struct job *j =
+        json && consents && keep ? job_new(JOB_PUT, params, 10) : NULL;
+
+    if (j) {
+        j->put_cb = cb;
+        j->arg = arg;
+        submit(s, j);
+    } else {
+        cb(arg, STORE_ERROR, false, NULL);
+    }
     /* the job has its own copy; the values may include hashes */
     if (json)
         explicit_bzero(json, strlen(json));
@@ -1806,14 +1927,25 @@ void store_set_state(struct store *s, const char *service, const char *jid,
                      const struct store_origin *origin, store_done_cb cb,
                      void *arg)
 {
-    const char *params[] = {service,
-                            jid,
-                            store_state_name(state),
-                            from ? store_state_name(*from) : NULL,
-                            origin ? origin->iq_id : NULL,
+    const char *params[] = {
+        service,
+        jid,
+        store_state_name(state),
+        from ? store_state_name(*from) : NULL,
+        origin ? origin->iq_id : NULL,
+        origin ? origin->actor : NULL,
+        origin && state == STORE_STATE_DISABLED ? origin->reason : NULL};
+
+    write_op(s, JOB_SET_STATE, params, 7, cb, arg);
+}
+
+void store_unban(struct store *s, const char *service, const char *jid,
+                 const struct store_origin *origin, store_done_cb cb, void *arg)
+{
+    const char *params[] = {service, jid, origin ? origin->iq_id : NULL,
                             origin ? origin->actor : NULL};
 
-    write_op(s, JOB_SET_STATE, params, 6, cb, arg);
+    write_op(s, JOB_UNBAN, params, 4, cb, arg);
 }
 
 void store_count(struct store *s, const char *service,
@@ -1870,62 +2002,152 @@ static int current_version(struct store *s, PGconn *conn)
     return v;
 }
 
-static bool apply(struct store *s, PGconn *conn, const struct migration *m)
+/* sql with every "@schema@" replaced by schema; caller frees; NULL when
+ * out of memory. */
+static char *with_schema(const char *sql, const char *schema)
 {
-    char version[16];
-    const char *params[] = {version, m->name};
+    static const char mark[] = "@schema@";
+    size_t n = 0, len, slen = strlen(schema), mlen = sizeof(mark) - 1;
+    const char *p, *q;
+    char *out, *o;
+
+    for (p = sql; (q = strstr(p, mark)); p = q + mlen)
+        n++;
+    len = strlen(sql) + n * slen - n * mlen;
+    if (!(out = malloc(len + 1)))
+        return NULL;
+    for (p = sql, o = out; (q = strstr(p, mark)); p = q + mlen) {
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, schema, slen);
+        o += slen;
+    }
+    strcpy(o, p);
+    return out;
+}
+
+/* Runs sql (its @schema@ replaced) in a transaction; with version > 0,
+ * records it as that migration.  False (logged) on failure: nothing of it
+ * is kept. */
+static bool apply(struct store *s, PGconn *conn, int version, const char *name,
+                  const char *sql, const char *schema)
+{
+    char v[16];
+    const char *params[] = {v, name};
+    char *text = with_schema(sql, schema);
     PGresult *res;
     bool ok;
 
-    snprintf(version, sizeof(version), "%d", m->version);
+    snprintf(v, sizeof(v), "%d", version);
+    if (!text) {
+        log_error("store", "out of memory for %s", name);
+        return false;
+    }
     if (!exec_simple(s, conn, "BEGIN", "BEGIN"))
-        return false;
-    if (!exec_simple(s, conn, m->sql, m->name))
+        goto fail;
+    if (!exec_simple(s, conn, text, name))
         goto rollback;
-    res = query(s, conn,
-                "INSERT INTO registrar_schema_migrations"
-                " (version, name) VALUES ($1::int, $2)",
-                2, params);
-    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        log_error("store", "cannot record migration %s: %s", m->name,
-                  PQerrorMessage(conn));
-    PQclear(res);
-    if (!ok)
-        goto rollback;
+    if (version > 0) {
+        res = query(s, conn,
+                    "INSERT INTO registrar_schema_migrations"
+                    " (version, name) VALUES ($1::int, $2)",
+                    2, params);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            log_error("store", "cannot record migration %s: %s", name,
+                      PQerrorMessage(conn));
+        PQclear(res);
+        if (!ok)
+            goto rollback;
+    }
     if (!exec_simple(s, conn, "COMMIT", "COMMIT"))
-        return false;
-    log_info("store", "applied migration %s (schema version %d)", m->name,
-             m->version);
+        goto fail;
+    free(text);
+    if (version > 0)
+        log_info("store", "applied migration %s (schema version %d)", name,
+                 version);
     return true;
 rollback:
     exec_simple(s, conn, "ROLLBACK", "ROLLBACK");
+fail:
+    free(text);
     return false;
 }
 
+/* Who the connection's role is to the schema, read before migrating. */
+struct role_facts {
+    char user[128];
+    char schema[256];  /* quote_ident(current_schema()) */
+    bool has_table;    /* registrar_schema_migrations exists */
+    bool owner;        /* superuser, or has the privileges of the owner of
+                        * registrar's tables or of their schema */
+    bool manage_roles; /* superuser or CREATEROLE: may apply roles.sql */
+    bool separated;    /* the tables belong to registrar_owner */
+};
+
+static bool role_facts(struct store *s, PGconn *conn, struct role_facts *f)
+{
+    PGresult *res = query(
+        s, conn,
+        "SELECT current_user, quote_ident(current_schema()),"
+        "       to_regclass('registrar_schema_migrations') IS NOT NULL,"
+        "       r.rolsuper OR coalesce((SELECT pg_has_role(current_user,"
+        "              c.relowner, 'USAGE') OR pg_has_role(current_user,"
+        "              n.nspowner, 'USAGE')"
+        "         FROM pg_class c JOIN pg_namespace n"
+        "           ON n.oid = c.relnamespace"
+        "        WHERE c.oid = to_regclass('registrar_schema_migrations')),"
+        "       false),"
+        "       r.rolsuper OR r.rolcreaterole,"
+        "       coalesce((SELECT pg_get_userbyid(c.relowner)"
+        "                     = 'registrar_owner' FROM pg_class c"
+        "                  WHERE c.oid = to_regclass('registrations')),"
+        "                false)"
+        "  FROM pg_roles r WHERE r.rolname = current_user",
+        0, NULL);
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+              !PQgetisnull(res, 0, 1);
+
+    if (ok) {
+        snprintf(f->user, sizeof(f->user), "%s", PQgetvalue(res, 0, 0));
+        snprintf(f->schema, sizeof(f->schema), "%s", PQgetvalue(res, 0, 1));
+        f->has_table = PQgetvalue(res, 0, 2)[0] == 't';
+        f->owner = PQgetvalue(res, 0, 3)[0] == 't';
+        f->manage_roles = PQgetvalue(res, 0, 4)[0] == 't';
+        f->separated = PQgetvalue(res, 0, 5)[0] == 't';
+    } else {
+        log_error("store", "cannot read the role's rights: %s",
+                  PQresultStatus(res) == PGRES_TUPLES_OK
+                      ? "no schema in the search_path"
+                      : PQerrorMessage(conn));
+    }
+    PQclear(res);
+    return ok;
+}
+
 /* Migrates on a connection of its own; why gets the reason of
- * STORE_UNAVAILABLE.  Touches nothing of s but what any thread may
+ * STORE_UNAVAILABLE.  As the daemon (daemon), a schema behind this binary
+ * is migrated only when its role owns it (a deployment of before the
+ * separated roles, warned about); otherwise the daemon refuses it and says
+ * what to run.  As --migrate, migrates, then applies roles.sql when the
+ * role may manage roles.  Touches nothing of s but what any thread may
  * (conninfo, the interrupt): runs on the migrator too. */
-static enum store_status migrate_own(struct store *s, char *why, size_t wl)
+static enum store_status migrate_own(struct store *s, bool daemon, char *why,
+                                     size_t wl)
 {
     enum store_status st = STORE_ERROR;
     PGconn *conn = open_blocking(s, why, wl);
-    int have;
+    struct role_facts f = {0};
+    int have = 0;
 
     if (!conn)
         return STORE_UNAVAILABLE;
     if (!exec_simple(s, conn, "SET client_min_messages = warning", "SET") ||
         !exec_simple(s, conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
-                     "migration lock"))
+                     "migration lock") ||
+        !role_facts(s, conn, &f))
         goto out;
-    if (!exec_simple(s, conn,
-                     "CREATE TABLE IF NOT EXISTS registrar_schema_migrations"
-                     " (version int PRIMARY KEY,"
-                     "  name text NOT NULL,"
-                     "  applied_at timestamptz NOT NULL DEFAULT now())",
-                     "migration table"))
-        goto out;
-    if ((have = current_version(s, conn)) < 0)
+    if (f.has_table && (have = current_version(s, conn)) < 0)
         goto out;
     if (have > store_schema_version()) {
         log_error("store",
@@ -1934,11 +2156,56 @@ static enum store_status migrate_own(struct store *s, char *why, size_t wl)
                   have, store_schema_version());
         goto out;
     }
+    if (daemon && have < store_schema_version() && f.has_table && !f.owner) {
+        log_error("store",
+                  "the database schema is at version %d and this registrar "
+                  "needs %d; its role %s does not own the schema (separated "
+                  "roles), so it does not migrate it: run  registrar "
+                  "--migrate --database CONNINFO  with a role that may "
+                  "(README \"Database roles\"), then start registrar again",
+                  have, store_schema_version(), f.user);
+        goto out;
+    }
+    if (!f.has_table &&
+        !exec_simple(s, conn,
+                     "CREATE TABLE registrar_schema_migrations"
+                     " (version int PRIMARY KEY,"
+                     "  name text NOT NULL,"
+                     "  applied_at timestamptz NOT NULL DEFAULT now())",
+                     "creating the migration table"))
+        goto out;
     for (size_t i = 0; i < nmigrations; i++)
-        if (migrations[i].version > have && !apply(s, conn, &migrations[i]))
+        if (migrations[i].version > have &&
+            !apply(s, conn, migrations[i].version, migrations[i].name,
+                   migrations[i].sql, f.schema))
             goto out;
     if (have == store_schema_version())
         log_info("store", "schema is up to date (version %d)", have);
+    if (!daemon && f.manage_roles) {
+        if (!apply(s, conn, 0, "sql/roles.sql", migration_roles, f.schema))
+            goto out;
+        log_info("store", "privileges applied (sql/roles.sql): tables "
+                          "owned by registrar_owner; registrar's role needs "
+                          "registrar_service");
+    } else if (!daemon && !f.separated) {
+        log_warn("store",
+                 "the role %s may not create roles: the database roles "
+                 "(sql/roles.sql) were not applied and registrar's tables "
+                 "stay with their owner; run --migrate as a superuser or a "
+                 "CREATEROLE role to separate them (README \"Database "
+                 "roles\")",
+                 f.user);
+    }
+    if (daemon && f.owner)
+        log_warn("store",
+                 "registrar's role %s owns its tables, or their schema, or "
+                 "is a superuser: it could rewrite the audit trail "
+                 "(registration_events), grant itself anything and drop "
+                 "tables; give them to registrar_owner with  registrar "
+                 "--migrate --database CONNINFO  as a superuser and log in "
+                 "as a role granted only registrar_service (README "
+                 "\"Database roles\")",
+                 f.user);
     st = STORE_OK;
 out:
     if (PQstatus(conn) != CONNECTION_OK || atomic_load(&s->interrupted)) {
@@ -1949,14 +2216,15 @@ out:
     return st;
 }
 
-enum store_status store_migrate(struct store *s)
+/* store_migrate and store_prepare. */
+static enum store_status migrate_now(struct store *s, bool daemon)
 {
     char why[512];
     enum store_status st;
 
     if (atomic_load(&s->interrupted))
         return STORE_UNAVAILABLE;
-    st = migrate_own(s, why, sizeof(why));
+    st = migrate_own(s, daemon, why, sizeof(why));
     if (st == STORE_OK) {
         s->migrated = true;
         came_up(s);
@@ -1967,6 +2235,16 @@ enum store_status store_migrate(struct store *s)
             went_down(s, why);
     }
     return st;
+}
+
+enum store_status store_prepare(struct store *s)
+{
+    return migrate_now(s, true);
+}
+
+enum store_status store_migrate(struct store *s)
+{
+    return migrate_now(s, false);
 }
 
 /* A migration on the migrator (attached): the job and its outcome. */
@@ -1980,7 +2258,7 @@ static void migration_work(void *arg)
 {
     struct migration_job *m = arg;
 
-    m->st = migrate_own(m->s, m->why, sizeof(m->why));
+    m->st = migrate_own(m->s, true, m->why, sizeof(m->why));
 }
 
 static void migration_drop(void *arg)
@@ -2018,7 +2296,7 @@ static void migrate_later(struct store *s)
     if (s->migrating || (s->down && now_s() < s->retry_at))
         return;
     if (!s->attached) {
-        store_migrate(s);
+        store_prepare(s);
         return;
     }
     if (!s->migrator || !(m = calloc(1, sizeof(*m))))

@@ -32,6 +32,9 @@ enum store_status {
     STORE_NOT_ALLOWED, /* the registration's state refused the write: an
                         * update or password change of a disabled one, or
                         * a state change from another state than asked */
+    STORE_BANNED,      /* the JID may not register with the service again
+                        * (its user removed a disabled registration): nothing
+                        * written */
     STORE_ERROR,       /* anything else; logged with the SQL state */
 };
 
@@ -50,8 +53,11 @@ const char *store_state_name(enum store_state state);
 /* Who asked for a change: it goes into the event the change writes
  * (registration_events), never a secret.  Borrowed for the call. */
 struct store_origin {
-    const char *iq_id; /* the stanza id, NULL: none */
-    const char *actor; /* the admin's bare JID, NULL: the user */
+    const char *iq_id;  /* the stanza id, NULL: none */
+    const char *actor;  /* the admin's bare JID, NULL: the user */
+    const char *reason; /* a disable's reason, shown to the user (at most
+                         * 1024 characters), NULL: none; ignored by every
+                         * other write */
 };
 
 /* A consent field given as true: recorded with its version and the time
@@ -72,6 +78,7 @@ struct store_record {
      * database's one username rule); false when no claim was given. */
     bool claim_matches;
     enum store_state state;
+    char *disabled_reason; /* while disabled: why, NULL when no reason */
 };
 
 /* What to write.  Everything borrowed for the duration of the call. */
@@ -100,8 +107,12 @@ struct store;
  * left in it is freed when the callback returns. */
 typedef void (*store_get_cb)(void *arg, enum store_status st,
                              struct store_record *rec);
-/* For put: created tells a new row from an update. */
 typedef void (*store_done_cb)(void *arg, enum store_status st, bool created);
+/* For put: created tells a new row from an update; reason (borrowed for
+ * the call, NULL: none) is the admin's reason of STORE_NOT_ALLOWED (a
+ * disabled registration) and STORE_BANNED. */
+typedef void (*store_put_cb)(void *arg, enum store_status st, bool created,
+                             const char *reason);
 
 /* A store on conninfo (borrowed; copied).  Connects lazily and again after
  * any failure.  Caller owns the result (store_close). */
@@ -147,11 +158,21 @@ enum store_status store_connect(struct store *store);
  * call it; there is no way back. */
 void store_interrupt(struct store *store);
 
-/* Brings the schema up to date under an advisory lock (one migrator at a
- * time), on a connection of its own, and waits: not on the loop.  STORE_ERROR
- * when the database is newer than this binary or a migration fails (nothing of
- * that migration is kept). */
+/* --migrate: brings the schema up to date under an advisory lock (one
+ * migrator at a time), on a connection of its own, and waits: not on the
+ * loop.  Then, when its role may create roles (superuser, CREATEROLE),
+ * applies sql/roles.sql: the tables go to the NOLOGIN role
+ * registrar_owner and the group roles get their privileges.  STORE_ERROR
+ * when the database is newer than this binary or a migration fails
+ * (nothing of that migration is kept). */
 enum store_status store_migrate(struct store *store);
+
+/* The daemon's start: checks the schema as store_migrate does, but
+ * migrates it only when its own role owns it (a deployment of before the
+ * separated roles, with a warning that names the risk); a schema behind
+ * this binary that it does not own is STORE_ERROR, logged with what to
+ * run.  Never applies sql/roles.sql. */
+enum store_status store_prepare(struct store *store);
 
 /* The highest migration this binary carries. */
 int store_schema_version(void);
@@ -165,11 +186,12 @@ void store_get(struct store *store, const char *service, const char *jid,
                const char *claim, store_get_cb cb, void *arg);
 /* Inserts, or updates the row of (service, jid).  STORE_CONFLICT when the
  * username belongs to another JID of the service; STORE_INVALID when the
- * username rule refuses it; STORE_NOT_ALLOWED when the row is disabled
- * (nothing written).  None of these fails another operation of the same
- * transaction. */
+ * username rule refuses it; STORE_NOT_ALLOWED when the row is disabled,
+ * STORE_BANNED when the JID is banned from the service (nothing written;
+ * the reason to the callback).  None of these fails another operation of
+ * the same transaction. */
 void store_put(struct store *store, const struct store_put *put,
-               store_done_cb cb, void *arg);
+               store_put_cb cb, void *arg);
 /* Replaces the password hash (hash borrowed) of (service, jid) and
  * nothing else.  STORE_NOT_FOUND when there is no such registration,
  * STORE_NOT_ALLOWED when it is disabled (nothing written). */
@@ -177,7 +199,10 @@ void store_set_password(struct store *store, const char *service,
                         const char *jid, const char *hash,
                         const struct store_origin *origin, store_done_cb cb,
                         void *arg);
-/* STORE_NOT_FOUND when there was nothing to remove. */
+/* STORE_NOT_FOUND when there was nothing to remove.  The user's own
+ * removal (origin without actor) of a disabled registration erases it but
+ * bans the JID from the service (STORE_BANNED on a later put); an
+ * admin's (with actor) deletes it and nothing more. */
 void store_remove(struct store *store, const char *service, const char *jid,
                   const struct store_origin *origin, store_done_cb cb,
                   void *arg);
@@ -185,12 +210,19 @@ void store_remove(struct store *store, const char *service, const char *jid,
 /* ---- for admins (XEP-0133 commands) -------------------------------------- */
 
 /* Sets the state of (service, jid), only from the state *from (NULL: from
- * any); STORE_NOT_FOUND when there is no such registration,
- * STORE_NOT_ALLOWED when it is in another state than *from. */
+ * any), with origin->reason for a disable; STORE_NOT_FOUND when there is
+ * no such registration, STORE_NOT_ALLOWED when it is in another state than
+ * *from. */
 void store_set_state(struct store *store, const char *service, const char *jid,
                      enum store_state state, const enum store_state *from,
                      const struct store_origin *origin, store_done_cb cb,
                      void *arg);
+
+/* Lifts the ban of (service, jid) (an admin's re-enable of a JID whose
+ * registration is gone); STORE_NOT_FOUND when there was none. */
+void store_unban(struct store *store, const char *service, const char *jid,
+                 const struct store_origin *origin, store_done_cb cb,
+                 void *arg);
 
 typedef void (*store_count_cb)(void *arg, enum store_status st,
                                unsigned long n);

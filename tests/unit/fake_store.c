@@ -20,10 +20,18 @@ struct row {
     struct form_data fields;
     char *view; /* fake_store_fields(): "var=value;" for each value */
     enum store_state state;
+    char *disabled_reason;
+};
+
+/* A JID banned from a service (as sql/010's registration_bans). */
+struct ban {
+    bool used;
+    char *service, *jid, *reason;
 };
 
 struct store {
     struct row rows[FAKE_MAX];
+    struct ban bans[FAKE_MAX];
     bool down;
     char last_iq_id[128], last_actor[128]; /* of the last change */
     size_t last_nconsents;                 /* of the last put */
@@ -72,14 +80,40 @@ static void row_free(struct row *r)
     free(r->password_hash);
     form_data_clear(&r->fields);
     free(r->view);
+    free(r->disabled_reason);
     memset(r, 0, sizeof(*r));
+}
+
+static void ban_free(struct ban *b)
+{
+    free(b->service);
+    free(b->jid);
+    free(b->reason);
+    memset(b, 0, sizeof(*b));
 }
 
 void fake_store_reset(void)
 {
-    for (int i = 0; i < FAKE_MAX; i++)
+    for (int i = 0; i < FAKE_MAX; i++) {
         row_free(&the_store.rows[i]);
+        ban_free(&the_store.bans[i]);
+    }
     the_store.down = false;
+}
+
+static struct ban *find_ban(const char *service, const char *jid)
+{
+    for (int i = 0; i < FAKE_MAX; i++) {
+        struct ban *b = &the_store.bans[i];
+        if (b->used && !strcmp(b->service, service) && !strcmp(b->jid, jid))
+            return b;
+    }
+    return NULL;
+}
+
+bool fake_store_banned(const char *service, const char *jid)
+{
+    return find_ban(service, jid) != NULL;
 }
 
 static struct row *find(const char *service, const char *jid)
@@ -191,19 +225,26 @@ void store_get(struct store *s, const char *service, const char *jid,
     rec.password_hash = dup(r->password_hash);
     copy_data(&rec.fields, &r->fields);
     rec.state = r->state;
+    rec.disabled_reason =
+        r->state == STORE_STATE_DISABLED ? dup(r->disabled_reason) : NULL;
     rec.claim_matches = claim_matches(r, claim);
     cb(arg, STORE_OK, &rec);
     store_record_clear(&rec);
 }
 
-void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
+void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
                void *arg)
 {
     struct row *r;
+    struct ban *b;
     bool created = false;
 
     if (s->down) {
-        cb(arg, STORE_UNAVAILABLE, false);
+        cb(arg, STORE_UNAVAILABLE, false, NULL);
+        return;
+    }
+    if ((b = find_ban(put->service, put->jid))) { /* as sql/010 */
+        cb(arg, STORE_BANNED, false, b->reason);
         return;
     }
     for (int i = 0; put->username && i < FAKE_MAX; i++) {
@@ -211,13 +252,13 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
         if (o->used && o->username && !strcmp(o->service, put->service) &&
             strcmp(o->jid, put->jid) != 0 &&
             strcasecmp(o->username, put->username) == 0) {
-            cb(arg, STORE_CONFLICT, false);
+            cb(arg, STORE_CONFLICT, false, NULL);
             return;
         }
     }
     if ((r = find(put->service, put->jid)) &&
         r->state == STORE_STATE_DISABLED) { /* as sql/007 */
-        cb(arg, STORE_NOT_ALLOWED, false);
+        cb(arg, STORE_NOT_ALLOWED, false, r->disabled_reason);
         return;
     }
     if (!(r = find(put->service, put->jid))) {
@@ -225,7 +266,7 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
             if (!s->rows[i].used)
                 r = &s->rows[i];
         if (!r) { /* full: like a database that cannot take more */
-            cb(arg, STORE_UNAVAILABLE, false);
+            cb(arg, STORE_UNAVAILABLE, false, NULL);
             return;
         }
         r->used = true;
@@ -261,7 +302,7 @@ void store_put(struct store *s, const struct store_put *put, store_done_cb cb,
     }
     note_origin(s, &put->origin);
     s->last_nconsents = put->nconsents;
-    cb(arg, STORE_OK, created);
+    cb(arg, STORE_OK, created, NULL);
 }
 
 void store_set_password(struct store *s, const char *service, const char *jid,
@@ -303,7 +344,38 @@ void store_remove(struct store *s, const char *service, const char *jid,
         cb(arg, STORE_NOT_FOUND, false);
         return;
     }
+    if (r->state == STORE_STATE_DISABLED && !(origin && origin->actor)) {
+        /* the user's own removal of a disabled registration: a ban */
+        for (int i = 0; i < FAKE_MAX; i++) {
+            struct ban *b = &s->bans[i];
+            if (!b->used) {
+                b->used = true;
+                b->service = dup(service);
+                b->jid = dup(jid);
+                b->reason = dup(r->disabled_reason);
+                break;
+            }
+        }
+    }
     row_free(r);
+    cb(arg, STORE_OK, false);
+}
+
+void store_unban(struct store *s, const char *service, const char *jid,
+                 const struct store_origin *origin, store_done_cb cb, void *arg)
+{
+    struct ban *b;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, false);
+        return;
+    }
+    if (!(b = find_ban(service, jid))) {
+        cb(arg, STORE_NOT_FOUND, false);
+        return;
+    }
+    note_origin(s, origin);
+    ban_free(b);
     cb(arg, STORE_OK, false);
 }
 
@@ -313,6 +385,7 @@ void store_record_clear(struct store_record *rec)
     free(rec->jid);
     free(rec->username);
     free(rec->password_hash);
+    free(rec->disabled_reason);
     form_data_clear(&rec->fields);
     memset(rec, 0, sizeof(*rec));
 }
@@ -351,6 +424,9 @@ void store_set_state(struct store *s, const char *service, const char *jid,
     }
     note_origin(s, origin);
     r->state = state;
+    free(r->disabled_reason);
+    r->disabled_reason =
+        state == STORE_STATE_DISABLED && origin ? dup(origin->reason) : NULL;
     cb(arg, STORE_OK, false);
 }
 

@@ -17,6 +17,8 @@ const char *fake_store_fields(const char *service, const char *jid);
 const char *fake_store_password_hash(const char *service, const char *jid);
 const char *fake_store_username(const char *service, const char *jid);
 
+/* A ban on (service, jid): its user removed it while disabled. */
+bool fake_store_banned(const char *service, const char *jid);
 /* The state of a row (enum store_state), -1 when absent. */
 int fake_store_state(const char *service, const char *jid);
 /* The origin (iq id, actor) of the last change, "" when none. */

@@ -194,9 +194,11 @@ static const char *sid_of(const char *reply)
     return sid;
 }
 
-static void noop_done(void *arg, enum store_status st, bool created)
+static void noop_done(void *arg, enum store_status st, bool created,
+                      const char *reason)
 {
     (void)created;
+    (void)reason;
     *(enum store_status *)arg = st;
 }
 
