@@ -10,7 +10,8 @@
  * error), so validation, errors and the stored row are XEP-0077's.
  * Admin commands ask the store, one JID at a time, each change carrying
  * its origin.  Never logs a submitted value other than the JIDs an admin
- * acts on.
+ * acts on.  Session floods, prepared JIDs and the size of a list: see
+ * adhoc.h.
  */
 #include "adhoc.h"
 
@@ -21,6 +22,8 @@
 #include <sys/random.h>
 
 #include "form.h"
+#include "jid.h"
+#include "limiter.h"
 #include "log.h"
 #include "policy.h"
 #include "xml.h"
@@ -28,6 +31,8 @@
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
 #define NS_DISCO_ITEMS "http://jabber.org/protocol/disco#items"
 #define NS_OOB "jabber:x:oob"
+/* Refusals and evictions: one log line per kind and interval at most. */
+#define TALLY_INTERVAL_S 1.0
 
 /* ---- the commands ------------------------------------------------------ */
 
@@ -156,16 +161,45 @@ struct session {
     struct run *run;
 };
 
+/* What comes in floods (adhoc.h), counted and logged once a second. */
+enum tally {
+    TALLY_RATE,    /* an execute over a rate limit */
+    TALLY_FULL,    /* an execute refused: no session could be freed */
+    TALLY_EVICTED, /* a session ended to make room for another JID's */
+    NTALLIES
+};
+
+static const char *const tally_what[NTALLIES] = {
+    [TALLY_RATE] = "command execute(s) refused over a rate limit",
+    [TALLY_FULL] = "command execute(s) refused with every session slot "
+                   "taken",
+    [TALLY_EVICTED] = "idle session(s) ended to make room for another "
+                      "JID's",
+};
+
 struct adhoc {
     const struct conf *conf;
     struct reg *reg;
     struct store *store;
     struct adhoc_env env;
+    struct limiter *limiter; /* executes (adhoc.h) */
     struct session *sessions;
     unsigned nsessions; /* all of them */
     unsigned nusers;    /* those of non-admins, capped */
     unsigned long counter;
+    struct limiter_tally tallies[NTALLIES];
 };
+
+/* The rate limits of executes: limits' per-JID and per-domain buckets,
+ * no service bucket (adhoc.h).  NULL when out of memory. */
+static struct limiter *execute_limiter(const struct conf *conf)
+{
+    struct conf_limits l = conf->limits;
+
+    l.global_burst = 0;
+    l.global_per_minute = 0;
+    return limiter_new(&l, &conf->registration.local_domains);
+}
 
 struct adhoc *adhoc_new(const struct conf *conf, struct reg *reg,
                         struct store *store, const struct adhoc_env *env)
@@ -178,13 +212,50 @@ struct adhoc *adhoc_new(const struct conf *conf, struct reg *reg,
     a->reg = reg;
     a->store = store;
     a->env = *env;
+    if (!(a->limiter = execute_limiter(conf))) {
+        free(a);
+        return NULL;
+    }
     return a;
 }
 
 void adhoc_set(struct adhoc *a, const struct conf *conf, struct reg *reg)
 {
+    struct limiter *lim = execute_limiter(conf);
+
     a->conf = conf;
     a->reg = reg;
+    if (lim) { /* the new rates; out of memory: the old ones */
+        limiter_free(a->limiter);
+        a->limiter = lim;
+    }
+}
+
+/* Counts one event of kind k (bare: the JID it is about); see adhoc.h. */
+static void tally(struct adhoc *a, enum tally k, const char *bare)
+{
+    unsigned long n;
+
+    if (limiter_tally_add(&a->tallies[k], a->env.now(), TALLY_INTERVAL_S, &n))
+        log_warn("adhoc",
+                 "%s: %lu %s since the last report, latest %s (%lu in all)",
+                 a->conf->component.jid, n, tally_what[k], bare,
+                 a->tallies[k].total);
+}
+
+/* Writes the counts held back that are due. */
+static void tally_flush(struct adhoc *a)
+{
+    unsigned long n;
+
+    for (int k = 0; k < NTALLIES; k++) {
+        if (!a->tallies[k].pending ||
+            !limiter_tally_due(&a->tallies[k], a->env.now(), TALLY_INTERVAL_S,
+                               &n))
+            continue;
+        log_warn("adhoc", "%s: %lu %s since the last report (%lu in all)",
+                 a->conf->component.jid, n, tally_what[k], a->tallies[k].total);
+    }
 }
 
 static void session_free(struct session *s)
@@ -203,6 +274,7 @@ void adhoc_free(struct adhoc *a)
         session_free(a->sessions);
         a->sessions = next;
     }
+    limiter_free(a->limiter);
     free(a);
 }
 
@@ -211,14 +283,31 @@ unsigned adhoc_sessions(const struct adhoc *a)
     return a->nsessions;
 }
 
+unsigned long adhoc_sessions_evicted(const struct adhoc *a)
+{
+    return a->tallies[TALLY_EVICTED].total;
+}
+
 bool adhoc_is_admin(const struct conf *conf, const char *bare)
 {
     const struct conf_list *l = &conf->registration.admins;
+    char *mine = NULL, *theirs;
+    bool found = false;
 
-    for (size_t i = 0; bare && i < l->n; i++)
-        if (strcasecmp(l->items[i], bare) == 0)
-            return true;
-    return false;
+    if (!bare)
+        return false;
+    if (jid_normal_bare(bare, &mine) != JID_OK)
+        mine = NULL;
+    for (size_t i = 0; !found && i < l->n; i++) {
+        if (strcasecmp(l->items[i], bare) == 0) {
+            found = true;
+        } else if (mine && jid_normal_bare(l->items[i], &theirs) == JID_OK) {
+            found = strcmp(theirs, mine) == 0;
+            free(theirs);
+        }
+    }
+    free(mine);
+    return found;
 }
 
 /* Takes s out of the counts (the caller unlinks and frees it). */
@@ -268,10 +357,51 @@ static struct session *session_find(struct adhoc *a, const char *id)
     return NULL;
 }
 
+static int by_bare(const void *x, const void *y)
+{
+    const struct session *const *p = x, *const *q = y;
+
+    return strcmp((*p)->bare, (*q)->bare);
+}
+
+/* The session a JID holding mine sessions may take the place of, when the
+ * non-admins' total is reached (adhoc.h: max-min fairness): the least
+ * recently used idle one among the JIDs that hold the most, if they hold
+ * more than mine; NULL when there is none. */
+static struct session *room_for(struct adhoc *a, unsigned mine)
+{
+    struct session *v[ADHOC_SESSIONS_MAX], *best = NULL;
+    size_t n = 0, i, j;
+    unsigned most = 0;
+
+    for (struct session *s = a->sessions; s && n < ADHOC_SESSIONS_MAX;
+         s = s->next)
+        if (!s->admin)
+            v[n++] = s;
+    qsort(v, n, sizeof(v[0]), by_bare);
+    for (i = 0; i < n; i = j) {
+        struct session *lru = NULL;
+        unsigned held;
+
+        for (j = i; j < n && strcmp(v[j]->bare, v[i]->bare) == 0; j++)
+            if (!v[j]->busy && (!lru || v[j]->expires < lru->expires))
+                lru = v[j]; /* expires: last use + the ttl, alike */
+        held = (unsigned)(j - i);
+        if (!lru || held <= mine)
+            continue;
+        if (held > most || (held == most && lru->expires < best->expires)) {
+            most = held;
+            best = lru;
+        }
+    }
+    return best;
+}
+
 /* A new session, or NULL with *why set (a cap) or NULL (out of memory).
  * An admin's sessions are not under the total cap, which anyone can fill
  * with made-up JIDs; they are bounded by the per-JID cap and the list of
- * admins. */
+ * admins.  A non-admin's at the total may take the place of another JID's
+ * idle session (room_for). */
 static struct session *session_new(struct adhoc *a, const struct cmd *cmd,
                                    const char *owner, const char *bare,
                                    bool admin, const char **why)
@@ -281,15 +411,24 @@ static struct session *session_new(struct adhoc *a, const struct cmd *cmd,
 
     for (s = a->sessions; s; s = s->next)
         mine += strcmp(s->bare, bare) == 0;
-    if (!admin && a->nusers >= ADHOC_SESSIONS_MAX) {
-        *why = "Too many command sessions are open on this service; try "
-               "again later.";
-        return NULL;
-    }
     if (mine >= ADHOC_SESSIONS_PER_JID) {
         *why = "You have too many command sessions open: complete or "
                "cancel one.";
         return NULL;
+    }
+    if (!admin && a->nusers >= ADHOC_SESSIONS_MAX) {
+        struct session *victim = room_for(a, mine);
+
+        if (!victim) {
+            tally(a, TALLY_FULL, bare);
+            *why = "Too many command sessions are open on this service; "
+                   "try again later.";
+            return NULL;
+        }
+        log_debug("adhoc", "session %s of %s ended to make room for %s",
+                  victim->id, victim->owner, owner);
+        tally(a, TALLY_EVICTED, victim->bare);
+        session_end(a, victim);
     }
     *why = NULL;
     if (!(s = calloc(1, sizeof(*s))) || !(s->owner = strdup(owner)) ||
@@ -339,10 +478,16 @@ struct run {
     enum outcome *out;
     size_t n, i;
     unsigned max; /* list: at most this many */
+    /* list: the JIDs shown, how many the store gave, and whether the
+     * reply's size cut them */
+    struct form_data list;
+    size_t shown, fetched;
+    bool cut_by_size;
 };
 
 static void run_free(struct run *run)
 {
+    form_data_clear(&run->list);
     for (size_t i = 0; i < run->n; i++)
         free(run->jids[i]);
     free(run->jids);
@@ -572,41 +717,124 @@ static void on_count(void *arg, enum store_status st, unsigned long n)
     run_done(run);
 }
 
+/* Bytes text takes in the serialised reply at most (each character
+ * libstrophe may escape counted as its longest entity). */
+static size_t xml_len(const char *s)
+{
+    size_t n = 0;
+
+    for (; s && *s; s++)
+        n += *s == '&'                 ? 5
+             : *s == '<' || *s == '>'  ? 4
+             : *s == '"' || *s == '\'' ? 6
+                                       : 1;
+    return n;
+}
+
+/* What a list reply takes besides its values: the iq around the command
+ * (its attributes), the command and the form with no value (measured),
+ * and room for the note. */
+static size_t list_overhead(struct run *run)
+{
+    struct form_field_def field = {.var = (char *)run->cmd->var,
+                                   .type = FORM_JID_MULTI,
+                                   .label = (char *)run->cmd->label};
+    struct form_def def = {
+        .form_type = ADHOC_NS_ADMIN, .fields = &field, .nfields = 1};
+    xmpp_stanza_t *c =
+        command_elem(run, run->s ? run->s->id : NULL, "completed");
+    size_t len = 0, n = 4096; /* when it cannot be measured */
+    char *text = NULL;
+
+    if (c) {
+        xml_add(c, form_build(iq_req_ctx(run->req), &def, "result", NULL));
+        if (xmpp_stanza_to_text(c, &text, &len) == XMPP_EOK) {
+            n = len;
+            xmpp_free(iq_req_ctx(run->req), text);
+        }
+        xmpp_stanza_release(c);
+    }
+    /* <iq id='' type='result' to='' from='' xmlns='jabber:client'></iq>
+     * and a note of at most 512 bytes */
+    return n + 128 + xml_len(iq_req_id(run->req)) +
+           xml_len(iq_req_from(run->req)) + xml_len(iq_req_to(run->req)) + 512;
+}
+
+/* Answers the list in run->list, with a note when JIDs were left out:
+ * total is how many there are (as far as known). */
+static void list_reply(struct run *run, unsigned long total, bool known)
+{
+    unsigned long left;
+    char note[400];
+
+    if (total < run->fetched)
+        total = run->fetched; /* the count raced a registration */
+    left = total - run->shown;
+    if (run->cut_by_size)
+        snprintf(note, sizeof(note),
+                 "The first %zu JIDs only: %s%lu of %lu left out, to keep "
+                 "the reply under %d KiB (ask for fewer with max_items, or "
+                 "read them from the database).",
+                 run->shown, known ? "" : "at least ", left, total,
+                 ADHOC_REPLY_MAX / 1024);
+    else
+        snprintf(note, sizeof(note),
+                 "The first %zu JIDs only: %s%lu of %lu left out "
+                 "(max_items).",
+                 run->shown, known ? "" : "at least ", left, total);
+    reply_result_form(run, FORM_JID_MULTI, &run->list, "warn",
+                      left ? note : NULL);
+    run_done(run);
+}
+
+static void on_list_count(void *arg, enum store_status st, unsigned long n)
+{
+    struct run *run = arg;
+
+    list_reply(run, st == STORE_OK ? n : run->fetched, st == STORE_OK);
+}
+
 static void on_list(void *arg, enum store_status st, char *const *jids,
                     size_t n)
 {
     struct run *run = arg;
-    struct form_data data = {0};
     struct form_value *v;
-    char note[160];
-    bool truncated = n > run->max;
+    size_t room, cost, limit = n > run->max ? run->max : n;
 
     if (st != STORE_OK) {
         fail_unavailable(run);
         run_done(run);
         return;
     }
-    if (truncated)
-        n = run->max;
-    if (!(v = form_data_entry(&data, run->cmd->var))) {
+    if (!(v = form_data_entry(&run->list, run->cmd->var))) {
         iq_req_error(run->req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
         run_done(run);
         return;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (!form_value_append(v, jids[i])) {
-            form_data_clear(&data);
+    /* as many as the reply's size allows: <value>JID</value> each */
+    room = ADHOC_REPLY_MAX - list_overhead(run);
+    for (run->shown = 0; run->shown < limit; run->shown++) {
+        cost = strlen("<value></value>") + xml_len(jids[run->shown]);
+        if (cost > room) {
+            run->cut_by_size = true;
+            break;
+        }
+        room -= cost;
+        if (!form_value_append(v, jids[run->shown])) {
             iq_req_error(run->req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
             run_done(run);
             return;
         }
     }
-    snprintf(note, sizeof(note), "The first %u JIDs only: there are more.",
-             run->max);
-    reply_result_form(run, FORM_JID_MULTI, &data, "warn",
-                      truncated ? note : NULL);
-    form_data_clear(&data);
-    run_done(run);
+    run->fetched = n;
+    if (n <= run->max) { /* the store gave every one */
+        list_reply(run, n, true);
+        return;
+    }
+    /* more than max_items: how many, for the note */
+    store_count(run->adhoc->store, run->service,
+                run->cmd->by_state ? &run->cmd->state : NULL, on_list_count,
+                run);
 }
 
 static void run_count(struct run *run)
@@ -748,37 +976,29 @@ static void accounts_next(struct run *run)
     }
 }
 
-/* The bare JID of jid, its local part and domain lower-cased as the
- * servers' nodeprep and nameprep do for ASCII (the JIDs on file come from
- * the server); NULL when out of memory. */
-static char *normal_bare(const char *jid)
-{
-    size_t len = strcspn(jid, "/");
-    char *out = strndup(jid, len);
-
-    for (size_t i = 0; out && i < len; i++)
-        if (out[i] >= 'A' && out[i] <= 'Z')
-            out[i] = (char)(out[i] - 'A' + 'a');
-    return out;
-}
-
-/* Takes the accountjids of data (validated) into run: bare, each once. */
-static bool take_jids(struct run *run, const struct form_data *data)
+/* Takes the accountjids of data (validated) into run: bare, prepared as
+ * the servers prepare them (jid.h), each once.  JID_INVALID: *bad is the
+ * index of the first value that is not a JID. */
+static enum jid_status take_jids(struct run *run, const struct form_data *data,
+                                 size_t *bad)
 {
     const struct form_value *v = form_data_get(data, "accountjids");
 
     if (!v || !v->nvalues)
-        return false;
+        return JID_NOMEM;
     run->jids = calloc(v->nvalues, sizeof(*run->jids));
     run->out = calloc(v->nvalues, sizeof(*run->out));
     if (!run->jids || !run->out)
-        return false;
+        return JID_NOMEM;
     for (size_t i = 0; i < v->nvalues; i++) {
-        char *jid = normal_bare(v->values[i]);
+        char *jid;
+        enum jid_status st = jid_normal_bare(v->values[i], &jid);
         bool seen = false;
 
-        if (!jid)
-            return false;
+        if (st != JID_OK) {
+            *bad = i;
+            return st;
+        }
         for (size_t j = 0; j < run->n && !seen; j++)
             seen = strcmp(run->jids[j], jid) == 0;
         if (seen)
@@ -786,7 +1006,26 @@ static bool take_jids(struct run *run, const struct form_data *data)
         else
             run->jids[run->n++] = jid;
     }
-    return true;
+    return JID_OK;
+}
+
+/* At most max bytes of s (max > 4), cut between two UTF-8 characters
+ * (a cut inside one would make the reply not well-formed), "..." added
+ * when cut, into out (max + 4 bytes). */
+static const char *excerpt(char *out, size_t max, const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len <= max) {
+        memcpy(out, s, len + 1);
+        return out;
+    }
+    len = max;
+    while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
+        len--; /* s[len] continues a character: cut before it starts */
+    memcpy(out, s, len);
+    memcpy(out + len, "...", 4);
+    return out;
 }
 
 /* ---- the submitted stage of list and accounts commands ------------------- */
@@ -799,6 +1038,7 @@ static void admin_submit(struct run *run, xmpp_stanza_t *x)
     struct form_problem problem = {{0}};
     enum form_status st = form_parse(x, &data, &problem);
     const char *max;
+    size_t bad = 0;
 
     /* XEP-0050 section 4.4.1: a form of type cancel counts as submit */
     if (st == FORM_CANCEL) {
@@ -830,7 +1070,24 @@ static void admin_submit(struct run *run, xmpp_stanza_t *x)
                    on_list, run);
         return;
     }
-    if (!take_jids(run, &data)) {
+    switch (take_jids(run, &data, &bad)) {
+    case JID_OK:
+        break;
+    case JID_INVALID: {
+        const struct form_value *v = form_data_get(&data, "accountjids");
+        char text[400], quoted[132];
+
+        snprintf(text, sizeof(text),
+                 "Value %zu of field 'accountjids' is %s: %s", bad + 1,
+                 jid_status_text(JID_INVALID),
+                 excerpt(quoted, 128, v->values[bad]));
+        form_data_clear(&data);
+        fail_cmd(run, IQ_BAD_REQUEST, NULL, "bad-payload", text);
+        run_release(run, false); /* the admin may submit again */
+        run_done(run);
+        return;
+    }
+    case JID_NOMEM:
         form_data_clear(&data);
         iq_req_error(run->req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
         run_done(run);
@@ -1050,11 +1307,15 @@ static bool action_known(const char *action)
     return false;
 }
 
-/* The bare JID of from, or NULL; caller frees. */
+/* The bare JID of from, prepared as the servers prepare it (jid.h; what a
+ * server sends is unchanged), or as sent when stringprep refuses it;
+ * NULL without one.  Caller frees. */
 static char *bare_of(xmpp_ctx_t *ctx, const char *from)
 {
     char *b, *copy;
 
+    if (from && jid_normal_bare(from, &copy) == JID_OK)
+        return copy;
     if (!from || !(b = xmpp_jid_bare(ctx, from)))
         return NULL;
     copy = strdup(b);
@@ -1109,9 +1370,11 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
     struct run *run = calloc(1, sizeof(*run));
     const char *why = NULL;
     struct session *s;
+    double retry;
     bool admin;
 
     sweep(a);
+    tally_flush(a);
     if (!run) {
         iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
         req_end(req);
@@ -1151,6 +1414,17 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
                        POLICY_ALLOW) {
             /* as reg would answer, before taking a session */
             iq_req_error(req, IQ_FORBIDDEN, why, NULL);
+        } else if (!admin && !limiter_take(a->limiter, run->bare, a->env.now(),
+                                           &why, &retry)) {
+            /* as reg answers a registration set over a limit */
+            char text[160];
+
+            tally(a, TALLY_RATE, run->bare);
+            snprintf(text, sizeof(text),
+                     "Too many command requests (%s limit); try again in "
+                     "%.0f seconds.",
+                     why, retry < 1 ? 1 : retry + 0.5);
+            iq_req_error(req, IQ_POLICY_VIOLATION, text, NULL);
         } else if (!(s = session_new(a, run->cmd, from, run->bare, admin,
                                      &why))) {
             if (why)

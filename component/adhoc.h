@@ -21,6 +21,39 @@
  * (a password submitted for a registration).  Protocol only: data through
  * store.h, registration through reg_handle(), replies through iq_req; no
  * connection, no libpq.
+ *
+ * Floods of sessions (64 accounts executing the registration command 4
+ * times each held every slot for two minutes):
+ * - a non-admin's new session (an execute without a sessionid) is charged
+ *   to rate limits of its own with the rates of limits (limiter.h): the
+ *   per-JID bucket and, for a remote domain, the per-domain one; not the
+ *   service bucket, which a flood of JIDs would empty for everyone.  Over
+ *   a limit: policy-violation (wait), as reg answers a registration set.
+ *   The stages that follow in a session are not charged here (a submit
+ *   is charged by reg, as any registration set).
+ * - the total is shared by max-min fairness: when it is reached, a new
+ *   session of a JID holding k sessions takes the place of the least
+ *   recently used idle session among the JIDs holding the most, provided
+ *   they hold more than k (that session ends: its owner's next request is
+ *   answered session-expired).  So one JID, or a few, cannot keep the
+ *   others out: only when every JID holds as many as the newcomer (or
+ *   every session is in flight) is it refused (resource-constraint).
+ * Refusals and sessions ended for room are logged once a second per kind
+ * with their count (limiter_tally).
+ *
+ * JIDs an admin gives (accountjids) are prepared as the servers prepare
+ * them (jid.h: nodeprep, nameprep; "ÉLODIE@localhost" is
+ * "élodie@localhost"); one that is not a JID refuses the submission
+ * (bad-request, bad-payload, naming it) and the form may be sent again.
+ * The requester's own bare JID is prepared the same way (a JID a server
+ * sends is unchanged by it).
+ *
+ * A list (get-registered-users-list, get-disabled-users-list) is cut to
+ * keep the serialised reply under ADHOC_REPLY_MAX bytes (a server drops a
+ * component that sends a stanza over its limit: Prosody 512 KiB,
+ * ejabberd's max_stanza_size), as well as at max_items; a note says how
+ * many JIDs were left out of how many (a count asked of the store when
+ * the list was cut), in XEP-0133's field var.
  */
 #ifndef REGISTRAR_ADHOC_H
 #define REGISTRAR_ADHOC_H
@@ -45,6 +78,8 @@
 #define ADHOC_REGISTER_TTL_S 120.0
 /* The most JIDs a list command returns (max_items 'none' included). */
 #define ADHOC_LIST_MAX 1000
+/* The most bytes of a list command's reply, serialised (iq included). */
+#define ADHOC_REPLY_MAX (60 * 1024)
 
 struct adhoc_env {
     double (*now)(void); /* monotonic seconds, for session expiry */
@@ -78,10 +113,15 @@ bool adhoc_disco_items(struct adhoc *adhoc, struct iq_req *req,
                        const char *node);
 
 /* True when the bare JID is one of conf's registration.admins (compared
- * case-insensitively). */
+ * as prepared JIDs: jid.h, or case-insensitively when stringprep refuses
+ * one). */
 bool adhoc_is_admin(const struct conf *conf, const char *bare);
 
 /* Sessions open (in flight included, admins' included). */
 unsigned adhoc_sessions(const struct adhoc *adhoc);
+
+/* Sessions ended to make room for another JID's (see above), since the
+ * adhoc was made. */
+unsigned long adhoc_sessions_evicted(const struct adhoc *adhoc);
 
 #endif

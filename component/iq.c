@@ -73,6 +73,13 @@ const char *iq_req_from(const struct iq_req *req)
     return xmpp_stanza_get_from(req->iq);
 }
 
+const char *iq_req_to(const struct iq_req *req)
+{
+    const char *to = xmpp_stanza_get_to(req->iq);
+
+    return to ? to : req->self;
+}
+
 const char *iq_req_type(const struct iq_req *req)
 {
     return xmpp_stanza_get_type(req->iq);
@@ -98,7 +105,6 @@ static xmpp_stanza_t *reply_new(struct iq_req *req, const char *type)
 {
     xmpp_ctx_t *ctx = iq_req_ctx(req);
     xmpp_stanza_t *r = xmpp_stanza_new(ctx);
-    const char *to = xmpp_stanza_get_to(req->iq);
     const char *from = xmpp_stanza_get_from(req->iq);
     const char *id = xmpp_stanza_get_id(req->iq);
 
@@ -110,7 +116,7 @@ static xmpp_stanza_t *reply_new(struct iq_req *req, const char *type)
         xmpp_stanza_set_id(r, id);
     if (from)
         xmpp_stanza_set_to(r, from);
-    xmpp_stanza_set_from(r, to ? to : req->self);
+    xmpp_stanza_set_from(r, iq_req_to(req));
     return r;
 }
 

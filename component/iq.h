@@ -57,6 +57,9 @@ struct iq_req *iq_req_new(xmpp_stanza_t *iq, const char *self,
 xmpp_ctx_t *iq_req_ctx(const struct iq_req *req);
 const char *iq_req_id(const struct iq_req *req);
 const char *iq_req_from(const struct iq_req *req);
+/* The address the request was sent to (what replies come from), or self
+ * when it had no 'to'. */
+const char *iq_req_to(const struct iq_req *req);
 const char *iq_req_type(const struct iq_req *req);
 /* The single child element of a get/set, or NULL. */
 xmpp_stanza_t *iq_req_payload(const struct iq_req *req);

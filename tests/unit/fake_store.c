@@ -12,7 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define FAKE_MAX 64
+/* rows: enough for a list over the size of a reply (test_adhoc.c) */
+#define FAKE_MAX 1100
 
 struct row {
     bool used;

@@ -5,8 +5,10 @@
  * forbidden for non-admins, jabber:iq:register as a command (same form,
  * errors and row as XEP-0077, its notices forwarded, its password wiped),
  * and the sessions (cancel, in flight too, bad and expired ids, actions,
- * caps and the admins' reserve, expiry, the access policy); exactly one
- * reply per request.
+ * caps and the admins' reserve, expiry, the access policy, floods: rate
+ * limits and the total shared fairly); admin JIDs prepared as the servers
+ * prepare them; a list kept under the size of a reply; exactly one reply
+ * per request.
  */
 #include "testutil.h"
 
@@ -15,6 +17,7 @@
 #include "adhoc.h"
 #include "fake_store.h"
 #include "fixture.h"
+#include "log.h"
 #include "router.h"
 #include "sync_env.h"
 
@@ -631,15 +634,29 @@ static void test_session_caps_and_expiry(void **state)
     assert_int_equal(adhoc_sessions(adhoc), 0);
     assert_int_equal(fake_store_count(), 0);
 
-    /* the total cap */
+    /* the total cap: a newcomer takes the place of the least recently
+     * used idle session among those who hold the most (one each here) */
     for (int i = 0; i < ADHOC_SESSIONS_MAX; i++) {
         snprintf(from, sizeof(from), "u%d@example/r", i);
         r = command(from, "c5", "jabber:iq:register", "execute", NULL, NULL);
         assert_contains(r, "status=\"executing\"");
+        if (i == 0)
+            snprintf(sid, sizeof(sid), "%s", sid_of(r));
     }
     r = command("last@example/r", "c6", "jabber:iq:register", "execute", NULL,
                 NULL);
+    assert_contains(r, "status=\"executing\"");
+    assert_int_equal(adhoc_sessions(adhoc), ADHOC_SESSIONS_MAX);
+    assert_int_equal(adhoc_sessions_evicted(adhoc), 1);
+    r = command("u0@example/r", "c6a", "jabber:iq:register", "complete", sid,
+                ACCOUNTS_FORM("u0", "pw-pw-pw"));
+    assert_contains(r, "<session-expired");
+    /* now everyone holds one, the newcomer too: a second is refused */
+    r = command("last@example/phone", "c6b", "jabber:iq:register", "execute",
+                NULL, NULL);
     assert_contains(r, "<resource-constraint");
+    assert_contains(r, "Too many command sessions are open on this service");
+    assert_int_equal(adhoc_sessions_evicted(adhoc), 1);
     clock_now += ADHOC_SESSION_TTL_S + 1;
     r = command("last@example/r", "c7", "jabber:iq:register", "execute", NULL,
                 NULL);
@@ -742,9 +759,10 @@ static void test_admin_reserve(void **state)
         r = command(from, "m1", "jabber:iq:register", "execute", NULL, NULL);
         assert_contains(r, "status=\"executing\"");
     }
+    /* a newcomer takes the place of one of them (adhoc.h) */
     r = command("last@example/r", "m2", "jabber:iq:register", "execute", NULL,
                 NULL);
-    assert_contains(r, "<resource-constraint");
+    assert_contains(r, "status=\"executing\"");
     assert_int_equal(adhoc_sessions(adhoc), ADHOC_SESSIONS_MAX);
 
     /* an admin still runs commands, the registration one included */
@@ -770,7 +788,7 @@ static void test_admin_reserve(void **state)
                 NULL);
     assert_contains(r, "<resource-constraint");
     assert_contains(r, "You have too many command sessions");
-    /* the others' table is still full */
+    /* the others' table is still full, and last holds as many as anyone */
     r = command("last@example/r", "m8", "jabber:iq:register", "execute", NULL,
                 NULL);
     assert_contains(r, "<resource-constraint");
@@ -969,6 +987,209 @@ static void test_error_keeps_payload(void **state)
     reg_free(r2);
 }
 
+/* ---- issue 16 ------------------------------------------------------------
+ */
+
+/* The finding: 64 accounts executing the registration command 4 times
+ * each held every session slot for two minutes.  Another JID's execute
+ * still works (it takes the place of an idle session of a JID holding 4);
+ * executes are charged to the per-JID rate (as registration sets are),
+ * and the refusals make one log line a second. */
+static void test_execute_flood(void **state)
+{
+    struct conf c = conf;
+    struct tu_capture cap;
+    const char *r;
+    char from[64], *log;
+
+    (void)state;
+    c.limits.jid_burst = 5;
+    c.limits.jid_per_minute = 10;
+    adhoc_set(adhoc, &c, reg);
+    for (int i = 0; i < 64; i++) {
+        for (int k = 0; k < 4; k++) {
+            snprintf(from, sizeof(from), "acct%d@example/r%d", i, k);
+            r = command(from, "f1", "jabber:iq:register", "execute", NULL,
+                        NULL);
+            assert_contains(r, "status=\"executing\"");
+        }
+    }
+    assert_int_equal(adhoc_sessions(adhoc), ADHOC_SESSIONS_MAX);
+    r = command(USER_FULL, "f2", "jabber:iq:register", "execute", NULL, NULL);
+    assert_contains(r, "status=\"executing\"");
+    assert_int_equal(adhoc_sessions(adhoc), ADHOC_SESSIONS_MAX);
+    assert_int_equal(adhoc_sessions_evicted(adhoc), 1);
+    /* the flood's JIDs: at their own cap; the one that lost a session may
+     * take one back, from another flood JID, never from juliet */
+    r = command("acct1@example/x", "f3", "jabber:iq:register", "execute", NULL,
+                NULL);
+    assert_contains(r, "You have too many command sessions open");
+
+    /* the rate: 5 at once, then one every 6 s, per JID */
+    log_set_level(LOG_LEVEL_INFO);
+    tu_capture_start(&cap);
+    for (int i = 0; i < 5; i++) {
+        r = command("romeo@montague.example/r", "f4", "jabber:iq:register",
+                    "execute", NULL, NULL);
+        assert_contains(r, "status=\"executing\"");
+        r = command("romeo@montague.example/r", "f5", "jabber:iq:register",
+                    "cancel", sid_of(r), NULL);
+        assert_contains(r, "status=\"canceled\"");
+    }
+    for (int i = 0; i < 100; i++) {
+        r = command("romeo@montague.example/r", "f6", "jabber:iq:register",
+                    "execute", NULL, NULL);
+        assert_contains(r, "<error type=\"wait\"><policy-violation");
+        assert_contains(r, "Too many command requests (jid limit); try "
+                           "again in 6 seconds.");
+    }
+    clock_now += 6;
+    r = command("romeo@montague.example/r", "f7", "jabber:iq:register",
+                "execute", NULL, NULL);
+    assert_contains(r, "status=\"executing\"");
+    log = tu_capture_end(&cap);
+    printf("100 executes over the rate: %d log line(s)\n",
+           tu_lines_with(log, "over a rate limit") +
+               tu_lines_with(log, "policy-violation"));
+    /* the first at once; the 99 that followed with the next execute */
+    assert_int_equal(tu_lines_with(log, "over a rate limit"), 2);
+    assert_contains(log, "accounts.example: 1 command execute(s) refused "
+                         "over a rate limit since the last report, latest "
+                         "romeo@montague.example (1 in all)");
+    assert_contains(log, "accounts.example: 99 command execute(s) refused "
+                         "over a rate limit since the last report (100 in "
+                         "all)");
+    assert_int_equal(tu_lines_with(log, "policy-violation"), 0);
+    free(log);
+    /* admins are not charged */
+    for (int i = 0; i < 8; i++) {
+        r = command(ADMIN_FULL, "f8", NODE_ADMIN("get-registered-users-num"),
+                    "execute", NULL, NULL);
+        assert_contains(r, "status=\"completed\"");
+    }
+    adhoc_set(adhoc, &conf, reg);
+}
+
+/* A flood of new JIDs (each at its rate) cannot keep others out either:
+ * each newcomer takes the least recently used idle session. */
+static void test_flood_of_jids(void **state)
+{
+    const char *r;
+    char from[64];
+
+    (void)state;
+    for (int i = 0; i < 3 * ADHOC_SESSIONS_MAX; i++) {
+        snprintf(from, sizeof(from), "mint%d@spam.example/r", i);
+        r = command(from, "j1", "jabber:iq:register", "execute", NULL, NULL);
+        assert_contains(r, "status=\"executing\"");
+        clock_now += 0.01;
+    }
+    r = command(USER_FULL, "j2", "jabber:iq:register", "execute", NULL, NULL);
+    assert_contains(r, "status=\"executing\"");
+    assert_int_equal(adhoc_sessions(adhoc), ADHOC_SESSIONS_MAX);
+    assert_int_equal(adhoc_sessions_evicted(adhoc), 2 * ADHOC_SESSIONS_MAX + 1);
+}
+
+/* The finding: an admin's JIDs were lower-cased for ASCII only
+ * ("ÉLODIE@localhost" found nothing).  They are prepared as the servers
+ * prepare them; a value that is not a JID is refused, naming it. */
+static void test_admin_jids_prepared(void **state)
+{
+    const char *r;
+    char sid[64];
+
+    (void)state;
+    put_row("\xc3\xa9lodie@localhost", STORE_STATE_ACTIVE); /* élodie */
+    r = command(ADMIN_FULL, "e1", NODE_ADMIN("disable-user"), "execute", NULL,
+                JIDS_FORM("<value>\xc3\x89LODIE@LocalHost/Phone</value>"));
+    assert_contains(r, "status=\"completed\"");
+    assert_contains(r, "<note type=\"info\">Disabled: \xc3\xa9lodie@localhost."
+                       "</note>");
+    assert_int_equal(fake_store_state(SERVICE, "\xc3\xa9lodie@localhost"),
+                     STORE_STATE_DISABLED);
+    /* decomposed é (e + U+0301) is the same JID */
+    r = command(ADMIN_FULL, "e2", NODE_ADMIN("reenable-user"), "execute", NULL,
+                JIDS_FORM("<value>e\xcc\x81lodie@localhost</value>"));
+    assert_contains(r, "<note type=\"info\">Re-enabled: \xc3\xa9lodie@"
+                       "localhost.</note>");
+
+    /* not a JID (Hebrew alef between Latin letters: the bidi rule) */
+    r = command(ADMIN_FULL, "e3", NODE_ADMIN("delete-user"), "execute", NULL,
+                NULL);
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    r = command(ADMIN_FULL, "e4", NODE_ADMIN("delete-user"), "complete", sid,
+                JIDS_FORM("<value>a@localhost</value>"
+                          "<value>a\xd7\x90z@localhost</value>"));
+    assert_contains(r, "<error code=\"400\" type=\"modify\"><bad-request");
+    assert_contains(r, "<bad-payload xmlns=\"http://jabber.org/protocol/"
+                       "commands\"/>");
+    assert_contains(r, "Value 2 of field 'accountjids' is not a valid JID");
+    assert_contains(r, "a\xd7\x90z@localhost");
+    /* the form may be sent again */
+    r = command(ADMIN_FULL, "e5", NODE_ADMIN("delete-user"), "complete", sid,
+                JIDS_FORM("<value>\xc3\x89lodie@localhost</value>"));
+    assert_contains(r, "<note type=\"info\">Deleted: \xc3\xa9lodie@"
+                       "localhost.</note>");
+    assert_int_equal(fake_store_count(), 0);
+
+    /* an admin listed in another case is the admin */
+    {
+        static char *admins[] = {(char *)"Boss@Example"};
+        struct conf c = conf;
+
+        c.registration.admins = (struct conf_list){admins, 1};
+        adhoc_set(adhoc, &c, reg);
+        r = command(ADMIN_FULL, "e6", NODE_ADMIN("get-registered-users-num"),
+                    "execute", NULL, NULL);
+        assert_contains(r, "status=\"completed\"");
+        adhoc_set(adhoc, &conf, reg);
+    }
+}
+
+/* The finding: 1,000 long JIDs in one list reply went over the server's
+ * stanza limit and the server dropped the component.  The reply stays
+ * under ADHOC_REPLY_MAX and says how many were left out of how many. */
+static void test_list_under_reply_max(void **state)
+{
+    const char *r;
+    char jid[1100], note[256];
+    int shown = 0;
+
+    (void)state;
+    for (int i = 0; i < 1001; i++) {
+        memset(jid, 'x', 900);
+        snprintf(jid + 900, sizeof(jid) - 900, "%04d@example", i);
+        put_row(jid, STORE_STATE_ACTIVE);
+    }
+    r = command(ADMIN_FULL, "z1", NODE_ADMIN("get-registered-users-list"),
+                "execute", NULL,
+                "<x xmlns='jabber:x:data' type='submit'>"
+                "<field var='max_items'><value>none</value></field></x>");
+    for (const char *p = r; (p = strstr(p, "<value>x")); p++)
+        shown++;
+    printf("1001 JIDs of 911 bytes: a reply of %zu bytes, %d JIDs shown\n",
+           strlen(r), shown);
+    assert_true(strlen(r) <= ADHOC_REPLY_MAX);
+    assert_true(shown > 50);
+    assert_contains(r, "status=\"completed\"");
+    assert_contains(r, "var=\"registereduserjids\">");
+    snprintf(note, sizeof(note),
+             "<note type=\"warn\">The first %d JIDs only: %d of 1001 left "
+             "out, to keep the reply under 60 KiB",
+             shown, 1001 - shown);
+    assert_contains(r, note);
+
+    /* a list that fits is whole, with no note */
+    fake_store_reset();
+    put_row("a@example", STORE_STATE_ACTIVE);
+    r = command(ADMIN_FULL, "z2", NODE_ADMIN("get-registered-users-list"),
+                "execute", NULL,
+                "<x xmlns='jabber:x:data' type='submit'>"
+                "<field var='max_items'><value>none</value></field></x>");
+    assert_contains(r, "<value>a@example</value>");
+    assert_not_contains(r, "<note");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -992,6 +1213,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_password_wiped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_keeps_payload, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_execute_flood, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flood_of_jids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_jids_prepared, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_list_under_reply_max, setup,
                                         teardown),
     };
     conf = fixture_conf("accounts", "    admins = {\"" ADMIN_JID "\"}");
