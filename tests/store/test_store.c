@@ -777,6 +777,112 @@ static void test_attached_batches(void **state)
 }
 
 /* A full queue answers at once; store_interrupt answers everything. */
+/* Cuts the store's connection where a transaction was committed by the
+ * server and its answer not read: the socket is replaced by one whose
+ * peer is gone (the server sees the connection close; the store reads
+ * nothing more of it).  Waits first until check (SQL on the test's own
+ * connection) says "t": the commit is visible. */
+static void cut_after_commit(struct store *s, const char *check)
+{
+    short ev = 0;
+    int fd, sv[2];
+    char *v = NULL;
+
+    for (int i = 0; i < 200; i++) {
+        free(v);
+        v = scalar(check, 0, NULL);
+        if (strcmp(v, "t") == 0)
+            break;
+        usleep(10000);
+    }
+    assert_string_equal(v, "t");
+    free(v);
+    fd = store_watch(s, &ev);
+    assert_true(fd >= 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    close(sv[1]);
+    assert_true(dup2(sv[0], fd) == fd);
+    close(sv[0]);
+}
+
+/* A write whose COMMIT the server answered but the store never read is
+ * sent again on a new connection: its answer is still the first
+ * attempt's, which is what was committed (a registration "created", a
+ * removal done, a re-enable done), not the second attempt's ("updated",
+ * "not registered", "in another state"). */
+static void test_resend_after_unread_commit(void **state)
+{
+    struct store *s = new_migrated();
+    struct got g = {0}, r = {0};
+    struct form_data d = {0};
+    struct store_put p = {.service = "svc.example",
+                          .jid = "doubt@a.example",
+                          .username = "doubt",
+                          .fields = &d,
+                          .origin = {.iq_id = "reg-1"}};
+    enum store_state disabled = STORE_STATE_DISABLED;
+    char *n;
+
+    (void)state;
+    store_attach(s, NULL, 0);
+    /* connected and prepared */
+    store_get(s, "svc.example", "nobody@a.example", NULL, on_get, &r);
+    run_loop(s);
+    assert_int_equal(r.st, STORE_NOT_FOUND);
+
+    store_put(s, &p, on_put, &g);
+    store_turn(s); /* sent */
+    cut_after_commit(s, "SELECT count(*) = 1 FROM registrations"
+                        " WHERE jid = 'doubt@a.example'");
+    run_loop(s);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.st, STORE_OK);
+    assert_true(g.created); /* not "updated": it was created */
+    assert_scalar("SELECT count(*) FROM registration_events"
+                  " WHERE jid = 'doubt@a.example' AND event = 'registered'",
+                  "1");
+
+    /* an admin's disable, then its re-enable cut the same way */
+    memset(&g, 0, sizeof(g));
+    store_set_state(s, "svc.example", "doubt@a.example", STORE_STATE_DISABLED,
+                    NULL, &(struct store_origin){.iq_id = "cmd-1",
+                                                 .actor = "adm@a.example"},
+                    on_done, &g);
+    run_loop(s);
+    assert_int_equal(g.st, STORE_OK);
+    memset(&g, 0, sizeof(g));
+    store_set_state(s, "svc.example", "doubt@a.example", STORE_STATE_ACTIVE,
+                    &disabled,
+                    &(struct store_origin){.iq_id = "cmd-2",
+                                           .actor = "adm@a.example"},
+                    on_done, &g);
+    store_turn(s);
+    cut_after_commit(s, "SELECT state = 'active' FROM registrations"
+                        " WHERE jid = 'doubt@a.example'");
+    run_loop(s);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.st, STORE_OK); /* not "in another state" */
+
+    /* the user's removal */
+    memset(&g, 0, sizeof(g));
+    store_remove(s, "svc.example", "doubt@a.example",
+                 &(struct store_origin){.iq_id = "rm-1"}, on_done, &g);
+    store_turn(s);
+    cut_after_commit(s, "SELECT count(*) = 0 FROM registrations"
+                        " WHERE jid = 'doubt@a.example'");
+    run_loop(s);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.st, STORE_OK); /* not "not registered" */
+    n = scalar("SELECT count(*) FROM registration_events"
+               " WHERE jid = 'doubt@a.example' AND event = 'removed'",
+               0, NULL);
+    assert_string_equal(n, "1");
+    free(n);
+    printf("three writes cut after their commit: answered as committed "
+           "(created, re-enabled, removed)\n");
+    store_close(s);
+}
+
 static void test_attached_bounds(void **state)
 {
     struct store *s = new_migrated();
@@ -1023,6 +1129,7 @@ int main(void)
         cmocka_unit_test(test_multihost_skips_silent_host),
         cmocka_unit_test(test_attached_batches),
         cmocka_unit_test(test_attached_bounds),
+        cmocka_unit_test(test_resend_after_unread_commit),
         cmocka_unit_test(test_admin_view_no_hashes),
         cmocka_unit_test(test_verify_password_query),
     };
