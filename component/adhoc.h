@@ -51,9 +51,10 @@
  * A list (get-registered-users-list, get-disabled-users-list) is cut to
  * keep the serialised reply under ADHOC_REPLY_MAX bytes (a server drops a
  * component that sends a stanza over its limit: Prosody 512 KiB,
- * ejabberd's max_stanza_size), as well as at max_items; a note says how
- * many JIDs were left out of how many (a count asked of the store when
- * the list was cut), in XEP-0133's field var.
+ * ejabberd's max_stanza_size), as well as at max_items: the JIDs shown
+ * stay in XEP-0133's field (registereduserjids, disableduserjids) and a
+ * note says how many were left out of how many (a count asked of the
+ * store when the list was cut).
  */
 #ifndef REGISTRAR_ADHOC_H
 #define REGISTRAR_ADHOC_H
