@@ -283,7 +283,7 @@ class Bench:
         cfg = self.cfg
         pg = cfg["pg"]
         cmd = [pg["pgbench"], "-n", "-h", "127.0.0.1", "-p", str(pg["port"]),
-               "-U", "registrar", "-c", str(cfg["pgbench_clients"]), "-j", "1",
+               "-U", "postgres", "-c", str(cfg["pgbench_clients"]), "-j", "1",
                "-M", "prepared", "-T", str(int(round(cfg["duration"]))),
                "-f", script, "registrar"]
 

@@ -149,6 +149,8 @@ class FailoverTest(FaultCase):
         self.addCleanup(harness, "pg.sh", "stop", primary)
         self.addCleanup(harness, "pg.sh", "stop", standby)
         harness("pg.sh", "start", primary, timeout=150)
+        harness("pg.sh", "migrate", primary, env("REGISTRAR_BIN"),
+                timeout=150)
         p1 = int(read_env(os.path.join(primary, "env"))["PGPORT"])
         # pg.sh runs clusters with synchronous_commit = off; an operator
         # who wants no acknowledged commit lost runs with it on (copied to

@@ -3,12 +3,22 @@
 #
 #   pg.sh start DIR   initdb in DIR/data (as registrar-test), start it on a
 #                     free 127.0.0.1 port with its unix socket in DIR, create
-#                     role and database "registrar" and pgcrypto; write
-#                     DIR/env (shell-sourceable):
+#                     the login role "registrar" (registrar's own, owning
+#                     nothing) and the database "registrar" (owned by the
+#                     superuser postgres) with pgcrypto; write DIR/env
+#                     (shell-sourceable):
 #                       PGHOST PGPORT PGUSER PGDATABASE PG_SUPERUSER
-#                       REGISTRAR_CONNINFO
+#                       REGISTRAR_CONNINFO REGISTRAR_MIGRATE_CONNINFO
+#                     PGUSER is the superuser (the tests' own SQL);
+#                     REGISTRAR_CONNINFO logs in as "registrar".
 #                     A DIR that exists is cleaned first (a server still
 #                     running there is stopped).
+#   pg.sh migrate DIR BIN
+#                     what an operator does once per database (README
+#                     "Database roles"): BIN --migrate --database with the
+#                     superuser's conninfo (the schema, owned by the NOLOGIN
+#                     role registrar_owner, and the group roles), then
+#                     GRANT registrar_service TO registrar.
 #   pg.sh restart DIR restart it in place: same data, same port (for
 #                     tests of clients that must reconnect).
 #   pg.sh stop DIR    stop it (pg_ctl -m fast, then by PID).
@@ -44,6 +54,7 @@ PG_START_TIMEOUT=${PG_START_TIMEOUT:-30}
 usage()
 {
     echo "usage: $0 start|stop|restart|status|promote DIR" >&2
+    echo "       $0 migrate DIR REGISTRAR_BIN" >&2
     echo "       $0 standby DIR PRIMARY_DIR [NAME]" >&2
     exit 64
 }
@@ -129,7 +140,7 @@ EOF
 
     psql_super "$port" postgres <<'EOF' || harness_die "cannot create role/database"
 CREATE ROLE registrar LOGIN;
-CREATE DATABASE registrar OWNER registrar ENCODING 'UTF8' TEMPLATE template0;
+CREATE DATABASE registrar OWNER postgres ENCODING 'UTF8' TEMPLATE template0;
 EOF
     psql_super "$port" registrar -c 'CREATE EXTENSION IF NOT EXISTS pgcrypto' ||
         harness_die "cannot create extension pgcrypto"
@@ -144,12 +155,33 @@ pg_env()
     local dir=$1 port=$2
     echo "PGHOST=127.0.0.1"
     echo "PGPORT=$port"
-    echo "PGUSER=registrar"
+    echo "PGUSER=postgres"
     echo "PGDATABASE=registrar"
     echo "PG_SUPERUSER=postgres"
     echo "PG_SOCKET_DIR=$(env_quote "$dir")"
     echo "PG_PID=$(pg_pid "$dir")"
     echo "REGISTRAR_CONNINFO=$(env_quote "host=127.0.0.1 port=$port dbname=registrar user=registrar")"
+    echo "REGISTRAR_MIGRATE_CONNINFO=$(env_quote "host=127.0.0.1 port=$port dbname=registrar user=postgres")"
+}
+
+# pg_migrate DIR BIN: the schema by the superuser, registrar's role granted
+# registrar_service (its only right)
+pg_migrate()
+{
+    local dir bin=$2 port
+    dir=$(cd "$1" 2>/dev/null && pwd -P) || harness_die "no such directory $1"
+    [ -x "$bin" ] || harness_die "no registrar binary at $bin"
+    port=$(sed -n 's/^PGPORT=//p' "$dir/env")
+    [ -n "$port" ] || harness_die "no cluster of 'pg.sh start' in $dir"
+    if ! timeout 120 "$bin" --migrate --database \
+            "host=127.0.0.1 port=$port dbname=registrar user=postgres" \
+            >"$dir/migrate.log" 2>&1; then
+        cat "$dir/migrate.log" >&2
+        harness_die "registrar --migrate failed in $dir"
+    fi
+    psql_super "$port" registrar -c 'GRANT registrar_service TO registrar' ||
+        harness_die "cannot grant registrar_service to registrar"
+    harness_log "schema migrated by postgres, registrar granted registrar_service (log in $dir/migrate.log)"
 }
 
 # pg_standby DIR PRIMARY_DIR NAME
@@ -259,6 +291,11 @@ pg_promote()
 }
 
 [ $# -ge 2 ] || usage
+if [ "$1" = migrate ]; then
+    [ $# -eq 3 ] || usage
+    pg_migrate "$2" "$3"
+    exit
+fi
 if [ "$1" = standby ]; then
     [ $# -eq 3 ] || [ $# -eq 4 ] || usage
     pg_standby "$2" "$3" "${4:-standby1}"

@@ -9,7 +9,8 @@
 #                   missing: a package is not installed), python3-slixmpp,
 #                   the work dir ($PREFIX_WORKDIR or a new
 #                   /tmp/PREFIX-run.XXXXXX), the cleanup trap
-#   suite_start_pg  a throwaway PostgreSQL (pg.sh) in $WORK/pg, its env
+#   suite_start_pg  a throwaway PostgreSQL (pg.sh) in $WORK/pg, migrated
+#                   by the superuser (pg.sh migrate), its env
 #                   exported
 #   suite_start_xmpp JID SECRET ...
 #                   the XMPP server (SERVER.sh: prosody, ejabberd) in
@@ -176,6 +177,7 @@ suite_start_pg()
 {
     "$HARNESS/pg.sh" start "$WORK/pg" || exit 1
     STARTED_PG=1
+    "$HARNESS/pg.sh" migrate "$WORK/pg" "$REGISTRAR_BIN" || exit 1
     set -a
     . "$WORK/pg/env"
     set +a

@@ -765,8 +765,8 @@ static void test_admin_queries(void **state)
     assert_null(strstr(out, "$2"));
     assert_non_null(strstr(out, "\"has_password\": true"));
 
-    /* forget: registrations and events, in every service */
-    assert_psql("forget_jid.sql", "-v jid=cat@x", "on\n2\n4\n");
+    /* forget: registrations, bans and events, in every service */
+    assert_psql("forget_jid.sql", "-v jid=cat@x", "2|0|4\n");
     assert_scalar("SELECT count(*) FROM registrations WHERE jid = 'cat@x'",
                   "0");
     assert_scalar("SELECT count(*) FROM registration_events"
@@ -777,7 +777,7 @@ static void test_admin_queries(void **state)
                   "6");
 
     /* purge: only what is older than N days */
-    assert_psql("purge_events.sql", "-v days=30", "on\n2\n");
+    assert_psql("purge_events.sql", "-v days=30", "2\n");
     assert_scalar("SELECT count(*) FROM registration_events"
                   " WHERE jid = 'dan@x'",
                   "0");
