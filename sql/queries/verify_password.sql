@@ -10,11 +10,19 @@
 --   REGISTRAR_PASSWORD=... psql -v service=... -v username=... -f ...
 --
 -- The same work whether or not the username exists: one crypt(), against
--- the user's hash or else a dummy hash of the same cost (10, registrar's
--- default hash_cost; use a dummy of your hash_cost if you changed it), so
--- the time taken does not tell who is registered.  The username is
--- compared by its key (sql/003_username_rule.sql), as the unique index
--- does.
+-- the user's hash or else against a dummy salt of the same cost, so the
+-- time taken does not tell who is registered.  The dummy's cost is the
+-- service's registration.hash_cost (registrar.conf, default 10), found as:
+--   1. the setting registrar.hash_cost when given, e.g.
+--        PGOPTIONS='-c registrar.hash_cost=12' psql -v service=... -f ...
+--      or once for good: ALTER ROLE ... SET registrar.hash_cost = 12;
+--   2. else the cost of the service's newest hash on file (registrar
+--      writes every hash with its hash_cost);
+--   3. else 10, registrar's default, when the service has no hash yet.
+-- (A setting, not a psql variable: the query runs as it is through any
+-- client, psql's variables for the values aside.)
+-- The username is compared by its key (sql/003_username_rule.sql), as the
+-- unique index does.
 \getenv password REGISTRAR_PASSWORD
 \if :{?password}
 \else
@@ -27,12 +35,23 @@ WITH found AS (
      WHERE service = :'service'
        AND registrar_username_key(username)
            = registrar_username_key(:'username')
+), cost AS (
+    -- the dummy's cost (see above), worked out whether or not it is
+    -- needed: the same work either way; one row
+    SELECT coalesce(
+               nullif(current_setting('registrar.hash_cost', true), '')::int,
+               (SELECT substr(password_hash, 5, 2)::int
+                  FROM registrations
+                 WHERE service = :'service'
+                   AND password_hash LIKE '$2a$__$%'
+                 ORDER BY created_at DESC
+                 LIMIT 1),
+               10) AS n
 ), checked AS MATERIALIZED (
     SELECT hash,
-           crypt(:'password',
-                 coalesce(hash, '$2a$10$bVgpvM/ka.wMA8egbx9tYOAuvd/ZS1Yx82R6QgXJ.CibzE4SPsBMS'))
+           crypt(:'password', coalesce(hash, gen_salt('bf', cost.n)))
                AS computed
-      FROM found
+      FROM found, cost
 )
 SELECT coalesce(hash = computed, false) AS password_ok
   FROM checked;
