@@ -202,6 +202,9 @@ static void test_temp_table_hijack(void **state)
            " EXECUTE 'GRANT ALL ON public.registrations,"
            "  public.registration_events TO ' || quote_ident(session_user);"
            " RETURN NULL; END $$");
+    /* so that the owner, running the event trigger, may write into it */
+    pgtest_exec(a, "GRANT ALL ON pg_temp.registration_events, pg_temp.loot"
+                   " TO PUBLIC");
     pgtest_exec(a, "CREATE TRIGGER steal AFTER INSERT ON"
                    " pg_temp.registration_events FOR EACH ROW"
                    " EXECUTE FUNCTION pg_temp.steal()");
