@@ -2,15 +2,17 @@
 with adm01 in `admins`): the command list in disco for an admin and for
 anyone else, each XEP-0133 admin command run by the admin through
 slixmpp's xep_0050 plugin (the rows, their states and events checked in
-PostgreSQL), forbidden (403) to a non-admin, the session errors, and
-registration through the jabber:iq:register command."""
+PostgreSQL), forbidden (403) to a non-admin, the session errors,
+registration through the jabber:iq:register command, a list of 1,000 long
+JIDs kept under the server's stanza limit, and JIDs an admin gives
+prepared as the servers prepare them (stringprep)."""
 
 import subprocess
 import uuid
 
 from slixmpp.exceptions import IqError
 
-from e2e import (NS_DATA, Client, E2ETestCase, bare, note_secret,
+from e2e import (NS_DATA, Client, E2ETestCase, bare, domain, note_secret,
                  psql_json, rows_for, show, submit_form)
 
 NS_COMMANDS = "http://jabber.org/protocol/commands"
@@ -375,3 +377,91 @@ class AdhocTest(E2ETestCase):
                   "password": pw + "x", "email": "h01@example.org"})
         self.assertEqual((cond, code), ("conflict", "409"))
         note_secret(pw + "x")
+
+    # -- issue 16: the size of a list, admin JIDs prepared
+
+    def test_list_of_long_jids_stays_under_the_stanza_limit(self):
+        """1,000 JIDs of 900 bytes and more (a list of about 1 MB) went
+        out in one stanza over Prosody's 512 KiB for a component, and the
+        server dropped the component.  The reply stays under 60 KiB, says
+        how many JIDs were left out of how many, and the component stays
+        attached."""
+        admin = self.commands_client(ADMIN)
+        self.register("h03")
+        prefix = "long" + "x" * 896
+        psql_exec("INSERT INTO registrations (service, jid) "
+                  "SELECT :'s', :'p' || lpad(i::text, 4, '0') || '@' || :'d' "
+                  "FROM generate_series(1, 1000) i",
+                  s=self.service, p=prefix, d=domain())
+        try:
+            total = psql_json("SELECT count(*) AS n FROM registrations "
+                              "WHERE service = :'s'",
+                              s=self.service)[0]["n"]
+            iq = self.two_stage(admin, NS_ADMIN + "#get-registered-users-list",
+                                {"max_items": "none"}, "list of long JIDs")
+            size = len(str(iq).encode())
+            jids = iq["command"]["form"].get_values()["registereduserjids"]
+            notes = self.notes(iq)
+            print("\n    %d JIDs on file (1,000 of 905 bytes): a reply of "
+                  "%d bytes, %d JIDs shown, note %r"
+                  % (total, size, len(jids), notes))
+            self.assertLessEqual(size, 62 * 1024,
+                                 "the reply stays under 60 KiB (%d bytes, "
+                                 "as slixmpp writes it)" % size)
+            self.assertGreater(len(jids), 10)
+            self.assertLess(len(jids), total)
+            want = ("The first %d JIDs only: %d of %d left out, to keep the "
+                    "reply under 60 KiB" % (len(jids), total - len(jids),
+                                             total))
+            self.assertTrue(any(t == "warn" and text.startswith(want)
+                                for t, text in notes),
+                            "a note says how many were left out: %r" % notes)
+            # still attached: the next command is answered
+            iq = self.run_cmd(admin, NS_ADMIN + "#get-registered-users-num")
+            self.assertCompleted(iq, "after the long list")
+            self.assertEqual(
+                int(one(iq["command"]["form"].get_values()
+                        ["registeredusersnum"])), total)
+        finally:
+            psql_exec("DELETE FROM registrations WHERE service = :'s' "
+                      "AND jid LIKE :'p' || '%'", s=self.service, p=prefix)
+
+    def test_admin_jids_prepared(self):
+        """An admin's JIDs were lower-cased for ASCII only: ÉLODIE@...
+        found nothing.  They are prepared as the servers prepare them
+        (nodeprep, nameprep); one that is not a JID is refused, naming
+        it, and the form may be sent again."""
+        admin = self.commands_client(ADMIN)
+        elodie = "\u00e9lodie-%s@%s" % (uuid.uuid4().hex[:6], domain())
+        shouted = elodie.split("@")[0].upper() + "@" + domain().upper()
+        psql_exec("INSERT INTO registrations (service, jid) "
+                  "VALUES (:'s', :'j')", s=self.service, j=elodie)
+        try:
+            iq = self.two_stage(admin, NS_ADMIN + "#disable-user",
+                                {"accountjids": [shouted + "/Phone"]},
+                                "disable-user, upper case")
+            self.assertIn(("info", "Disabled: %s." % elodie), self.notes(iq))
+            state = psql_json("SELECT state FROM registrations WHERE "
+                              "service = :'s' AND jid = :'j'",
+                              s=self.service, j=elodie)
+            if state and "state" in state[0]:
+                self.assertEqual(state[0]["state"], "disabled")
+
+            node = NS_ADMIN + "#delete-user"
+            first = self.run_cmd(admin, node)
+            sid = first["command"]["sessionid"]
+            bad = "a\u05d0z@" + domain()  # Latin and Hebrew: bidi rule
+            cond, code, _, specific = self.run_error(
+                admin, node, action="complete", sessionid=sid,
+                form={"FORM_TYPE": NS_ADMIN, "accountjids": [bad]})
+            self.assertEqual((cond, code, specific),
+                             ("bad-request", "400", "bad-payload"))
+            iq = self.run_cmd(admin, node, action="complete", sessionid=sid,
+                              form={"FORM_TYPE": NS_ADMIN,
+                                    "accountjids": [shouted]})
+            self.assertCompleted(iq, "delete-user after a bad JID")
+            self.assertIn(("info", "Deleted: %s." % elodie), self.notes(iq))
+            self.assertEqual(rows_for(self.service, elodie), [])
+        finally:
+            psql_exec("DELETE FROM registrations WHERE service = :'s' "
+                      "AND jid = :'j'", s=self.service, j=elodie)
