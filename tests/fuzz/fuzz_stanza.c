@@ -3,9 +3,16 @@
  * -> form -> validation path, against the in-memory store.
  *
  * Input: one XML stanza.  The first byte picks the service (data form
- * only, or legacy account fields with every policy switched on).  Beyond
- * the sanitizers' checks, it asserts the protocol invariant: an iq get or
- * set gets exactly one reply, anything else none.
+ * only, or legacy account fields with every policy switched on and a
+ * notice of each new registration).  Beyond the sanitizers' checks, it
+ * asserts the protocol invariants: an iq get or set gets exactly one
+ * reply, anything else none, nor a stanza for another domain (which
+ * router_misaddressed counts); and every stanza sent, as the router made
+ * it (before component.c's send-point check, which would hide a bug), is
+ * well-formed XML in valid UTF-8: its text (xmpp_stanza_to_text) holds
+ * only characters XML allows and parses again, and xml_check() passes.
+ * Issue 16: an error text or a notice cut inside a UTF-8 character made
+ * the server close the component's stream.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -17,7 +24,9 @@
 #include "fixture.h"
 #include "log.h"
 #include "router.h"
+#include "text.h"
 #include "worker.h"
+#include "xml.h"
 
 /* tests/fixtures/contests.conf and accounts.conf (JIDs contests.example,
  * accounts.example), with more field types and every policy switched on
@@ -32,16 +41,41 @@
     "    blocked_jids = {\"*@blocked.example\"}\n"                             \
     "    password_change = \"form\"\n"                                         \
     "    password_change_proof = {\"email\"}\n"                                \
-    "    remove = \"form\"\n"
+    "    remove = \"form\"\n"                                                  \
+    "    notify_jids = {\"ops@example.org\"}\n"
 static struct conf confs[2];
 
-static int sent;
+static int sent; /* iq replies (a new registration's notice is a message) */
 
-static void count(void *arg, xmpp_stanza_t *st)
+/* The sink: counts the replies, and aborts on any stanza that is not
+ * well-formed. */
+static void check_and_count(void *arg, xmpp_stanza_t *st)
 {
+    xmpp_ctx_t *ctx = xmpp_stanza_get_context(st);
+    const char *name = xmpp_stanza_get_name(st);
+    const char *why = xml_check(st);
+    char *text = NULL;
+    size_t len = 0;
+    xmpp_stanza_t *again = NULL;
+
     (void)arg;
-    (void)st;
-    sent++;
+    if (name && !strcmp(name, "iq"))
+        sent++;
+    if (xmpp_stanza_to_text(st, &text, &len) != XMPP_EOK || !text) {
+        fprintf(stderr, "a stanza sent cannot be written as text\n");
+        abort();
+    }
+    if (strlen(text) != len || !text_xml_chars_ok(text) ||
+        !(again = xmpp_stanza_new_from_string(ctx, text)) || why) {
+        fprintf(stderr,
+                "a stanza sent is not well-formed XML in UTF-8 (%s; "
+                "%zu bytes, %s):\n%s\n",
+                why ? why : "its text", len,
+                again ? "parses again" : "does not parse again", text);
+        abort();
+    }
+    xmpp_stanza_release(again);
+    xmpp_free(ctx, text);
 }
 
 static double fixed_now(void)
@@ -58,10 +92,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct router *routers[2];
     static unsigned runs;
     static struct reg_env env = {.now = fixed_now};
-    const struct iq_sink sink = {.send = count};
+    const struct iq_sink sink = {.send = check_and_count};
     xmpp_stanza_t *st;
     char *text;
     int which;
+    unsigned long misaddressed;
 
     if (!ctx) {
         log_set_level(LOG_LEVEL_ERROR);
@@ -87,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!st)
         return 0;
     sent = 0;
+    misaddressed = router_misaddressed(routers[which]);
     router_stanza(routers[which], st, &sink);
     {
         const char *name = xmpp_stanza_get_name(st);
@@ -95,8 +131,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     (!strcmp(type, "get") || !strcmp(type, "set"));
         bool is_iq_answer = name && !strcmp(name, "iq") && type &&
                             (!strcmp(type, "result") || !strcmp(type, "error"));
-        if ((asks && sent != 1) || (!asks && is_iq_answer && sent != 0)) {
-            fprintf(stderr, "invariant broken: %d replies\n", sent);
+        /* to another domain: dropped, never answered (router.h) */
+        bool elsewhere = router_misaddressed(routers[which]) != misaddressed;
+        if ((asks && !elsewhere && sent != 1) ||
+            ((elsewhere || is_iq_answer) && sent != 0)) {
+            fprintf(stderr, "invariant broken: %d replies%s\n", sent,
+                    elsewhere ? " to a stanza for another domain" : "");
             abort();
         }
     }
