@@ -19,7 +19,7 @@
 #   reload    the contests form again, in a config test_reload.py rewrites
 #             and reloads with SIGHUP
 #   desk      registrations start pending, a consent field, notices to
-#             deskops (test_desk.py)
+#             deskops (test_desk.py; test_hostile.py's hostile text)
 #   adhoc     the accounts form with an admin, adm01 (test_adhoc.py: the
 #             XEP-0133 commands, registration as an ad-hoc command)
 #   quiz      ONE registrar serving two components (tests/fixtures/
