@@ -6,6 +6,7 @@
  * "FILE:LINE: reason"; nothing here connects anywhere or logs secrets.
  */
 #include "conf.h"
+#include "text.h"
 
 #include <confuse.h>
 #include <errno.h>
@@ -55,7 +56,7 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
     char msg[512];
 
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    text_vformat(msg, sizeof(msg), fmt, ap);
     report(cfg ? cfg->line : 0, "%s", msg);
 }
 
@@ -206,7 +207,10 @@ static int check_component(cfg_t *cfg, cfg_opt_t *opt)
     char what[320] = "component";
 
     if (load.titled) {
-        snprintf(what, sizeof(what), "component \"%.256s\"", jid ? jid : "");
+        char quoted[TEXT_EXCERPT_SIZE(64)];
+
+        snprintf(what, sizeof(what), "component \"%s\"",
+                 text_excerpt(quoted, sizeof(quoted), jid, 64));
         if (cfg_getstr(sec, "jid"))
             report(cfg->line,
                    "%s: 'jid' is the section's title here: remove it", what);

@@ -7,6 +7,7 @@
  * memory hangs on it).
  */
 #include "log.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -61,7 +62,7 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    text_vformat(line, sizeof(line), fmt, ap); /* cut between characters */
     va_end(ap);
     /* One event, one line: fold any newline the message carries. */
     for (char *p = line; *p; p++)

@@ -21,6 +21,7 @@
 #include "reg.h"
 #include "router.h"
 #include "store.h"
+#include "text.h"
 #include "version.h"
 #include "worker.h"
 
@@ -193,14 +194,18 @@ static bool match_services(const struct app *a, struct conf *next,
         char running[512] = "", wanted[512] = "";
         size_t len = 0;
 
-        for (s = a->boot; s && len < sizeof(running); s = s->next)
-            len +=
-                (size_t)snprintf(running + len, sizeof(running) - len, "%s%s",
-                                 s == a->boot ? "" : ", ", s->component.jid);
+        /* cut between characters when the lists are too long */
+        for (s = a->boot; s && len + 1 < sizeof(running); s = s->next) {
+            text_format(running + len, sizeof(running) - len, "%s%s",
+                        s == a->boot ? "" : ", ", s->component.jid);
+            len += strlen(running + len);
+        }
         len = 0;
-        for (s = next; s && len < sizeof(wanted); s = s->next)
-            len += (size_t)snprintf(wanted + len, sizeof(wanted) - len, "%s%s",
-                                    s == next ? "" : ", ", s->component.jid);
+        for (s = next; s && len + 1 < sizeof(wanted); s = s->next) {
+            text_format(wanted + len, sizeof(wanted) - len, "%s%s",
+                        s == next ? "" : ", ", s->component.jid);
+            len += strlen(wanted + len);
+        }
         log_error("main",
                   "reload refused: %s names the services %s, the running "
                   "ones are %s: adding or removing a service needs a "

@@ -277,8 +277,9 @@ static bool consents_given(struct op *op)
 
         if (!f->consent || (v && strcmp(v, "1") == 0))
             continue;
-        snprintf(text, sizeof(text),
-                 "field '%s' is a consent and must be accepted (true)", f->var);
+        text_format(text, sizeof(text),
+                    "field '%s' is a consent and must be accepted (true)",
+                    f->var);
         fail_echo(op, IQ_NOT_ACCEPTABLE, text);
         return false;
     }

@@ -844,18 +844,17 @@ static void test_resend_after_unread_commit(void **state)
 
     /* an admin's disable, then its re-enable cut the same way */
     memset(&g, 0, sizeof(g));
-    store_set_state(s, "svc.example", "doubt@a.example", STORE_STATE_DISABLED,
-                    NULL, &(struct store_origin){.iq_id = "cmd-1",
-                                                 .actor = "adm@a.example"},
-                    on_done, &g);
+    store_set_state(
+        s, "svc.example", "doubt@a.example", STORE_STATE_DISABLED, NULL,
+        &(struct store_origin){.iq_id = "cmd-1", .actor = "adm@a.example"},
+        on_done, &g);
     run_loop(s);
     assert_int_equal(g.st, STORE_OK);
     memset(&g, 0, sizeof(g));
-    store_set_state(s, "svc.example", "doubt@a.example", STORE_STATE_ACTIVE,
-                    &disabled,
-                    &(struct store_origin){.iq_id = "cmd-2",
-                                           .actor = "adm@a.example"},
-                    on_done, &g);
+    store_set_state(
+        s, "svc.example", "doubt@a.example", STORE_STATE_ACTIVE, &disabled,
+        &(struct store_origin){.iq_id = "cmd-2", .actor = "adm@a.example"},
+        on_done, &g);
     store_turn(s);
     cut_after_commit(s, "SELECT state = 'active' FROM registrations"
                         " WHERE jid = 'doubt@a.example'");
