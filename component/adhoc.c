@@ -225,7 +225,7 @@ void adhoc_set(struct adhoc *a, const struct conf *conf, struct reg *reg)
 
     a->conf = conf;
     a->reg = reg;
-    if (lim) { /* the new rates; out of memory: the old ones */
+    if (lim) { /* the new rates, buckets full; out of memory: the old */
         limiter_free(a->limiter);
         a->limiter = lim;
     }
@@ -799,7 +799,7 @@ static void on_list(void *arg, enum store_status st, char *const *jids,
 {
     struct run *run = arg;
     struct form_value *v;
-    size_t room, cost, limit = n > run->max ? run->max : n;
+    size_t room, cost, over, limit = n > run->max ? run->max : n;
 
     if (st != STORE_OK) {
         fail_unavailable(run);
@@ -812,7 +812,8 @@ static void on_list(void *arg, enum store_status st, char *const *jids,
         return;
     }
     /* as many as the reply's size allows: <value>JID</value> each */
-    room = ADHOC_REPLY_MAX - list_overhead(run);
+    over = list_overhead(run); /* more than all: an id of 60 KiB... */
+    room = over < ADHOC_REPLY_MAX ? ADHOC_REPLY_MAX - over : 0;
     for (run->shown = 0; run->shown < limit; run->shown++) {
         cost = strlen("<value></value>") + xml_len(jids[run->shown]);
         if (cost > room) {
