@@ -26,6 +26,7 @@
 #include "limiter.h"
 #include "log.h"
 #include "policy.h"
+#include "text.h"
 #include "xml.h"
 
 #define NS_DISCO_INFO "http://jabber.org/protocol/disco#info"
@@ -44,6 +45,9 @@ enum kind {
 };
 
 enum act { ACT_NONE, ACT_DISABLE, ACT_REENABLE, ACT_DELETE, ACT_ACTIVATE };
+
+/* A disable's reason, in bytes (the database takes 1024 characters). */
+#define ADHOC_REASON_MAX 1024
 
 struct cmd {
     const char *node, *name;
@@ -459,7 +463,15 @@ static struct session *session_new(struct adhoc *a, const struct cmd *cmd,
 
 /* ---- one command request in progress ----------------------------------- */
 
-enum outcome { OUT_OK, OUT_NOT_FOUND, OUT_WRONG_STATE, OUT_FAILED };
+/* OUT_UNBANNED: a re-enable that found no registration but a ban, and
+ * lifted it. */
+enum outcome {
+    OUT_OK,
+    OUT_NOT_FOUND,
+    OUT_WRONG_STATE,
+    OUT_FAILED,
+    OUT_UNBANNED
+};
 
 struct run {
     struct adhoc *adhoc;
@@ -477,6 +489,7 @@ struct run {
     char **jids;
     enum outcome *out;
     size_t n, i;
+    char *reason; /* disable: the reason given, NULL: none */
     unsigned max; /* list: at most this many */
     /* list: the JIDs shown, how many the store gave, and whether the
      * reply's size cut them */
@@ -494,6 +507,7 @@ static void run_free(struct run *run)
     free(run->out);
     free(run->bare);
     free(run->service);
+    free(run->reason);
     free(run);
 }
 
@@ -627,8 +641,10 @@ static struct form_option max_items_options[] = {
 /* The form of a list or accounts command's first stage (its fields in
  * fields[1], which the caller provides). */
 static struct form_def stage_form(const struct cmd *cmd,
-                                  struct form_field_def *field)
+                                  struct form_field_def field[2])
 {
+    size_t n = 1;
+
     if (cmd->kind == KIND_LIST) {
         *field = (struct form_field_def){
             .var = (char *)"max_items",
@@ -648,20 +664,27 @@ static struct form_def stage_form(const struct cmd *cmd,
             .max_length = 3071, /* RFC 7622: a JID's three parts */
         };
     }
+    if (cmd->act == ACT_DISABLE) /* beyond XEP-0133: why, for the user */
+        field[n++] = (struct form_field_def){
+            .var = (char *)"reason",
+            .type = FORM_TEXT_SINGLE,
+            .label = (char *)"Reason (shown to the user)",
+            .max_length = ADHOC_REASON_MAX,
+        };
     return (struct form_def){
         .form_type = ADHOC_NS_ADMIN,
         .title = cmd->title,
         .instructions = cmd->instructions,
         .fields = field,
-        .nfields = 1,
+        .nfields = n,
     };
 }
 
 /* The first stage of a list or accounts command: the form to fill. */
 static void ask_form(struct run *run)
 {
-    struct form_field_def field;
-    struct form_def def = stage_form(run->cmd, &field);
+    struct form_field_def field[2];
+    struct form_def def = stage_form(run->cmd, field);
     xmpp_stanza_t *c = command_elem(run, run->sid, "executing");
 
     if (c) {
@@ -856,19 +879,37 @@ static enum outcome outcome_of(enum store_status st)
                                      : OUT_FAILED;
 }
 
-static void on_changed(void *arg, enum store_status st, bool created)
+static struct store_origin origin_of(struct run *run)
+{
+    return (struct store_origin){.iq_id = iq_req_id(run->req),
+                                 .actor = run->bare,
+                                 .reason = run->reason};
+}
+
+static void on_unbanned(void *arg, enum store_status st, bool created)
 {
     struct run *run = arg;
 
     (void)created;
-    run->out[run->i++] = outcome_of(st);
+    run->out[run->i++] = st == STORE_OK ? OUT_UNBANNED : outcome_of(st);
     accounts_next(run);
 }
 
-static struct store_origin origin_of(struct run *run)
+static void on_changed(void *arg, enum store_status st, bool created)
 {
-    return (struct store_origin){.iq_id = iq_req_id(run->req),
-                                 .actor = run->bare};
+    struct run *run = arg;
+    struct store_origin origin = origin_of(run);
+
+    (void)created;
+    if (st == STORE_NOT_FOUND && run->cmd->act == ACT_REENABLE) {
+        /* no registration: its user may have cancelled it while it was
+         * disabled, which left a ban; re-enabling lifts it */
+        store_unban(run->adhoc->store, run->service, run->jids[run->i], &origin,
+                    on_unbanned, run);
+        return;
+    }
+    run->out[run->i++] = outcome_of(st);
+    accounts_next(run);
 }
 
 /* Appends "HEAD: jid, jid." for the JIDs with outcome o; false when none. */
@@ -906,18 +947,19 @@ static void add_outcome_note(xmpp_stanza_t *c, const struct run *run,
 
 static void accounts_finish(struct run *run)
 {
-    size_t count[4] = {0, 0, 0, 0};
+    size_t count[5] = {0, 0, 0, 0, 0};
     char head[64];
     xmpp_stanza_t *c;
 
     for (size_t i = 0; i < run->n; i++)
         count[run->out[i]]++;
     log_info("adhoc",
-             "%s by %s (id=%s): %zu done, %zu not registered, %zu not in "
-             "the state it changes, %zu failed",
+             "%s by %s (id=%s): %zu done, %zu ban(s) lifted, %zu not "
+             "registered, %zu not in the state it changes, %zu failed",
              run->cmd->node, run->bare,
              iq_req_id(run->req) ? iq_req_id(run->req) : "", count[OUT_OK],
-             count[OUT_NOT_FOUND], count[OUT_WRONG_STATE], count[OUT_FAILED]);
+             count[OUT_UNBANNED], count[OUT_NOT_FOUND], count[OUT_WRONG_STATE],
+             count[OUT_FAILED]);
     if (count[OUT_FAILED] == run->n) {
         fail_unavailable(run);
         run_done(run);
@@ -927,6 +969,9 @@ static void accounts_finish(struct run *run)
     if (c) {
         snprintf(head, sizeof(head), "%s: ", run->cmd->done);
         add_outcome_note(c, run, OUT_OK, "info", head);
+        add_outcome_note(c, run, OUT_UNBANNED, "info",
+                         "Ban lifted (the registration was cancelled while "
+                         "disabled; they may register again): ");
         add_outcome_note(c, run, OUT_NOT_FOUND, "error",
                          "Not registered with this service: ");
         add_outcome_note(c, run, OUT_WRONG_STATE, "error",
@@ -1010,31 +1055,12 @@ static enum jid_status take_jids(struct run *run, const struct form_data *data,
     return JID_OK;
 }
 
-/* At most max bytes of s (max > 4), cut between two UTF-8 characters
- * (a cut inside one would make the reply not well-formed), "..." added
- * when cut, into out (max + 4 bytes). */
-static const char *excerpt(char *out, size_t max, const char *s)
-{
-    size_t len = strlen(s);
-
-    if (len <= max) {
-        memcpy(out, s, len + 1);
-        return out;
-    }
-    len = max;
-    while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-        len--; /* s[len] continues a character: cut before it starts */
-    memcpy(out, s, len);
-    memcpy(out + len, "...", 4);
-    return out;
-}
-
 /* ---- the submitted stage of list and accounts commands ------------------- */
 
 static void admin_submit(struct run *run, xmpp_stanza_t *x)
 {
-    struct form_field_def field;
-    struct form_def def = stage_form(run->cmd, &field);
+    struct form_field_def field[2];
+    struct form_def def = stage_form(run->cmd, field);
     struct form_data data = {0};
     struct form_problem problem = {{0}};
     enum form_status st = form_parse(x, &data, &problem);
@@ -1076,12 +1102,13 @@ static void admin_submit(struct run *run, xmpp_stanza_t *x)
         break;
     case JID_INVALID: {
         const struct form_value *v = form_data_get(&data, "accountjids");
-        char text[400], quoted[132];
+        char text[400], quoted[TEXT_EXCERPT_SIZE(TEXT_EXCERPT_CHARS)];
 
         snprintf(text, sizeof(text),
                  "Value %zu of field 'accountjids' is %s: %s", bad + 1,
                  jid_status_text(JID_INVALID),
-                 excerpt(quoted, 128, v->values[bad]));
+                 text_excerpt(quoted, sizeof(quoted), v->values[bad],
+                              TEXT_EXCERPT_CHARS));
         form_data_clear(&data);
         fail_cmd(run, IQ_BAD_REQUEST, NULL, "bad-payload", text);
         run_release(run, false); /* the admin may submit again */
@@ -1089,6 +1116,14 @@ static void admin_submit(struct run *run, xmpp_stanza_t *x)
         return;
     }
     case JID_NOMEM:
+        form_data_clear(&data);
+        iq_req_error(run->req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
+        run_done(run);
+        return;
+    }
+    if (run->cmd->act == ACT_DISABLE &&
+        (max = form_data_first(&data, "reason")) && *max &&
+        !(run->reason = strdup(max))) {
         form_data_clear(&data);
         iq_req_error(run->req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
         run_done(run);

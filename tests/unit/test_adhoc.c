@@ -1190,6 +1190,80 @@ static void test_list_under_reply_max(void **state)
     assert_not_contains(r, "<note");
 }
 
+/* Moderation: a disable's reason reaches the user; the user who cancels a
+ * disabled registration is banned: the form, the legacy elements and the
+ * registration command are all refused (403) with the reason; the
+ * admin's reenable-user lifts the ban. */
+static void test_disable_reason_and_ban(void **state)
+{
+    const char *r;
+    char sid[64];
+
+    (void)state;
+    r = command(ADMIN_FULL, "b1", NODE_ADMIN("disable-user"), "execute", NULL,
+                NULL);
+    assert_contains(r, "<field label=\"Reason (shown to the user)\" "
+                       "type=\"text-single\" var=\"reason\"/>");
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    r = command(USER_FULL, "b2", "jabber:iq:register", "execute", NULL, NULL);
+    r = command(USER_FULL, "b3", "jabber:iq:register", "complete", sid_of(r),
+                ACCOUNTS_FORM("juliet", "s3cret-pw"));
+    assert_contains(r, "status=\"completed\"");
+    r = command(ADMIN_FULL, "b4", NODE_ADMIN("disable-user"), "complete", sid,
+                "<x xmlns='jabber:x:data' type='submit'>"
+                "<field type='hidden' var='FORM_TYPE'>"
+                "<value>http://jabber.org/protocol/admin</value></field>"
+                "<field var='accountjids'><value>juliet@capulet.example"
+                "</value></field><field var='reason'><value>Spam in the "
+                "chat</value></field></x>");
+    assert_contains(r, "Disabled: juliet@capulet.example.");
+    /* the user sees why, on a get and on a refused update */
+    r = route("<iq type='get' id='b5' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='jabber:iq:register'/></iq>");
+    assert_contains(r, "<registered/>");
+    assert_contains(r, "Reason: Spam in the chat</instructions>");
+    r = route("<iq type='set' id='b6' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='jabber:iq:register'>" ACCOUNTS_FORM(
+                  "juliet", "s3cret-pw") "</query></iq>");
+    assert_contains(r, "<not-allowed");
+    assert_contains(r, "Reason: Spam in the chat");
+    /* the user cancels: gone, and banned */
+    r = route("<iq type='set' id='b7' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='jabber:iq:register'><remove/></query></iq>");
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_state(SERVICE, "juliet@capulet.example"), -1);
+    assert_true(fake_store_banned(SERVICE, "juliet@capulet.example"));
+    /* every path of registration: 403, with the reason, nothing stored */
+    r = route("<iq type='set' id='b8' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='jabber:iq:register'>" ACCOUNTS_FORM(
+                  "juliet", "s3cret-pw") "</query></iq>");
+    assert_contains(r, "code=\"403\" type=\"auth\"><forbidden");
+    assert_contains(r, "Reason: Spam in the chat");
+    r = route("<iq type='set' id='b9' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='jabber:iq:register'><username>juliet</username>"
+              "<password>s3cret-pw</password><email>j@c.example</email>"
+              "</query></iq>");
+    assert_contains(r, "<forbidden");
+    r = command(USER_FULL, "b10", "jabber:iq:register", "execute", NULL, NULL);
+    r = command(USER_FULL, "b11", "jabber:iq:register", "complete", sid_of(r),
+                ACCOUNTS_FORM("juliet", "s3cret-pw"));
+    assert_contains(r, "<forbidden");
+    assert_contains(r, "Reason: Spam in the chat");
+    assert_int_equal(fake_store_state(SERVICE, "juliet@capulet.example"), -1);
+    /* the admin's re-enable lifts the ban */
+    r = command(ADMIN_FULL, "b12", NODE_ADMIN("reenable-user"), "execute", NULL,
+                JIDS_FORM("<value>juliet@capulet.example</value>"));
+    assert_contains(r, "<note type=\"info\">Ban lifted");
+    assert_false(fake_store_banned(SERVICE, "juliet@capulet.example"));
+    assert_string_equal(fake_store_last_actor(), ADMIN_JID);
+    r = route("<iq type='set' id='b13' from='" USER_FULL "' to='" SERVICE "'>"
+              "<query xmlns='jabber:iq:register'>" ACCOUNTS_FORM(
+                  "juliet", "s3cret-pw") "</query></iq>");
+    assert_contains(r, "type=\"result\"");
+    assert_int_equal(fake_store_state(SERVICE, "juliet@capulet.example"),
+                     STORE_STATE_ACTIVE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1217,6 +1291,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_execute_flood, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flood_of_jids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_jids_prepared, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_disable_reason_and_ban, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_list_under_reply_max, setup,
                                         teardown),
