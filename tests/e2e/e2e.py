@@ -72,6 +72,7 @@ POOL = (["probe"]
         + ["deskops"]                             # told of registrations
         + ["s%02d" % i for i in range(1, 5)]      # two services, one process
         + ["adm01"] + ["h%02d" % i for i in range(1, 11)]  # ad-hoc commands
+        + ["m%02d" % i for i in range(1, 5)]      # moderation
         + ["blocked1"])                           # a blocked_jids match
 
 RACERS = ["r%02d" % i for i in range(1, 26)]

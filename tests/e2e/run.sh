@@ -255,7 +255,10 @@ if [ -s "$SECRETS_CHECKED" ]; then
     if ! timeout 60 pg_dump --no-owner --inserts >"$WORK/final.dump"; then
         say "pg_dump failed"
         status_ok=0
-    elif ! grep -q -F "$ACCOUNTS_JID" "$WORK/final.dump"; then
+    elif [[ " ${TESTS[*]} " == *" test_accounts"* ]] &&
+            ! grep -q -F "$ACCOUNTS_JID" "$WORK/final.dump"; then
+        # (the sanity check needs test_accounts' rows: a run of other
+        # modules has none)
         say "pg_dump sanity: $WORK/final.dump has no row of $ACCOUNTS_JID"
         status_ok=0
     elif grep -n -F -f "$SECRETS_CHECKED" "$WORK/final.dump" >&2; then

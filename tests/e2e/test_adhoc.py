@@ -66,7 +66,9 @@ def has_column(table, column):
         t=table, c=column)[0]["n"] == 1
 
 
-class AdhocTest(E2ETestCase):
+class AdhocBase(E2ETestCase):
+    """The helpers of the ad-hoc tests (no test of its own: other modules
+    import it)."""
     SERVICE_ENV = "ADHOC_JID"
 
     # -- helpers
@@ -156,6 +158,8 @@ class AdhocTest(E2ETestCase):
                          "%s: the same session" % what)
         return last
 
+
+class AdhocTest(AdhocBase):
     # -- disco
 
     def test_command_list_per_requester(self):
