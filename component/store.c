@@ -2166,6 +2166,15 @@ static enum store_status migrate_own(struct store *s, bool daemon, char *why,
                   have, store_schema_version(), f.user);
         goto out;
     }
+    if (!daemon && have < store_schema_version() && f.has_table && !f.owner) {
+        log_error("store",
+                  "the role %s may not migrate this schema (version %d, this "
+                  "registrar needs %d): its tables belong to another role; "
+                  "run --migrate --database CONNINFO as the superuser (README "
+                  "\"Database roles\")",
+                  f.user, have, store_schema_version());
+        goto out;
+    }
     if (!f.has_table &&
         !exec_simple(s, conn,
                      "CREATE TABLE registrar_schema_migrations"
