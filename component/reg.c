@@ -2,7 +2,8 @@
  * reg.c - XEP-0077 In-Band Registration: the service's set-up, and the
  * dispatch of each request: access policy, rate limits, get (and
  * redirection), then the flow a set asks for (reg_update.c,
- * reg_account.c).
+ * reg_account.c).  The top of the module: it calls the flows, the reply
+ * builders and the request's life (reg_op.c); none of them calls back.
  *
  * Protocol decisions only: what the request asks, whether it is allowed,
  * and which flow answers it.  Storage is asked through store.h and bcrypt
@@ -10,7 +11,7 @@
  * operation, so no flow cares when they complete.  Never logs or echoes a
  * password or a text-private value.
  */
-#include "reg_internal.h"
+#include "reg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,27 +19,13 @@
 #include "limiter.h"
 #include "log.h"
 #include "policy.h"
+#include "reg_account.h"
+#include "reg_op.h"
+#include "reg_reply.h"
+#include "reg_types.h"
+#include "reg_update.h"
 #include "secret.h"
 #include "text.h"
-
-/* The elements of the jabber:iq:register schema that carry user data
- * (XEP-0077 section 14; <key/>, <instructions/>, <registered/> and
- * <remove/> are not data). */
-static const char *const legacy_fields[] = {
-    "username", "nick",    "password", "name",  "first", "last",
-    "email",    "address", "city",     "state", "zip",   "phone",
-    "url",      "date",    "misc",     "text",
-};
-
-#define NLEGACY (sizeof(legacy_fields) / sizeof(legacy_fields[0]))
-
-bool reg_is_legacy_field(const char *var)
-{
-    for (size_t i = 0; i < NLEGACY; i++)
-        if (strcmp(var, legacy_fields[i]) == 0)
-            return true;
-    return false;
-}
 
 /* A required copy of the registration field var (strings borrowed). */
 static struct form_field_def proof_field(const struct reg *reg, const char *var)
@@ -137,7 +124,8 @@ struct reg *reg_new(const struct conf *conf, struct store *store,
         return NULL;
     reg->conf = conf;
     reg->store = store;
-    reg->env = *env;
+    reg->hasher = env->hasher;
+    reg->now = env->now;
     reg->def = (struct form_def){
         .form_type = REG_NS,
         .title = conf->registration.title,
@@ -150,7 +138,7 @@ struct reg *reg_new(const struct conf *conf, struct store *store,
         const struct form_field_def *f = &reg->def.fields[i];
         if (f->type == FORM_FIXED || f->type == FORM_HIDDEN)
             continue;
-        if (!reg_is_legacy_field(f->var) || form_type_is_multi(f->type))
+        if (!reg_reply_is_legacy_field(f->var) || form_type_is_multi(f->type))
             reg->all_legacy = false;
     }
     reg->has_password = form_def_find(&reg->def, "password") != NULL;
@@ -238,7 +226,7 @@ static bool read_legacy(struct op *op)
         char *text;
         bool ok;
 
-        if (!name || !reg_is_legacy_field(name))
+        if (!name || !reg_reply_is_legacy_field(name))
             continue;
         if (form_data_get(&op->data, name)) {
             /* the same element twice: refused as a form field given
@@ -363,7 +351,7 @@ static bool admitted(struct op *op, bool is_set)
         return false;
     }
     if (is_set &&
-        !limiter_take(reg->limiter, op->bare, reg->env.now(), &which, &retry)) {
+        !limiter_take(reg->limiter, op->bare, reg->now(), &which, &retry)) {
         snprintf(text, sizeof(text),
                  "Too many registration requests (%s limit); try again in "
                  "%.0f seconds.",

@@ -5,7 +5,8 @@
  * register, update, cancel), validates against the configured form, asks
  * the store and maps its outcome to one reply.  No libpq, no connection:
  * replies go through the iq_req, data through store.h, bcrypt through a
- * worker.  Split by flow over reg*.c (see reg_internal.h).
+ * worker.  Split by flow over reg*.c (see reg_types.h); reg.c, the
+ * dispatcher, stands above the flows.
  */
 #ifndef REGISTRAR_REG_H
 #define REGISTRAR_REG_H
@@ -13,13 +14,9 @@
 #include "conf.h"
 #include "form.h"
 #include "iq.h"
+#include "reg_ns.h"
 #include "store.h"
 #include "worker.h"
-
-#define REG_NS "jabber:iq:register"
-#define REG_NS_CANCEL "jabber:iq:register:cancel"
-#define REG_NS_CHANGEPASSWORD "jabber:iq:register:changepassword"
-#define REG_NS_OOB "jabber:x:oob"
 
 /* What reg needs from its surroundings. */
 struct reg_env {
@@ -49,9 +46,5 @@ unsigned reg_inflight(const struct reg *reg);
 /* The store reg was made with (borrowed), for the admin commands of
  * adhoc.c, which share it. */
 struct store *reg_store(const struct reg *reg);
-
-/* True when var is one of the elements of the jabber:iq:register schema
- * (username, password, email, ...). */
-bool reg_is_legacy_field(const char *var);
 
 #endif

@@ -9,12 +9,21 @@
  * answer (store_record.claim_matches), never a comparison here.  Errors
  * of a password change echo nothing of the request (XEP-0077 3.3).
  */
-#include "reg_internal.h"
+#include "reg_account.h"
 
 #include <string.h>
 
 #include "log.h"
+#include "reg_op.h"
+#include "reg_reply.h"
 #include "text.h"
+
+#define REG_TEXT_DISABLED                                                      \
+    "Your registration is disabled: it cannot be updated, nor its password "   \
+    "changed; you may cancel it."
+#define REG_TEXT_BANNED                                                        \
+    "This address may not register with this service again: its "              \
+    "registration was disabled and then cancelled."
 
 /* Queues a check of each proof field of def (other than username and
  * passwords) against the registration on file.  Values in clear are
@@ -73,12 +82,12 @@ static void fail_with_reason(struct op *op, enum iq_error e, const char *text,
     reg_op_fail(op, e, buf);
 }
 
-void reg_fail_disabled(struct op *op, const char *reason)
+void reg_account_fail_disabled(struct op *op, const char *reason)
 {
     fail_with_reason(op, IQ_NOT_ALLOWED, REG_TEXT_DISABLED, reason);
 }
 
-void reg_fail_banned(struct op *op, const char *reason)
+void reg_account_fail_banned(struct op *op, const char *reason)
 {
     fail_with_reason(op, IQ_FORBIDDEN, REG_TEXT_BANNED, reason);
 }
@@ -163,7 +172,7 @@ static void on_password_set(void *arg, enum store_status st, bool created)
     } else if (st == STORE_NOT_FOUND) {
         reg_op_fail(op, IQ_REGISTRATION_REQUIRED, REG_TEXT_NOT_REGISTERED);
     } else if (st == STORE_NOT_ALLOWED) { /* disabled meanwhile */
-        reg_fail_disabled(op, NULL);
+        reg_account_fail_disabled(op, NULL);
     } else {
         reg_op_fail_unavailable(op);
     }
@@ -208,7 +217,7 @@ static bool password_change_allowed(struct op *op)
         return false;
     }
     if (op->rec.state == STORE_STATE_DISABLED) {
-        reg_fail_disabled(op, op->rec.disabled_reason);
+        reg_account_fail_disabled(op, op->rec.disabled_reason);
         return false;
     }
     return true;

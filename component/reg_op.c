@@ -15,7 +15,7 @@
  * later (so a count is held back only while the service sees no request
  * at all, and is never dropped).
  */
-#include "reg_internal.h"
+#include "reg_op.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +63,7 @@ static void refusals_flush(struct reg *reg, double now)
 static void refusal_count(struct reg *reg, enum reg_refusal k, const char *bare,
                           const char *id)
 {
-    double now = reg->env.now();
+    double now = reg->now();
     unsigned long n;
 
     if (limiter_tally_add(&reg->refused[k], now, REFUSAL_INTERVAL_S, &n))
@@ -192,7 +192,7 @@ struct op *reg_op_start(struct reg *reg, struct iq_req *req)
         free(bare);
         return NULL;
     }
-    refusals_flush(reg, reg->env.now()); /* counts held back, if due */
+    refusals_flush(reg, reg->now()); /* counts held back, if due */
     if (!(op = calloc(1, sizeof(*op)))) {
         if (bare)
             inflight_release(reg, bare);
@@ -367,8 +367,8 @@ void reg_op_run_tasks(struct op *op, void (*after)(struct op *))
         after(op);
         return;
     }
-    if (!worker_submit_for(reg->env.hasher, reg, tasks_work, tasks_done,
-                           tasks_drop, op)) {
+    if (!worker_submit_for(reg->hasher, reg, tasks_work, tasks_done, tasks_drop,
+                           op)) {
         refusal_count(reg, REG_REFUSED_HASHING, op->bare, reg_op_id(op));
         reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,
                     "Too many requests in progress; please try again "
@@ -378,7 +378,7 @@ void reg_op_run_tasks(struct op *op, void (*after)(struct op *))
 
 bool reg_op_hashing_refused(struct op *op)
 {
-    if (!worker_full_for(op->reg->env.hasher, op->reg))
+    if (!worker_full_for(op->reg->hasher, op->reg))
         return false;
     refusal_count(op->reg, REG_REFUSED_HASHING, op->bare, reg_op_id(op));
     reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,

@@ -2,16 +2,19 @@
  * reg_reply.c - the <query xmlns='jabber:iq:register'/> a reply carries:
  * the blank form, <registered/> with the values on file, redirection, the
  * changepassword and cancel forms, and the secret-free echo of a refused
- * request (XEP-0077 sections 3, 5, 6 and 8).
+ * request (XEP-0077 sections 3, 5, 6 and 8); and the elements of the
+ * jabber:iq:register schema, which the dispatcher reads a legacy request
+ * by.
  *
  * Pure builders: stanzas out, no request, no store, no log.  Never puts a
  * password, a text-private value or a hash in what it builds.
  */
-#include "reg_internal.h"
+#include "reg_reply.h"
 
 #include <stdio.h>
 #include <string.h>
 
+#include "reg_ns.h"
 #include "text.h"
 #include "xml.h"
 
@@ -27,6 +30,25 @@
 #define TEXT_REGISTERED                                                        \
     "You are registered. Submit the form again to update your "                \
     "registration, or send <remove/> to cancel it."
+
+/* The elements of the jabber:iq:register schema that carry user data
+ * (XEP-0077 section 14; <key/>, <instructions/>, <registered/> and
+ * <remove/> are not data). */
+static const char *const legacy_fields[] = {
+    "username", "nick",    "password", "name",  "first", "last",
+    "email",    "address", "city",     "state", "zip",   "phone",
+    "url",      "date",    "misc",     "text",
+};
+
+#define NLEGACY (sizeof(legacy_fields) / sizeof(legacy_fields[0]))
+
+bool reg_reply_is_legacy_field(const char *var)
+{
+    for (size_t i = 0; i < NLEGACY; i++)
+        if (strcmp(var, legacy_fields[i]) == 0)
+            return true;
+    return false;
+}
 
 /* <x xmlns='jabber:x:oob'><url>URL</url></x> (XEP-0066). */
 static xmpp_stanza_t *oob(xmpp_ctx_t *ctx, const char *url)
@@ -70,7 +92,7 @@ xmpp_stanza_t *reg_reply_echo(const struct reg *reg, xmpp_stanza_t *query)
             xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c) : NULL;
         const struct form_field_def *f;
 
-        if (!name || !reg_is_legacy_field(name))
+        if (!name || !reg_reply_is_legacy_field(name))
             continue;
         f = form_def_find(&reg->def, name);
         if (strcmp(name, "password") == 0 ||
@@ -152,7 +174,7 @@ xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
      * one (XEP-0077 section 6) */
     for (size_t i = 0; reg->all_legacy && i < reg->def.nfields; i++) {
         const struct form_field_def *f = &reg->def.fields[i];
-        if (!reg_is_legacy_field(f->var) || form_type_is_multi(f->type))
+        if (!reg_reply_is_legacy_field(f->var) || form_type_is_multi(f->type))
             continue;
         if (f->type == FORM_TEXT_PRIVATE)
             xml_add_text(q, f->var, NULL);

@@ -9,13 +9,16 @@
  * secrets is written without reading first (needs_no_read).  The reply is
  * sent after the store has committed.
  */
-#include "reg_internal.h"
+#include "reg_update.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "reg_account.h"
+#include "reg_op.h"
+#include "reg_reply.h"
 #include "text.h"
 
 /* A refused registration: the error echoes the legacy elements sent,
@@ -75,12 +78,12 @@ static void on_put(void *arg, enum store_status st, bool created,
         reg_op_done(op);
         return;
     case STORE_NOT_ALLOWED: /* disabled (meanwhile, or unread) */
-        reg_fail_disabled(op, reason);
+        reg_account_fail_disabled(op, reason);
         return;
     case STORE_BANNED: /* its user cancelled a disabled registration */
         log_info("reg", "%s may not register again with %s (banned; id=%s)",
                  op->bare, reg_op_service(op), reg_op_id(op));
-        reg_fail_banned(op, reason);
+        reg_account_fail_banned(op, reason);
         return;
     case STORE_INVALID: /* the database's username rule */
         fail_echo(op, IQ_NOT_ACCEPTABLE,
@@ -332,7 +335,7 @@ static void on_get_for_set(void *arg, enum store_status st,
     if (st == STORE_OK)
         reg_op_keep_record(op, rec);
     if (op->registered && op->rec.state == STORE_STATE_DISABLED) {
-        reg_fail_disabled(op, op->rec.disabled_reason);
+        reg_account_fail_disabled(op, op->rec.disabled_reason);
         return;
     }
     if (op->registered && is_password_change(op)) {

@@ -8,7 +8,7 @@
 
 #include "fake_store.h"
 #include "fixture.h"
-#include "reg_internal.h"
+#include "reg_reply.h"
 #include "sync_env.h"
 
 static struct conf contests, accounts;

@@ -1,0 +1,32 @@
+/*
+ * reg_reply.h - the <query xmlns='jabber:iq:register'/> a reply carries,
+ * and the elements of the jabber:iq:register schema (reg_reply.c).  Pure
+ * builders: the caller owns what they return.  For reg's files only
+ * (reg_types.h) and their unit tests.
+ */
+#ifndef REGISTRAR_REG_REPLY_H
+#define REGISTRAR_REG_REPLY_H
+
+#include "reg_types.h"
+
+/* True when var is one of the elements of the jabber:iq:register schema
+ * that carry user data (username, password, email, ...). */
+bool reg_reply_is_legacy_field(const char *var);
+
+/* What an unregistered requester gets (XEP-0077 section 6). */
+xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx);
+/* Redirection (section 5): instructions and a URL only. */
+xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx);
+/* <registered/>, the values on file (never a secret), the form
+ * pre-filled. */
+xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
+                                    const struct store_record *rec);
+/* The query with the changepassword or the cancel form. */
+xmpp_stanza_t *reg_reply_password_form(const struct reg *reg, xmpp_ctx_t *ctx);
+xmpp_stanza_t *reg_reply_cancel_form(const struct reg *reg, xmpp_ctx_t *ctx);
+/* A copy of a submitted query (borrowed) for echoing in an error: legacy
+ * elements copied, secrets sent back empty, a data form left out; NULL
+ * when nothing is worth echoing. */
+xmpp_stanza_t *reg_reply_echo(const struct reg *reg, xmpp_stanza_t *query);
+
+#endif
