@@ -1,6 +1,6 @@
 # deploy/package.cmake - the Debian package, included by CMakeLists.txt
-# after the install() rules.  In a build directory (README.md, "Installing
-# the package", has the commands with Debian's build flags):
+# after the install() rules.  In a build directory (doc/operating.md,
+# "Installing the package", has the commands with Debian's build flags):
 #
 #   cpack -G DEB        # -> registrar_VERSION-REVISION_ARCH.deb
 #
@@ -14,6 +14,14 @@
 # entry of deploy/debian/changelog gives the Debian revision and the
 # maintainer; its upstream version must be PROJECT_VERSION (stage.cmake
 # checks).
+
+# The guides the README points to (doc/*.md), beside it in the doc
+# directory (README.md is installed by CMakeLists.txt): an operator reading
+# the installed README finds doc/operating.md and the others next to it.
+# stage.cmake gzips them for the package, as it does the README.
+file(GLOB REGISTRAR_DOCS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/doc/*.md)
+install(FILES ${REGISTRAR_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/doc)
+
 if(CMAKE_VERSION VERSION_LESS 3.19)
   message(STATUS "cpack -G DEB needs CMake 3.19 (CPACK_PRE_BUILD_SCRIPTS)")
   return()

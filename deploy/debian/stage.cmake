@@ -37,10 +37,12 @@ if(EXISTS "${root}/usr/lib/systemd")
   endif()
 endif()
 
-# Man pages and the README (policy 12.3: documentation over 4 kB), gzip'd.
-# The examples stay as they are: they are copied, not read.
+# Man pages, the README and the guides of doc/ (policy 12.3: documentation
+# over 4 kB), gzip'd.  The examples stay as they are: they are copied, not
+# read.
 file(GLOB pages "${root}/usr/share/man/man*/*")
-foreach(f IN LISTS pages ITEMS "${doc}/README.md")
+file(GLOB guides "${doc}/doc/*.md")
+foreach(f IN LISTS pages guides ITEMS "${doc}/README.md")
   if(NOT f MATCHES "\\.gz$")
     gzip_n("${f}" "${f}.gz")
     file(REMOVE "${f}")

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # tests/package/run.sh [BUILD_DIR] - the Debian package, end to end, on
-# this machine: builds it as README.md ("Installing the package") says, in
-# BUILD_DIR (made; wiped first when an earlier run of this script made it;
-# a temporary directory when not given), runs lintian on it (any E: fails),
-# installs it with apt-get and checks what it installed and set up, runs
-# the installed binary on the installed example config, reinstalls it,
-# removes it (what Debian policy keeps stays), purges it and checks that
-# all of it is gone.  Ends with "package: N checks passed".
+# this machine: builds it as doc/operating.md ("Installing the package")
+# says, in BUILD_DIR (made; wiped first when an earlier run of this script
+# made it; a temporary directory when not given), runs lintian on it (any
+# E: fails), installs it with apt-get and checks what it installed and set
+# up, runs the installed binary on the installed example config,
+# reinstalls it, removes it (what Debian policy keeps stays), purges it and
+# checks that all of it is gone.  Ends with "package: N checks passed".
 #
 # It installs system-wide: it runs only as root with CI=true or
 # REGISTRAR_PACKAGE_TEST=1 (exit 77, skipped, otherwise; also when a tool
@@ -153,9 +153,20 @@ for f in /usr/sbin/registrar /lib/systemd/system/registrar.service \
     check "installed $f" test -s "$f"
 done
 check "/usr/sbin/registrar is executable" test -x /usr/sbin/registrar
+# The README and every guide of doc/ it points to, gzip'd beside it.
+docs=(/usr/share/doc/registrar/README.md.gz)
+for guide in "$src"/doc/*.md; do
+    docs+=("/usr/share/doc/registrar/doc/$(basename "$guide").gz")
+done
+check "doc/ has guides to install" test ${#docs[@]} -gt 1
+for f in "${docs[@]}"; do
+    check "installed $f" test -s "$f"
+done
+check "the installed README is the tree's" \
+    cmp <(zcat /usr/share/doc/registrar/README.md.gz) "$src/README.md"
 for page in /usr/share/man/man8/registrar.8.gz \
             /usr/share/man/man5/registrar.conf.5.gz \
-            /usr/share/doc/registrar/changelog.Debian.gz; do
+            /usr/share/doc/registrar/changelog.Debian.gz "${docs[@]}"; do
     check "$page: gzip -9n (no name, no time stamp)" \
         bash -c 'gzip -t "$1" && file -b "$1" |
                  grep -q "max compression" && ! file -b "$1" |
