@@ -480,7 +480,6 @@ struct run {
     struct session *s; /* NULL once released, or canceled under us */
     char sid[48];      /* its id, for the replies */
     bool canceled;     /* the session was canceled while this was in flight */
-    bool answered;     /* register: reg's reply came (notices may follow) */
     char *bare;        /* the requester's */
     char *service;     /* the component JID, copied (a reload may free the
                         * conf while the store works) */
@@ -1149,52 +1148,11 @@ static xmpp_stanza_t *child_ns(xmpp_stanza_t *el, const char *name,
     return NULL;
 }
 
-/* Copies reg's <error/> (condition, type, text) onto the command, with
- * what reg put before it (a form to submit instead, the fields sent
- * back): iq.h's echo, one element. */
-static void forward_error(struct run *run, xmpp_stanza_t *reply)
-{
-    xmpp_stanza_t *err = child_ns(reply, "error", NULL);
-    xmpp_stanza_t *echo = NULL;
-    enum iq_error e = IQ_INTERNAL_SERVER_ERROR;
-    const char *type = err ? xmpp_stanza_get_type(err) : NULL;
-    char *text = NULL;
-    bool keep;
-
-    for (xmpp_stanza_t *c = err ? xmpp_stanza_get_children(err) : NULL; c;
-         c = xmpp_stanza_get_next(c)) {
-        const char *n = xmpp_stanza_is_tag(c) ? xmpp_stanza_get_name(c) : NULL;
-        const char *ns = xmpp_stanza_get_ns(c);
-        if (!n || !ns || strcmp(ns, IQ_NS_STANZAS) != 0)
-            continue;
-        if (!strcmp(n, "text")) {
-            if (!text)
-                text = xmpp_stanza_get_text(c);
-        } else {
-            iq_error_parse(n, &e);
-        }
-    }
-    for (xmpp_stanza_t *c = xmpp_stanza_get_children(reply); c && c != err;
-         c = xmpp_stanza_get_next(c)) {
-        if (xmpp_stanza_is_tag(c)) {
-            echo = c;
-            break;
-        }
-    }
-    iq_req_error_as(run->req, e, type, text, echo);
-    if (text)
-        xmpp_free(iq_req_ctx(run->req), text);
-    /* a form to correct (type modify) may be submitted again */
-    keep = type && !strcmp(type, "modify");
-    run_release(run, !keep);
-}
-
 /* reg's answer to the get: the form to fill (a registered requester's
  * pre-filled), or, with no form (a redirection), the instructions and URL
- * as the outcome. */
-static void forward_form(struct run *run, xmpp_stanza_t *reply)
+ * as the outcome.  q: reg's <query/> (borrowed), or NULL. */
+static void forward_form(struct run *run, xmpp_stanza_t *q)
 {
-    xmpp_stanza_t *q = child_ns(reply, "query", REG_NS);
     xmpp_stanza_t *x = q ? child_ns(q, "x", FORM_NS) : NULL;
     xmpp_stanza_t *c;
     char *instructions;
@@ -1232,42 +1190,23 @@ static void forward_form(struct run *run, xmpp_stanza_t *reply)
     run_release(run, true);
 }
 
-/* True when stanza is reg's reply to the synthetic request (an iq with
- * its id), not a stanza the request causes. */
-static bool is_reg_reply(struct run *run, xmpp_stanza_t *stanza)
-{
-    const char *name = xmpp_stanza_get_name(stanza);
-    const char *id = xmpp_stanza_get_id(stanza);
-    const char *want = iq_req_id(run->req);
-
-    if (!name || strcmp(name, "iq") != 0)
-        return false;
-    return id && want ? strcmp(id, want) == 0 : id == want;
-}
-
-/* The sink of the synthetic request (stanza borrowed): reg's one reply
- * answers the command; anything else (the notices of a new registration
- * to notify_jids, sent before or after the reply) goes out as it would
- * for a plain jabber:iq:register.  The run lives on until reg ends the
- * request (on_reg_done), so either order is safe. */
-static void on_reg_reply(void *arg, xmpp_stanza_t *stanza)
+/* reg's result (payload borrowed: its <query/>, or NULL for a set's
+ * empty result) answers the command. */
+static void on_reg_result(void *arg, xmpp_stanza_t *payload)
 {
     struct run *run = arg;
-    const char *type = xmpp_stanza_get_type(stanza);
+    const char *name = payload ? xmpp_stanza_get_name(payload) : NULL;
+    const char *ns = payload ? xmpp_stanza_get_ns(payload) : NULL;
     xmpp_stanza_t *c;
 
-    if (run->answered || !is_reg_reply(run, stanza)) {
-        iq_req_send(run->req, stanza);
-        return;
-    }
-    run->answered = true;
-    if (!type || strcmp(type, "result") != 0) {
-        forward_error(run, stanza);
-    } else if (run->canceled && !run->submit) {
+    if (run->canceled && !run->submit) {
         /* the form of a session canceled meanwhile: nothing to fill */
         reply_command(run, command_elem(run, run->sid, "canceled"));
     } else if (!run->submit) {
-        forward_form(run, stanza);
+        forward_form(run,
+                     name && ns && !strcmp(name, "query") && !strcmp(ns, REG_NS)
+                         ? payload
+                         : NULL);
     } else {
         /* done, even when canceled meanwhile: the registration is made */
         c = command_elem(run, run->sid, "completed");
@@ -1278,33 +1217,42 @@ static void on_reg_reply(void *arg, xmpp_stanza_t *stanza)
     }
 }
 
-/* reg has ended the synthetic request: nothing more comes from it. */
+/* reg's error answers the command as it is (condition, type, text), with
+ * what reg put before it (a form to submit instead, the fields sent
+ * back). */
+static void on_reg_error(void *arg, const struct iq_relay_error *err)
+{
+    struct run *run = arg;
+
+    iq_req_error_app(run->req, err->condition, err->type, err->text, err->echo,
+                     err->app_ns, err->app_name);
+    /* a form to correct (type modify) may be submitted again */
+    run_release(run, strcmp(err->type, "modify") != 0);
+}
+
+/* reg has ended the relayed request: nothing more comes from it (its
+ * notices to notify_jids, sent before its answer, went out on the wire). */
 static void on_reg_done(void *arg)
 {
     run_done(arg);
 }
 
-/* Hands a jabber:iq:register get (x NULL) or set of x (borrowed) to reg;
- * the command is answered from on_reg_reply, and the run ends in
- * on_reg_done. */
+/* Hands a jabber:iq:register get (x NULL) or set of x (borrowed) to reg,
+ * as a request relayed to this one: the command is answered from
+ * on_reg_result or on_reg_error, and the run ends in on_reg_done. */
 static void register_stage(struct run *run, xmpp_stanza_t *x)
 {
     xmpp_ctx_t *ctx = iq_req_ctx(run->req);
-    /* adhoc answers the command, and logs that answer */
-    struct iq_sink sink = {
-        .send = on_reg_reply, .arg = run, .relayed = true, .done = on_reg_done};
-    xmpp_stanza_t *iq = xml_elem(ctx, "iq", NULL);
+    const struct iq_relay relay = {.result = on_reg_result,
+                                   .error = on_reg_error,
+                                   .done = on_reg_done,
+                                   .arg = run};
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     xmpp_stanza_t *copy = x ? xmpp_stanza_copy(x) : NULL;
     struct iq_req *sub = NULL;
 
     run->submit = x != NULL;
-    if (iq && q && (!x || copy)) {
-        xmpp_stanza_set_type(iq, x ? "set" : "get");
-        if (iq_req_id(run->req))
-            xmpp_stanza_set_id(iq, iq_req_id(run->req));
-        xmpp_stanza_set_from(iq, iq_req_from(run->req));
-        xmpp_stanza_set_to(iq, run->service);
+    if (q && (!x || copy)) {
         if (copy) {
             const char *t = xmpp_stanza_get_type(copy);
             /* XEP-0050 section 4.4.1: a form of type cancel counts as
@@ -1313,21 +1261,18 @@ static void register_stage(struct run *run, xmpp_stanza_t *x)
                 xmpp_stanza_set_type(copy, "submit");
             xmpp_stanza_add_child(q, copy);
         }
-        xmpp_stanza_add_child(iq, q);
-        sub = iq_req_new(iq, run->service, &sink);
+        sub = iq_req_relay(run->req, x ? "set" : "get", q, &relay);
     }
     if (copy)
         xmpp_stanza_release(copy);
     if (q)
         xmpp_stanza_release(q);
-    if (iq)
-        xmpp_stanza_release(iq);
     if (!sub) {
         iq_req_error(run->req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
         run_done(run);
         return;
     }
-    reg_handle(run->adhoc->reg, sub); /* takes sub; calls on_reg_reply */
+    reg_handle(run->adhoc->reg, sub); /* takes sub */
 }
 
 /* ---- dispatch ------------------------------------------------------------ */

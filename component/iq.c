@@ -3,7 +3,8 @@
  *
  * Builds replies with 'from' set (ejabberd drops replies without it, and
  * libstrophe's xmpp_stanza_reply() sets none), and logs every error
- * answered, in one place.  No connection, no policy.
+ * answered, in one place.  A relayed request's answer is handed over typed
+ * instead (iq.h), under the same guard.  No connection, no policy.
  */
 #include "iq.h"
 
@@ -38,7 +39,9 @@ static const struct {
 struct iq_req {
     xmpp_stanza_t *iq;
     char *self;
-    struct iq_sink sink;
+    struct iq_sink sink;   /* the wire */
+    struct iq_relay relay; /* where the answer goes, when relayed */
+    bool relayed;
     bool answered;
 };
 
@@ -55,6 +58,32 @@ struct iq_req *iq_req_new(xmpp_stanza_t *iq, const char *self,
     }
     req->iq = xmpp_stanza_clone(iq);
     req->sink = *sink;
+    return req;
+}
+
+struct iq_req *iq_req_relay(const struct iq_req *outer, const char *type,
+                            xmpp_stanza_t *payload,
+                            const struct iq_relay *relay)
+{
+    xmpp_stanza_t *iq = xmpp_stanza_new(iq_req_ctx(outer));
+    struct iq_req *req = NULL;
+
+    if (!iq || xmpp_stanza_set_name(iq, "iq") != XMPP_EOK ||
+        xmpp_stanza_set_type(iq, type) != XMPP_EOK ||
+        (iq_req_id(outer) &&
+         xmpp_stanza_set_id(iq, iq_req_id(outer)) != XMPP_EOK) ||
+        (iq_req_from(outer) &&
+         xmpp_stanza_set_from(iq, iq_req_from(outer)) != XMPP_EOK) ||
+        xmpp_stanza_set_to(iq, iq_req_to(outer)) != XMPP_EOK ||
+        xmpp_stanza_add_child(iq, payload) != XMPP_EOK)
+        goto out;
+    if (!(req = iq_req_new(iq, outer->self, &outer->sink)))
+        goto out;
+    req->relay = *relay;
+    req->relayed = true;
+out:
+    if (iq)
+        xmpp_stanza_release(iq);
     return req;
 }
 
@@ -120,21 +149,36 @@ static xmpp_stanza_t *reply_new(struct iq_req *req, const char *type)
     return r;
 }
 
-static void send_once(struct iq_req *req, xmpp_stanza_t *reply)
+/* The guard: true for the first answer of req (now answered), false
+ * (logged) for any other. */
+static bool first_answer(struct iq_req *req)
 {
     if (req->answered) {
         log_error("iq", "BUG: second reply to iq id=%s from %s dropped",
                   iq_req_id(req) ? iq_req_id(req) : "",
                   iq_req_from(req) ? iq_req_from(req) : "");
-        return;
+        return false;
     }
     req->answered = true;
-    req->sink.send(req->sink.arg, reply);
+    return true;
+}
+
+static void send_once(struct iq_req *req, xmpp_stanza_t *reply)
+{
+    if (first_answer(req))
+        req->sink.send(req->sink.arg, reply);
 }
 
 void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload)
 {
-    xmpp_stanza_t *r = reply_new(req, "result");
+    xmpp_stanza_t *r;
+
+    if (req->relayed) {
+        if (first_answer(req))
+            req->relay.result(req->relay.arg, payload);
+        return;
+    }
+    r = reply_new(req, "result");
 
     if (!r)
         return;
@@ -211,10 +255,22 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
                       const char *text, xmpp_stanza_t *echo, const char *app_ns,
                       const char *app_name)
 {
-    xmpp_stanza_t *r = reply_new(req, "error");
-    xmpp_stanza_t *err;
+    xmpp_stanza_t *r, *err;
 
-    if (!r)
+    if (req->relayed) {
+        const struct iq_relay_error relayed = {
+            .condition = e,
+            .type = type ? type : errors[e].type,
+            .text = text,
+            .echo = echo,
+            .app_ns = app_ns && app_name ? app_ns : NULL,
+            .app_name = app_ns && app_name ? app_name : NULL,
+        };
+        if (first_answer(req))
+            req->relay.error(req->relay.arg, &relayed);
+        return;
+    }
+    if (!(r = reply_new(req, "error")))
         return;
     if (echo) {
         xmpp_stanza_t *copy = xmpp_stanza_copy(echo);
@@ -233,22 +289,10 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
     }
     xmpp_stanza_add_child(r, err);
     xmpp_stanza_release(err);
-    if (!req->answered && !req->sink.relayed)
+    if (!req->answered)
         log_answered(req, e, type ? type : errors[e].type, text);
     send_once(req, r);
     xmpp_stanza_release(r);
-}
-
-bool iq_error_parse(const char *condition, enum iq_error *out)
-{
-    for (size_t i = 0; condition && i < sizeof(errors) / sizeof(errors[0]);
-         i++) {
-        if (errors[i].condition && !strcmp(errors[i].condition, condition)) {
-            *out = (enum iq_error)i;
-            return true;
-        }
-    }
-    return false;
 }
 
 void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza)
@@ -258,7 +302,8 @@ void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza)
 
 void iq_req_done(struct iq_req *req)
 {
-    struct iq_sink sink;
+    struct iq_relay relay;
+    bool relayed;
 
     if (!req)
         return;
@@ -268,10 +313,11 @@ void iq_req_done(struct iq_req *req)
                   iq_req_from(req) ? iq_req_from(req) : "");
         iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
     }
-    sink = req->sink;
+    relay = req->relay;
+    relayed = req->relayed;
     xmpp_stanza_release(req->iq);
     free(req->self);
     free(req);
-    if (sink.done)
-        sink.done(sink.arg);
+    if (relayed && relay.done)
+        relay.done(relay.arg);
 }

@@ -6,6 +6,13 @@
  * iq_req_done() answers internal-server-error for a request that a bug left
  * unanswered.  Errors carry the RFC 6120 condition and the legacy code of
  * XEP-0086.  No connection here: replies go to an iq_sink.
+ *
+ * A request may also be made on behalf of another (iq_req_relay: a stage
+ * of an ad-hoc command handed to reg as the jabber:iq:register iq reg
+ * serves): its one answer goes, typed, to an iq_relay instead of the wire,
+ * under the same guard, and the other request answers its own requester
+ * with it.  What such a request sends besides its answer (iq_req_send: a
+ * notice) still goes out on the wire.
  */
 #ifndef REGISTRAR_IQ_H
 #define REGISTRAR_IQ_H
@@ -36,13 +43,36 @@ enum iq_error {
 struct iq_sink {
     void (*send)(void *arg, xmpp_stanza_t *stanza);
     void *arg;
-    /* The replies are not the final answer: another request relays them
-     * (and logs the error it answers), so errors are not logged here. */
-    bool relayed;
+};
+
+/* An error as a relayed request answers it; everything borrowed for the
+ * call. */
+struct iq_relay_error {
+    enum iq_error condition;
+    const char *type;    /* never NULL: the condition's usual one unless
+                          * the answer gave another */
+    const char *text;    /* NULL: none */
+    xmpp_stanza_t *echo; /* what goes before the <error/>, or NULL */
+    /* the application-specific condition <app_name xmlns=app_ns/>, or
+     * both NULL */
+    const char *app_ns, *app_name;
+};
+
+/* Where the answer of a relayed request goes (iq_req_relay).  Exactly one
+ * of result and error is called, once, by the answer (or by iq_req_done()
+ * with internal-server-error when a flow forgot it); nothing of it goes on
+ * the wire, and iq.c logs no error of it: the caller answers, and logs,
+ * its own request. */
+struct iq_relay {
+    /* The result: payload borrowed, NULL for an empty result. */
+    void (*result)(void *arg, xmpp_stanza_t *payload);
+    void (*error)(void *arg, const struct iq_relay_error *error);
     /* Called once by iq_req_done(), after the request is freed: nothing
-     * more goes to send from it (may be NULL).  A relay that outlives its
-     * reply (reg's notices may follow it) ends here. */
+     * more comes from it (may be NULL).  A caller whose state must live as
+     * long as the request (stanzas it sends may follow its answer) ends
+     * here. */
     void (*done)(void *arg);
+    void *arg;
 };
 
 struct iq_req;
@@ -52,6 +82,16 @@ struct iq_req;
  * memory.  Caller owns the result and must end it with iq_req_done(). */
 struct iq_req *iq_req_new(xmpp_stanza_t *iq, const char *self,
                           const struct iq_sink *sink);
+
+/* A request of type ("get" or "set") for payload (a reference is taken:
+ * its handler may wipe what it carried), made on behalf of outer (which
+ * is not changed): the same requester, id and addressee.  Its answer goes
+ * to relay (copied); anything else it sends (iq_req_send) goes to outer's
+ * sink, on the wire.  Outer may be ended first.  NULL when out of memory.
+ * Caller owns the result and must end it with iq_req_done(). */
+struct iq_req *iq_req_relay(const struct iq_req *outer, const char *type,
+                            xmpp_stanza_t *payload,
+                            const struct iq_relay *relay);
 
 /* Accessors; everything borrowed from the request. */
 xmpp_ctx_t *iq_req_ctx(const struct iq_req *req);
@@ -80,16 +120,13 @@ void iq_req_error_as(struct iq_req *req, enum iq_error e, const char *type,
 void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
                       const char *text, xmpp_stanza_t *echo, const char *app_ns,
                       const char *app_name);
-/* The iq_error whose RFC 6120 condition is named condition (e.g.
- * "not-acceptable"); false when there is none. */
-bool iq_error_parse(const char *condition, enum iq_error *out);
 /* Sends another stanza (a message the request causes: stanza borrowed)
  * through the request's sink; not a reply.  Only before the reply: a sink
  * may take the reply as the end of the request. */
 void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza);
 
 /* Ends the request (answering internal-server-error if nothing was sent)
- * and frees it.  NULL is allowed. */
+ * and frees it; then a relay's done.  NULL is allowed. */
 void iq_req_done(struct iq_req *req);
 
 #endif
