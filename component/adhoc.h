@@ -55,6 +55,14 @@
  * stay in XEP-0133's field (registereduserjids, disableduserjids) and a
  * note says how many were left out of how many (a count asked of the
  * store when the list was cut).
+ *
+ * The files, from the top down (each calls only files below it):
+ *   adhoc.c           set-up, the command list, dispatch, disco
+ *   adhoc_register.c  jabber:iq:register as a command, relayed to reg
+ *   adhoc_admin.c     the XEP-0133 admin commands and activate-user
+ *   adhoc_session.c   sessions (bounds, fairness, expiry), the request
+ *                     running in one, and its answer (adhoc_session.h)
+ * The namespaces and bounds are in adhoc_defs.h.
  */
 #ifndef REGISTRAR_ADHOC_H
 #define REGISTRAR_ADHOC_H
@@ -62,25 +70,11 @@
 #include <stdbool.h>
 #include <strophe.h>
 
+#include "adhoc_defs.h"
 #include "conf.h"
 #include "iq.h"
 #include "reg.h"
 #include "store.h"
-
-#define ADHOC_NS "http://jabber.org/protocol/commands"
-#define ADHOC_NS_ADMIN "http://jabber.org/protocol/admin"
-#define ADHOC_NODE_ACTIVATE "registrar#activate-user"
-
-/* Sessions: per bare JID, in total (non-admins), and how long one lives
- * unused: an admin command's, a registration's. */
-#define ADHOC_SESSIONS_PER_JID 4
-#define ADHOC_SESSIONS_MAX 256
-#define ADHOC_SESSION_TTL_S 600.0
-#define ADHOC_REGISTER_TTL_S 120.0
-/* The most JIDs a list command returns (max_items 'none' included). */
-#define ADHOC_LIST_MAX 1000
-/* The most bytes of a list command's reply, serialised (iq included). */
-#define ADHOC_REPLY_MAX (60 * 1024)
 
 struct adhoc_env {
     double (*now)(void); /* monotonic seconds, for session expiry */
