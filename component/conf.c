@@ -4,6 +4,19 @@
  * The only file that includes confuse.h.  Every check that can be made
  * without the network is made here, each problem reported as
  * "FILE:LINE: reason"; nothing here connects anywhere or logs secrets.
+ *
+ * Every option is one row of the table `options` below: its section, name,
+ * type, place in struct conf (offsetof), default, range and whether a
+ * reload may change it.  From the table come libconfuse's option arrays,
+ * the range checks, the copies into struct conf, their freeing, the
+ * options a reload keeps (conf_keep_restart_options) and the listing that
+ * tests/unit/conf_docs.sh holds registrar.conf(5) and the example
+ * registrar.conf against (conf_options_print).  To add an option: a row
+ * here, a field in conf.h, an entry in registrar.conf.5 and a line in
+ * deploy/registrar.conf.  What a row cannot say is written out below the
+ * table: checks across options (check_component, check_registration,
+ * check_limits) and the few values worked out from others (a titled
+ * service's JID, secret_file, disco's name, local_domains).
  */
 #include "conf.h"
 #include "text.h"
@@ -14,6 +27,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,6 +76,7 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 
 /* ---- choices ------------------------------------------------------------ */
 
+/* In the order of their enums (conf.h). */
 static const char *const mode_names[] = {"form", "redirect", NULL};
 static const char *const pwchange_names[] = {"legacy", "form", "off", NULL};
 static const char *const remove_names[] = {"plain", "form", "off", NULL};
@@ -76,59 +91,624 @@ static int choice(const char *v, const char *const *names)
     return -1;
 }
 
-static void check_choice(cfg_t *cfg, const char *opt, const char *const *names)
+/* Enums whose names another module knows (log.c, form_values.c). */
+static bool parse_level(const char *v, int *out)
 {
-    const char *v = cfg_getstr(cfg, opt);
+    enum log_level level;
 
-    if (choice(v, names) < 0) {
-        char all[128] = "";
-        for (int i = 0; names[i]; i++) {
-            strcat(all, i ? ", " : "");
-            strcat(all, names[i]);
-        }
-        report(cfg->line, "registration: %s '%s' is not one of %s", opt,
-               v ? v : "", all);
+    if (!v || !log_level_parse(v, &level))
+        return false;
+    *out = (int)level;
+    return true;
+}
+
+static bool parse_field_type(const char *v, int *out)
+{
+    enum form_field_type type;
+
+    if (!v || !form_type_parse(v, &type))
+        return false;
+    *out = (int)type;
+    return true;
+}
+
+/* An enum option is stored as an int. */
+_Static_assert(sizeof(enum conf_mode) == sizeof(int) &&
+                   sizeof(enum conf_password_change) == sizeof(int) &&
+                   sizeof(enum conf_remove) == sizeof(int) &&
+                   sizeof(enum conf_initial_state) == sizeof(int) &&
+                   sizeof(enum log_level) == sizeof(int) &&
+                   sizeof(enum form_field_type) == sizeof(int),
+               "enum options are stored as int");
+
+/* The checks the table names, defined below it. */
+static int check_component(cfg_t *cfg, cfg_opt_t *opt);
+static int check_registration(cfg_t *cfg, cfg_opt_t *opt);
+static int check_limits(cfg_t *cfg, cfg_opt_t *opt);
+static int check_level(cfg_t *cfg, cfg_opt_t *opt);
+static int check_field_type(cfg_t *cfg, cfg_opt_t *opt);
+
+/* ---- the sections ------------------------------------------------------- */
+
+enum section {
+    SEC_COMPONENT,
+    SEC_DATABASE,
+    SEC_DISCO,
+    SEC_REGISTRATION,
+    SEC_FIELD,
+    SEC_OPTION,
+    SEC_LIMITS,
+    SEC_LOG,
+    NSECTIONS,
+    SEC_ROOT = NSECTIONS, /* the file itself */
+};
+
+/* Where each section is and what it holds.  The options of the sections
+ * at the top level are stored in struct conf; a field's in its struct
+ * form_field_def, an option's in its struct form_option.  In the titled
+ * form, the per-service sections are inside each 'component "JID" { }'
+ * (and refused at the top level); database and log stay shared. */
+static const struct section_def {
+    const char *name;
+    enum section parent;
+    const char *path; /* for cfg_set_validate_func, in the untitled form */
+    bool per_service;
+    int flags;                     /* libconfuse's */
+    cfg_validate_callback_t check; /* when the section closes */
+} sections[NSECTIONS] = {
+    [SEC_COMPONENT] = {"component", SEC_ROOT, "component", false, CFGF_NONE,
+                       check_component},
+    [SEC_DATABASE] = {"database", SEC_ROOT, "database", false, CFGF_NONE, NULL},
+    [SEC_DISCO] = {"disco", SEC_ROOT, "disco", true, CFGF_NONE, NULL},
+    [SEC_REGISTRATION] = {"registration", SEC_ROOT, "registration", true,
+                          CFGF_NONE, check_registration},
+    [SEC_FIELD] = {"field", SEC_REGISTRATION, "registration|field", true,
+                   CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES, NULL},
+    [SEC_OPTION] = {"option", SEC_FIELD, "registration|field|option", true,
+                    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES, NULL},
+    [SEC_LIMITS] = {"limits", SEC_ROOT, "limits", true, CFGF_NONE,
+                    check_limits},
+    [SEC_LOG] = {"log", SEC_ROOT, "log", false, CFGF_NONE, NULL},
+};
+
+/* ---- the table of options ----------------------------------------------- */
+
+enum type {
+    TYPE_STR,  /* char *, NULL when neither given nor defaulted */
+    TYPE_UINT, /* unsigned, min to max */
+    TYPE_SIZE, /* size_t, min to max */
+    TYPE_BOOL, /* bool */
+    TYPE_LIST, /* struct conf_list of strings, empty by default */
+    TYPE_ENUM, /* int: the index of the value in choices, or parse's */
+};
+
+#define NOT_STORED SIZE_MAX /* read, and used by hand (secret_file) */
+
+struct option {
+    const char *name;
+    enum section section;
+    enum type type;
+    size_t offset;   /* in the section's struct (see sections), or NOT_STORED */
+    const char *def; /* TYPE_STR and TYPE_ENUM; NULL: none */
+    long num;        /* TYPE_UINT, TYPE_SIZE, TYPE_BOOL: the default */
+    long min, max;   /* TYPE_UINT, TYPE_SIZE */
+    /* out of range: "NAME: V is not WHAT (MIN-MAX)" when what is given,
+     * else "NAME: V is out of range (MIN-MAX[ UNIT])" */
+    const char *what, *unit;
+    const char *const *choices;         /* TYPE_ENUM; checked with its
+                                         * section (check_choices) */
+    bool (*parse)(const char *, int *); /* TYPE_ENUM without choices */
+    cfg_validate_callback_t check;      /* as it is read (odd ones) */
+    bool restart; /* read at start-up only: a reload keeps it */
+    bool derived; /* when not given, worked out from others (copy_conf) */
+};
+
+#define CONF(member) offsetof(struct conf, member)
+#define FIELD(member) offsetof(struct form_field_def, member)
+#define OPTION(member) offsetof(struct form_option, member)
+#define RESTART .restart = true
+#define RELOAD .restart = false
+
+#define ROW_STR(sec, nm, at, dflt, ...)                                        \
+    {                                                                          \
+        .name = nm, .section = SEC_##sec, .type = TYPE_STR, .offset = at,      \
+        .def = dflt, __VA_ARGS__                                               \
+    }
+#define ROW_UINT(sec, nm, at, dflt, lo, hi, ...)                               \
+    {                                                                          \
+        .name = nm, .section = SEC_##sec, .type = TYPE_UINT, .offset = at,     \
+        .num = dflt, .min = lo, .max = hi, __VA_ARGS__                         \
+    }
+#define ROW_SIZE(sec, nm, at, dflt, lo, hi, ...)                               \
+    {                                                                          \
+        .name = nm, .section = SEC_##sec, .type = TYPE_SIZE, .offset = at,     \
+        .num = dflt, .min = lo, .max = hi, __VA_ARGS__                         \
+    }
+#define ROW_BOOL(sec, nm, at, dflt, ...)                                       \
+    {                                                                          \
+        .name = nm, .section = SEC_##sec, .type = TYPE_BOOL, .offset = at,     \
+        .num = dflt, __VA_ARGS__                                               \
+    }
+#define ROW_LIST(sec, nm, at, ...)                                             \
+    {                                                                          \
+        .name = nm, .section = SEC_##sec, .type = TYPE_LIST, .offset = at,     \
+        __VA_ARGS__                                                            \
+    }
+#define ROW_ENUM(sec, nm, at, dflt, ...)                                       \
+    {                                                                          \
+        .name = nm, .section = SEC_##sec, .type = TYPE_ENUM, .offset = at,     \
+        .def = dflt, __VA_ARGS__                                               \
+    }
+
+/* In file order within each section (the order of the listing and of the
+ * restart warnings). */
+static const struct option options[] = {
+    /* component: in the titled form jid is the section's title */
+    ROW_STR(COMPONENT, "jid", CONF(component.jid), NULL, RESTART),
+    ROW_STR(COMPONENT, "server", CONF(component.server), "127.0.0.1", RESTART),
+    ROW_UINT(COMPONENT, "port", CONF(component.port), 5347, 1, 65535, RESTART,
+             .what = "a TCP port"),
+    ROW_STR(COMPONENT, "secret", CONF(component.secret), NULL, RESTART),
+    /* its first line becomes component.secret (copy_conf) */
+    ROW_STR(COMPONENT, "secret_file", NOT_STORED, NULL, RESTART),
+    ROW_UINT(COMPONENT, "reconnect_min_ms", CONF(component.reconnect_min_ms),
+             500, 1, 3600000, RESTART, .unit = "ms"),
+    ROW_UINT(COMPONENT, "reconnect_max_ms", CONF(component.reconnect_max_ms),
+             30000, 1, 3600000, RESTART, .unit = "ms"),
+    ROW_UINT(COMPONENT, "keepalive_s", CONF(component.keepalive_s), 60, 1, 3600,
+             RESTART, .unit = "s"),
+    ROW_UINT(COMPONENT, "keepalive_timeout_s",
+             CONF(component.keepalive_timeout_s), 20, 1, 3600, RESTART,
+             .unit = "s"),
+
+    ROW_STR(DATABASE, "conninfo", CONF(database.conninfo), "", RESTART),
+
+    ROW_STR(DISCO, "category", CONF(disco.category), "component", RELOAD),
+    ROW_STR(DISCO, "type", CONF(disco.type), "generic", RELOAD),
+    /* none: the registration's title, else "registrar" (copy_conf) */
+    ROW_STR(DISCO, "name", CONF(disco.name), NULL, RELOAD),
+
+    ROW_STR(REGISTRATION, "title", CONF(registration.title), NULL, RELOAD),
+    ROW_STR(REGISTRATION, "instructions", CONF(registration.instructions), NULL,
+            RELOAD),
+    ROW_ENUM(REGISTRATION, "mode", CONF(registration.mode), "form", RELOAD,
+             .choices = mode_names),
+    ROW_STR(REGISTRATION, "url", CONF(registration.url), NULL, RELOAD),
+    ROW_ENUM(REGISTRATION, "password_change",
+             CONF(registration.password_change), "legacy", RELOAD,
+             .choices = pwchange_names),
+    ROW_LIST(REGISTRATION, "password_change_proof",
+             CONF(registration.password_change_proof), RELOAD),
+    ROW_ENUM(REGISTRATION, "remove", CONF(registration.remove), "plain", RELOAD,
+             .choices = remove_names),
+    ROW_LIST(REGISTRATION, "remove_proof", CONF(registration.remove_proof),
+             RELOAD),
+    ROW_UINT(REGISTRATION, "hash_cost", CONF(registration.hash_cost), 10, 4, 15,
+             RELOAD),
+    ROW_LIST(REGISTRATION, "allowed_domains",
+             CONF(registration.allowed_domains), RELOAD),
+    ROW_LIST(REGISTRATION, "local_domains", CONF(registration.local_domains),
+             RELOAD, .derived = true), /* the component's parent domain */
+    ROW_LIST(REGISTRATION, "blocked_jids", CONF(registration.blocked_jids),
+             RELOAD),
+    ROW_ENUM(REGISTRATION, "initial_state", CONF(registration.initial_state),
+             "active", RELOAD, .choices = state_names),
+    ROW_LIST(REGISTRATION, "admins", CONF(registration.admins), RELOAD),
+    ROW_LIST(REGISTRATION, "notify_jids", CONF(registration.notify_jids),
+             RELOAD),
+
+    /* field "VAR" { }: the title is its var */
+    ROW_ENUM(FIELD, "type", FIELD(type), "text-single", RELOAD,
+             .parse = parse_field_type, .check = check_field_type),
+    ROW_STR(FIELD, "label", FIELD(label), NULL, RELOAD),
+    ROW_STR(FIELD, "desc", FIELD(desc), NULL, RELOAD),
+    ROW_STR(FIELD, "value", FIELD(value), NULL, RELOAD),
+    ROW_BOOL(FIELD, "required", FIELD(required), false, RELOAD),
+    ROW_SIZE(FIELD, "max_length", FIELD(max_length), FORM_DEFAULT_MAX_LENGTH, 1,
+             FORM_LIMIT_MAX_LENGTH, RELOAD),
+    ROW_STR(FIELD, "consent", FIELD(consent), NULL, RELOAD),
+
+    /* option "VALUE" { } of a list field: the title is its value */
+    ROW_STR(OPTION, "label", OPTION(label), NULL, RELOAD),
+
+    ROW_UINT(LIMITS, "jid_burst", CONF(limits.jid_burst), 5, 0, 1000000,
+             RELOAD),
+    ROW_UINT(LIMITS, "jid_per_minute", CONF(limits.jid_per_minute), 10, 0,
+             1000000, RELOAD),
+    ROW_UINT(LIMITS, "domain_burst", CONF(limits.domain_burst), 50, 0, 1000000,
+             RELOAD),
+    ROW_UINT(LIMITS, "domain_per_minute", CONF(limits.domain_per_minute), 120,
+             0, 1000000, RELOAD),
+    ROW_UINT(LIMITS, "global_burst", CONF(limits.global_burst), 200, 0, 1000000,
+             RELOAD),
+    ROW_UINT(LIMITS, "global_per_minute", CONF(limits.global_per_minute), 1200,
+             0, 1000000, RELOAD),
+    ROW_UINT(LIMITS, "inflight_per_jid", CONF(limits.inflight_per_jid), 8, 0,
+             1000000, RELOAD),
+    ROW_UINT(LIMITS, "inflight_total", CONF(limits.inflight_total), 1024, 0,
+             1000000, RELOAD),
+
+    ROW_ENUM(LOG, "level", CONF(log_level), "info", RELOAD,
+             .parse = parse_level, .check = check_level),
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* ---- what comes from the table ------------------------------------------ */
+
+/* The row of option name in the section called section, or NULL. */
+static const struct option *option_row(const char *section, const char *name)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (strcmp(sections[options[i].section].name, section) == 0 &&
+            strcmp(options[i].name, name) == 0)
+            return &options[i];
+    return NULL;
+}
+
+/* The one range check, run by libconfuse as a number is read. */
+static int check_range(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const struct option *o = option_row(cfg_name(cfg), cfg_opt_name(opt));
+    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+    if (!o || (v >= o->min && v <= o->max))
+        return 0;
+    if (o->what)
+        report(cfg->line, "%s: %ld is not %s (%ld-%ld)", o->name, v, o->what,
+               o->min, o->max);
+    else
+        report(cfg->line, "%s: %ld is out of range (%ld-%ld%s%s)", o->name, v,
+               o->min, o->max, o->unit ? " " : "", o->unit ? o->unit : "");
+    return 0;
+}
+
+/* names joined with ", " into buf. */
+static const char *choices_text(const char *const *names, char *buf,
+                                size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (int i = 0; names[i] && len < size; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+                                names[i]);
+    return buf;
+}
+
+/* The choice options of section s hold one of their choices; run when the
+ * section sec closes, with its other checks. */
+static void check_choices(cfg_t *sec, enum section s)
+{
+    char all[256];
+
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct option *o = &options[i];
+        const char *v;
+
+        if (o->section != s || !o->choices)
+            continue;
+        v = cfg_getstr(sec, o->name);
+        if (choice(v, o->choices) < 0)
+            report(sec->line, "%s: %s '%s' is not one of %s", sections[s].name,
+                   o->name, v ? v : "",
+                   choices_text(o->choices, all, sizeof(all)));
     }
 }
 
-/* ---- per-option checks, run by libconfuse as each option is read ------ */
+/* libconfuse's option arrays, made again from the table at each load (the
+ * form decides where a service's sections go).  Each section's array is
+ * made once (a service's sections are shared by component "JID" and, to
+ * be refused, the top level), so: each row once, each section a
+ * subsection at most twice, and an end per array. */
+static cfg_opt_t confuse_opts[NOPTIONS + 3 * NSECTIONS + 1];
+static size_t confuse_used;
+static cfg_opt_t *confuse_made[NSECTIONS];
 
-static int check_port(cfg_t *cfg, cfg_opt_t *opt)
+static void confuse_add(cfg_opt_t opt)
 {
-    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+    if (confuse_used == sizeof(confuse_opts) / sizeof(confuse_opts[0]))
+        abort(); /* the bound above is wrong */
+    confuse_opts[confuse_used++] = opt;
+}
 
-    if (v < 1 || v > 65535)
-        report(cfg->line, "%s: %ld is not a TCP port (1-65535)",
-               cfg_opt_name(opt), v);
+static cfg_opt_t confuse_opt(const struct option *o)
+{
+    switch (o->type) {
+    case TYPE_UINT:
+    case TYPE_SIZE:
+        return (cfg_opt_t)CFG_INT(o->name, o->num, CFGF_NONE);
+    case TYPE_BOOL:
+        return (cfg_opt_t)CFG_BOOL(o->name, o->num ? cfg_true : cfg_false,
+                                   CFGF_NONE);
+    case TYPE_LIST:
+        return (cfg_opt_t)CFG_STR_LIST(o->name, "{}", CFGF_NONE);
+    case TYPE_STR:
+    case TYPE_ENUM:
+        break;
+    }
+    return (cfg_opt_t)CFG_STR(o->name, o->def, CFGF_NONE);
+}
+
+/* Is k a subsection of s (SEC_ROOT: the file) in this form? */
+static bool subsection(enum section k, enum section s, bool titled)
+{
+    if (titled && s == SEC_COMPONENT)
+        return sections[k].parent == SEC_ROOT && sections[k].per_service;
+    return sections[k].parent == s;
+}
+
+/* The array of section s (SEC_ROOT: the file): its rows, its subsections,
+ * the end. */
+static cfg_opt_t *confuse_section(enum section s, bool titled)
+{
+    cfg_opt_t *sub[NSECTIONS];
+    enum section subs[NSECTIONS];
+    size_t nsub = 0, start;
+
+    for (enum section k = 0; k < NSECTIONS; k++)
+        if (subsection(k, s, titled)) {
+            if (!confuse_made[k])
+                confuse_made[k] = confuse_section(k, titled);
+            subs[nsub] = k;
+            sub[nsub++] = confuse_made[k];
+        }
+    start = confuse_used;
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (options[i].section == s)
+            confuse_add(confuse_opt(&options[i]));
+    for (size_t i = 0; i < nsub; i++) {
+        int flags = titled && subs[i] == SEC_COMPONENT
+                        ? CFGF_MULTI | CFGF_TITLE
+                        : sections[subs[i]].flags;
+
+        confuse_add((cfg_opt_t)CFG_SEC(sections[subs[i]].name, sub[i], flags));
+    }
+    confuse_add((cfg_opt_t)CFG_END());
+    return &confuse_opts[start];
+}
+
+/* The options of a file in the untitled or the titled form. */
+static cfg_opt_t *confuse_options(bool titled)
+{
+    confuse_used = 0;
+    memset(confuse_made, 0, sizeof(confuse_made));
+    return confuse_section(SEC_ROOT, titled);
+}
+
+/* cfg_set_validate_func for option name (NULL: the section itself) of
+ * section s, where s is in this form. */
+static void validate(cfg_t *cfg, enum section s, const char *name,
+                     cfg_validate_callback_t f)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "%s%s%s%s",
+             load.titled && sections[s].per_service ? "component|" : "",
+             sections[s].path, name ? "|" : "", name ? name : "");
+    cfg_set_validate_func(cfg, path, f);
+}
+
+/* The checks run as options and sections are read: the range of every
+ * number, an odd option's own check, a section's checks as it closes; in
+ * the titled form, a service's section at the top level is refused. */
+static int refuse_top_section(cfg_t *cfg, cfg_opt_t *opt);
+
+static void set_validators(cfg_t *cfg)
+{
+    cfg_set_error_function(cfg, on_confuse_error);
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct option *o = &options[i];
+
+        if (o->check)
+            validate(cfg, o->section, o->name, o->check);
+        else if (o->type == TYPE_UINT || o->type == TYPE_SIZE)
+            validate(cfg, o->section, o->name, check_range);
+    }
+    for (enum section s = 0; s < NSECTIONS; s++) {
+        if (sections[s].check)
+            validate(cfg, s, NULL, sections[s].check);
+        if (load.titled && sections[s].per_service &&
+            sections[s].parent == SEC_ROOT)
+            cfg_set_validate_func(cfg, sections[s].name, refuse_top_section);
+    }
+}
+
+/* strdup that tolerates NULL; sets *oom on failure. */
+static char *dup_or_null(const char *s, bool *oom)
+{
+    char *d;
+
+    if (!s)
+        return NULL;
+    if (!(d = strdup(s)))
+        *oom = true;
+    return d;
+}
+
+static bool copy_list(cfg_t *sec, const char *opt, struct conf_list *l)
+{
+    unsigned n = cfg_size(sec, opt);
+    bool oom = false;
+
+    if (n == 0)
+        return true;
+    if (!(l->items = calloc(n, sizeof(char *))))
+        return false;
+    l->n = n;
+    for (unsigned i = 0; i < n; i++)
+        l->items[i] = dup_or_null(cfg_getnstr(sec, opt, i), &oom);
+    return !oom;
+}
+
+/* The options of section s, from sec into base (struct conf, or the
+ * field's or option's struct).  False when out of memory. */
+static bool copy_section(cfg_t *sec, enum section s, void *base)
+{
+    bool oom = false;
+
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct option *o = &options[i];
+        void *at = (char *)base + o->offset;
+        int e = 0;
+
+        if (o->section != s || o->offset == NOT_STORED)
+            continue;
+        switch (o->type) {
+        case TYPE_STR:
+            *(char **)at = dup_or_null(cfg_getstr(sec, o->name), &oom);
+            break;
+        case TYPE_UINT:
+            *(unsigned *)at = (unsigned)cfg_getint(sec, o->name);
+            break;
+        case TYPE_SIZE:
+            *(size_t *)at = (size_t)cfg_getint(sec, o->name);
+            break;
+        case TYPE_BOOL:
+            *(bool *)at = cfg_getbool(sec, o->name);
+            break;
+        case TYPE_LIST:
+            oom |= !copy_list(sec, o->name, at);
+            break;
+        case TYPE_ENUM: /* valid: checked as it was read */
+            if (o->choices)
+                e = choice(cfg_getstr(sec, o->name), o->choices);
+            else
+                o->parse(cfg_getstr(sec, o->name), &e);
+            *(int *)at = e;
+            break;
+        }
+    }
+    return !oom;
+}
+
+static void list_free(struct conf_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+}
+
+/* Frees what copy_section(s) put in base.  Strings are wiped first: a
+ * secret, a conninfo with a password, stay nowhere in freed memory. */
+static void free_section(enum section s, void *base)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct option *o = &options[i];
+        void *at = (char *)base + o->offset;
+
+        if (o->section != s || o->offset == NOT_STORED)
+            continue;
+        if (o->type == TYPE_LIST) {
+            list_free(at);
+        } else if (o->type == TYPE_STR) {
+            char *str = *(char **)at;
+
+            if (str)
+                explicit_bzero(str, strlen(str));
+            free(str);
+        }
+    }
+}
+
+/* The size of a value of type t in its struct (not TYPE_LIST). */
+static size_t value_size(enum type t)
+{
+    switch (t) {
+    case TYPE_UINT:
+        return sizeof(unsigned);
+    case TYPE_SIZE:
+        return sizeof(size_t);
+    case TYPE_BOOL:
+        return sizeof(bool);
+    case TYPE_ENUM:
+        return sizeof(int);
+    case TYPE_STR:
+    case TYPE_LIST:
+        break;
+    }
     return 0;
 }
 
-static int check_positive_ms(cfg_t *cfg, cfg_opt_t *opt)
+/* The restart rows are in struct conf (top-level sections) and are not
+ * lists: conf_docs.sh checks it on the listing. */
+bool conf_keep_restart_options(struct conf *next, const struct conf *running)
 {
-    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+    bool ok = true;
 
-    if (v < 1 || v > 3600000)
-        report(cfg->line, "%s: %ld is out of range (1-3600000 ms)",
-               cfg_opt_name(opt), v);
-    return 0;
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct option *o = &options[i];
+        char *n = (char *)next + o->offset;
+        const char *r = (const char *)running + o->offset;
+        bool changed;
+
+        if (!o->restart || o->offset == NOT_STORED ||
+            sections[o->section].parent != SEC_ROOT || o->type == TYPE_LIST)
+            continue;
+        if (o->type != TYPE_STR) {
+            changed = memcmp(n, r, value_size(o->type)) != 0;
+            memcpy(n, r, value_size(o->type));
+        } else {
+            char **ns = (char **)n;
+            const char *rs = *(char *const *)r;
+            changed = strcmp(*ns ? *ns : "", rs ? rs : "") != 0;
+            if (*ns)
+                explicit_bzero(*ns, strlen(*ns)); /* may be a secret */
+            free(*ns);
+            *ns = rs ? strdup(rs) : NULL;
+            ok &= !rs || *ns;
+        }
+        if (changed)
+            log_warn("conf",
+                     "reload: %s.%s of %s cannot change without a restart; "
+                     "keeping the running value",
+                     sections[o->section].name, o->name,
+                     running->component.jid ? running->component.jid : "");
+    }
+    return ok;
 }
 
-static int check_seconds(cfg_t *cfg, cfg_opt_t *opt)
+void conf_options_print(FILE *out)
 {
-    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+    static const char *const type_names[] = {
+        [TYPE_STR] = "string",   [TYPE_UINT] = "integer",
+        [TYPE_SIZE] = "integer", [TYPE_BOOL] = "boolean",
+        [TYPE_LIST] = "list",    [TYPE_ENUM] = "choice",
+    };
 
-    if (v < 1 || v > 3600)
-        report(cfg->line, "%s: %ld is out of range (1-3600 s)",
-               cfg_opt_name(opt), v);
-    return 0;
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const struct option *o = &options[i];
+        char path[64], def[64] = "-", range[64] = "-", all[256] = "-";
+
+        snprintf(path, sizeof(path), "%s", sections[o->section].path);
+        for (char *p = path; (p = strchr(p, '|'));)
+            *p = '.';
+        if (o->type == TYPE_UINT || o->type == TYPE_SIZE) {
+            snprintf(def, sizeof(def), "%ld", o->num);
+            snprintf(range, sizeof(range), "%ld to %ld", o->min, o->max);
+        } else if (o->type == TYPE_BOOL) {
+            snprintf(def, sizeof(def), "%s", o->num ? "true" : "false");
+        } else if (o->type == TYPE_LIST && !o->derived) {
+            snprintf(def, sizeof(def), "{}");
+        } else if (o->def) {
+            snprintf(def, sizeof(def), "\"%s\"", o->def);
+        }
+        if (o->choices)
+            choices_text(o->choices, all, sizeof(all));
+        fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", path, o->name,
+                type_names[o->type], def, range,
+                o->restart ? "restart" : "reload", all);
+    }
 }
+
+/* ---- the odd options' own checks, run as each is read --------------- */
 
 static int check_level(cfg_t *cfg, cfg_opt_t *opt)
 {
-    enum log_level level;
+    int level;
     const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
 
-    if (!v || !log_level_parse(v, &level))
+    if (!parse_level(v, &level))
         report(cfg->line, "level: '%s' is not one of error, warn, info, debug",
                v ? v : "");
     return 0;
@@ -136,10 +716,10 @@ static int check_level(cfg_t *cfg, cfg_opt_t *opt)
 
 static int check_field_type(cfg_t *cfg, cfg_opt_t *opt)
 {
-    enum form_field_type t;
+    int type;
     const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
 
-    if (!v || !form_type_parse(v, &t))
+    if (!parse_field_type(v, &type))
         report(cfg->line,
                "type: '%s' is not a XEP-0004 field type (text-single, "
                "text-private, text-multi, list-single, list-multi, "
@@ -148,49 +728,7 @@ static int check_field_type(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
-static int check_hash_cost(cfg_t *cfg, cfg_opt_t *opt)
-{
-    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
-
-    if (v < 4 || v > 15)
-        report(cfg->line, "hash_cost: %ld is out of range (4-15)", v);
-    return 0;
-}
-
-static int check_limit(cfg_t *cfg, cfg_opt_t *opt)
-{
-    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
-
-    if (v < 0 || v > 1000000)
-        report(cfg->line, "%s: %ld is out of range (0-1000000)",
-               cfg_opt_name(opt), v);
-    return 0;
-}
-
-static int check_limits(cfg_t *cfg, cfg_opt_t *opt)
-{
-    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
-
-    long per_jid = cfg_getint(sec, "inflight_per_jid");
-    long total = cfg_getint(sec, "inflight_total");
-
-    if (per_jid && total && per_jid > total)
-        report(cfg->line, "limits: inflight_per_jid is larger than "
-                          "inflight_total");
-    return 0;
-}
-
-static int check_max_length(cfg_t *cfg, cfg_opt_t *opt)
-{
-    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
-
-    if (v < 1 || v > FORM_LIMIT_MAX_LENGTH)
-        report(cfg->line, "max_length: %ld is out of range (1-%d)", v,
-               FORM_LIMIT_MAX_LENGTH);
-    return 0;
-}
-
-/* ---- per-section checks, run when a section closes -------------------- */
+/* ---- checks across options, run when a section closes ----------------- */
 
 static bool str_blank(const char *s)
 {
@@ -351,10 +889,7 @@ static void check_policy(cfg_t *cfg, cfg_t *sec)
 {
     const char *url = cfg_getstr(sec, "url");
 
-    check_choice(sec, "mode", mode_names);
-    check_choice(sec, "password_change", pwchange_names);
-    check_choice(sec, "remove", remove_names);
-    check_choice(sec, "initial_state", state_names);
+    check_choices(sec, SEC_REGISTRATION);
     check_bare_jids(cfg, sec, "admins");
     check_bare_jids(cfg, sec, "notify_jids");
     if (url && strncmp(url, "https://", 8) != 0 &&
@@ -405,183 +940,17 @@ static int check_registration(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
-/* ---- the table of options --------------------------------------------- */
-
-static cfg_opt_t option_opts[] = {
-    CFG_STR("label", NULL, CFGF_NONE),
-    CFG_END(),
-};
-
-static cfg_opt_t field_opts[] = {
-    CFG_STR("type", "text-single", CFGF_NONE),
-    CFG_STR("label", NULL, CFGF_NONE),
-    CFG_STR("desc", NULL, CFGF_NONE),
-    CFG_STR("value", NULL, CFGF_NONE),
-    CFG_BOOL("required", cfg_false, CFGF_NONE),
-    CFG_INT("max_length", FORM_DEFAULT_MAX_LENGTH, CFGF_NONE),
-    CFG_STR("consent", NULL, CFGF_NONE),
-    CFG_SEC("option", option_opts,
-            CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-    CFG_END(),
-};
-
-static cfg_opt_t registration_opts[] = {
-    CFG_STR("title", NULL, CFGF_NONE),
-    CFG_STR("instructions", NULL, CFGF_NONE),
-    CFG_STR("mode", "form", CFGF_NONE),
-    CFG_STR("url", NULL, CFGF_NONE),
-    CFG_STR("password_change", "legacy", CFGF_NONE),
-    CFG_STR_LIST("password_change_proof", "{}", CFGF_NONE),
-    CFG_STR("remove", "plain", CFGF_NONE),
-    CFG_STR_LIST("remove_proof", "{}", CFGF_NONE),
-    CFG_INT("hash_cost", 10, CFGF_NONE),
-    CFG_STR_LIST("allowed_domains", "{}", CFGF_NONE),
-    CFG_STR_LIST("local_domains", "{}", CFGF_NONE),
-    CFG_STR_LIST("blocked_jids", "{}", CFGF_NONE),
-    CFG_STR("initial_state", "active", CFGF_NONE),
-    CFG_STR_LIST("admins", "{}", CFGF_NONE),
-    CFG_STR_LIST("notify_jids", "{}", CFGF_NONE),
-    CFG_SEC("field", field_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-    CFG_END(),
-};
-
-/* The connection options of a component section, in both forms. */
-#define COMPONENT_CONNECTION_OPTS                                              \
-    CFG_STR("jid", NULL, CFGF_NONE),                                           \
-        CFG_STR("server", "127.0.0.1", CFGF_NONE),                             \
-        CFG_INT("port", 5347, CFGF_NONE), CFG_STR("secret", NULL, CFGF_NONE),  \
-        CFG_STR("secret_file", NULL, CFGF_NONE),                               \
-        CFG_INT("reconnect_min_ms", 500, CFGF_NONE),                           \
-        CFG_INT("reconnect_max_ms", 30000, CFGF_NONE),                         \
-        CFG_INT("keepalive_s", 60, CFGF_NONE),                                 \
-        CFG_INT("keepalive_timeout_s", 20, CFGF_NONE)
-
-static cfg_opt_t component_opts[] = {
-    COMPONENT_CONNECTION_OPTS,
-    CFG_END(),
-};
-
-static cfg_opt_t database_opts[] = {
-    CFG_STR("conninfo", "", CFGF_NONE),
-    CFG_END(),
-};
-
-static cfg_opt_t disco_opts[] = {
-    CFG_STR("category", "component", CFGF_NONE),
-    CFG_STR("type", "generic", CFGF_NONE),
-    CFG_STR("name", NULL, CFGF_NONE),
-    CFG_END(),
-};
-
-static cfg_opt_t limits_opts[] = {
-    CFG_INT("jid_burst", 5, CFGF_NONE),
-    CFG_INT("jid_per_minute", 10, CFGF_NONE),
-    CFG_INT("domain_burst", 50, CFGF_NONE),
-    CFG_INT("domain_per_minute", 120, CFGF_NONE),
-    CFG_INT("global_burst", 200, CFGF_NONE),
-    CFG_INT("global_per_minute", 1200, CFGF_NONE),
-    CFG_INT("inflight_per_jid", 8, CFGF_NONE),
-    CFG_INT("inflight_total", 1024, CFGF_NONE),
-    CFG_END(),
-};
-
-static cfg_opt_t log_opts[] = {
-    CFG_STR("level", "info", CFGF_NONE),
-    CFG_END(),
-};
-
-/* The untitled form (the seed's): one service, its registration, limits
- * and disco at the top level. */
-static cfg_opt_t root_opts[] = {
-    CFG_SEC("component", component_opts, CFGF_NONE),
-    CFG_SEC("database", database_opts, CFGF_NONE),
-    CFG_SEC("disco", disco_opts, CFGF_NONE),
-    CFG_SEC("registration", registration_opts, CFGF_NONE),
-    CFG_SEC("limits", limits_opts, CFGF_NONE),
-    CFG_SEC("log", log_opts, CFGF_NONE),
-    CFG_END(),
-};
-
-/* The titled form: one 'component "JID" { }' per service, each holding
- * its own registration, limits and disco; database and log shared.  The
- * top-level registration, limits and disco are there only to be refused
- * with a clear reason.  JIDs are checked unique (case-insensitively) by
- * check_services, not by libconfuse. */
-static cfg_opt_t service_opts[] = {
-    COMPONENT_CONNECTION_OPTS,
-    CFG_SEC("disco", disco_opts, CFGF_NONE),
-    CFG_SEC("registration", registration_opts, CFGF_NONE),
-    CFG_SEC("limits", limits_opts, CFGF_NONE),
-    CFG_END(),
-};
-
-static cfg_opt_t titled_root_opts[] = {
-    CFG_SEC("component", service_opts, CFGF_MULTI | CFGF_TITLE),
-    CFG_SEC("database", database_opts, CFGF_NONE),
-    CFG_SEC("log", log_opts, CFGF_NONE),
-    CFG_SEC("disco", disco_opts, CFGF_NONE),
-    CFG_SEC("registration", registration_opts, CFGF_NONE),
-    CFG_SEC("limits", limits_opts, CFGF_NONE),
-    CFG_END(),
-};
-
-/* Options read once, at start-up (the connection to the XMPP server and
- * the database are opened with them): a reload keeps their running
- * values and says so.  Every other option takes effect on reload. */
-enum restart_kind { RESTART_STR, RESTART_UINT };
-
-static const struct {
-    const char *name;
-    enum restart_kind kind;
-    size_t offset;
-} restart_only[] = {
-    {"component.jid", RESTART_STR, offsetof(struct conf, component.jid)},
-    {"component.server", RESTART_STR, offsetof(struct conf, component.server)},
-    {"component.port", RESTART_UINT, offsetof(struct conf, component.port)},
-    {"component.secret", RESTART_STR, offsetof(struct conf, component.secret)},
-    {"component.reconnect_min_ms", RESTART_UINT,
-     offsetof(struct conf, component.reconnect_min_ms)},
-    {"component.reconnect_max_ms", RESTART_UINT,
-     offsetof(struct conf, component.reconnect_max_ms)},
-    {"component.keepalive_s", RESTART_UINT,
-     offsetof(struct conf, component.keepalive_s)},
-    {"component.keepalive_timeout_s", RESTART_UINT,
-     offsetof(struct conf, component.keepalive_timeout_s)},
-    {"database.conninfo", RESTART_STR,
-     offsetof(struct conf, database.conninfo)},
-};
-
-bool conf_keep_restart_options(struct conf *next, const struct conf *running)
+static int check_limits(cfg_t *cfg, cfg_opt_t *opt)
 {
-    bool ok = true;
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
 
-    for (size_t i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]);
-         i++) {
-        char *n = (char *)next + restart_only[i].offset;
-        const char *r = (const char *)running + restart_only[i].offset;
-        bool changed;
+    long per_jid = cfg_getint(sec, "inflight_per_jid");
+    long total = cfg_getint(sec, "inflight_total");
 
-        if (restart_only[i].kind == RESTART_UINT) {
-            changed = *(unsigned *)n != *(const unsigned *)r;
-            *(unsigned *)n = *(const unsigned *)r;
-        } else {
-            char **ns = (char **)n;
-            const char *rs = *(char *const *)r;
-            changed = strcmp(*ns ? *ns : "", rs ? rs : "") != 0;
-            if (*ns)
-                explicit_bzero(*ns, strlen(*ns)); /* may be a secret */
-            free(*ns);
-            *ns = rs ? strdup(rs) : NULL;
-            ok &= !rs || *ns;
-        }
-        if (changed)
-            log_warn("conf",
-                     "reload: %s of %s cannot change without a restart; "
-                     "keeping the running value",
-                     restart_only[i].name,
-                     running->component.jid ? running->component.jid : "");
-    }
-    return ok;
+    if (per_jid && total && per_jid > total)
+        report(cfg->line, "limits: inflight_per_jid is larger than "
+                          "inflight_total");
+    return 0;
 }
 
 /* Reads the component secret from path: the first line, which must not
@@ -646,63 +1015,7 @@ out:
     return secret;
 }
 
-/* ---- copying into struct conf ----------------------------------------- */
-
-/* strdup that tolerates NULL; sets *oom on failure. */
-static char *dup_or_null(const char *s, bool *oom)
-{
-    char *d;
-
-    if (!s)
-        return NULL;
-    if (!(d = strdup(s)))
-        *oom = true;
-    return d;
-}
-
-static bool copy_field(cfg_t *sec, struct form_field_def *f)
-{
-    bool oom = false;
-    unsigned n = cfg_size(sec, "option");
-
-    f->var = dup_or_null(cfg_title(sec), &oom);
-    form_type_parse(cfg_getstr(sec, "type"), &f->type);
-    f->label = dup_or_null(cfg_getstr(sec, "label"), &oom);
-    f->desc = dup_or_null(cfg_getstr(sec, "desc"), &oom);
-    f->value = dup_or_null(cfg_getstr(sec, "value"), &oom);
-    f->required = cfg_getbool(sec, "required");
-    f->max_length = (size_t)cfg_getint(sec, "max_length");
-    f->consent = dup_or_null(cfg_getstr(sec, "consent"), &oom);
-    if (f->consent)
-        f->required = true; /* a consent must be given */
-    if (n) {
-        f->options = calloc(n, sizeof(*f->options));
-        if (!f->options)
-            return false;
-        f->noptions = n;
-        for (unsigned i = 0; i < n; i++) {
-            cfg_t *o = cfg_getnsec(sec, "option", i);
-            f->options[i].value = dup_or_null(cfg_title(o), &oom);
-            f->options[i].label = dup_or_null(cfg_getstr(o, "label"), &oom);
-        }
-    }
-    return !oom;
-}
-
-static bool copy_list(cfg_t *sec, const char *opt, struct conf_list *l)
-{
-    unsigned n = cfg_size(sec, opt);
-    bool oom = false;
-
-    if (n == 0)
-        return true;
-    if (!(l->items = calloc(n, sizeof(char *))))
-        return false;
-    l->n = n;
-    for (unsigned i = 0; i < n; i++)
-        l->items[i] = dup_or_null(cfg_getnstr(sec, opt, i), &oom);
-    return !oom;
-}
+/* ---- copying into struct conf: what the table cannot say --------------- */
 
 /* The domain the component is a subdomain of: "example" for
  * "contests.example"; the JID itself when it has no dot. */
@@ -717,45 +1030,29 @@ static bool default_local_domain(const char *jid, struct conf_list *l)
     return l->items[0] != NULL;
 }
 
-static bool copy_registration(cfg_t *reg, struct conf *c)
+/* A field "VAR" { } and its options "VALUE" { }. */
+static bool copy_field(cfg_t *sec, struct form_field_def *f)
 {
-    struct conf_registration *r = &c->registration;
     bool oom = false;
+    unsigned n = cfg_size(sec, "option");
 
-    r->mode = (enum conf_mode)choice(cfg_getstr(reg, "mode"), mode_names);
-    r->url = dup_or_null(cfg_getstr(reg, "url"), &oom);
-    r->password_change = (enum conf_password_change)choice(
-        cfg_getstr(reg, "password_change"), pwchange_names);
-    r->remove =
-        (enum conf_remove)choice(cfg_getstr(reg, "remove"), remove_names);
-    r->initial_state = (enum conf_initial_state)choice(
-        cfg_getstr(reg, "initial_state"), state_names);
-    r->hash_cost = (unsigned)cfg_getint(reg, "hash_cost");
-    if (oom ||
-        !copy_list(reg, "password_change_proof", &r->password_change_proof) ||
-        !copy_list(reg, "remove_proof", &r->remove_proof) ||
-        !copy_list(reg, "allowed_domains", &r->allowed_domains) ||
-        !copy_list(reg, "local_domains", &r->local_domains) ||
-        !copy_list(reg, "blocked_jids", &r->blocked_jids) ||
-        !copy_list(reg, "admins", &r->admins) ||
-        !copy_list(reg, "notify_jids", &r->notify_jids))
+    f->var = dup_or_null(cfg_title(sec), &oom);
+    if (!copy_section(sec, SEC_FIELD, f))
         return false;
-    if (r->local_domains.n == 0 &&
-        !default_local_domain(c->component.jid, &r->local_domains))
-        return false;
-    return true;
-}
-
-static void copy_limits(cfg_t *sec, struct conf_limits *l)
-{
-    l->jid_burst = (unsigned)cfg_getint(sec, "jid_burst");
-    l->jid_per_minute = (unsigned)cfg_getint(sec, "jid_per_minute");
-    l->domain_burst = (unsigned)cfg_getint(sec, "domain_burst");
-    l->domain_per_minute = (unsigned)cfg_getint(sec, "domain_per_minute");
-    l->global_burst = (unsigned)cfg_getint(sec, "global_burst");
-    l->global_per_minute = (unsigned)cfg_getint(sec, "global_per_minute");
-    l->inflight_per_jid = (unsigned)cfg_getint(sec, "inflight_per_jid");
-    l->inflight_total = (unsigned)cfg_getint(sec, "inflight_total");
+    if (f->consent)
+        f->required = true; /* a consent must be given */
+    if (n) {
+        f->options = calloc(n, sizeof(*f->options));
+        if (!f->options)
+            return false;
+        f->noptions = n;
+        for (unsigned i = 0; i < n; i++) {
+            cfg_t *o = cfg_getnsec(sec, "option", i);
+            f->options[i].value = dup_or_null(cfg_title(o), &oom);
+            oom |= !copy_section(o, SEC_OPTION, &f->options[i]);
+        }
+    }
+    return !oom;
 }
 
 /* One service: comp is its component section (at line, for messages),
@@ -766,18 +1063,25 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, int line, cfg_t *svc,
                       struct conf *c)
 {
     bool oom = false;
-    cfg_t *db = cfg_getsec(cfg, "database");
-    cfg_t *disco = cfg_getsec(svc, "disco");
     cfg_t *reg = cfg_getsec(svc, "registration");
-    cfg_t *log = cfg_getsec(cfg, "log");
     unsigned nfields = cfg_size(reg, "field");
-    const char *name;
 
-    c->component.jid = dup_or_null(
-        load.titled ? cfg_title(comp) : cfg_getstr(comp, "jid"), &oom);
-    c->component.server = dup_or_null(cfg_getstr(comp, "server"), &oom);
-    c->component.port = (unsigned)cfg_getint(comp, "port");
-    if (cfg_getstr(comp, "secret_file")) {
+    for (enum section s = 0; s < NSECTIONS; s++) {
+        cfg_t *sec = s == SEC_COMPONENT ? comp
+                     : sections[s].parent != SEC_ROOT
+                         ? NULL /* a field's or an option's: copy_field */
+                         : cfg_getsec(sections[s].per_service ? svc : cfg,
+                                      sections[s].name);
+
+        if (sec && !copy_section(sec, s, c))
+            return false;
+    }
+    if (load.titled) { /* the title is the JID ('jid' is refused) */
+        free(c->component.jid);
+        c->component.jid = dup_or_null(cfg_title(comp), &oom);
+    }
+    if (cfg_getstr(comp, "secret_file")) { /* 'secret' is refused then */
+        free(c->component.secret);
         c->component.secret =
             read_secret_file(cfg_getstr(comp, "secret_file"), line);
         if (!c->component.secret)
@@ -786,7 +1090,6 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, int line, cfg_t *svc,
         char *secret = cfg_getstr(comp, "secret");
         struct stat st;
 
-        c->component.secret = dup_or_null(secret, &oom);
         /* libconfuse's copy goes when the cfg does: wipe it now. */
         if (secret)
             explicit_bzero(secret, strlen(secret));
@@ -798,26 +1101,13 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, int line, cfg_t *svc,
                      "secret_file",
                      load.path, line, (unsigned)(st.st_mode & 07777));
     }
-    c->component.reconnect_min_ms =
-        (unsigned)cfg_getint(comp, "reconnect_min_ms");
-    c->component.reconnect_max_ms =
-        (unsigned)cfg_getint(comp, "reconnect_max_ms");
-    c->component.keepalive_s = (unsigned)cfg_getint(comp, "keepalive_s");
-    c->component.keepalive_timeout_s =
-        (unsigned)cfg_getint(comp, "keepalive_timeout_s");
-    c->database.conninfo = dup_or_null(cfg_getstr(db, "conninfo"), &oom);
-    c->disco.category = dup_or_null(cfg_getstr(disco, "category"), &oom);
-    c->disco.type = dup_or_null(cfg_getstr(disco, "type"), &oom);
-    name = cfg_getstr(disco, "name");
-    if (!name)
-        name = cfg_getstr(reg, "title");
-    c->disco.name = dup_or_null(name ? name : "registrar", &oom);
-    c->registration.title = dup_or_null(cfg_getstr(reg, "title"), &oom);
-    c->registration.instructions =
-        dup_or_null(cfg_getstr(reg, "instructions"), &oom);
-    log_level_parse(cfg_getstr(log, "level"), &c->log_level);
-    copy_limits(cfg_getsec(svc, "limits"), &c->limits);
-    if (oom || !copy_registration(reg, c))
+    if (!c->disco.name)
+        c->disco.name = dup_or_null(
+            c->registration.title ? c->registration.title : "registrar", &oom);
+    if (oom || !c->component.jid ||
+        (c->registration.local_domains.n == 0 &&
+         !default_local_domain(c->component.jid,
+                               &c->registration.local_domains)))
         return false;
     c->registration.fields = calloc(nfields, sizeof(struct form_field_def));
     if (!c->registration.fields)
@@ -956,48 +1246,6 @@ static char *read_text(FILE *fp)
     return text;
 }
 
-/* cfg_set_validate_func for prefix + path. */
-static void validate(cfg_t *cfg, const char *prefix, const char *path,
-                     cfg_validate_callback_t f)
-{
-    char name[128];
-
-    snprintf(name, sizeof(name), "%s%s", prefix, path);
-    cfg_set_validate_func(cfg, name, f);
-}
-
-/* The checks run as options and sections are read.  A service's sections
- * are at the top level in the untitled form, in component "JID" in the
- * titled one. */
-static void set_validators(cfg_t *cfg)
-{
-    const char *svc = load.titled ? "component|" : "";
-
-    cfg_set_error_function(cfg, on_confuse_error);
-    cfg_set_validate_func(cfg, "component|port", check_port);
-    cfg_set_validate_func(cfg, "component|reconnect_min_ms", check_positive_ms);
-    cfg_set_validate_func(cfg, "component|reconnect_max_ms", check_positive_ms);
-    cfg_set_validate_func(cfg, "component|keepalive_s", check_seconds);
-    cfg_set_validate_func(cfg, "component|keepalive_timeout_s", check_seconds);
-    cfg_set_validate_func(cfg, "log|level", check_level);
-    validate(cfg, svc, "registration|field|type", check_field_type);
-    validate(cfg, svc, "registration|field|max_length", check_max_length);
-    validate(cfg, svc, "registration|hash_cost", check_hash_cost);
-    for (cfg_opt_t *o = limits_opts; o->name; o++) {
-        char name[64];
-        snprintf(name, sizeof(name), "limits|%s", o->name);
-        validate(cfg, svc, name, check_limit);
-    }
-    validate(cfg, svc, "limits", check_limits);
-    cfg_set_validate_func(cfg, "component", check_component);
-    validate(cfg, svc, "registration", check_registration);
-    if (load.titled) {
-        cfg_set_validate_func(cfg, "registration", refuse_top_section);
-        cfg_set_validate_func(cfg, "limits", refuse_top_section);
-        cfg_set_validate_func(cfg, "disco", refuse_top_section);
-    }
-}
-
 /* Titled form: every service has a registration section, and its JID
  * appears once (domains compare case-insensitively). */
 static void check_services(cfg_t *cfg, const struct scan *scan)
@@ -1099,7 +1347,7 @@ struct conf *conf_load(const char *path, FILE *err)
         goto out;
     }
     load.titled = scan->titled > 0;
-    cfg = cfg_init(load.titled ? titled_root_opts : root_opts, CFGF_NONE);
+    cfg = cfg_init(confuse_options(load.titled), CFGF_NONE);
     if (!cfg) {
         report(0, "out of memory");
         goto out;
@@ -1161,52 +1409,22 @@ static void field_free(struct form_field_def *f)
 {
     for (size_t i = 0; i < f->noptions; i++) {
         free(f->options[i].value);
-        free(f->options[i].label);
+        free_section(SEC_OPTION, &f->options[i]);
     }
     free(f->options);
     free(f->var);
-    free(f->label);
-    free(f->desc);
-    free(f->value);
-    free(f->consent);
-}
-
-static void list_free(struct conf_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
+    free_section(SEC_FIELD, f);
 }
 
 /* One service of a chain. */
 static void service_free(struct conf *c)
 {
-    list_free(&c->registration.password_change_proof);
-    list_free(&c->registration.remove_proof);
-    list_free(&c->registration.allowed_domains);
-    list_free(&c->registration.local_domains);
-    list_free(&c->registration.blocked_jids);
-    list_free(&c->registration.admins);
-    list_free(&c->registration.notify_jids);
-    free(c->registration.url);
+    for (enum section s = 0; s < NSECTIONS; s++)
+        if (sections[s].parent == SEC_ROOT)
+            free_section(s, c);
     for (size_t i = 0; i < c->registration.nfields; i++)
         field_free(&c->registration.fields[i]);
     free(c->registration.fields);
-    free(c->registration.title);
-    free(c->registration.instructions);
-    free(c->component.jid);
-    free(c->component.server);
-    /* Do not leave secrets behind in freed memory (conninfo may hold a
-     * password). */
-    if (c->component.secret)
-        explicit_bzero(c->component.secret, strlen(c->component.secret));
-    free(c->component.secret);
-    if (c->database.conninfo)
-        explicit_bzero(c->database.conninfo, strlen(c->database.conninfo));
-    free(c->database.conninfo);
-    free(c->disco.category);
-    free(c->disco.type);
-    free(c->disco.name);
     free(c->path);
     free(c);
 }

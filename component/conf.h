@@ -13,6 +13,9 @@
  * the top level.  So reg, router and component take the struct conf of
  * their one service and know nothing of the others.  conf_load() returns
  * the first service; `next` chains the rest, in file order.
+ *
+ * Each option of the file is one row of conf.c's table, stored in its
+ * field here by offsetof: a new option is a row there and a field here.
  */
 #ifndef REGISTRAR_CONF_H
 #define REGISTRAR_CONF_H
@@ -140,10 +143,18 @@ struct conf *conf_service(struct conf *conf, const char *jid);
 size_t conf_services(const struct conf *conf);
 
 /* For a reload, one service: gives next the running values of the options
- * that take effect only at start-up (conf.c's restart_only table), logging
- * each one the new file tried to change (by name and the running service's
- * JID, never its value).  Touches neither chain.  False when out of
- * memory. */
+ * that take effect only at start-up (the rows of conf.c's option table
+ * marked RESTART), logging each one the new file tried to change (by name
+ * and the running service's JID, never its value).  Touches neither chain.
+ * False when out of memory. */
 bool conf_keep_restart_options(struct conf *next, const struct conf *running);
+
+/* Writes conf.c's option table to out, one option a line, tab-separated:
+ * section path ("registration.field"), name, type (string, integer,
+ * boolean, list, choice), default as written in the file ("-": none),
+ * range ("MIN to MAX", "-"), "restart" or "reload", choices ("a, b", "-").
+ * tests/unit/conf_docs.sh checks registrar.conf(5) and the example
+ * registrar.conf against it. */
+void conf_options_print(FILE *out);
 
 #endif
