@@ -1,16 +1,19 @@
 /*
- * test_conf.c - configuration loading: the seed's files are accepted as
- * written, and bad files are refused with FILE:LINE: reason for every
- * problem.
+ * test_conf.c - configuration loading: the seed's services (tests/fixtures'
+ * contests and accounts, with the seed's connection values) are accepted
+ * as written, and bad files (tests/unit/data) are refused with FILE:LINE:
+ * reason for every problem.
  */
 #include "testutil.h"
 
 #include "conf.h"
+#include "fixture.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Loads path; the problems printed go to *out (caller frees). */
+/* Loads TEST_DATA_DIR/name; the problems printed go to *out (caller
+ * frees). */
 static struct conf *load(const char *name, char **out)
 {
     char path[512];
@@ -24,10 +27,73 @@ static struct conf *load(const char *name, char **out)
     return c;
 }
 
+/* Writes text to a new temporary file (mode given); returns its path. */
+static char *temp_file(const char *text, mode_t mode)
+{
+    char *path = strdup("/tmp/registrar-test-conf.XXXXXX");
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    chmod(path, mode);
+    return path;
+}
+
+static struct conf *load_text(const char *text, char **msgs)
+{
+    char *path = temp_file(text, 0600);
+    size_t len = 0;
+    FILE *err = open_memstream(msgs, &len);
+    struct conf *c = conf_load(path, err);
+
+    fclose(err);
+    unlink(path);
+    free(path);
+    return c;
+}
+
+/* tests/fixtures' component.conf and NAME.conf as one file, with the
+ * seed's values: JID NAME.localhost, secret s3cret, its conninfo. */
+static struct conf *load_fixture(const char *name, char **msgs)
+{
+    char jid[64], file[64], *text = NULL;
+    size_t len = 0;
+    const char *vals[] = {
+        "JID",
+        jid,
+        "XMPP_PORT",
+        "5347",
+        "SECRET",
+        "s3cret",
+        "COMPONENT",
+        "",
+        "CONNINFO",
+        "host=127.0.0.1 port=5432 dbname=registrar "
+        "user=registrar",
+        "LOG_LEVEL",
+        "info",
+        "REGISTRATION",
+        "",
+        NULL,
+    };
+    FILE *f = open_memstream(&text, &len);
+    struct conf *c;
+
+    snprintf(jid, sizeof(jid), "%s.localhost", name);
+    snprintf(file, sizeof(file), "%s.conf", name);
+    assert_true(fixture_copy("component.conf", f, vals) &&
+                fixture_copy(file, f, vals));
+    fclose(f);
+    c = load_text(text, msgs);
+    free(text);
+    return c;
+}
+
 static void test_seed_contests(void **state)
 {
     char *msgs;
-    struct conf *c = load("contests.conf", &msgs);
+    struct conf *c = load_fixture("contests", &msgs);
     const struct form_field_def *g;
 
     (void)state;
@@ -67,7 +133,7 @@ static void test_seed_contests(void **state)
 static void test_seed_accounts(void **state)
 {
     char *msgs;
-    struct conf *c = load("accounts.conf", &msgs);
+    struct conf *c = load_fixture("accounts", &msgs);
 
     (void)state;
     if (!c)
@@ -110,32 +176,6 @@ static void test_syntax_and_missing(void **state)
     assert_null(c);
     assert_contains(msgs, "does-not-exist.conf: cannot open: No such file");
     free(msgs);
-}
-
-/* Writes text to a new temporary file (mode given); returns its path. */
-static char *temp_file(const char *text, mode_t mode)
-{
-    char *path = strdup("/tmp/registrar-test-conf.XXXXXX");
-    int fd = mkstemp(path);
-
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    chmod(path, mode);
-    return path;
-}
-
-static struct conf *load_text(const char *text, char **msgs)
-{
-    char *path = temp_file(text, 0600);
-    size_t len = 0;
-    FILE *err = open_memstream(msgs, &len);
-    struct conf *c = conf_load(path, err);
-
-    fclose(err);
-    unlink(path);
-    free(path);
-    return c;
 }
 
 #define MINIMAL_REG "registration { field \"email\" { } }\n"
