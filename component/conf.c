@@ -195,8 +195,8 @@ struct option {
     /* out of range: "NAME: V is not WHAT (MIN-MAX)" when what is given,
      * else "NAME: V is out of range (MIN-MAX[ UNIT])" */
     const char *what, *unit;
-    const char *const *choices;         /* TYPE_ENUM; checked with its
-                                         * section (check_choices) */
+    const char *const *choices;         /* TYPE_ENUM; checked as its
+                                         * section closes (check_choices) */
     bool (*parse)(const char *, int *); /* TYPE_ENUM without choices */
     cfg_validate_callback_t check;      /* as it is read (odd ones) */
     bool restart; /* read at start-up only: a reload keeps it */
@@ -396,6 +396,18 @@ static void check_choices(cfg_t *sec, enum section s)
     }
 }
 
+/* When a section closes: its choice options, for a section without a check
+ * of its own (check_registration calls check_choices itself, among the
+ * registration's other checks). */
+static int check_section_choices(cfg_t *cfg, cfg_opt_t *opt)
+{
+    (void)cfg;
+    for (enum section s = 0; s < NSECTIONS; s++)
+        if (strcmp(sections[s].name, cfg_opt_name(opt)) == 0)
+            check_choices(cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1), s);
+    return 0;
+}
+
 /* libconfuse's option arrays, made again from the table at each load (the
  * form decides where a service's sections go).  Each section's array is
  * made once (a service's sections are shared by component "JID" and, to
@@ -505,6 +517,9 @@ static void set_validators(cfg_t *cfg)
         else if (o->type == TYPE_UINT || o->type == TYPE_SIZE)
             validate(cfg, o->section, o->name, check_range);
     }
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (options[i].choices && !sections[options[i].section].check)
+            validate(cfg, options[i].section, NULL, check_section_choices);
     for (enum section s = 0; s < NSECTIONS; s++) {
         if (sections[s].check)
             validate(cfg, s, NULL, sections[s].check);
@@ -611,25 +626,6 @@ static void free_section(enum section s, void *base)
     }
 }
 
-/* The size of a value of type t in its struct (not TYPE_LIST). */
-static size_t value_size(enum type t)
-{
-    switch (t) {
-    case TYPE_UINT:
-        return sizeof(unsigned);
-    case TYPE_SIZE:
-        return sizeof(size_t);
-    case TYPE_BOOL:
-        return sizeof(bool);
-    case TYPE_ENUM:
-        return sizeof(int);
-    case TYPE_STR:
-    case TYPE_LIST:
-        break;
-    }
-    return 0;
-}
-
 /* The restart rows are in struct conf (top-level sections) and are not
  * lists: conf_docs.sh checks it on the listing. */
 bool conf_keep_restart_options(struct conf *next, const struct conf *running)
@@ -645,9 +641,13 @@ bool conf_keep_restart_options(struct conf *next, const struct conf *running)
         if (!o->restart || o->offset == NOT_STORED ||
             sections[o->section].parent != SEC_ROOT || o->type == TYPE_LIST)
             continue;
-        if (o->type != TYPE_STR) {
-            changed = memcmp(n, r, value_size(o->type)) != 0;
-            memcpy(n, r, value_size(o->type));
+        if (o->type != TYPE_STR) { /* a number, a bool, an enum (int) */
+            size_t size = o->type == TYPE_SIZE   ? sizeof(size_t)
+                          : o->type == TYPE_BOOL ? sizeof(bool)
+                                                 : sizeof(int);
+
+            changed = memcmp(n, r, size) != 0;
+            memcpy(n, r, size);
         } else {
             char **ns = (char **)n;
             const char *rs = *(char *const *)r;
