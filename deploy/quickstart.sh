@@ -174,7 +174,7 @@ EOF
 REG_PID=$!
 echo "registrar running (pid $REG_PID, log $QS_DIR/registrar.log)"
 
-E2E_PASSWORD=$PASSWORD timeout 60 "$PY" "$ROOT/tests/e2e/e2e.py" \
+E2E_PASSWORD=$PASSWORD timeout 60 "$PY" "$HARNESS/e2e.py" \
     wait-component "$JID" 15 ||
     die "registrar did not attach to Prosody as $JID"
 echo "$JID answers disco#info: attached"

@@ -121,11 +121,11 @@ suite_start_pg
 declare -A SECRET=()
 xmpp_args=()
 for name in $INSTANCES notify; do
-    SECRET[$name]=$("$PY" -c 'import secrets; print(secrets.token_hex(12))')
+    SECRET[$name]=$(suite_secret)
     xmpp_args+=("$name.localhost" "${SECRET[$name]}")
     second=${SECOND_JID[$name]:-}
     if [ -n "$second" ]; then
-        SECRET[$second]=$("$PY" -c 'import secrets; print(secrets.token_hex(12))')
+        SECRET[$second]=$(suite_secret)
         xmpp_args+=("$second" "${SECRET[$second]}")
         second_name=${second%%.*}
         export "${second_name^^}_JID=$second"    # NEWSLETTER_JID
@@ -135,17 +135,16 @@ for name in $INSTANCES notify; do
 done
 suite_start_xmpp "${xmpp_args[@]}"
 
-export E2E_PASSWORD=${E2E_PASSWORD:-$("$PY" -c 'import secrets; print("e2e-" + secrets.token_hex(6))')}
 export E2E_SECRETS_FILE=$WORK/secrets.txt
 export E2E_WORKDIR=$WORK REGISTRAR_WRAPPER
 # what registrar must never log nor store: the component secrets and every
-# password the suite sends (e2e.py adds those)
+# password the suite sends (tests/harness/e2e.py adds those)
 printf '%s\n' "${SECRET[@]}" >"$E2E_SECRETS_FILE"
-suite_add_users e2e.py
+suite_add_users e2e e2e-
 
 # ---------------------------------------------------------------- registrar
 
-# the admin of the adhoc instance (an account of the pool, e2e.py)
+# the admin of the adhoc instance (an account of the pool, e2e.py's POOL)
 REGISTRATION[adhoc]="    admins = {\"adm01@$XMPP_DOMAIN\"}"
 for name in $INSTANCES notify; do
     second=()

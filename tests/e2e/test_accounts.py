@@ -5,17 +5,9 @@ usernames unique per service whatever their case, also under a race."""
 import asyncio
 import unittest
 
-from e2e import (RACERS, E2ETestCase, bare, form_fields, form_of, legacy,
-                 pg_dump, psql_json, q, query_of, register_query, rows_for,
-                 show, stanza_error, submit_form)
-
-
-def crypt_matches(service, jid, pw):
-    rows = psql_json(
-        "SELECT password_hash = crypt(:'pw', password_hash) AS ok "
-        "FROM registrations WHERE service = :'service' AND jid = :'jid'",
-        pw=pw, service=service, jid=jid)
-    return bool(rows) and rows[0]["ok"] is True
+from e2e import (RACERS, E2ETestCase, form_fields, form_of, legacy,
+                 password_matches, pg_dump, psql_json, q, query_of,
+                 register_query, show, stanza_error, submit_form)
 
 
 def count_username(service, name):
@@ -29,17 +21,6 @@ def count_username(service, name):
 class AccountsTest(E2ETestCase):
     SERVICE_ENV = "ACCOUNTS_JID"
 
-    def only_row(self, user):
-        rows = rows_for(self.service, bare(user))
-        self.assertEqual(len(rows), 1, "one row for %s in %s, got %r"
-                         % (bare(user), self.service, rows))
-        return rows[0]
-
-    def assertNoRow(self, user, why):
-        rows = rows_for(self.service, bare(user))
-        self.assertEqual(rows, [], "%s: no row may be stored for %s"
-                         % (why, bare(user)))
-
     def assertPasswordSafe(self, row, pw):
         self.assertTrue((row["password_hash"] or "").startswith("$2a$10$"),
                         "password_hash is bcrypt $2a$10$...: %r" % row)
@@ -47,9 +28,9 @@ class AccountsTest(E2ETestCase):
                          "the password is never in fields: %r" % row)
         self.assertNotIn(pw, str(row["fields"]),
                          "the clear password is nowhere in fields: %r" % row)
-        self.assertTrue(crypt_matches(self.service, row["jid"], pw),
+        self.assertTrue(password_matches(self.service, row["jid"], pw),
                         "crypt(pw, password_hash) = password_hash: %r" % row)
-        self.assertFalse(crypt_matches(self.service, row["jid"], pw + "x"),
+        self.assertFalse(password_matches(self.service, row["jid"], pw + "x"),
                          "a wrong password must not match: %r" % row)
 
     # -- get

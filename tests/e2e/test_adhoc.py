@@ -13,7 +13,7 @@ import uuid
 from slixmpp.exceptions import IqError
 
 from e2e import (NS_DATA, Client, E2ETestCase, bare, domain, note_secret,
-                 psql_json, rows_for, show, submit_form)
+                 password_matches, psql_json, rows_for, show, submit_form)
 
 NS_COMMANDS = "http://jabber.org/protocol/commands"
 NS_ADMIN = "http://jabber.org/protocol/admin"
@@ -31,14 +31,6 @@ def one(value):
     if isinstance(value, list):
         return value[0] if len(value) == 1 else value
     return value
-
-
-def crypt_matches_sql(service, jid, pw):
-    rows = psql_json(
-        "SELECT password_hash = crypt(:'pw', password_hash) AS ok "
-        "FROM registrations WHERE service = :'service' AND jid = :'jid'",
-        pw=pw, service=service, jid=jid)
-    return bool(rows) and rows[0]["ok"] is True
 
 
 def psql_exec(sql, **params):
@@ -369,7 +361,7 @@ class AdhocTest(AdhocBase):
         self.assertEqual(rows[0]["username"], name)
         self.assertEqual(rows[0]["fields"].get("email"), "h10@example.org")
         self.assertNotIn("password", rows[0]["fields"])
-        self.assertTrue(crypt_matches_sql(self.service, bare("h10"), pw),
+        self.assertTrue(password_matches(self.service, bare("h10"), pw),
                         "the password is stored as its bcrypt hash: %r"
                         % rows)
 

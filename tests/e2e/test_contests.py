@@ -6,8 +6,8 @@ import time
 import unittest
 
 from e2e import (NS_DATA, NS_REGISTER, E2ETestCase, bare, form_fields,
-                 form_of, psql_json, q, query_of, register_query,
-                 rows_for, show, stanza_error, submit_form)
+                 form_of, psql_json, q, query_of, register_query, show,
+                 stanza_error, submit_form)
 
 # The client's submission from the seed flow (XEP-0077 example 9),
 # verbatim.
@@ -49,17 +49,6 @@ class ContestsTest(E2ETestCase):
         reply = self.send(client, "set", submit_form(values or JULIET))
         self.assertResult(reply, what)
         return reply
-
-    def only_row(self, user):
-        rows = rows_for(self.service, bare(user))
-        self.assertEqual(len(rows), 1, "one row for %s in %s, got %r"
-                         % (bare(user), self.service, rows))
-        return rows[0]
-
-    def assertNoRow(self, user, why):
-        rows = rows_for(self.service, bare(user))
-        self.assertEqual(rows, [], "%s: no row may be stored for %s"
-                         % (why, bare(user)))
 
     # -- get
 

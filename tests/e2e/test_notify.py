@@ -12,15 +12,8 @@ import time
 import unittest
 
 from e2e import env
+from net import closed_port
 from registrar import Registrar
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class NotifyTest(unittest.TestCase):

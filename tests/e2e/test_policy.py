@@ -7,20 +7,12 @@ the access policy (blocked JIDs, other servers) and rate limits.  Services
 import time
 
 from e2e import (E2ETestCase, NS_DATA, bare, env, form_fields, form_of,
-                 legacy, note_secret, pg_dump, psql_json, q, query_of,
-                 register_query, rows_for, show, submit_form)
+                 legacy, note_secret, password_matches, pg_dump, q,
+                 query_of, register_query, rows_for, show, submit_form)
 
 NS_OOB = "jabber:x:oob"
 NS_CHANGEPW = "jabber:iq:register:changepassword"
 NS_CANCEL = "jabber:iq:register:cancel"
-
-
-def crypt_ok(service, jid, pw):
-    rows = psql_json(
-        "SELECT password_hash = crypt(:'pw', password_hash) AS ok "
-        "FROM registrations WHERE service = :'service' AND jid = :'jid'",
-        pw=pw, service=service, jid=jid)
-    return bool(rows) and rows[0]["ok"] is True
 
 
 def stored_hash(service, jid):
@@ -52,9 +44,9 @@ class LegacyPasswordChangeTest(PolicyCase):
         reply = self.send(c, "set", legacy(username="pone",
                                            password="second-pw-p01"))
         self.assertResult(reply, "legacy password change")
-        self.assertTrue(crypt_ok(self.service, bare("p01"), "second-pw-p01"),
+        self.assertTrue(password_matches(self.service, bare("p01"), "second-pw-p01"),
                         "the new password verifies with crypt() in SQL")
-        self.assertFalse(crypt_ok(self.service, bare("p01"), "first-pw-p01"))
+        self.assertFalse(password_matches(self.service, bare("p01"), "first-pw-p01"))
         row = rows_for(self.service, bare("p01"))[0]
         self.assertEqual(row["fields"].get("email"), "pone@example.org",
                          "the email on file is unchanged: %r" % row)
@@ -82,7 +74,7 @@ class LegacyPasswordChangeTest(PolicyCase):
             self.assertStanzaError(reply, "not-acceptable", 406, "modify",
                                    "empty new password %r" % empty)
         self.assertEqual(stored_hash(self.service, bare("p03")), before)
-        self.assertTrue(crypt_ok(self.service, bare("p03"), "first-pw-p03"))
+        self.assertTrue(password_matches(self.service, bare("p03"), "first-pw-p03"))
 
     def test_bcrypt_limit_legacy_change_and_register(self):
         """bcrypt reads 72 bytes: 73 are refused with 406 (not truncated,
@@ -109,7 +101,7 @@ class LegacyPasswordChangeTest(PolicyCase):
                                             password=long_pw[:72],
                                             email="p22@example.org"))
         self.assertResult(reply, "a 72-byte password")
-        self.assertTrue(crypt_ok(self.service, bare("p22"), long_pw[:72]))
+        self.assertTrue(password_matches(self.service, bare("p22"), long_pw[:72]))
 
 
 class FormPasswordChangeTest(PolicyCase):
@@ -139,7 +131,7 @@ class FormPasswordChangeTest(PolicyCase):
             self.assertIn(var, fields, show(reply))
             self.assertTrue(fields[var]["required"], var)
         self.assertEqual(fields["old_password"]["type"], "text-private")
-        self.assertTrue(crypt_ok(self.service, bare("p04"), "first-pw-p04"))
+        self.assertTrue(password_matches(self.service, bare("p04"), "first-pw-p04"))
 
     def test_wrong_old_password_or_proof(self):
         c = self.client("p05")
@@ -161,7 +153,7 @@ class FormPasswordChangeTest(PolicyCase):
         reply = self.send(c, "set", self.change_form(
             "psix", "first-pw-p06", "groundlings-p06", "Throckmorton"))
         self.assertResult(reply, "changepassword form")
-        self.assertTrue(crypt_ok(self.service, bare("p06"),
+        self.assertTrue(password_matches(self.service, bare("p06"),
                                  "groundlings-p06"))
 
     def test_unregistered(self):
@@ -250,8 +242,8 @@ class SecretBehindPolicyTest(PolicyCase):
             self.assertEqual(row["fields"].get("email"),
                              "ptwenty@example.org",
                              "nothing of the set is stored (%s)" % shape)
-        self.assertTrue(crypt_ok(self.service, bare("p20"), "first-pw-p20"))
-        self.assertFalse(crypt_ok(self.service, bare("p20"), stolen))
+        self.assertTrue(password_matches(self.service, bare("p20"), "first-pw-p20"))
+        self.assertFalse(password_matches(self.service, bare("p20"), stolen))
         # the whole form resent with the password on file: no change
         self.pause()
         reply = self.send(c, "set", submit_form(

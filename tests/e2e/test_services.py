@@ -6,12 +6,12 @@ kept apart in the one database by service."""
 
 import os
 import signal
-import socket
 import unittest
 
 from e2e import (NS_DATA, NS_DISCO_INFO, E2ETestCase, bare, env, form_of,
                  form_fields, legacy, password, q, query_of,
                  register_query, rows_for, show, submit_form)
+from net import closed_port
 from registrar import Registrar, conf_text
 
 QUIZ = {"nick": "Quizzer", "x-team": "red"}
@@ -142,14 +142,6 @@ class ServicesTest(E2ETestCase):
         for jid in (self.service, self.news):
             self.assertIn("starting for %s" % jid, log)
             self.assertIn("as %s" % jid, log)  # attached to HOST:PORT as JID
-
-
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class ServicesProcessTest(unittest.TestCase):

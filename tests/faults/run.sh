@@ -10,7 +10,8 @@
 # "server unreachable at start-up" fault; creates the client accounts; runs
 # the python modules (all of test_*.py, or the names given, e.g.
 # test_db_faults.DbFaultsTest.test_5_pg_immediate_stop). Each test starts
-# its own registrar processes with its own config (faults.py), kills the
+# its own registrar processes with its own config (tests/harness/
+# faults.py), kills the
 # servers as the fault asks, checks what the brief expects, and records its
 # figures; a summary table of them is printed at the end.
 #
@@ -41,8 +42,7 @@ suite_init FAULTS "$FAULTS_SERVER" /usr/lib/postgresql/15/bin/initdb \
 
 FAULTS_TIMEOUT=${FAULTS_TIMEOUT:-480}
 export PROSODY_LOG_LEVEL=${PROSODY_LOG_LEVEL:-info}
-export FAULTS_FIGURES=$WORK/figures.jsonl
-: >"$FAULTS_FIGURES"
+suite_figures
 
 # shellcheck disable=SC2317  # called by suite_cleanup
 suite_on_cleanup()
@@ -69,7 +69,7 @@ timeout 30 psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres \
     -d postgres -c "ALTER SYSTEM SET synchronous_commit = on" \
     -c "SELECT pg_reload_conf()" >/dev/null || exit 1
 
-FAULTS_SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(12))')
+FAULTS_SECRET=$(suite_secret)
 export FAULTS_SECRET
 # one component per fault, so that each test has its own rows and its own
 # attach/conflict state; all share the run's secret
@@ -89,18 +89,10 @@ export FAULTS_XMPP2_DIR=$WORK/xmpp2
 XMPP2_COMPONENT_PORT=$(sed -n 's/^XMPP_COMPONENT_PORT=//p' "$WORK/xmpp2/env")
 export XMPP2_COMPONENT_PORT
 
-export E2E_PASSWORD=${E2E_PASSWORD:-$("$PY" -c 'import secrets; print("f-" + secrets.token_hex(6))')}
-export FAULTS_HARNESS=$HARNESS
-export FAULTS_E2E=$ROOT/tests/e2e
-suite_add_users faults.py
+suite_add_users faults f-
 
 # ---------------------------------------------------------------- suite
 
 say "running: ${TESTS[*]}"
 suite_python "$FAULTS_TIMEOUT" "${TESTS[@]}"
-suite_rc=$?
-
-"$PY" "$HERE/faults.py" summary "$FAULTS_FIGURES" || true
-
-[ "$suite_rc" = 0 ] && suite_end 1
-suite_end 0
+suite_end_figures $?

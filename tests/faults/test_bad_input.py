@@ -5,7 +5,6 @@ import asyncio
 import collections
 import time
 import uuid
-import xml.etree.ElementTree as ET
 
 import faults
 from faults import (Client, FaultCase, Registrar, config, kind, login,

@@ -7,16 +7,15 @@ import asyncio
 import collections
 import signal
 import os
-import socket
-import subprocess
 import threading
 import time
 
 import faults
-from faults import (LOAD_USERS, FaultCase, config, env, kind, login,
-                    marked_form, record, row_marker, rows_of, show,
+from faults import (LOAD_USERS, FaultCase, LoadLoop, config, env, kind,
+                    login, marked_form, record, row_marker, rows_of, show,
                     stanza_error)
 from e2e import NS_DISCO_INFO, NS_PING, bare, register_query
+from net import BlackHole
 
 DISCO = "<query xmlns='%s'/>" % NS_DISCO_INFO
 PING = "<ping xmlns='%s'/>" % NS_PING
@@ -128,19 +127,15 @@ class DbFaultsTest(FaultCase):
 
     async def _pg_load(self, jid, users):
         log = {u: [] for u in users}
-        end = asyncio.Event()
-        clients = {}
+        load = LoadLoop(users, stop_timeout=60)
         first_after = []
         inflight = []
         sent_at = {}
         state = {"t_start": None}
 
         async def worker(user):
-            k = 0
-            c = clients[user]
-            while not end.is_set():
-                k += 1
-                m = "%s.%d" % (user, k)
+            c = load.clients[user]
+            for m in load.markers(user):
                 t_sent = time.time()
                 reply = await c.ask("set", jid, marked_form(m), timeout=12)
                 t = time.time()
@@ -155,30 +150,21 @@ class DbFaultsTest(FaultCase):
                 if reply == "lost":
                     return
 
-        cs = await asyncio.gather(*(login(u, attempts=3) for u in users))
-        clients.update(zip(users, cs))
-        tasks = [asyncio.ensure_future(worker(u)) for u in users]
-        await asyncio.sleep(2.5)
-        t_down = time.time()
-        await asyncio.to_thread(faults.pg_stop_immediate)
-        t_down_done = time.time()
-        await asyncio.sleep(3)
-        # down for sure from t_down_done until now: the restart starts here
-        # (and PostgreSQL may accept connections before pg.sh returns)
-        t_start = state["t_start"] = time.time()
-        await asyncio.to_thread(faults.pg_start)
-        t_up = time.time()
-        await asyncio.sleep(5)
-        end.set()
-        done, pending = await asyncio.wait(tasks, timeout=60)
-        for t in pending:
-            t.cancel()
-        await asyncio.gather(*(c.stop() for c in clients.values()),
-                             return_exceptions=True)
-        for t in done:
-            if t.exception():
-                raise t.exception()
-        self.assertEqual(pending, set(), "clients stuck waiting for replies")
+        async with load.run(worker):
+            await asyncio.sleep(2.5)
+            t_down = time.time()
+            await asyncio.to_thread(faults.pg_stop_immediate)
+            t_down_done = time.time()
+            await asyncio.sleep(3)
+            # down for sure from t_down_done until now: the restart starts
+            # here (and PostgreSQL may accept connections before pg.sh
+            # returns)
+            t_start = state["t_start"] = time.time()
+            await asyncio.to_thread(faults.pg_start)
+            t_up = time.time()
+            await asyncio.sleep(5)
+        self.assertEqual(load.pending, set(),
+                         "clients stuck waiting for replies")
         rec = round(min(first_after) - t_start, 2) if first_after else None
         # answered after the stop began, sent before it was complete
         at_stop = collections.Counter(k for a, b, k in inflight
@@ -351,28 +337,10 @@ class DbFaultsTest(FaultCase):
                 reply = await c.ask("set", jid, marked_form("b03.0"),
                                     timeout=10)
                 self.assertEqual(kind(reply), "result", show(reply))
-                locker = subprocess.Popen(
-                    ["psql", "-X", "-q", "-h", "127.0.0.1", "-p",
-                     env("PGPORT"), "-U", "postgres", "-d",
-                     env("PGDATABASE")],
-                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL, text=True)
-                faults.note_pid(locker.pid, "psql")
+                locker = faults.lock_registrations(hold)
                 try:
-                    locker.stdin.write(
-                        "BEGIN; LOCK TABLE registrations IN ACCESS EXCLUSIVE "
-                        "MODE; SELECT pg_sleep(%d); COMMIT;\n" % hold)
-                    locker.stdin.close()
                     t_lock = time.time()
-                    for _ in range(50):
-                        held = await asyncio.to_thread(
-                            faults.psql_super,
-                            "SELECT count(*) FROM pg_locks WHERE relation = "
-                            "'registrations'::regclass AND mode = "
-                            "'AccessExclusiveLock' AND granted")
-                        if held == "1":
-                            break
-                        await asyncio.sleep(0.1)
+                    held = await faults.registrations_locked()
                     self.assertEqual(held, "1", "lock not taken")
                     t0 = time.time()
                     set_task = asyncio.ensure_future(
@@ -475,26 +443,8 @@ class DbFaultsTest(FaultCase):
                 warm = await c.ask("get", jid, register_query(), timeout=10)
                 self.assertEqual(kind(warm), "result", show(warm))
                 rss0 = rss_kb()
-                locker = subprocess.Popen(
-                    ["psql", "-X", "-q", "-h", "127.0.0.1", "-p",
-                     env("PGPORT"), "-U", "postgres", "-d",
-                     env("PGDATABASE")],
-                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL, text=True)
-                faults.note_pid(locker.pid, "psql")
-                locker.stdin.write(
-                    "BEGIN; LOCK TABLE registrations IN ACCESS EXCLUSIVE "
-                    "MODE; SELECT pg_sleep(%d); COMMIT;\n" % hold)
-                locker.stdin.close()
-                for _ in range(50):
-                    held = await asyncio.to_thread(
-                        faults.psql_super,
-                        "SELECT count(*) FROM pg_locks WHERE relation = "
-                        "'registrations'::regclass AND mode = "
-                        "'AccessExclusiveLock' AND granted")
-                    if held == "1":
-                        break
-                    await asyncio.sleep(0.1)
+                locker = faults.lock_registrations(hold)
+                held = await faults.registrations_locked()
                 self.assertEqual(held, "1", "lock not taken")
                 t_lock = time.time()
                 peak = [rss0]
@@ -601,31 +551,13 @@ class DbFaultsTest(FaultCase):
         later' within the connect timeout, one connect attempt at a time,
         and SIGTERM ends the process within 10 s with the attempt in hand
         still running (that request answered too)."""
-        lsock = socket.socket()
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind(("127.0.0.1", 0))
-        lsock.listen(64)
-        port = lsock.getsockname()[1]
-        accepted = []
-        stop = threading.Event()
-
-        def acceptor():
-            lsock.settimeout(0.2)
-            while not stop.is_set():
-                try:
-                    conn, _ = lsock.accept()
-                    accepted.append((time.time(), conn))
-                except OSError:
-                    pass
-
-        th = threading.Thread(target=acceptor, daemon=True)
-        th.start()
         jid = "pgsilent.localhost"
         timeout = 8
-        conninfo = ("host=127.0.0.1 port=%d dbname=registrar user=registrar "
-                    "connect_timeout=%d" % (port, timeout))
-        conf = config(jid).replace(env("REGISTRAR_CONNINFO"), conninfo)
-        try:
+        with BlackHole(64) as hole:
+            conninfo = ("host=127.0.0.1 port=%d dbname=registrar "
+                        "user=registrar connect_timeout=%d"
+                        % (hole.port, timeout))
+            conf = config(jid).replace(env("REGISTRAR_CONNINFO"), conninfo)
             t_start = time.time()
             r = self.registrar("pgsilent", conf)
             self.wait_attached(r, timeout=timeout + 20)
@@ -643,9 +575,9 @@ class DbFaultsTest(FaultCase):
                     # past the start-up failure's back-off: the first get
                     # makes one attempt, the others wait behind it
                     await asyncio.sleep(1.0)
-                    n0 = len(accepted)
+                    n0 = len(hole.accepted)
                     burst = await asyncio.gather(*[one() for _ in range(6)])
-                    attempts = len(accepted) - n0
+                    attempts = len(hole.accepted) - n0
                     # right after: backing off, answered at once
                     quick = await one()
                     # a new attempt in hand when SIGTERM comes
@@ -663,12 +595,6 @@ class DbFaultsTest(FaultCase):
                     await c.stop()
 
             out = self.arun(run(), timeout=120)
-        finally:
-            stop.set()
-            th.join(5)
-            for _, conn in accepted:
-                conn.close()
-            lsock.close()
         wait500 = "error/wait/internal-server-error"
         burst_ok = all(k == wait500 and t <= timeout + 1
                        for k, t in out["burst"])

@@ -10,9 +10,10 @@ import signal
 import time
 
 import faults
-from faults import (LOAD_USERS, FaultCase, config, env, kind, login,
-                    marked_form, record, row_marker, rows_of, show)
+from faults import (LOAD_USERS, FaultCase, LoadLoop, config, env, kind,
+                    login, marked_form, record, row_marker, rows_of)
 from e2e import NS_DISCO_INFO, NS_PING, bare
+from net import BlackHole, listener, port_open
 
 DISCO = "<query xmlns='%s'/>" % NS_DISCO_INFO
 PING = "<ping xmlns='%s'/>" % NS_PING
@@ -45,7 +46,7 @@ class XmppFaultsTest(FaultCase):
     async def _wait_port(self, port, seconds):
         deadline = time.time() + seconds
         while time.time() < deadline:
-            if await asyncio.to_thread(faults.port_open, port):
+            if await asyncio.to_thread(port_open, port):
                 return True
             await asyncio.sleep(0.2)
         return False
@@ -135,65 +136,51 @@ class XmppFaultsTest(FaultCase):
 
     async def _restart_load(self, jid, r, c2s):
         log = {u: [] for u in LOAD_USERS}
-        end = asyncio.Event()
-        clients = {}
+        load = LoadLoop(LOAD_USERS, stop_timeout=60)
 
         async def worker(user):
-            k = 0
-            c = clients[user]
-            while not end.is_set():
-                k += 1
-                m = "%s.%d" % (user, k)
+            c = load.clients[user]
+            for m in load.markers(user):
                 reply = await c.ask("set", jid, marked_form(m), timeout=8)
                 log[user].append((m, kind(reply)))
                 if reply == "lost" or reply is None:
                     await c.stop()
                     if not await self._wait_port(c2s, 30):
                         return
-                    c = clients[user] = await login(user, attempts=30)
+                    c = load.clients[user] = await login(user, attempts=30)
                 elif kind(reply) != "result":
                     await asyncio.sleep(0.2)
 
-        cs = await asyncio.gather(*(login(u, attempts=3) for u in LOAD_USERS))
-        clients.update(zip(LOAD_USERS, cs))
-        tasks = [asyncio.ensure_future(worker(u)) for u in LOAD_USERS]
-        await asyncio.sleep(2.5)
-        mark = r.mark()
-        comp = int(env("XMPP_COMPONENT_PORT"))
-        restart = asyncio.ensure_future(asyncio.to_thread(
-            faults.harness, env("FAULTS_SERVER", "prosody") + ".sh",
-            "restart", env("FAULTS_XMPP_DIR")))
-        # Prosody is "up" when its component port accepts again: watch it
-        # (every 50 ms) rather than trust when the restart script returns
-        t_stop = t_up = None
-        deadline = time.time() + 40
-        while time.time() < deadline and t_up is None:
-            is_open = await asyncio.to_thread(faults.port_open, comp)
-            if t_stop is None and not is_open:
-                t_stop = time.time()
-            elif t_stop is not None and is_open:
-                t_up = time.time()
-            else:
-                await asyncio.sleep(0.05)
-        await restart
-        self.assertIsNotNone(t_up, "Prosody's component port did not close "
-                             "and open again")
-        got = await asyncio.to_thread(r.wait_for, r"attached to .* as ", 30,
-                                      mark)
-        attempts = len(r.matching(r"reconnecting to ", mark))
-        reattach = None
-        if got:
-            reattach = round(faults.log_time(got[1]) - t_up, 2)
-        await asyncio.sleep(4)
-        end.set()
-        done, pending = await asyncio.wait(tasks, timeout=60)
-        for t in pending:
-            t.cancel()
-        for t in done:
-            if t.exception():
-                raise t.exception()
-        await asyncio.gather(*(c.stop() for c in clients.values()),
-                             return_exceptions=True)
+        async with load.run(worker):
+            await asyncio.sleep(2.5)
+            mark = r.mark()
+            comp = int(env("XMPP_COMPONENT_PORT"))
+            restart = asyncio.ensure_future(asyncio.to_thread(
+                faults.harness, env("FAULTS_SERVER", "prosody") + ".sh",
+                "restart", env("FAULTS_XMPP_DIR")))
+            # Prosody is "up" when its component port accepts again: watch
+            # it (every 50 ms) rather than trust when the restart script
+            # returns
+            t_stop = t_up = None
+            deadline = time.time() + 40
+            while time.time() < deadline and t_up is None:
+                is_open = await asyncio.to_thread(port_open, comp)
+                if t_stop is None and not is_open:
+                    t_stop = time.time()
+                elif t_stop is not None and is_open:
+                    t_up = time.time()
+                else:
+                    await asyncio.sleep(0.05)
+            await restart
+            self.assertIsNotNone(t_up, "Prosody's component port did not "
+                                 "close and open again")
+            got = await asyncio.to_thread(r.wait_for, r"attached to .* as ",
+                                          30, mark)
+            attempts = len(r.matching(r"reconnecting to ", mark))
+            reattach = None
+            if got:
+                reattach = round(faults.log_time(got[1]) - t_up, 2)
+            await asyncio.sleep(4)
         return dict(log=log, down_s=t_up - t_stop, reattach_s=reattach,
                     attempts=attempts)
 
@@ -201,7 +188,7 @@ class XmppFaultsTest(FaultCase):
 
     def test_2_server_unreachable_at_startup(self):
         port = int(env("XMPP2_COMPONENT_PORT"))
-        self.assertFalse(faults.port_open(port), "port %d is open" % port)
+        self.assertFalse(port_open(port), "port %d is open" % port)
         lo, hi = 200, 2000
         r = self.registrar("late", config(
             "late.localhost", port=port,
@@ -333,49 +320,23 @@ class XmppFaultsTest(FaultCase):
         time: the TCP connection is accepted (a stopped or wedged server's
         backlog does that) and no stream header ever comes. registrar
         should give up on that attempt and retry, not wait forever."""
-        import socket
-        import threading
-        lsock = socket.socket()
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind(("127.0.0.1", 0))
-        lsock.listen(16)
-        port = lsock.getsockname()[1]
-        accepted = []
-        stop = threading.Event()
-
-        def acceptor():
-            lsock.settimeout(0.2)
-            while not stop.is_set():
-                try:
-                    conn, _ = lsock.accept()
-                    accepted.append((time.time(), conn))
-                except OSError:
-                    pass
-
-        th = threading.Thread(target=acceptor, daemon=True)
-        th.start()
         window = 25
-        try:
+        with BlackHole(16) as hole:
             r = self.registrar("silent", config(
-                "silent.localhost", port=port,
+                "silent.localhost", port=hole.port,
                 component_extra="    keepalive_s = 2\n"
                                 "    keepalive_timeout_s = 2\n"
                                 "    reconnect_min_ms = 200\n"
                                 "    reconnect_max_ms = 2000"))
             t0 = time.time()
             time.sleep(window)
+            accepted = list(hole.accepted)
             n = len(accepted)
             gaps = [round(b[0] - a[0], 1) for a, b in
                     zip([(t0, None)] + accepted, accepted)]
             alive = r.alive()
             last = [l for _, l in r.lines if "component:" in l][-1:]
             rc = r.stop()
-        finally:
-            stop.set()
-            th.join(5)
-            for _, conn in accepted:
-                conn.close()
-            lsock.close()
         ok = n >= 2 and alive and rc == 0
         record("8b silent server at connect", "PASS" if ok else "FAIL",
                window_s=window, tcp_connections=n,
@@ -396,13 +357,9 @@ class XmppFaultsTest(FaultCase):
         behind garbage (a FORM_TYPE refused) or, when shorter than 3
         bytes, written through a NULL pointer.  registrar must answer the
         next stream's request as if nothing had happened."""
-        import socket
         import threading
         jid = "cut.localhost"
-        lsock = socket.socket()
-        lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        lsock.bind(("127.0.0.1", 0))
-        lsock.listen(4)
+        lsock = listener(4)
         lsock.settimeout(20)
         port = lsock.getsockname()[1]
         result = {}

@@ -58,8 +58,7 @@ HA_FAILOVER_TIMEOUT=${HA_FAILOVER_TIMEOUT:-240}
 export HA_FAILOVER_REPS=${HA_FAILOVER_REPS:-3}
 export HA_FAILOVER_SYNC=${HA_FAILOVER_SYNC:-1}
 export PROSODY_LOG_LEVEL=${PROSODY_LOG_LEVEL:-info}
-export FAULTS_FIGURES=$WORK/figures.jsonl
-: >"$FAULTS_FIGURES"
+suite_figures
 
 # shellcheck disable=SC2317  # called by suite_cleanup
 suite_on_cleanup()
@@ -74,7 +73,7 @@ suite_on_cleanup()
 
 # ---------------------------------------------------------------- servers
 
-HA_SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(12))')
+HA_SECRET=$(suite_secret)
 export HA_SECRET
 comp_args=()
 for ((i = 1; i <= HA_FAILOVER_REPS; i++)); do
@@ -82,17 +81,10 @@ for ((i = 1; i <= HA_FAILOVER_REPS; i++)); do
 done
 suite_start_xmpp "${comp_args[@]}"
 
-export E2E_PASSWORD=${E2E_PASSWORD:-$("$PY" -c 'import secrets; print("h-" + secrets.token_hex(6))')}
-export FAULTS_HARNESS=$HARNESS
-suite_add_users test_failover.py
+suite_add_users test_failover h-
 
 # ---------------------------------------------------------------- suite
 
 say "running: ${TESTS[*]} ($HA_FAILOVER_REPS repetition(s))"
 suite_python "$HA_FAILOVER_TIMEOUT" "${TESTS[@]}"
-suite_rc=$?
-
-"$PY" "$ROOT/tests/faults/faults.py" summary "$FAULTS_FIGURES" || true
-
-[ "$suite_rc" = 0 ] && suite_end 1
-suite_end 0
+suite_end_figures $?

@@ -58,31 +58,23 @@ if ! "$PY" -c 'import yaml' 2>/dev/null; then
 fi
 
 HA_INSTANCES_TIMEOUT=${HA_INSTANCES_TIMEOUT:-420}
-export FAULTS_FIGURES=$WORK/figures.jsonl
-: >"$FAULTS_FIGURES"
+suite_figures
 
 # ---------------------------------------------------------------- servers
 
 suite_start_pg
 
-HA_SECRET=$("$PY" -c 'import secrets; print(secrets.token_hex(12))')
+HA_SECRET=$(suite_secret)
 export HA_SECRET
 export EJABBERD_DOMAIN_BALANCING="ha.localhost=bare_source:3 race.localhost=bare_source:2"
 suite_start_xmpp ha.localhost "$HA_SECRET" harnd.localhost "$HA_SECRET" \
     race.localhost "$HA_SECRET"
 say "ejabberd's domain_balancing: $EJABBERD_DOMAIN_BALANCING"
 
-export E2E_PASSWORD=${E2E_PASSWORD:-$("$PY" -c 'import secrets; print("i-" + secrets.token_hex(6))')}
-export FAULTS_HARNESS=$HARNESS
-suite_add_users test_instances.py
+suite_add_users test_instances i-
 
 # ---------------------------------------------------------------- suite
 
 say "running: ${TESTS[*]}"
 suite_python "$HA_INSTANCES_TIMEOUT" "${TESTS[@]}"
-suite_rc=$?
-
-"$PY" "$ROOT/tests/faults/faults.py" summary "$FAULTS_FIGURES" || true
-
-[ "$suite_rc" = 0 ] && suite_end 1
-suite_end 0
+suite_end_figures $?

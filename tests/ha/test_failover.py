@@ -22,7 +22,7 @@ delays).
 
 tests/ha/run_failover.sh sets the environment (besides e2e.py's and
 registrar.py's): HA_SECRET, HA_FAILOVER_REPS, HA_FAILOVER_SYNC,
-HA_FAILOVER_PROMOTE_DELAY, FAULTS_HARNESS, FAULTS_FIGURES.
+HA_FAILOVER_PROMOTE_DELAY, FAULTS_FIGURES.
 
 Command line:
   test_failover.py users     "user password" for every account it uses
@@ -36,15 +36,11 @@ import statistics
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "faults"))
-
-# faults puts tests/e2e and tests/harness on sys.path
-from faults import (PGBIN, FaultCase, as_harness_user, harness,  # noqa: E402
+from faults import (PGBIN, FaultCase, LoadLoop, as_harness_user, harness,
                     kind, log_time, login, marked_form, read_env, record,
                     row_marker)
-from e2e import bare, env, password  # noqa: E402
-from registrar import conf_text  # noqa: E402
+from e2e import bare, env, password
+from registrar import conf_text
 
 USERS = ["f%02d" % i for i in range(1, 11)]
 POOL = ["probe"] + USERS
@@ -197,11 +193,12 @@ class FailoverTest(FaultCase):
     async def load(self, r, clients, jid, primary, standby, p1, marks):
         """Per user, (seq, kind, sent, answered) of every request."""
         log = {u: [] for u in USERS}
-        end = asyncio.Event()
+        load = LoadLoop(USERS, stop_timeout=REPLY_TIMEOUT_S + 5,
+                        clients=clients)
 
         async def worker(user):
             c, k = clients[user], 0
-            while not end.is_set():
+            while not load.end.is_set():
                 k += 1
                 t0 = time.time()
                 reply = await c.ask("set", jid,
@@ -217,8 +214,7 @@ class FailoverTest(FaultCase):
             return any(k == "result" and t1 > marks["promote"]
                        for _, k, _, t1 in log[user])
 
-        tasks = [asyncio.ensure_future(worker(u)) for u in USERS]
-        try:
+        async with load.run(worker):
             await asyncio.sleep(WARM_S)
             marks["state_at_stop"] = await asyncio.to_thread(
                 replication_state, p1)
@@ -235,16 +231,8 @@ class FailoverTest(FaultCase):
                    and not all(served_again(u) for u in USERS)):
                 await asyncio.sleep(0.1)
             await asyncio.sleep(AFTER_S)
-        finally:
-            end.set()
-            done, pending = await asyncio.wait(
-                tasks, timeout=REPLY_TIMEOUT_S + 5)
-            for t in pending:
-                t.cancel()
-        for t in done:
-            if t.exception():
-                raise t.exception()
-        self.assertEqual(pending, set(), "clients stuck waiting for replies")
+        self.assertEqual(load.pending, set(),
+                         "clients stuck waiting for replies")
         return log
 
     # -------------------------------------------------------------- checks

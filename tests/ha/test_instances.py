@@ -50,13 +50,11 @@ import statistics
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "faults"))
-
-import faults  # noqa: E402  (puts tests/e2e and tests/harness on sys.path)
-from faults import (FaultCase, conf_text, env, kind, login,  # noqa: E402
+import e2e
+import faults
+from faults import (FaultCase, LoadLoop, conf_text, env, kind, login,
                     marked_form, record, row_marker, rows_of)
-from e2e import bare, legacy, psql_json, register_query  # noqa: E402
+from e2e import bare, legacy, psql_json, register_query
 
 LOAD_USERS = ["h%02d" % i for i in range(1, 21)]
 RACE_USERS = ["x%02d" % i for i in range(1, 13)]
@@ -108,16 +106,11 @@ class InstancesTest(FaultCase):
         seconds; keep going until every client was served after that (at
         most 30 s), and at least HOLD_S after the kill."""
         log = {u: [] for u in LOAD_USERS}   # (marker, sent, answered, kind)
-        stop = asyncio.Event()
-        cs = await asyncio.gather(*(login(u, attempts=3) for u in LOAD_USERS))
-        clients = dict(zip(LOAD_USERS, cs))
+        load = LoadLoop(LOAD_USERS, stop_timeout=REQ_TIMEOUT + 10)
 
         async def worker(user):
-            c = clients[user]
-            k = 0
-            while not stop.is_set():
-                k += 1
-                m = "%s.%d" % (user, k)
+            c = load.clients[user]
+            for m in load.markers(user):
                 t0 = time.time()
                 reply = await c.ask("set", jid, marked_form(m),
                                     timeout=REQ_TIMEOUT)
@@ -127,8 +120,7 @@ class InstancesTest(FaultCase):
                 if kind(reply) != "result":
                     await asyncio.sleep(0.1)
 
-        tasks = [asyncio.ensure_future(worker(u)) for u in LOAD_USERS]
-        try:
+        async with load.run(worker):
             await asyncio.sleep(WARM_S)
             before = {r.name: served_by(r, jid) for r in rs}
             victim = max(rs, key=lambda r: len(before[r.name]))
@@ -158,16 +150,6 @@ class InstancesTest(FaultCase):
                 await asyncio.sleep(0.2)
             await asyncio.sleep(max(0.0, t_kill + HOLD_S - time.time()))
             await asyncio.sleep(1.0)
-        finally:
-            stop.set()
-            done, pending = await asyncio.wait(tasks, timeout=REQ_TIMEOUT + 10)
-            for t in pending:
-                t.cancel()
-            await asyncio.gather(*(c.stop() for c in clients.values()),
-                                 return_exceptions=True)
-        for t in done:
-            if t.exception():
-                raise t.exception()
         return dict(log=log, before=before, victim=victim,
                     restarted=restarted, t_kill=t_kill, t_restart=t_restart,
                     t_back=t_back)
@@ -443,7 +425,6 @@ class InstancesTest(FaultCase):
 
 def main(argv):
     if len(argv) >= 2 and argv[1] == "users":
-        import e2e
         for user in POOL:
             print(user, e2e.password())
         return 0

@@ -1,18 +1,25 @@
-"""tests/e2e/e2e.py: shared helpers for registrar's end-to-end tests.
+"""tests/harness/e2e.py: the end-to-end helpers every Python suite uses.
 
-The tests talk to a real Prosody (tests/harness/prosody.sh) as real
-accounts with slixmpp, to a running registrar attached to it, and read
-PostgreSQL (tests/harness/pg.sh) with psql. tests/e2e/run.sh sets the
-environment:
+Imported by tests/e2e (the end-to-end suite), tests/harness/faults.py
+(tests/faults, tests/ha) as `import e2e`: tests/harness is on the import
+path through PYTHONPATH, which tests/harness/suite.sh exports (the one
+way the suites find these modules; no test adds a folder to sys.path).
+
+The tests talk to a real XMPP server (tests/harness/prosody.sh or
+ejabberd.sh) as real accounts with slixmpp, to a running registrar
+attached to it, and read PostgreSQL (tests/harness/pg.sh) with psql. The
+suite's run.sh sets the environment:
 
   XMPP_HOST, XMPP_C2S_PORT, XMPP_DOMAIN   the c2s listener and virtual host
   E2E_PASSWORD                            the password of every pool account
   CONTESTS_JID, ACCOUNTS_JID, ..._JID     the registrar components
   PGHOST, PGPORT, PGUSER, PGDATABASE      the registrar database
 
-Command line (used by run.sh and deploy/quickstart.sh):
+Command line (used by tests/e2e/run.sh, tests/harness/suite.sh and
+deploy/quickstart.sh):
 
-  e2e.py users                  print "user password" for every pool account
+  e2e.py users                  print "user password" for every account of
+                                the end-to-end suite's pool (POOL)
   e2e.py wait-component JID S [PID]
                                 wait up to S seconds until JID answers
                                 disco#info; give up early if PID exits
@@ -27,10 +34,6 @@ import sys
 import unittest
 import uuid
 import xml.etree.ElementTree as ET
-
-# tests/harness/registrar.py (the Registrar process class, the fixtures)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "harness"))
 
 _LOGFILE = os.environ.get("E2E_XMPP_LOG")
 if _LOGFILE:
@@ -82,7 +85,7 @@ def env(name, default=None):
     value = os.environ.get(name, default)
     if value is None:
         raise unittest.SkipTest("environment variable %s is not set "
-                                "(run the suite with tests/e2e/run.sh)" % name)
+                                "(run the suite through its run.sh)" % name)
     return value
 
 
@@ -329,6 +332,16 @@ def rows_for(service, jid):
         service=service, jid=jid)
 
 
+def password_matches(service, jid, pw):
+    """True when the stored hash of (service, jid) is the hash of pw
+    (pgcrypto's crypt() in the database)."""
+    rows = psql_json(
+        "SELECT password_hash = crypt(:'pw', password_hash) AS ok "
+        "FROM registrations WHERE service = :'service' AND jid = :'jid'",
+        pw=pw, service=service, jid=jid)
+    return bool(rows) and rows[0]["ok"] is True
+
+
 def pg_dump():
     out = subprocess.run(["pg_dump", "--no-owner", "--inserts"],
                          capture_output=True, text=True, timeout=60)
@@ -401,7 +414,20 @@ class E2ETestCase(unittest.TestCase):
                       "reply type:\n  %s" % show(reply))
         return reply
 
+    def only_row(self, user):
+        """The one row of user's bare JID in the service (a failure when
+        there is none or more)."""
+        rows = rows_for(self.service, bare(user))
+        self.assertEqual(len(rows), 1, "one row for %s in %s, got %r"
+                         % (bare(user), self.service, rows))
+        return rows[0]
+
     # -- assertions
+
+    def assertNoRow(self, user, why):
+        rows = rows_for(self.service, bare(user))
+        self.assertEqual(rows, [], "%s: no row may be stored for %s"
+                         % (why, bare(user)))
 
     def assertResult(self, reply, what=""):
         self.assertEqual(reply.get("type"), "result",

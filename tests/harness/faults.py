@@ -1,26 +1,32 @@
-"""tests/faults/faults.py: shared helpers for registrar's fault tests.
+"""tests/harness/faults.py: the helpers of the suites that break things.
 
-Builds on tests/e2e/e2e.py (clients, stanzas, psql) and
-tests/harness/registrar.py (the Registrar process class: stderr captured
-line by line with arrival times; configs from tests/fixtures) and adds
-what the faults need: registrar processes started per test, server control
-(Prosody restart/stop/SIGSTOP, PostgreSQL immediate stop and restart),
-a client that notices a lost stream, and a record of observed figures.
+Imported as `import faults` by tests/faults and tests/ha (tests/harness
+is on PYTHONPATH, exported by tests/harness/suite.sh). Builds on e2e.py
+(clients, stanzas, psql) and registrar.py (the Registrar process class:
+its output captured line by line with arrival times; configs from
+tests/fixtures) and adds what those suites need: registrar processes
+started per test (FaultCase), server control (Prosody restart/stop/
+SIGSTOP, PostgreSQL immediate stop and restart), a client that notices a
+lost stream, clients in a loop under a fault (LoadLoop), and a record of
+observed figures.
 
 tests/faults/run.sh sets the environment (besides e2e.py's and
-registrar.py's: SUITE_WORK, SUITE_PIDS):
+registrar.py's: SUITE_WORK, SUITE_PIDS; tests/ha's run scripts set the
+part they use):
   FAULTS_FIGURES     JSON lines of figures, one per check
   FAULTS_SECRET      every component's secret on the test Prosody
   FAULTS_PG_DIR, FAULTS_XMPP_DIR, FAULTS_XMPP2_DIR   harness directories
   XMPP_COMPONENT_PORT, XMPP2_COMPONENT_PORT          component listeners
-  REGISTRAR_BIN, FAULTS_HARNESS
+  REGISTRAR_BIN
 
 Command line:
-  faults.py users              "user password" for every pool account
-  faults.py summary FILE       the table of figures
+  faults.py users              "user password" for every account of the
+                               fault suite's pool (POOL)
+  faults.py summary FILE       the table of figures (tests/faults, tests/ha)
 """
 
 import asyncio
+import contextlib
 import datetime
 import json
 import os
@@ -28,15 +34,12 @@ import re
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.environ.get("FAULTS_E2E",
-                                  os.path.join(HERE, "..", "e2e")))
-
-import e2e  # noqa: E402  (it puts tests/harness on sys.path)
-from registrar import Registrar, conf_text, note_pid  # noqa: E402,F401
-from e2e import (NS_DATA, NS_REGISTER, E2ETestCase, bare, env,  # noqa: E402,F401
+import e2e
+from registrar import Registrar, conf_text, note_pid  # noqa: F401
+from e2e import (NS_DATA, NS_REGISTER, E2ETestCase, bare, env,  # noqa: F401
                  esc, register_query, show, stanza_error, psql_json)
 
+HERE = os.path.dirname(os.path.abspath(__file__))     # tests/harness
 PGBIN = "/usr/lib/postgresql/15/bin"
 
 # accounts on the test Prosody: 40 for the load tests, a few for the rest
@@ -110,7 +113,9 @@ def config(jid, port=None, secret=None, service="contests",
 # ------------------------------------------------------------- servers
 
 def harness(script, *args, timeout=90):
-    out = subprocess.run([os.path.join(env("FAULTS_HARNESS"), script)]
+    """tests/harness/SCRIPT ARGS... (pg.sh, prosody.sh, ejabberd.sh);
+    a failure raises."""
+    out = subprocess.run([os.path.join(HERE, script)]
                          + list(args), capture_output=True, text=True,
                          timeout=timeout)
     if out.returncode != 0:
@@ -135,19 +140,6 @@ def prosody_pid(dirname=None):
     with open("/proc/%d/cmdline" % pid, "rb") as f:
         assert os.path.join(dirname, "prosody.cfg.lua").encode() in f.read()
     return pid
-
-
-def port_open(port):
-    import socket
-    s = socket.socket()
-    s.settimeout(0.5)
-    try:
-        s.connect(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
 
 
 def as_harness_user(cmd, timeout=60):
@@ -194,6 +186,36 @@ def psql_super(sql, timeout=30, db=None):
         raise AssertionError("psql (superuser) failed: %s\nSQL: %s"
                              % (out.stderr.strip(), sql))
     return out.stdout.strip()
+
+
+def lock_registrations(hold):
+    """A psql (listed in SUITE_PIDS) whose transaction takes ACCESS
+    EXCLUSIVE on registrations and holds it for hold seconds; the caller
+    waits for it (or kills it)."""
+    locker = subprocess.Popen(
+        ["psql", "-X", "-q", "-h", "127.0.0.1", "-p", env("PGPORT"), "-U",
+         "postgres", "-d", env("PGDATABASE")],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, text=True)
+    note_pid(locker.pid, "psql")
+    locker.stdin.write("BEGIN; LOCK TABLE registrations IN ACCESS EXCLUSIVE "
+                       "MODE; SELECT pg_sleep(%d); COMMIT;\n" % hold)
+    locker.stdin.close()
+    return locker
+
+
+async def registrations_locked():
+    """"1" once lock_registrations()' lock is granted (asked every 0.1 s,
+    50 times), else the last count."""
+    for _ in range(50):
+        held = await asyncio.to_thread(
+            psql_super, "SELECT count(*) FROM pg_locks WHERE relation = "
+            "'registrations'::regclass AND mode = 'AccessExclusiveLock' "
+            "AND granted")
+        if held == "1":
+            break
+        await asyncio.sleep(0.1)
+    return held
 
 
 def rows_of(service):
@@ -253,6 +275,77 @@ async def login(user, attempts=1, pause=0.5):
             if i + 1 < attempts:
                 await asyncio.sleep(pause)
     raise AssertionError("%s cannot log in: %s" % (user, last))
+
+
+class LoadLoop:
+    """Clients of users, each in a loop of requests while a fault happens:
+
+        load = LoadLoop(users, stop_timeout=60)
+
+        async def worker(user):
+            c = load.clients[user]
+            for m in load.markers(user):    # until load.end is set
+                ...                 # marked_form(m); may replace
+                                    # load.clients[user]
+
+        async with load.run(worker):
+            ...                     # the fault, under the load
+        load.pending                # workers still busy at the end
+
+    run() logs every user in (3 attempts each) and starts one worker task
+    per user. Leaving the block sets end, waits up to stop_timeout for the
+    workers to finish the request in hand, cancels those still busy
+    (listed in pending), stops every client in clients, and then, unless
+    the block raised, raises the first exception a worker raised.
+
+    clients: {user: Client} already logged in, for a load run more than
+    once on the same clients (tests/ha/test_failover.py); run() then logs
+    no one in and stops no one (the caller does)."""
+
+    def __init__(self, users, stop_timeout, clients=None):
+        self.users = list(users)
+        self.stop_timeout = stop_timeout
+        self.end = asyncio.Event()
+        self._own = clients is None
+        self.clients = {} if clients is None else clients
+        self.pending = set()
+        self._tasks = []
+
+    def markers(self, user):
+        """"USER.1", "USER.2", ...: one per round of user's worker, until
+        end is set."""
+        k = 0
+        while not self.end.is_set():
+            k += 1
+            yield "%s.%d" % (user, k)
+
+    @contextlib.asynccontextmanager
+    async def run(self, worker):
+        if self._own:
+            cs = await asyncio.gather(*(login(u, attempts=3)
+                                        for u in self.users))
+            self.clients.update(zip(self.users, cs))
+        self._tasks = [asyncio.ensure_future(worker(u)) for u in self.users]
+        try:
+            yield self
+        except BaseException:
+            await self._stop()
+            raise
+        done = await self._stop()
+        for t in done:
+            if not t.cancelled() and t.exception():
+                raise t.exception()
+
+    async def _stop(self):
+        self.end.set()
+        done, self.pending = await asyncio.wait(self._tasks,
+                                                timeout=self.stop_timeout)
+        for t in self.pending:
+            t.cancel()
+        if self._own:
+            await asyncio.gather(*(c.stop() for c in self.clients.values()),
+                                 return_exceptions=True)
+        return done
 
 
 def kind(reply):

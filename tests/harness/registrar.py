@@ -1,6 +1,6 @@
 """tests/harness/registrar.py: registrar as the Python suites drive it.
 
-One process class for every suite (tests/e2e, tests/faults), as
+One process class for every suite (tests/e2e, tests/faults, tests/ha), as
 PgBouncer's test/utils.py has its Bouncer: Registrar writes a config,
 starts the binary (optionally under a wrapper such as valgrind), keeps its
 output in NAME.log and in memory with arrival times, waits for log lines,
@@ -9,6 +9,8 @@ and stops it with SIGTERM, reporting the exit status.
 Configurations come from tests/fixtures (see its README): conf_text()
 joins component.conf and SERVICE.conf (or takes SERVICE.conf alone when it
 holds its own titled component sections) and fills in the @PLACEHOLDERS@.
+SERVICE may name several fixtures joined by "+" (bench+bench_pw: the
+titled services of both, in that order, in one file).
 
 Environment (set by tests/harness/suite.sh):
   REGISTRAR_BIN        the binary
@@ -20,6 +22,8 @@ Environment (set by tests/harness/suite.sh):
 
 Command line (used by suite.sh):
   registrar.py conf SERVICE [KEY=VALUE ...]   the config text on stdout
+                                              (tests/harness/suite.sh's
+                                              suite_conf)
 """
 
 import os
@@ -48,7 +52,8 @@ def conf_text(service, **values):
     front and every @KEY@ replaced by values[KEY] (str() of it). The slots
     COMPONENT and REGISTRATION (extra lines) default to empty, LOG_LEVEL
     to info; XMPP_PORT, CONNINFO and XMPP_DOMAIN to the run's environment.
-    A placeholder left without a value is an error."""
+    A placeholder left without a value is an error. "A+B": the fixtures A
+    and B one after the other (titled services: no component.conf)."""
     vals = {"COMPONENT": "", "REGISTRATION": "", "LOG_LEVEL": "info"}
     for key, var in (("XMPP_PORT", "XMPP_COMPONENT_PORT"),
                      ("CONNINFO", "REGISTRAR_CONNINFO"),
@@ -56,18 +61,18 @@ def conf_text(service, **values):
         if var in os.environ:
             vals[key] = os.environ[var]
     vals.update({k: str(v) for k, v in values.items()})
-    text = ""
-    for part in ("component", service):
+    own = ""
+    for part in service.split("+"):
         with open(os.path.join(FIXTURES, part + ".conf"),
                   encoding="utf-8") as f:
-            text += f.read()
+            own += f.read()
     # a fixture of titled 'component "JID" { }' sections is a whole file
     # (the two forms cannot be mixed)
-    with open(os.path.join(FIXTURES, service + ".conf"),
-              encoding="utf-8") as f:
-        own = f.read()
-    if re.search(r'^\s*component\s+"', own, re.M):
-        text = own
+    text = own
+    if not re.search(r'^\s*component\s+"', own, re.M):
+        with open(os.path.join(FIXTURES, "component.conf"),
+                  encoding="utf-8") as f:
+            text = f.read() + own
 
     def fill(m):
         if m.group(1) not in vals:

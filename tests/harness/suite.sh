@@ -1,8 +1,10 @@
 # shellcheck shell=bash
-# tests/harness/suite.sh: the driver shared by tests/e2e/run.sh and
-# tests/faults/run.sh. Sourced, not run.
+# tests/harness/suite.sh: the driver shared by every suite that runs
+# registrar against real servers: tests/e2e/run.sh, tests/faults/run.sh,
+# tests/ha/run_*.sh and the benchmark, tests/bench/run.sh. Sourced, not
+# run.
 #
-# What both suites do, in this order:
+# What the suites do, in this order:
 #   suite_init PREFIX SERVER TOOLS... -- "$@"
 #                   --help (the caller's header comment), root, the
 #                   registrar binary, the tools (exit 77 when one is
@@ -14,30 +16,57 @@
 #                   exported
 #   suite_start_xmpp JID SECRET ...
 #                   the XMPP server (SERVER.sh: prosody, ejabberd) in
-#                   $WORK/xmpp with those components, its env exported
+#                   $XMPP_DIR ($WORK/xmpp) with those components, its env
+#                   exported; suite_stop_xmpp stops it; suite_use_server
+#                   SERVER [DIR] picks another server (and directory) for
+#                   the next start (the benchmark runs one after another)
+#   suite_add_users MODULE PREFIX
+#                   E2E_PASSWORD (unless set: PREFIX and random digits),
+#                   then the accounts "python3 -m MODULE users" prints,
+#                   created on the XMPP server
+#   suite_secret [PREFIX]
+#                   prints PREFIX and 24 random hex digits (a component
+#                   secret, a password)
 #   suite_conf NAME SERVICE [KEY=VALUE ...]
 #                   $WORK/NAME.conf from tests/fixtures (registrar.py conf),
 #                   checked with registrar --check-config
-#   suite_registrar_start NAME, suite_registrar_attached NAME SECONDS,
-#   suite_registrar_stop NAME
-#                   a long-running registrar on $WORK/NAME.conf (log
-#                   $WORK/NAME.log); stop records its exit status in
-#                   REG_STATUS[NAME]
+#   suite_registrar_start NAME [CONF], suite_registrar_attached NAME
+#   SECONDS, suite_registrar_stop NAME
+#                   a long-running registrar on CONF ($WORK/NAME.conf; log
+#                   $WORK/NAME.log, pid REG_PID[NAME]); stop records its
+#                   exit status in REG_STATUS[NAME]
+#   suite_spawn NAME MARKER CMD...
+#                   any other long-running process (CMD, in the background;
+#                   log $WORK/NAME.log; pid $SPAWNED), listed in $SUITE_PIDS
+#   suite_wait_log NAME PATTERN COUNT SECONDS PID
+#                   until $WORK/NAME.log holds COUNT lines with PATTERN;
+#                   false (the log's tail shown) after SECONDS or when PID
+#                   has exited
+#   suite_stop_all  every registrar and listed process still running
 #   suite_python TIMEOUT MODULE...
 #                   python3 -m unittest in the suite's directory, in the
 #                   background and waited for (a signal to the driver
 #                   runs the cleanup at once)
+#   suite_figures, suite_end_figures RC
+#                   FAULTS_FIGURES, the file faults.record() appends to;
+#                   then its table (faults.py summary) and suite_end
 #   suite_end RC    PASS or FAIL, exit
 # On exit, also on failure or ^C, the trap stops by PID what was started:
 # the python suite, the registrars started here, every process listed in
-# $SUITE_PIDS (registrar.py and the tests append "PID MARKER"; stopped
-# only while its command line still holds MARKER), the servers; then
-# calls suite_on_cleanup if the suite defines it, and removes $WORK after
-# a passing run unless $PREFIX_KEEP=1.
+# $SUITE_PIDS (suite_spawn, registrar.py and the tests append "PID
+# MARKER"; stopped only while its command line still holds MARKER), the
+# servers; then calls suite_on_cleanup if the suite defines it, and
+# removes $WORK after a passing run unless $PREFIX_KEEP=1.
+#
+# Python: the suites' shared modules live here, in tests/harness (e2e.py,
+# faults.py, net.py, registrar.py). This file exports PYTHONPATH with
+# tests/harness first: that is how every Python file of every suite
+# imports them ("import e2e", "from net import BlackHole"); none adds a
+# folder to sys.path.
 #
 # Set for the suite: HERE (its directory), ROOT, HARNESS, XMPP_HARNESS,
-# PY, REGISTRAR_BIN, WORK, SUITE_WORK, SUITE_PIDS, TESTS (the modules
-# given, or every test_*.py).
+# XMPP_SERVER, XMPP_DIR, PY, PYTHONPATH, REGISTRAR_BIN, WORK, SUITE_WORK,
+# SUITE_PIDS, TESTS (the modules given, or every test_*.py).
 
 HARNESS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HARNESS/../.." && pwd)
@@ -45,6 +74,7 @@ ROOT=$(cd "$HARNESS/../.." && pwd)
 . "$HARNESS/lib.sh"
 
 PY=/usr/bin/python3
+export PYTHONPATH=$HARNESS${PYTHONPATH:+:$PYTHONPATH}
 REGISTRAR_BIN=${REGISTRAR_BIN:-$ROOT/build/registrar}
 REGISTRAR_STOP_TIMEOUT=${REGISTRAR_STOP_TIMEOUT:-15}
 
@@ -73,8 +103,6 @@ suite_init()
     [ $# -gt 0 ] && shift
     SUITE_NAME=${prefix,,}
     HERE=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)
-    XMPP_SERVER=$server
-    XMPP_HARNESS=$HARNESS/$server.sh
 
     case ${1:-} in
     -h|--help)
@@ -89,10 +117,7 @@ suite_init()
         say "no registrar binary at $REGISTRAR_BIN (build it, or set REGISTRAR_BIN)"
         exit 1
     fi
-    if [ ! -x "$XMPP_HARNESS" ]; then
-        say "SKIP: the XMPP server is $server, but there is no $XMPP_HARNESS"
-        exit 77
-    fi
+    suite_use_server "$server"
     for tool in "${tools[@]}"; do
         if ! command -v "$tool" >/dev/null 2>&1; then
             say "SKIP: $tool is missing (apt-get install postgresql-15 prosody python3-slixmpp)"
@@ -115,6 +140,7 @@ suite_init()
     fi
     WORK=$(cd "$WORK" && pwd -P)
     chmod 755 "$WORK"
+    XMPP_DIR=$WORK/xmpp
     export SUITE_WORK=$WORK SUITE_PIDS=$WORK/pids REGISTRAR_BIN
     : >"$SUITE_PIDS"
 
@@ -139,7 +165,7 @@ suite_stop_listed()
     while read -r pid marker; do
         [ -n "$pid" ] || continue
         if pid_runs "$pid" "$marker"; then
-            say "stopping leftover pid $pid ($marker)"
+            say "stopping pid $pid ($marker)"
             kill -CONT "$pid" 2>/dev/null
             stop_pid "$pid" 10 TERM
         fi
@@ -154,14 +180,11 @@ suite_cleanup()
         # timeout(1) passes the signal on to the python suite
         stop_pid "$SUITE_PID" 10 TERM
     fi
-    for name in "${!REG_PID[@]}"; do
-        suite_registrar_stop "$name"
-    done
-    suite_stop_listed
+    suite_stop_all
     if declare -F suite_on_cleanup >/dev/null; then
         suite_on_cleanup
     fi
-    [ "$STARTED_XMPP" = 1 ] && "$XMPP_HARNESS" stop "$WORK/xmpp"
+    suite_stop_xmpp
     [ "$STARTED_PG" = 1 ] && "$HARNESS/pg.sh" stop "$WORK/pg"
     if [ "$FAILED" = 0 ] && [ "$rc" = 0 ] && [ "$SUITE_KEEP" != 1 ]; then
         rm -rf "$WORK"
@@ -183,33 +206,67 @@ suite_start_pg()
     set +a
 }
 
+# suite_use_server SERVER [DIR]: the server the next suite_start_xmpp
+# starts (tests/harness/SERVER.sh; exit 77 when there is none), in DIR
+# (default: as before, $WORK/xmpp)
+suite_use_server()
+{
+    XMPP_SERVER=$1
+    XMPP_HARNESS=$HARNESS/$1.sh
+    [ $# -lt 2 ] || XMPP_DIR=$2
+    if [ ! -x "$XMPP_HARNESS" ]; then
+        say "SKIP: the XMPP server is $1, but there is no $XMPP_HARNESS"
+        exit 77
+    fi
+}
+
 suite_start_xmpp()
 {
     STARTED_XMPP=1
-    "$XMPP_HARNESS" start "$WORK/xmpp" "$@" || exit 1
+    "$XMPP_HARNESS" start "$XMPP_DIR" "$@" || exit 1
     set -a
-    . "$WORK/xmpp/env"
+    . "$XMPP_DIR/env"
     set +a
 }
 
-# suite_add_users: the accounts "$PY $HERE/$1 users" prints
+suite_stop_xmpp()
+{
+    [ "$STARTED_XMPP" = 1 ] || return 0
+    "$XMPP_HARNESS" stop "$XMPP_DIR"
+    STARTED_XMPP=0
+}
+
+# suite_add_users MODULE PREFIX: E2E_PASSWORD, every account's password
+# (unless set: PREFIX and random digits), exported; then the accounts
+# "python3 -m MODULE users" prints (MODULE in the suite's directory or in
+# tests/harness)
 suite_add_users()
 {
+    E2E_PASSWORD=${E2E_PASSWORD:-$(suite_secret "$2")}
+    export E2E_PASSWORD
     say "creating test accounts on $XMPP_SERVER"
     # shellcheck disable=SC2046
-    "$XMPP_HARNESS" adduser "$WORK/xmpp" $("$PY" "$HERE/$1" users) || exit 1
+    "$XMPP_HARNESS" adduser "$XMPP_DIR" $(cd "$HERE" && "$PY" -m "$1" users) ||
+        exit 1
+}
+
+# suite_secret [PREFIX]: PREFIX and 24 random hex digits
+suite_secret()
+{
+    "$PY" -c 'import secrets, sys; print(sys.argv[1] + secrets.token_hex(12))' "${1:-}"
 }
 
 # ---------------------------------------------------------------- registrar
 
 # suite_conf NAME SERVICE [KEY=VALUE ...]: $WORK/NAME.conf from
 # tests/fixtures/SERVICE.conf (tests/fixtures/README.md), which registrar
-# must accept.
+# must accept. It holds the component secret: created private (umask 077).
 suite_conf()
 {
     local name=$1 service=$2 conf=$WORK/$1.conf out
     shift 2
-    "$PY" "$HARNESS/registrar.py" conf "$service" "$@" >"$conf" || exit 1
+    ( umask 077; "$PY" "$HARNESS/registrar.py" conf "$service" "$@" >"$conf" ) ||
+        exit 1
     if ! out=$(timeout 20 "$REGISTRAR_BIN" --check-config --config "$conf" 2>&1); then
         say "registrar --check-config rejects $conf ($name):"
         printf '%s\n' "$out" >&2
@@ -217,11 +274,13 @@ suite_conf()
     fi
 }
 
+# suite_registrar_start NAME [CONF]: registrar on CONF (default
+# $WORK/NAME.conf), under $REGISTRAR_WRAPPER when set
 suite_registrar_start()
 {
-    local name=$1
+    local name=$1 conf=${2:-$WORK/$1.conf}
     # shellcheck disable=SC2086  # the wrapper is a command line
-    ${REGISTRAR_WRAPPER:-} "$REGISTRAR_BIN" --config "$WORK/$name.conf" \
+    ${REGISTRAR_WRAPPER:-} "$REGISTRAR_BIN" --config "$conf" \
         </dev/null >"$WORK/$name.log" 2>&1 &
     REG_PID[$name]=$!
     say "registrar $name started (pid ${REG_PID[$name]}, log $WORK/$name.log)"
@@ -232,7 +291,7 @@ suite_registrar_start()
 suite_registrar_attached()
 {
     local name=$1 secs=$2 jid=${3:-$1.localhost}
-    timeout $((secs + 35)) "$PY" "$ROOT/tests/e2e/e2e.py" \
+    timeout $((secs + 35)) "$PY" "$HARNESS/e2e.py" \
         wait-component "$jid" "$secs" "${REG_PID[$name]}"
 }
 
@@ -260,6 +319,47 @@ suite_registrar_stop()
     return 0
 }
 
+# ---------------------------------------------------------------- others
+
+# suite_spawn NAME MARKER CMD...: CMD in the background, its output in
+# $WORK/NAME.log, its pid in $SPAWNED and in $SUITE_PIDS with MARKER
+# (a word of its command line: it is stopped only while it holds MARKER)
+suite_spawn()
+{
+    local name=$1 marker=$2
+    shift 2
+    "$@" </dev/null >"$WORK/$name.log" 2>&1 &
+    SPAWNED=$!
+    echo "$SPAWNED $marker" >>"$SUITE_PIDS"
+}
+
+# suite_wait_log NAME PATTERN COUNT SECONDS PID: true once $WORK/NAME.log
+# holds COUNT lines matching PATTERN (grep); false, with the log's tail,
+# after SECONDS or once PID has exited
+suite_wait_log()
+{
+    local log=$WORK/$1.log i
+    for ((i = 0; i < $4 * 10; i++)); do
+        [ "$(grep -c -- "$2" "$log" 2>/dev/null)" -ge "$3" ] && return 0
+        pid_alive "$5" || break
+        sleep 0.1
+    done
+    say "no '$2' in $log within $4 s:"
+    tail -n 20 "$log" >&2
+    return 1
+}
+
+# suite_stop_all: every registrar started here and every process listed
+# in $SUITE_PIDS that still runs
+suite_stop_all()
+{
+    local name
+    for name in "${!REG_PID[@]}"; do
+        suite_registrar_stop "$name"
+    done
+    suite_stop_listed
+}
+
 # ---------------------------------------------------------------- suite
 
 # suite_python TIMEOUT MODULE...: the exit status of the unittest run
@@ -274,6 +374,23 @@ suite_python()
     SUITE_PID=
     [ "$rc" = 124 ] && say "the python run did not finish within ${secs}s"
     return "$rc"
+}
+
+# suite_figures: FAULTS_FIGURES, a new file where faults.record() (tests/
+# harness/faults.py) appends the figures of each check
+suite_figures()
+{
+    export FAULTS_FIGURES=$WORK/figures.jsonl
+    : >"$FAULTS_FIGURES"
+}
+
+# suite_end_figures RC: the table of the figures, then suite_end: PASS
+# when RC (the python run's status) is 0
+suite_end_figures()
+{
+    "$PY" -m faults summary "$FAULTS_FIGURES" || true
+    [ "$1" = 0 ] && suite_end 1
+    suite_end 0
 }
 
 # suite_end OK: exit 0 (PASS) when OK is 1, else 1 (FAIL)
