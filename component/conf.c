@@ -206,39 +206,27 @@ struct option {
 #define CONF(member) offsetof(struct conf, member)
 #define FIELD(member) offsetof(struct form_field_def, member)
 #define OPTION(member) offsetof(struct form_option, member)
+#define RANGE(lo, hi) .min = lo, .max = hi
+#define LIMIT RANGE(0, 1000000) /* a limit: 0 lifts it */
 #define RESTART .restart = true
 #define RELOAD .restart = false
 
-#define ROW_STR(sec, nm, at, dflt, ...)                                        \
+#define ROW(t, sec, nm, at, ...)                                               \
     {                                                                          \
-        .name = nm, .section = SEC_##sec, .type = TYPE_STR, .offset = at,      \
-        .def = dflt, __VA_ARGS__                                               \
-    }
-#define ROW_UINT(sec, nm, at, dflt, lo, hi, ...)                               \
-    {                                                                          \
-        .name = nm, .section = SEC_##sec, .type = TYPE_UINT, .offset = at,     \
-        .num = dflt, .min = lo, .max = hi, __VA_ARGS__                         \
-    }
-#define ROW_SIZE(sec, nm, at, dflt, lo, hi, ...)                               \
-    {                                                                          \
-        .name = nm, .section = SEC_##sec, .type = TYPE_SIZE, .offset = at,     \
-        .num = dflt, .min = lo, .max = hi, __VA_ARGS__                         \
-    }
-#define ROW_BOOL(sec, nm, at, dflt, ...)                                       \
-    {                                                                          \
-        .name = nm, .section = SEC_##sec, .type = TYPE_BOOL, .offset = at,     \
-        .num = dflt, __VA_ARGS__                                               \
-    }
-#define ROW_LIST(sec, nm, at, ...)                                             \
-    {                                                                          \
-        .name = nm, .section = SEC_##sec, .type = TYPE_LIST, .offset = at,     \
+        .name = nm, .section = SEC_##sec, .type = TYPE_##t, .offset = at,      \
         __VA_ARGS__                                                            \
     }
+#define ROW_STR(sec, nm, at, dflt, ...)                                        \
+    ROW(STR, sec, nm, at, .def = dflt, __VA_ARGS__)
+#define ROW_UINT(sec, nm, at, dflt, ...)                                       \
+    ROW(UINT, sec, nm, at, .num = dflt, __VA_ARGS__)
+#define ROW_SIZE(sec, nm, at, dflt, ...)                                       \
+    ROW(SIZE, sec, nm, at, .num = dflt, __VA_ARGS__)
+#define ROW_BOOL(sec, nm, at, dflt, ...)                                       \
+    ROW(BOOL, sec, nm, at, .num = dflt, __VA_ARGS__)
+#define ROW_LIST(sec, nm, at, ...) ROW(LIST, sec, nm, at, __VA_ARGS__)
 #define ROW_ENUM(sec, nm, at, dflt, ...)                                       \
-    {                                                                          \
-        .name = nm, .section = SEC_##sec, .type = TYPE_ENUM, .offset = at,     \
-        .def = dflt, __VA_ARGS__                                               \
-    }
+    ROW(ENUM, sec, nm, at, .def = dflt, __VA_ARGS__)
 
 /* In file order within each section (the order of the listing and of the
  * restart warnings). */
@@ -246,19 +234,19 @@ static const struct option options[] = {
     /* component: in the titled form jid is the section's title */
     ROW_STR(COMPONENT, "jid", CONF(component.jid), NULL, RESTART),
     ROW_STR(COMPONENT, "server", CONF(component.server), "127.0.0.1", RESTART),
-    ROW_UINT(COMPONENT, "port", CONF(component.port), 5347, 1, 65535, RESTART,
-             .what = "a TCP port"),
+    ROW_UINT(COMPONENT, "port", CONF(component.port), 5347, RANGE(1, 65535),
+             RESTART, .what = "a TCP port"),
     ROW_STR(COMPONENT, "secret", CONF(component.secret), NULL, RESTART),
     /* its first line becomes component.secret (copy_conf) */
     ROW_STR(COMPONENT, "secret_file", NOT_STORED, NULL, RESTART),
     ROW_UINT(COMPONENT, "reconnect_min_ms", CONF(component.reconnect_min_ms),
-             500, 1, 3600000, RESTART, .unit = "ms"),
+             500, RANGE(1, 3600000), RESTART, .unit = "ms"),
     ROW_UINT(COMPONENT, "reconnect_max_ms", CONF(component.reconnect_max_ms),
-             30000, 1, 3600000, RESTART, .unit = "ms"),
-    ROW_UINT(COMPONENT, "keepalive_s", CONF(component.keepalive_s), 60, 1, 3600,
-             RESTART, .unit = "s"),
+             30000, RANGE(1, 3600000), RESTART, .unit = "ms"),
+    ROW_UINT(COMPONENT, "keepalive_s", CONF(component.keepalive_s), 60,
+             RANGE(1, 3600), RESTART, .unit = "s"),
     ROW_UINT(COMPONENT, "keepalive_timeout_s",
-             CONF(component.keepalive_timeout_s), 20, 1, 3600, RESTART,
+             CONF(component.keepalive_timeout_s), 20, RANGE(1, 3600), RESTART,
              .unit = "s"),
 
     ROW_STR(DATABASE, "conninfo", CONF(database.conninfo), "", RESTART),
@@ -283,8 +271,8 @@ static const struct option options[] = {
              .choices = remove_names),
     ROW_LIST(REGISTRATION, "remove_proof", CONF(registration.remove_proof),
              RELOAD),
-    ROW_UINT(REGISTRATION, "hash_cost", CONF(registration.hash_cost), 10, 4, 15,
-             RELOAD),
+    ROW_UINT(REGISTRATION, "hash_cost", CONF(registration.hash_cost), 10,
+             RANGE(4, 15), RELOAD),
     ROW_LIST(REGISTRATION, "allowed_domains",
              CONF(registration.allowed_domains), RELOAD),
     ROW_LIST(REGISTRATION, "local_domains", CONF(registration.local_domains),
@@ -304,29 +292,28 @@ static const struct option options[] = {
     ROW_STR(FIELD, "desc", FIELD(desc), NULL, RELOAD),
     ROW_STR(FIELD, "value", FIELD(value), NULL, RELOAD),
     ROW_BOOL(FIELD, "required", FIELD(required), false, RELOAD),
-    ROW_SIZE(FIELD, "max_length", FIELD(max_length), FORM_DEFAULT_MAX_LENGTH, 1,
-             FORM_LIMIT_MAX_LENGTH, RELOAD),
+    ROW_SIZE(FIELD, "max_length", FIELD(max_length), FORM_DEFAULT_MAX_LENGTH,
+             RANGE(1, FORM_LIMIT_MAX_LENGTH), RELOAD),
     ROW_STR(FIELD, "consent", FIELD(consent), NULL, RELOAD),
 
     /* option "VALUE" { } of a list field: the title is its value */
     ROW_STR(OPTION, "label", OPTION(label), NULL, RELOAD),
 
-    ROW_UINT(LIMITS, "jid_burst", CONF(limits.jid_burst), 5, 0, 1000000,
+    ROW_UINT(LIMITS, "jid_burst", CONF(limits.jid_burst), 5, LIMIT, RELOAD),
+    ROW_UINT(LIMITS, "jid_per_minute", CONF(limits.jid_per_minute), 10, LIMIT,
              RELOAD),
-    ROW_UINT(LIMITS, "jid_per_minute", CONF(limits.jid_per_minute), 10, 0,
-             1000000, RELOAD),
-    ROW_UINT(LIMITS, "domain_burst", CONF(limits.domain_burst), 50, 0, 1000000,
+    ROW_UINT(LIMITS, "domain_burst", CONF(limits.domain_burst), 50, LIMIT,
              RELOAD),
     ROW_UINT(LIMITS, "domain_per_minute", CONF(limits.domain_per_minute), 120,
-             0, 1000000, RELOAD),
-    ROW_UINT(LIMITS, "global_burst", CONF(limits.global_burst), 200, 0, 1000000,
+             LIMIT, RELOAD),
+    ROW_UINT(LIMITS, "global_burst", CONF(limits.global_burst), 200, LIMIT,
              RELOAD),
     ROW_UINT(LIMITS, "global_per_minute", CONF(limits.global_per_minute), 1200,
-             0, 1000000, RELOAD),
-    ROW_UINT(LIMITS, "inflight_per_jid", CONF(limits.inflight_per_jid), 8, 0,
-             1000000, RELOAD),
-    ROW_UINT(LIMITS, "inflight_total", CONF(limits.inflight_total), 1024, 0,
-             1000000, RELOAD),
+             LIMIT, RELOAD),
+    ROW_UINT(LIMITS, "inflight_per_jid", CONF(limits.inflight_per_jid), 8,
+             LIMIT, RELOAD),
+    ROW_UINT(LIMITS, "inflight_total", CONF(limits.inflight_total), 1024, LIMIT,
+             RELOAD),
 
     ROW_ENUM(LOG, "level", CONF(log_level), "info", RELOAD,
              .parse = parse_level, .check = check_level),
