@@ -1,42 +1,30 @@
 /*
- * text.c - the username rule in C: a strict UTF-8 decoder and the code
- * point classes of Unicode 15.0 that sql/003_username_rule.sql refuses,
- * written out as ranges so that nothing depends on the locale or on a
- * library.  Keep the two lists equal.  With the same decoder: cutting and
- * quoting text at character boundaries, and XML 1.0's Char and Name.
+ * text.c - the only file that includes ICU's headers.  The username rule
+ * of sql/003_username_rule.sql in C: a strict UTF-8 decoder of our own,
+ * and for what Unicode says (general categories, noncharacters,
+ * White_Space, NFKC, case mapping) ICU, whose case mapping the database's
+ * registrar_username_key() uses ("und-x-icu"); no Unicode table is kept
+ * here.  sql/003 writes its classes out for Unicode 15.0, ICU 72's
+ * version; PostgreSQL 15's normalize() has tables of its own (Unicode
+ * 14.0).  tests/store/test_username.c requires the same verdict from both
+ * on every code point.  With the same decoder: cutting and quoting text
+ * at character boundaries, and XML 1.0's Char and Name (XML's own
+ * productions).  No I/O: ICU's data is built into libicudata.
  */
 #include "text.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#include <unicode/utf16.h>
 
 struct range {
     uint32_t lo, hi;
-};
-
-/* General category Cc. */
-static const struct range controls[] = {
-    {0x0000, 0x001F},
-    {0x007F, 0x009F},
-};
-
-/* General category Cf, Unicode 15.0 (ICU 72's u_charType). */
-static const struct range formats[] = {
-    {0x00AD, 0x00AD},   {0x0600, 0x0605},   {0x061C, 0x061C},
-    {0x06DD, 0x06DD},   {0x070F, 0x070F},   {0x0890, 0x0891},
-    {0x08E2, 0x08E2},   {0x180E, 0x180E},   {0x200B, 0x200F},
-    {0x202A, 0x202E},   {0x2060, 0x2064},   {0x2066, 0x206F},
-    {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD},
-    {0x110CD, 0x110CD}, {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3},
-    {0x1D173, 0x1D17A}, {0xE0001, 0xE0001}, {0xE0020, 0xE007F},
-};
-
-/* The White_Space property: Zs, Zl, Zp and the spacing controls. */
-static const struct range spaces[] = {
-    {0x0009, 0x000D}, {0x0020, 0x0020}, {0x0085, 0x0085}, {0x00A0, 0x00A0},
-    {0x1680, 0x1680}, {0x2000, 0x200A}, {0x2028, 0x2029}, {0x202F, 0x202F},
-    {0x205F, 0x205F}, {0x3000, 0x3000},
 };
 
 static bool in(uint32_t c, const struct range *r, size_t n)
@@ -48,12 +36,6 @@ static bool in(uint32_t c, const struct range *r, size_t n)
 }
 
 #define IN(c, table) in((c), (table), sizeof(table) / sizeof((table)[0]))
-
-/* U+FDD0..U+FDEF and the last two code points of every plane. */
-static bool noncharacter(uint32_t c)
-{
-    return (c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE;
-}
 
 /* Decodes the code point at *p and advances *p; false on anything that is
  * not well-formed UTF-8 (RFC 3629: shortest form, no surrogates, at most
@@ -94,6 +76,125 @@ static bool next(const unsigned char **p, uint32_t *out)
     return true;
 }
 
+/* ---- the username rule --------------------------------------------------- */
+
+#define WHITE_ENDS "begins or ends with white space"
+
+/* The rule c breaks wherever it stands, or NULL: a control (Cc) or format
+ * (Cf) character, a line or paragraph separator (Zl, Zp: U+2028, U+2029),
+ * a noncharacter.  Also what an excerpt shows as '?'. */
+static const char *hidden(uint32_t c)
+{
+    switch (u_charType((UChar32)c)) {
+    case U_CONTROL_CHAR:
+        return "contains a control character";
+    case U_FORMAT_CHAR:
+        return "contains an invisible format character";
+    case U_LINE_SEPARATOR:
+    case U_PARAGRAPH_SEPARATOR:
+        return "contains a line or paragraph separator";
+    default:
+        break;
+    }
+    if (u_hasBinaryProperty((UChar32)c, UCHAR_NONCHARACTER_CODE_POINT))
+        return "contains a noncharacter";
+    return NULL;
+}
+
+static bool white_space(UChar32 c)
+{
+    return u_hasBinaryProperty(c, UCHAR_WHITE_SPACE);
+}
+
+/* The steps of registrar_username_key(): normalize(lower(upper(normalize(
+ * u, NFKC))), NFKC), upper and lower as PostgreSQL's ICU collation "und"
+ * maps case. */
+enum step { STEP_NFKC, STEP_UPPER, STEP_LOWER };
+
+static int32_t run_step(enum step step, const UChar *src, int32_t len,
+                        UChar *dest, int32_t cap, UErrorCode *err)
+{
+    switch (step) {
+    case STEP_NFKC:
+        return unorm2_normalize(unorm2_getNFKCInstance(err), src, len, dest,
+                                cap, err);
+    case STEP_UPPER:
+        return u_strToUpper(dest, cap, src, len, "und", err);
+    case STEP_LOWER:
+        return u_strToLower(dest, cap, src, len, "und", err);
+    }
+    *err = U_ILLEGAL_ARGUMENT_ERROR;
+    return 0;
+}
+
+/* step applied to src (len units): a new string of *n units (caller
+ * frees), or NULL when out of memory. */
+static UChar *apply(enum step step, const UChar *src, int32_t len, int32_t *n)
+{
+    int32_t cap = len + 16; /* enough unless the step makes it longer */
+
+    for (int tries = 0; tries < 2; tries++) {
+        UErrorCode err = U_ZERO_ERROR;
+        UChar *dest = malloc((size_t)cap * sizeof(*dest));
+
+        if (!dest)
+            return NULL;
+        *n = run_step(step, src, len, dest, cap, &err);
+        if (U_SUCCESS(err))
+            return dest;
+        free(dest);
+        if (err != U_BUFFER_OVERFLOW_ERROR)
+            return NULL;
+        cap = *n; /* the size ICU asks for */
+    }
+    return NULL;
+}
+
+/* The rule s (valid UTF-8, not empty) breaks by its comparison key, or
+ * NULL: the key is empty, or begins or ends with White_Space (U+00A8
+ * DIAERESIS is U+0020 U+0308 in NFKC).  NULL too when ICU cannot run
+ * (out of memory): the database decides then. */
+static const char *key_refused(const char *s)
+{
+    static const enum step steps[] = {STEP_NFKC, STEP_UPPER, STEP_LOWER,
+                                      STEP_NFKC};
+    size_t bytes = strlen(s);
+    const char *broken = NULL;
+    UErrorCode err = U_ZERO_ERROR;
+    UChar *key, *mapped;
+    int32_t n, i;
+    UChar32 first, last;
+
+    if (bytes > INT32_MAX / 4) /* never a form value */
+        return NULL;
+    if (!(key = malloc((bytes + 1) * sizeof(*key))))
+        return NULL;
+    u_strFromUTF8(key, (int32_t)bytes + 1, &n, s, (int32_t)bytes, &err);
+    for (size_t k = 0; U_SUCCESS(err) && k < sizeof(steps) / sizeof(*steps);
+         k++) {
+        mapped = apply(steps[k], key, n, &n);
+        free(key);
+        if (!(key = mapped))
+            return NULL;
+    }
+    if (U_FAILURE(err))
+        goto out;
+    if (n == 0) {
+        broken = "is empty";
+        goto out;
+    }
+    i = 0;
+    U16_NEXT(key, i, n, first);
+    i = n;
+    U16_PREV(key, 0, i, last);
+    if (white_space(first) || white_space(last))
+        broken = "begins or ends with a character that is white space in "
+                 "NFKC form (such as a spacing accent)";
+out:
+    free(key);
+    return broken;
+}
+
 static bool refuse(const char **why, const char *text)
 {
     if (why)
@@ -104,6 +205,7 @@ static bool refuse(const char **why, const char *text)
 bool text_username_ok(const char *s, const char **why)
 {
     const unsigned char *p = (const unsigned char *)s;
+    const char *broken;
     uint32_t c = 0;
     bool first = true;
 
@@ -112,21 +214,17 @@ bool text_username_ok(const char *s, const char **why)
     while (*p) {
         if (!next(&p, &c))
             return refuse(why, "is not valid UTF-8");
-        if (IN(c, controls))
-            return refuse(why, "contains a control character");
-        if (IN(c, formats))
-            return refuse(why, "contains an invisible format character");
-        if (noncharacter(c))
-            return refuse(why, "contains a noncharacter");
-        if (c == 0x2028 || c == 0x2029)
-            return refuse(why, "contains a line or paragraph separator");
-        if (first && IN(c, spaces))
-            return refuse(why, "begins or ends with white space");
+        if ((broken = hidden(c)))
+            return refuse(why, broken);
+        if (first && white_space((UChar32)c))
+            return refuse(why, WHITE_ENDS);
         first = false;
     }
     /* c is the last code point */
-    if (IN(c, spaces))
-        return refuse(why, "begins or ends with white space");
+    if (white_space((UChar32)c))
+        return refuse(why, WHITE_ENDS);
+    if ((broken = key_refused(s)))
+        return refuse(why, broken);
     if (why)
         *why = NULL;
     return true;
@@ -191,11 +289,10 @@ bool text_format(char *buf, size_t size, const char *fmt, ...)
 }
 
 /* Characters an excerpt shows as '?': they would hide, reorder or break
- * the text around them. */
+ * the text around them (those the username rule refuses anywhere). */
 static bool unquotable(uint32_t c)
 {
-    return IN(c, controls) || IN(c, formats) || noncharacter(c) ||
-           c == 0x2028 || c == 0x2029;
+    return hidden(c) != NULL;
 }
 
 const char *text_excerpt(char *out, size_t size, const char *s,

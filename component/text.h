@@ -1,15 +1,17 @@
 /*
  * text.h - UTF-8 text we did not write: what a requester may choose as a
  * username, how any text is cut or quoted without splitting a character,
- * and what XML allows.  Pure: no library, no locale.
+ * and what XML allows.  Pure: no I/O, no locale; Unicode's classes and
+ * NFKC come from ICU, which text.c alone includes.
  *
  * The username is checked in C before anything is stored, so that a
  * refusal is a not-acceptable answer with a reason rather than a database
  * error.
  * The same rule is the CHECK registrations_username_valid of
- * sql/003_username_rule.sql, which has the last word (it also refuses
- * names whose NFKC form begins or ends with white space, which needs
- * Unicode tables this file does not carry).  Usernames are never compared
+ * sql/003_username_rule.sql, which has the last word; its written-out
+ * classes are those of the Unicode version of the linked ICU (ICU 72:
+ * Unicode 15.0), and tests/store/test_username.c requires both to give
+ * the same verdict on every code point.  Usernames are never compared
  * here: equality is the database's registrar_username_key().
  */
 #ifndef REGISTRAR_TEXT_H
@@ -21,11 +23,15 @@
 
 /* True when s (NUL-terminated; NULL counts as empty) may be a username:
  * valid UTF-8 (no overlong forms, no surrogates), not empty, no control
- * (Cc) or format (Cf, Unicode 15.0) character, no noncharacter, no line
- * or paragraph separator, no white space of any kind (White_Space) at
- * either end.  Otherwise false, and *why (may be NULL) is a static text
- * naming the rule broken, never the value, to follow "the username ...":
- * e.g. "begins or ends with white space". */
+ * (Cc) or format (Cf) character, no noncharacter, no line or paragraph
+ * separator, no white space of any kind (White_Space) at either end, nor
+ * at either end of its comparison key (registrar_username_key(): NFKC,
+ * case mapped, NFKC; a spacing accent such as U+00A8 is a space and a
+ * combining mark in NFKC).  Otherwise false, and *why (may be NULL) is a
+ * static text naming the rule broken, never the value, to follow "the
+ * username ...": e.g. "begins or ends with white space".  Allocates and
+ * frees its working copies; out of memory, the key's check is left to the
+ * database.  Thread-safe. */
 bool text_username_ok(const char *s, const char **why);
 
 /* ---- cutting and quoting: every cut falls between two characters ---- */
@@ -53,10 +59,10 @@ bool text_format(char *buf, size_t size, const char *fmt, ...)
 /* A short excerpt of untrusted text s (NULL: "") to quote in an error text
  * or a log line: its first max_chars characters at most, and "..." when
  * there is more; a byte that is not part of valid UTF-8 and a control,
- * format (Cf) or noncharacter code point are each written as '?' (no
- * newline, no bidi override, nothing XML refuses).  Written to out (size
- * bytes; TEXT_EXCERPT_SIZE(max_chars) is always enough, less ends the
- * excerpt sooner, with "..."); returns out. */
+ * format (Cf), noncharacter or line/paragraph separator code point are
+ * each written as '?' (no newline, no bidi override, nothing XML
+ * refuses).  Written to out (size bytes; TEXT_EXCERPT_SIZE(max_chars) is
+ * always enough, less ends the excerpt sooner, with "..."); returns out. */
 const char *text_excerpt(char *out, size_t size, const char *s,
                          size_t max_chars);
 

@@ -200,6 +200,37 @@ static void test_white_space_at_the_ends(void **state)
         assert_refused(bad[i], "begins or ends with white space");
 }
 
+/* White space at an end of the NFKC form, as sql/003 checks the key: a
+ * spacing accent is U+0020 and a combining mark in NFKC.  After a letter
+ * the form ends with the mark, which is no white space. */
+static void test_nfkc_white_space(void **state)
+{
+    const char *bad[] = {
+        "\xc2\xa8"
+        "bill", /* U+00A8 DIAERESIS */
+        "\xc2\xb4"
+        "bill", /* U+00B4 ACUTE ACCENT */
+        "\xe2\x80\xbe"
+        "bill", /* U+203E OVERLINE */
+        "\xe3\x82\x9b"
+        "bill", /* U+309B KATAKANA-HIRAGANA VOICED SOUND MARK */
+        "\xef\xb9\xb0"
+        "bill",         /* U+FE70 ARABIC FATHATAN ISOLATED FORM */
+        "\xef\xbf\xa3", /* U+FFE3 FULLWIDTH MACRON, alone */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_refused(bad[i], "begins or ends with a character that is "
+                               "white space in NFKC form (such as a spacing "
+                               "accent)");
+    assert_ok("bill\xc2\xa8"); /* ends with U+0308 in NFKC */
+    assert_ok("a\xc2\xa8"
+              "b");
+    assert_ok("\xe1\xbe\xbe"
+              "bill"); /* U+1FBE is U+03B9 in NFKC, a letter */
+}
+
 static void test_separators(void **state)
 {
     (void)state;
@@ -454,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_noncharacters),
         cmocka_unit_test(test_white_space_at_the_ends),
         cmocka_unit_test(test_separators),
+        cmocka_unit_test(test_nfkc_white_space),
         cmocka_unit_test(test_cut),
         cmocka_unit_test(test_format_cuts_between_characters),
         cmocka_unit_test(test_long_username_notice),
