@@ -54,8 +54,8 @@ die()
 # ------------------------------------------------------------ packages
 
 PACKAGES=(build-essential cmake pkg-config libstrophe-dev libpq-dev
-          libconfuse-dev libcmocka-dev libcrypt-dev libidn-dev postgresql
-          prosody python3 python3-slixmpp procps util-linux)
+          libconfuse-dev libcmocka-dev libcrypt-dev libidn-dev libicu-dev
+          postgresql prosody python3 python3-slixmpp procps util-linux)
 if [ "${QUICKSTART_SKIP_APT:-0}" != 1 ]; then
     step "Installing packages: ${PACKAGES[*]}"
     export DEBIAN_FRONTEND=noninteractive

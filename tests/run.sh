@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
     build-essential cmake pkg-config
-    libstrophe-dev libpq-dev libconfuse-dev libcrypt-dev libidn-dev
+    libstrophe-dev libpq-dev libconfuse-dev libcrypt-dev libidn-dev libicu-dev
     libcmocka-dev
     postgresql postgresql-contrib prosody ejabberd python3 python3-slixmpp
     python3-aioxmpp python3-yaml python3-psycopg2 openssl
