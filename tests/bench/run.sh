@@ -41,19 +41,30 @@
 #
 # Environment: REGISTRAR_BIN, BENCH_BUILD (where loadgen & co are built;
 # default build/bench, built there when missing), BENCH_HASH_COST,
-# BENCH_PGBENCH_CLIENTS (2).  Needs root (it creates and switches to
-# registrar-test), postgresql-15 with postgresql-contrib (pgbench),
-# prosody and/or ejabberd, python3-slixmpp, python3-yaml (ejabberd).
+# BENCH_PGBENCH_CLIENTS (2), BENCH_WORKDIR (default: a new
+# /tmp/bench-run.XXXXXX, removed after a complete run unless --keep).
+# Needs root (it creates and switches to registrar-test), postgresql-15
+# with postgresql-contrib (pgbench), prosody and/or ejabberd,
+# python3-slixmpp, python3-yaml (ejabberd); exit 77 when a package is
+# missing. The servers, the registrar processes (configs from
+# tests/fixtures/bench.conf and bench_pw.conf) and their start, wait and
+# stop are tests/harness/suite.sh's, as for the other suites.
 # A benchmark: it prints figures and asserts nothing.
 set -u -o pipefail
 
-BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$BENCH/../.." && pwd)
-HARNESS=$ROOT/tests/harness
-# shellcheck source=tests/harness/lib.sh
-. "$HARNESS/lib.sh"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH_BUILD=${BENCH_BUILD:-$ROOT/build/bench}
+if [ -z "${REGISTRAR_BIN:-}" ]; then
+    if [ -x "$ROOT/build/registrar" ]; then
+        REGISTRAR_BIN=$ROOT/build/registrar
+    else
+        REGISTRAR_BIN=$BENCH_BUILD/registrar
+    fi
+fi
+# shellcheck source=tests/harness/suite.sh
+. "$ROOT/tests/harness/suite.sh"
+BENCH=$ROOT/tests/bench
 
-PY=/usr/bin/python3
 # the servers log at their quietest useful level: a debug log of every
 # stanza would be what the benchmark measures
 export PROSODY_LOG_LEVEL=${PROSODY_LOG_LEVEL:-warn}
@@ -125,188 +136,32 @@ if [ "$QUICK" = 1 ]; then
 fi
 DIRECT_LEVELS=${BENCH_DIRECT_LEVELS:-$( [ "$QUICK" = 1 ] && echo 50x4 || echo "50x4 50x16")}
 
-say()
-{
-    echo "bench: $*" >&2
-}
-
-[ "$(id -u)" = 0 ] || { say "run as root (it creates and switches to $HARNESS_USER)"; exit 1; }
-for tool in "$PGBIN/initdb" "$PGBIN/pgbench" "$PGBIN/psql"; do
-    [ -x "$tool" ] || { say "$tool is missing (apt-get install postgresql-15 postgresql-contrib)"; exit 1; }
-done
-"$PY" -c 'import slixmpp' 2>/dev/null || { say "$PY has no slixmpp (apt-get install python3-slixmpp)"; exit 1; }
-
 # ---------------------------------------------------------------- binaries
 
-BENCH_BUILD=${BENCH_BUILD:-$ROOT/build/bench}
-if [ -z "${REGISTRAR_BIN:-}" ]; then
-    if [ -x "$ROOT/build/registrar" ]; then
-        REGISTRAR_BIN=$ROOT/build/registrar
-    else
-        REGISTRAR_BIN=$BENCH_BUILD/registrar
-    fi
-fi
 LOADGEN=$BENCH_BUILD/tests/bench/loadgen
 ECHO_BIN=$BENCH_BUILD/tests/bench/echo_component
 HASH_BIN=$BENCH_BUILD/tests/bench/bench_hash
 # always brought up to date (a stale binary would be measured otherwise)
-say "building in $BENCH_BUILD"
+echo "bench: building in $BENCH_BUILD" >&2
 { [ -f "$BENCH_BUILD/CMakeCache.txt" ] ||
     cmake -S "$ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         >/dev/null; } && cmake --build "$BENCH_BUILD" -j "$(nproc)" --target \
     registrar loadgen echo_component bench_hash >/dev/null ||
-    { say "build failed"; exit 1; }
-case $REGISTRAR_BIN in /*) ;; *) REGISTRAR_BIN=$PWD/$REGISTRAR_BIN ;; esac
-[ -x "$REGISTRAR_BIN" ] || { say "no registrar at $REGISTRAR_BIN"; exit 1; }
+    { echo "bench: build failed" >&2; exit 1; }
 
-# ---------------------------------------------------------------- cleanup
-
-WORK=$(mktemp -d /tmp/bench-run.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()          # "PID MARKER": stopped on exit while still running MARKER
-XMPP_RUNNING=
-PG_STARTED=0
-
-stop_listed()
-{
-    local entry pid marker
-    for entry in "${PIDS[@]}"; do
-        pid=${entry%% *}
-        marker=${entry#* }
-        pid_runs "$pid" "$marker" && stop_pid "$pid" 10 TERM
-    done
-    PIDS=()
-}
-
-cleanup()
-{
-    local rc=$?
-    trap - EXIT INT TERM
-    stop_listed
-    [ -n "$XMPP_RUNNING" ] && "$HARNESS/$XMPP_RUNNING.sh" stop "$WORK/$XMPP_RUNNING"
-    [ "$PG_STARTED" = 1 ] && "$HARNESS/pg.sh" stop "$WORK/pg"
-    if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
-        say "logs, configs and results kept in $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT TERM
-
-# start NAME MARKER CMD...: run CMD in the background, output in
-# $WORK/NAME.log; its PID in $STARTED
-start()
-{
-    local name=$1 marker=$2
-    shift 2
-    "$@" </dev/null >"$WORK/$name.log" 2>&1 &
-    STARTED=$!
-    PIDS+=("$STARTED $marker")
-}
-
-# wait_log FILE PATTERN COUNT SECONDS PID
-wait_log()
-{
-    local i
-    for ((i = 0; i < $4 * 10; i++)); do
-        [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-        pid_alive "$5" || break
-        sleep 0.1
-    done
-    say "no '$2' in $1 within $4 s:"
-    tail -n 20 "$1" >&2
-    exit 1
-}
-
-secret()
-{
-    head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n'
-}
-
-# ---------------------------------------------------------------- config
-
-S_REG=$(secret) S_REGPW=$(secret) S_ECHO=$(secret) S_SLIX=$(secret)
-S_SLIXPW=$(secret)
-
-# registrar_conf PORT [pw]: the registrar config (titled services); the
-# first service's JID is $REG_JID (default reg.localhost)
-registrar_conf()
-{
-    local port=$1 with_pw=${2:-}
-    cat <<EOF
-# written by tests/bench/run.sh
-database { conninfo = "$REGISTRAR_CONNINFO" }
-log { level = "info" }
-component "${REG_JID:-reg.localhost}" {
-    server = "127.0.0.1"
-    port = $port
-    secret = "$S_REG"
-    reconnect_min_ms = 100
-    reconnect_max_ms = 500
-    registration {
-        title = "Bench Registration"
-        instructions = "Please provide the following information to sign up."
-        field "first" { label = "Given Name" required = true }
-        field "last"  { label = "Family Name" required = true }
-        field "email" { label = "Email Address" required = true }
-    }
-    limits {
-        jid_per_minute = 0
-        domain_per_minute = 0
-        global_per_minute = 0
-        inflight_per_jid = 64
-    }
-}
-EOF
-    [ -n "$with_pw" ] || return 0
-    cat <<EOF
-component "regpw.localhost" {
-    server = "127.0.0.1"
-    port = $port
-    secret = "$S_REGPW"
-    reconnect_min_ms = 100
-    reconnect_max_ms = 500
-    registration {
-        title = "Account Registration"
-        instructions = "Choose a username and password."
-        field "username" { label = "Username" required = true }
-        field "password" { type = "text-private" label = "Password" required = true }
-        field "email"    { label = "Email Address" required = true }
-        hash_cost = $HASH_COST
-    }
-    limits {
-        jid_per_minute = 0
-        domain_per_minute = 0
-        global_per_minute = 0
-        inflight_per_jid = 64
-    }
-}
-EOF
-}
-
-write_conf()
-{
-    local file=$1 out
-    shift
-    ( umask 077; registrar_conf "$@" >"$file" )
-    if ! out=$(timeout 20 "$REGISTRAR_BIN" --check-config --config "$file" 2>&1); then
-        say "registrar rejects $file:"
-        printf '%s\n' "$out" >&2
-        exit 1
-    fi
-}
+# root, the registrar binary, the tools (exit 77 when one is missing), the
+# work directory and the trap that stops everything started here
+# shellcheck disable=SC2086  # a list
+set -- $SERVERS
+suite_init BENCH "$1" "$PGBIN/initdb" "$PGBIN/pgbench" "$PGBIN/psql" --
+SUITE_KEEP=$KEEP
 
 # ---------------------------------------------------------------- start
 
-"$HARNESS/pg.sh" start "$WORK/pg" || exit 1
-PG_STARTED=1
-# shellcheck disable=SC1091
-. "$WORK/pg/env"
-# as an operator: the schema by the superuser, registrar's role granted
-# registrar_service only
-"$HARNESS/pg.sh" migrate "$WORK/pg" "$REGISTRAR_BIN" || { say "migration failed"; exit 1; }
+S_REG=$(suite_secret) S_REGPW=$(suite_secret) S_ECHO=$(suite_secret)
+S_SLIX=$(suite_secret) S_SLIXPW=$(suite_secret)
+
+suite_start_pg
 
 HASH_MS=$("$HASH_BIN" 1 "$HASH_COST" | sed -n "s/^ *cost *$HASH_COST: *\([0-9.]*\) ms.*/\1/p")
 [ -n "$HASH_MS" ] || HASH_MS=0
@@ -337,6 +192,65 @@ for l in $LEVELS $DIRECT_LEVELS; do
     [ "$n" -gt "$MAX_SESSIONS" ] && MAX_SESSIONS=$n
 done
 
+# start_server SERVER JID SECRET ...: SERVER (tests/harness/SERVER.sh) in
+# $WORK/SERVER with those components; SERVER_PID
+start_server()
+{
+    suite_use_server "$1" "$WORK/$1"
+    shift
+    suite_start_xmpp "$@"
+    SERVER_PID=$(sed -n 's/^\(PROSODY\|EJABBERD\)_PID=//p' "$XMPP_DIR/env")
+}
+
+# stop_server: what runs on it, then the server
+stop_server()
+{
+    suite_stop_all
+    suite_stop_xmpp
+}
+
+# start_peer NAME JID SECRET PORT [FIELDS]: the echo component (NAME
+# echo-*) or the slixmpp peer (the others) on component port PORT; its pid
+# in SPAWNED
+start_peer()
+{
+    local name=$1 jid=$2 secret=$3 port=$4
+    case $name in
+    echo*) suite_spawn "$name" "$ECHO_BIN" "$ECHO_BIN" 127.0.0.1 "$port" \
+               "$jid" "$secret" ;;
+    *)     suite_spawn "$name" slixmpp_peer.py "$PY" "$BENCH/slixmpp_peer.py" \
+               127.0.0.1 "$port" "$jid" "$secret" ${5:+"$5"} ;;
+    esac
+}
+
+# create_accounts: bench1..benchN and benchping, in band, through echo
+create_accounts()
+{
+    say "creating $MAX_SESSIONS accounts and benchping in band"
+    timeout 120 "$LOADGEN" --port "$XMPP_C2S_PORT" --to echo.localhost \
+        --sessions "$MAX_SESSIONS" --password "$PASSWORD" \
+        --ping-to echo.localhost --register-accounts --setup-only ||
+        { say "cannot create the accounts"; exit 1; }
+}
+
+# json_head [SERVER], json_tail: the parts of bench.py's input every mode
+# shares (through SERVER, when one runs)
+json_head()
+{
+    printf '{"loadgen": "%s",' "$LOADGEN"
+    [ -z "${1:-}" ] || printf ' "c2s_port": %s, "server": "%s",
+ "server_pid": %s, "password": "%s",' "$XMPP_C2S_PORT" "$1" "$SERVER_PID" \
+        "$PASSWORD"
+    printf '
+ "pg": {"pid": %s, "port": %s, "psql": "%s",
+        "pgbench": "%s"},\n' "$PG_PID" "$PGPORT" "$PGBIN/psql" "$PGBIN/pgbench"
+}
+json_tail()
+{
+    printf ' "duration": %s, "warmup": %s, "results": "%s",
+ "pgbench_clients": %s}\n' "$DURATION" "$WARMUP" "$RESULTS" "$PGBENCH_CLIENTS"
+}
+
 # instances_c2s SERVER: --instances through SERVER (ejabberd): the echo
 # component and, for each N of $INSTANCES, N registrar processes on
 # regN.localhost (domain_balancing bare_source, component_number N, when
@@ -349,32 +263,24 @@ instances_c2s()
         comps+=("reg$n.localhost" "$S_REG")
         [ "$n" -ge 2 ] && balance+=" reg$n.localhost=bare_source:$n"
     done
-    EJABBERD_DOMAIN_BALANCING=${balance# } \
-        "$HARNESS/$server.sh" start "$WORK/$server" "${comps[@]}" || exit 1
-    XMPP_RUNNING=$server
-    # shellcheck disable=SC1090
-    . "$WORK/$server/env"
-    SERVER_PID=$(sed -n 's/^\(PROSODY\|EJABBERD\)_PID=//p' "$WORK/$server/env")
+    EJABBERD_DOMAIN_BALANCING=${balance# } start_server "$server" "${comps[@]}"
     say "domain_balancing:${balance:- none}"
 
-    start "echo-$server" "$ECHO_BIN" "$ECHO_BIN" 127.0.0.1 \
-        "$XMPP_COMPONENT_PORT" echo.localhost "$S_ECHO"
-    ECHO_PID=$STARTED
-    wait_log "$WORK/echo-$server.log" "attached as" 1 30 "$ECHO_PID"
+    start_peer "echo-$server" echo.localhost "$S_ECHO" "$XMPP_COMPONENT_PORT"
+    ECHO_PID=$SPAWNED
+    suite_wait_log "echo-$server" "attached as" 1 30 "$ECHO_PID" || exit 1
     systems="{\"name\": \"echo\", \"jid\": \"echo.localhost\",
     \"pw_jid\": \"echo.localhost\", \"pid\": $ECHO_PID, \"pw_pid\": $ECHO_PID}"
     for n in $INSTANCES; do
-        REG_JID=reg$n.localhost write_conf "$WORK/registrar-x$n.conf" \
-            "$XMPP_COMPONENT_PORT"
+        suite_conf "registrar-x$n" bench JID="reg$n.localhost" SECRET="$S_REG"
         pids=()
         for ((i = 1; i <= n; i++)); do
-            start "registrar-x$n-$i" "$WORK/registrar-x$n.conf" \
-                "$REGISTRAR_BIN" --config "$WORK/registrar-x$n.conf"
-            pids+=("$STARTED")
+            suite_registrar_start "registrar-x$n-$i" "$WORK/registrar-x$n.conf"
+            pids+=("${REG_PID[registrar-x$n-$i]}")
         done
         for ((i = 1; i <= n; i++)); do
-            wait_log "$WORK/registrar-x$n-$i.log" "attached to" 1 30 \
-                "${pids[i - 1]}"
+            suite_wait_log "registrar-x$n-$i" "attached to" 1 30 \
+                "${pids[i - 1]}" || exit 1
         done
         systems+=",
    {\"name\": \"registrar-x$n\", \"instances\": $n,
@@ -382,30 +288,20 @@ instances_c2s()
     \"pid\": ${pids[0]}, \"pw_pid\": ${pids[0]},
     \"pids\": [$(IFS=,; echo "${pids[*]}")]}"
     done
+    create_accounts
 
-    say "creating $MAX_SESSIONS accounts and benchping in band"
-    timeout 120 "$LOADGEN" --port "$XMPP_C2S_PORT" --to echo.localhost \
-        --sessions "$MAX_SESSIONS" --password "$PASSWORD" \
-        --ping-to echo.localhost --register-accounts --setup-only ||
-        { say "cannot create the accounts"; exit 1; }
-
-    cat >"$WORK/instances-$server.json" <<EOF
-{"loadgen": "$LOADGEN", "c2s_port": $XMPP_C2S_PORT, "server": "$server",
- "server_pid": $SERVER_PID, "password": "$PASSWORD",
- "pg": {"pid": $PG_PID, "port": $PGPORT, "psql": "$PGBIN/psql",
-        "pgbench": "$PGBIN/pgbench"},
+    {
+        json_head "$server"
+        cat <<EOF
  "systems": [
    $systems],
  "balancing": "bare_source",
  "workloads": ["register"], "levels": $LEVELS_JSON, "reps": $REPS,
- "duration": $DURATION, "warmup": $WARMUP, "results": "$RESULTS",
- "pgbench_clients": $PGBENCH_CLIENTS}
 EOF
+        json_tail
+    } >"$WORK/instances-$server.json"
     "$PY" "$BENCH/bench.py" instances "$WORK/instances-$server.json" || exit 1
-
-    stop_listed
-    "$HARNESS/$server.sh" stop "$WORK/$server"
-    XMPP_RUNNING=
+    stop_server
 }
 
 for server in $SERVERS; do
@@ -414,80 +310,62 @@ for server in $SERVERS; do
         instances_c2s "$server"
         continue
     fi
-    "$HARNESS/$server.sh" start "$WORK/$server" \
-        reg.localhost "$S_REG" regpw.localhost "$S_REGPW" \
+    start_server "$server" reg.localhost "$S_REG" regpw.localhost "$S_REGPW" \
         echo.localhost "$S_ECHO" slix.localhost "$S_SLIX" \
-        slixpw.localhost "$S_SLIXPW" || exit 1
-    XMPP_RUNNING=$server
-    # shellcheck disable=SC1090
-    . "$WORK/$server/env"
-    SERVER_PID=$(sed -n 's/^\(PROSODY\|EJABBERD\)_PID=//p' "$WORK/$server/env")
+        slixpw.localhost "$S_SLIXPW"
+    suite_conf "registrar-$server" bench+bench_pw JID=reg.localhost \
+        SECRET="$S_REG" PW_JID=regpw.localhost PW_SECRET="$S_REGPW" \
+        HASH_COST="$HASH_COST"
+    suite_registrar_start "registrar-$server"
+    REGISTRAR_PID=${REG_PID[registrar-$server]}
+    start_peer "echo-$server" echo.localhost "$S_ECHO" "$XMPP_COMPONENT_PORT"
+    ECHO_PID=$SPAWNED
+    start_peer "slix-$server" slix.localhost "$S_SLIX" "$XMPP_COMPONENT_PORT"
+    SLIX_PID=$SPAWNED
+    start_peer "slixpw-$server" slixpw.localhost "$S_SLIXPW" \
+        "$XMPP_COMPONENT_PORT" username,password,email
+    SLIXPW_PID=$SPAWNED
+    # one process, two services: two attachments
+    suite_wait_log "registrar-$server" "attached to" 2 30 "$REGISTRAR_PID" ||
+        exit 1
+    suite_wait_log "echo-$server" "attached as" 1 30 "$ECHO_PID" || exit 1
+    suite_wait_log "slix-$server" "attached as" 1 30 "$SLIX_PID" || exit 1
+    suite_wait_log "slixpw-$server" "attached as" 1 30 "$SLIXPW_PID" || exit 1
+    create_accounts
 
-    write_conf "$WORK/registrar-$server.conf" "$XMPP_COMPONENT_PORT" pw
-    start "registrar-$server" "$WORK/registrar-$server.conf" \
-        "$REGISTRAR_BIN" --config "$WORK/registrar-$server.conf"
-    REG_PID=$STARTED
-    start "echo-$server" "$ECHO_BIN" "$ECHO_BIN" 127.0.0.1 \
-        "$XMPP_COMPONENT_PORT" echo.localhost "$S_ECHO"
-    ECHO_PID=$STARTED
-    start "slix-$server" slixmpp_peer.py "$PY" "$BENCH/slixmpp_peer.py" \
-        127.0.0.1 "$XMPP_COMPONENT_PORT" slix.localhost "$S_SLIX"
-    SLIX_PID=$STARTED
-    start "slixpw-$server" slixmpp_peer.py "$PY" "$BENCH/slixmpp_peer.py" \
-        127.0.0.1 "$XMPP_COMPONENT_PORT" slixpw.localhost "$S_SLIXPW" \
-        username,password,email
-    SLIXPW_PID=$STARTED
-    wait_log "$WORK/registrar-$server.log" "attached to" 2 30 "$REG_PID"
-    wait_log "$WORK/echo-$server.log" "attached as" 1 30 "$ECHO_PID"
-    wait_log "$WORK/slix-$server.log" "attached as" 1 30 "$SLIX_PID"
-    wait_log "$WORK/slixpw-$server.log" "attached as" 1 30 "$SLIXPW_PID"
-
-    say "creating $MAX_SESSIONS accounts and benchping in band"
-    timeout 120 "$LOADGEN" --port "$XMPP_C2S_PORT" --to echo.localhost \
-        --sessions "$MAX_SESSIONS" --password "$PASSWORD" \
-        --ping-to echo.localhost --register-accounts --setup-only ||
-        { say "cannot create the accounts"; exit 1; }
-
-    cat >"$WORK/c2s-$server.json" <<EOF
-{"loadgen": "$LOADGEN", "c2s_port": $XMPP_C2S_PORT, "server": "$server",
- "server_pid": $SERVER_PID, "password": "$PASSWORD",
- "pg": {"pid": $PG_PID, "port": $PGPORT, "psql": "$PGBIN/psql",
-        "pgbench": "$PGBIN/pgbench"},
+    {
+        json_head "$server"
+        cat <<EOF
  "systems": [
    {"name": "echo", "jid": "echo.localhost", "pw_jid": "echo.localhost",
     "pid": $ECHO_PID, "pw_pid": $ECHO_PID},
    {"name": "slixmpp", "jid": "slix.localhost", "pw_jid": "slixpw.localhost",
     "pid": $SLIX_PID, "pw_pid": $SLIXPW_PID},
    {"name": "registrar", "jid": "reg.localhost", "pw_jid": "regpw.localhost",
-    "pid": $REG_PID, "pw_pid": $REG_PID}],
+    "pid": $REGISTRAR_PID, "pw_pid": $REGISTRAR_PID}],
  "workloads": $WORKLOADS_JSON, "levels": $LEVELS_JSON, "reps": $REPS,
- "duration": $DURATION, "warmup": $WARMUP, "results": "$RESULTS",
- "pgbench_clients": $PGBENCH_CLIENTS}
 EOF
+        json_tail
+    } >"$WORK/c2s-$server.json"
     "$PY" "$BENCH/bench.py" c2s "$WORK/c2s-$server.json" || exit 1
-
-    stop_listed
-    "$HARNESS/$server.sh" stop "$WORK/$server"
-    XMPP_RUNNING=
+    stop_server
 done
 
 if [ "$DIRECT" = 1 ]; then
     say "=== direct mode and pgbench"
+    # the load generator is the XEP-0114 server, one port per system
     D_REG=$(free_port) D_ECHO=$(free_port) D_SLIX=$(free_port)
-    write_conf "$WORK/registrar-direct.conf" "$D_REG"
-    start registrar-direct "$WORK/registrar-direct.conf" \
-        "$REGISTRAR_BIN" --config "$WORK/registrar-direct.conf"
-    REG_PID=$STARTED
-    start echo-direct "$ECHO_BIN" "$ECHO_BIN" 127.0.0.1 "$D_ECHO" \
-        echo.localhost "$S_ECHO"
-    ECHO_PID=$STARTED
-    start slix-direct slixmpp_peer.py "$PY" "$BENCH/slixmpp_peer.py" \
-        127.0.0.1 "$D_SLIX" slix.localhost "$S_SLIX"
-    SLIX_PID=$STARTED
-    cat >"$WORK/direct.json" <<EOF
-{"loadgen": "$LOADGEN",
- "pg": {"pid": $PG_PID, "port": $PGPORT, "psql": "$PGBIN/psql",
-        "pgbench": "$PGBIN/pgbench"},
+    suite_conf registrar-direct bench JID=reg.localhost SECRET="$S_REG" \
+        XMPP_PORT="$D_REG"
+    suite_registrar_start registrar-direct
+    REGISTRAR_PID=${REG_PID[registrar-direct]}
+    start_peer echo-direct echo.localhost "$S_ECHO" "$D_ECHO"
+    ECHO_PID=$SPAWNED
+    start_peer slix-direct slix.localhost "$S_SLIX" "$D_SLIX"
+    SLIX_PID=$SPAWNED
+    {
+        json_head
+        cat <<EOF
  "systems": [
    {"name": "echo", "jid": "echo.localhost", "pw_jid": "echo.localhost",
     "pid": $ECHO_PID, "pw_pid": $ECHO_PID,
@@ -496,14 +374,14 @@ if [ "$DIRECT" = 1 ]; then
     "pid": $SLIX_PID, "pw_pid": $SLIX_PID,
     "direct": {"port": $D_SLIX, "secret": "$S_SLIX"}},
    {"name": "registrar", "jid": "reg.localhost", "pw_jid": "reg.localhost",
-    "pid": $REG_PID, "pw_pid": $REG_PID,
+    "pid": $REGISTRAR_PID, "pw_pid": $REGISTRAR_PID,
     "direct": {"port": $D_REG, "secret": "$S_REG"}}],
  "levels": $DIRECT_LEVELS_JSON, "reps": $REPS,
- "duration": $DURATION, "warmup": $WARMUP, "results": "$RESULTS",
- "pgbench_clients": $PGBENCH_CLIENTS}
 EOF
+        json_tail
+    } >"$WORK/direct.json"
     "$PY" "$BENCH/bench.py" direct "$WORK/direct.json" || exit 1
-    stop_listed
+    suite_stop_all
 fi
 
 cat >"$WORK/meta.json" <<EOF
@@ -520,3 +398,4 @@ if [ -n "$OUT" ]; then
     mkdir -p "$OUT" && cp "$RESULTS" "$WORK/report.txt" "$OUT/"
     say "results in $OUT"
 fi
+suite_end 1
