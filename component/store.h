@@ -1,9 +1,11 @@
 /*
  * store.h - registrations in PostgreSQL.
  *
- * store.c is the only file that includes libpq-fe.h.  Every operation
- * completes through a callback that carries the caller's request, called
- * only after the change is committed.
+ * The store's files (store.c, store_sql.c, store_conn.c, store_migrate.c;
+ * store_internal.h says which does what) are the only ones that include
+ * libpq-fe.h; this header includes neither it nor libstrophe's.  Every
+ * operation completes through a callback that carries the caller's
+ * request, called only after the change is committed.
  *
  * Two ways to run.  Attached to the daemon's event loop (store_attach),
  * operations are queued and sent from the loop without blocking: the

@@ -4,6 +4,10 @@
  * username uniqueness per service, the record handed to the get
  * callback), the values kept as they came, plus a switch that makes every
  * call answer STORE_UNAVAILABLE.  Unit tests only.
+ *
+ * Only the operations are faked: the store's plain values (status and
+ * state names, store_record_clear) are the real ones of
+ * component/store_values.c, which the tests link (registrar_util).
  */
 #include "fake_store.h"
 
@@ -179,16 +183,6 @@ int fake_store_count(void)
 static char *dup(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-const char *store_status_name(enum store_status st)
-{
-    return st == STORE_OK ? "ok" : "other";
-}
-
-int store_schema_version(void)
-{
-    return 0;
 }
 
 /* The database's username rule, approximated for ASCII test data. */
@@ -380,28 +374,10 @@ void store_unban(struct store *s, const char *service, const char *jid,
     cb(arg, STORE_OK, false);
 }
 
-void store_record_clear(struct store_record *rec)
-{
-    free(rec->service);
-    free(rec->jid);
-    free(rec->username);
-    free(rec->password_hash);
-    free(rec->disabled_reason);
-    form_data_clear(&rec->fields);
-    memset(rec, 0, sizeof(*rec));
-}
-
 int fake_store_state(const char *service, const char *jid)
 {
     struct row *r = find(service, jid);
     return r ? (int)r->state : -1;
-}
-
-const char *store_state_name(enum store_state state)
-{
-    return state == STORE_STATE_PENDING    ? "pending"
-           : state == STORE_STATE_DISABLED ? "disabled"
-                                           : "active";
 }
 
 void store_set_state(struct store *s, const char *service, const char *jid,

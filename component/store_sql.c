@@ -1,0 +1,696 @@
+/*
+ * store_sql.c - the store's statements: one entry per operation of
+ * store.h (its name, SQL and parameters, what its result means, which
+ * callback answers it) beside the public function that encodes its
+ * parameters, and what a failed result means.
+ *
+ * Parameters only, prepared once per connection (store.c); conflicts are
+ * decided by the unique index, never by a SELECT first.  Knows nothing of
+ * XMPP.  Never logs a parameter value (they may be hashes or personal
+ * data); logs SQL states and server messages.
+ *
+ * Writes call the functions of sql/005-010: the event of each change
+ * (registration_events, with the stanza id and the admin's JID of struct
+ * store_origin) is written by a trigger in the same transaction.  What one
+ * operation can cause never fails another: registrar_put_outcome (sql/008)
+ * returns a conflict or a refused username as its outcome instead of
+ * raising it.
+ *
+ * A new operation: its declaration in store.h; here, a section (decode,
+ * answer, the struct store_op, the public function) and its line in
+ * store_sql_ops[]; and its in-memory behaviour in tests/unit/fake_store.c.
+ */
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* ---- what results and failures mean ------------------------------------- */
+
+enum store_status store_sql_failure(PGconn *conn, const PGresult *res,
+                                    const char *what)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary, *cons;
+    enum store_status st = STORE_ERROR;
+
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        st = STORE_UNAVAILABLE;
+    } else if (state) {
+        if (strcmp(state, "23505") == 0)
+            return STORE_CONFLICT; /* unique_violation: expected */
+        /* check_violation of the username rule: a refused value, logged
+         * (which constraint); any other CHECK is a bug of ours */
+        if (strcmp(state, "23514") == 0 && res &&
+            (cons = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME)) &&
+            strcmp(cons, "registrations_username_valid") == 0)
+            st = STORE_INVALID;
+        /* connection exceptions, shutdowns, timeouts, lock waits,
+         * serialization failures and deadlocks: try again later. */
+        if (strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+            strcmp(state, "55P03") == 0 || strncmp(state, "40", 2) == 0 ||
+            strncmp(state, "53", 2) == 0)
+            st = STORE_UNAVAILABLE;
+    }
+    /* The primary message only: DETAIL lines quote row values. */
+    primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    log_error("store", "%s failed (%s): %s", what, state ? state : "no state",
+              primary ? primary
+              : conn  ? PQerrorMessage(conn)
+                      : "no connection");
+    return st;
+}
+
+static char *dup_field(const PGresult *res, int row, int col, bool *oom)
+{
+    char *d;
+
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    if (!(d = strdup(PQgetvalue(res, row, col))))
+        *oom = true;
+    return d;
+}
+
+/* registrations.state as the enum; false when unknown. */
+static bool state_of(const char *text, enum store_state *state)
+{
+    static const enum store_state all[] = {
+        STORE_STATE_ACTIVE, STORE_STATE_PENDING, STORE_STATE_DISABLED};
+
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if (strcmp(text, store_state_name(all[i])) == 0) {
+            *state = all[i];
+            return true;
+        }
+    return false;
+}
+
+/* The boolean a write's function returned (sql/005). */
+static bool returned_true(const PGresult *res)
+{
+    return PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+}
+
+/* The write functions return NULL when the row's state refused it. */
+static bool returned_null(const PGresult *res)
+{
+    return PQntuples(res) == 1 && PQgetisnull(res, 0, 0);
+}
+
+/* A write's boolean: STORE_NOT_FOUND when false. */
+static void decode_found(struct job *j, const PGresult *res)
+{
+    if (!returned_true(res))
+        j->st = STORE_NOT_FOUND;
+}
+
+/* A write's boolean, NULL when the row's state refused it. */
+static void decode_found_allowed(struct job *j, const PGresult *res)
+{
+    if (returned_null(res))
+        j->st = STORE_NOT_ALLOWED;
+    else if (!returned_true(res))
+        j->st = STORE_NOT_FOUND;
+}
+
+static void answer_done(struct job *j)
+{
+    ((store_done_cb)j->cb)(j->arg, j->st, j->created);
+}
+
+/* ---- encoding: the jsonb and text[] parameters of a put ----------------- */
+
+struct buf {
+    char *s;
+    size_t len, cap;
+    bool oom;
+};
+
+static void buf_put(struct buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 128;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->s, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void buf_str(struct buf *b, const char *s)
+{
+    buf_put(b, s, strlen(s));
+}
+
+/* What b holds, or NULL (freed) when out of memory. */
+static char *buf_take(struct buf *b)
+{
+    if (b->oom) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
+static void buf_json_string(struct buf *b, const char *s)
+{
+    buf_put(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        switch (*p) {
+        case '"':
+            buf_put(b, "\\\"", 2);
+            break;
+        case '\\':
+            buf_put(b, "\\\\", 2);
+            break;
+        case '\n':
+            buf_put(b, "\\n", 2);
+            break;
+        case '\r':
+            buf_put(b, "\\r", 2);
+            break;
+        case '\t':
+            buf_put(b, "\\t", 2);
+            break;
+        default:
+            if (*p < 0x20) {
+                snprintf(esc, sizeof(esc), "\\u%04x", *p);
+                buf_str(b, esc);
+            } else {
+                buf_put(b, (const char *)p, 1);
+            }
+        }
+    }
+    buf_put(b, "\"", 1);
+}
+
+/* The jsonb object of store_put.fields: var -> value, or an array for
+ * -multi fields of def (vars not in def: a string when single, an array
+ * when several); registrar_get decodes it.  Caller frees; NULL when out
+ * of memory. */
+static char *fields_json(const struct form_def *def,
+                         const struct form_data *data)
+{
+    struct buf b = {0};
+
+    buf_str(&b, "{");
+    for (size_t i = 0; i < data->n; i++) {
+        const struct form_value *v = &data->items[i];
+        const struct form_field_def *f =
+            def ? form_def_find(def, v->var) : NULL;
+        bool array = f ? form_type_is_multi(f->type) : v->nvalues != 1;
+
+        if (i)
+            buf_str(&b, ",");
+        buf_json_string(&b, v->var);
+        buf_str(&b, ":");
+        if (array)
+            buf_str(&b, "[");
+        for (size_t j = 0; j < v->nvalues; j++) {
+            if (j)
+                buf_str(&b, ",");
+            buf_json_string(&b, v->values[j]);
+        }
+        if (array)
+            buf_str(&b, "]");
+        else if (v->nvalues == 0)
+            buf_str(&b, "\"\"");
+    }
+    buf_str(&b, "}");
+    return buf_take(&b);
+}
+
+static char *consents_json(const struct store_consent *c, size_t n)
+{
+    struct buf b = {0};
+
+    buf_str(&b, "{");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            buf_str(&b, ",");
+        buf_json_string(&b, c[i].var);
+        buf_str(&b, ":");
+        buf_json_string(&b, c[i].version ? c[i].version : "");
+    }
+    buf_str(&b, "}");
+    return buf_take(&b);
+}
+
+/* The text[] literal of the private vars an update keeps (see store.h);
+ * caller frees; NULL when out of memory. */
+static char *keep_array(const struct form_def *def)
+{
+    struct buf b = {0};
+    bool first = true;
+
+    buf_str(&b, "{");
+    for (size_t i = 0; def && i < def->nfields; i++) {
+        const struct form_field_def *f = &def->fields[i];
+
+        if (f->type != FORM_TEXT_PRIVATE || strcmp(f->var, "password") == 0)
+            continue;
+        if (!first)
+            buf_str(&b, ",");
+        first = false;
+        /* an array element in double quotes: \ and " escaped */
+        buf_str(&b, "\"");
+        for (const char *p = f->var; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                buf_put(&b, "\\", 1);
+            buf_put(&b, p, 1);
+        }
+        buf_str(&b, "\"");
+    }
+    buf_str(&b, "}");
+    return buf_take(&b);
+}
+
+/* Queues op with params (an array) for cb; false when out of memory. */
+#define RUN(s, op, params, cb, arg)                                            \
+    store_run((s), (op), (params), (int)(sizeof(params) / sizeof(*(params))),  \
+              (store_fn)(cb), (arg))
+
+/* ---- get ------------------------------------------------------------------
+ */
+
+static void get_decode(struct job *j, const PGresult *res)
+{
+    int rows = PQntuples(res);
+    bool oom = false;
+
+    if (rows == 0) {
+        j->st = STORE_NOT_FOUND;
+        return;
+    }
+    j->rec.service = strdup(j->p[0]);
+    j->rec.jid = strdup(j->p[1]);
+    oom = !j->rec.service || !j->rec.jid;
+    j->rec.username = dup_field(res, 0, 0, &oom);
+    j->rec.password_hash = dup_field(res, 0, 1, &oom);
+    j->rec.claim_matches = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+    if (!state_of(PQgetvalue(res, 0, 5), &j->rec.state)) {
+        /* the CHECK of sql/005 knows no other: a newer schema */
+        log_error("store", "unknown registration state");
+        j->st = STORE_ERROR;
+        return;
+    }
+    if (j->rec.state == STORE_STATE_DISABLED)
+        j->rec.disabled_reason = dup_field(res, 0, 6, &oom);
+    for (int i = 0; i < rows && !oom; i++) {
+        if (PQgetisnull(res, i, 2))
+            continue;
+        if (!form_data_add(&j->rec.fields, PQgetvalue(res, i, 2),
+                           PQgetvalue(res, i, 3)))
+            oom = true;
+    }
+    if (oom) {
+        log_error("store", "out of memory reading a registration");
+        j->st = STORE_ERROR;
+    }
+}
+
+static void get_answer(struct job *j)
+{
+    ((store_get_cb)j->cb)(j->arg, j->st, j->st == STORE_OK ? &j->rec : NULL);
+}
+
+/* service, jid, claim -> the row, a row per field value */
+static const struct store_op op_get = {
+    .name = "registrar_get",
+    .sql =
+        "SELECT r.username, r.password_hash, f.key, f.value,"
+        /* the claim names the row by the one username rule of sql/003;
+         * no claim, no key computed (ICU: the costly part of a read) */
+        "       CASE WHEN $3::text IS NULL THEN false"
+        "       ELSE coalesce(registrar_username_key($3) IN ("
+        "           registrar_username_key(r.username),"
+        "           registrar_username_key(r.jid),"
+        "           CASE WHEN r.username IS NULL AND strpos(r.jid, '@') > 0"
+        "                THEN registrar_username_key(split_part(r.jid, '@', 1))"
+        "           END), false) END AS claim_matches,"
+        "       r.state, r.disabled_reason"
+        "  FROM registrations r"
+        "  LEFT JOIN LATERAL ("
+        "    SELECT e.key, v.value, v.n"
+        "      FROM jsonb_each(r.fields) e"
+        "     CROSS JOIN LATERAL jsonb_array_elements_text("
+        "         CASE jsonb_typeof(e.value) WHEN 'array' THEN e.value"
+        "              ELSE jsonb_build_array(e.value) END)"
+        "           WITH ORDINALITY v(value, n)) f ON true"
+        " WHERE r.service = $1 AND r.jid = $2"
+        " ORDER BY f.key, f.n",
+    .nparams = 3,
+    .decode = get_decode,
+    .answer = get_answer,
+};
+
+void store_get(struct store *s, const char *service, const char *jid,
+               const char *claim, store_get_cb cb, void *arg)
+{
+    const char *params[] = {service, jid, claim};
+
+    if (!RUN(s, &op_get, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
+/* ---- put ------------------------------------------------------------------
+ */
+
+static void put_decode(struct job *j, const PGresult *res)
+{
+    const char *v = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
+
+    if (strcmp(v, "created") == 0)
+        j->created = true;
+    else if (strcmp(v, "updated") == 0)
+        j->created = false;
+    else if (strcmp(v, "disabled") == 0)
+        j->st = STORE_NOT_ALLOWED;
+    else if (strcmp(v, "banned") == 0)
+        j->st = STORE_BANNED;
+    else if (strcmp(v, "conflict") == 0)
+        j->st = STORE_CONFLICT;
+    else if (strcmp(v, "invalid") == 0)
+        j->st = STORE_INVALID;
+    else
+        j->st = STORE_ERROR;
+    if (j->st == STORE_INVALID)
+        log_info("store", "the username rule refused a username");
+    if ((j->st == STORE_NOT_ALLOWED || j->st == STORE_BANNED) &&
+        PQnfields(res) > 1 && !PQgetisnull(res, 0, 1)) {
+        bool oom = false;
+        j->reason = dup_field(res, 0, 1, &oom);
+    }
+}
+
+static void put_answer(struct job *j)
+{
+    ((store_put_cb)j->cb)(j->arg, j->st, j->created, j->reason);
+}
+
+/* service, jid, username, fields, hash, state, consents, iq_id, actor,
+ * keep -> created, updated, disabled, banned, conflict or invalid; the
+ * reason of disabled and banned */
+static const struct store_op op_put = {
+    .name = "registrar_put",
+    .sql = "SELECT outcome, reason FROM registrar_put_checked($1, $2, $3,"
+           " $4::jsonb, $5, $6, $7::jsonb, $8, $9, $10::text[])",
+    .nparams = 10,
+    .decode = put_decode,
+    .answer = put_answer,
+    .event = "registered", /* a creation's */
+    .iq_param = 7,
+    .event_created = true,
+};
+
+void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
+               void *arg)
+{
+    struct form_data none = {0};
+    char *json = fields_json(put->def, put->fields ? put->fields : &none);
+    char *consents = consents_json(put->consents, put->nconsents);
+    char *keep = keep_array(put->def);
+    const char *params[] = {
+        put->service, put->jid,           put->username,
+        json,         put->password_hash, store_state_name(put->initial_state),
+        consents,     put->origin.iq_id,  put->origin.actor,
+        keep};
+
+    if (!json || !consents || !keep || !RUN(s, &op_put, params, cb, arg))
+        cb(arg, STORE_ERROR, false, NULL);
+    /* the job has its own copy; the values may include hashes */
+    if (json)
+        explicit_bzero(json, strlen(json));
+    free(json);
+    free(consents);
+    free(keep);
+}
+
+/* ---- remove ---------------------------------------------------------------
+ */
+
+/* service, jid, iq_id, actor -> found */
+static const struct store_op op_remove = {
+    .name = "registrar_remove",
+    .sql = "SELECT registrar_remove($1, $2, $3, $4)",
+    .nparams = 4,
+    .decode = decode_found,
+    .answer = answer_done,
+    .event = "removed",
+    .iq_param = 2,
+};
+
+void store_remove(struct store *s, const char *service, const char *jid,
+                  const struct store_origin *origin, store_done_cb cb,
+                  void *arg)
+{
+    const char *params[] = {service, jid, origin ? origin->iq_id : NULL,
+                            origin ? origin->actor : NULL};
+
+    if (!RUN(s, &op_remove, params, cb, arg))
+        cb(arg, STORE_ERROR, false);
+}
+
+/* ---- set_password ---------------------------------------------------------
+ */
+
+/* service, jid, hash, iq_id, actor -> found (NULL: disabled) */
+static const struct store_op op_set_password = {
+    .name = "registrar_set_password",
+    .sql = "SELECT registrar_set_password($1, $2, $3, $4, $5)",
+    .nparams = 5,
+    .decode = decode_found_allowed,
+    .answer = answer_done,
+    .event = "password_changed",
+    .iq_param = 3,
+};
+
+void store_set_password(struct store *s, const char *service, const char *jid,
+                        const char *hash, const struct store_origin *origin,
+                        store_done_cb cb, void *arg)
+{
+    const char *params[] = {service, jid, hash, origin ? origin->iq_id : NULL,
+                            origin ? origin->actor : NULL};
+
+    if (!RUN(s, &op_set_password, params, cb, arg))
+        cb(arg, STORE_ERROR, false);
+}
+
+/* ---- set_state ------------------------------------------------------------
+ */
+
+/* service, jid, state, from, iq_id, actor, reason -> found (NULL: in
+ * another state than from) */
+static const struct store_op op_set_state = {
+    .name = "registrar_set_state",
+    .sql = "SELECT registrar_set_state_from($1, $2, $3, $4, $5, $6, $7)",
+    .nparams = 7,
+    .decode = decode_found_allowed,
+    .answer = answer_done,
+    .event = "state_changed",
+    .iq_param = 4,
+};
+
+void store_set_state(struct store *s, const char *service, const char *jid,
+                     enum store_state state, const enum store_state *from,
+                     const struct store_origin *origin, store_done_cb cb,
+                     void *arg)
+{
+    const char *params[] = {
+        service,
+        jid,
+        store_state_name(state),
+        from ? store_state_name(*from) : NULL,
+        origin ? origin->iq_id : NULL,
+        origin ? origin->actor : NULL,
+        origin && state == STORE_STATE_DISABLED ? origin->reason : NULL};
+
+    if (!RUN(s, &op_set_state, params, cb, arg))
+        cb(arg, STORE_ERROR, false);
+}
+
+/* ---- unban ----------------------------------------------------------------
+ */
+
+/* service, jid, iq_id, actor -> found */
+static const struct store_op op_unban = {
+    .name = "registrar_unban",
+    .sql = "SELECT registrar_unban($1, $2, $3, $4)",
+    .nparams = 4,
+    .decode = decode_found,
+    .answer = answer_done,
+    .event = "ban_lifted",
+    .iq_param = 2,
+};
+
+void store_unban(struct store *s, const char *service, const char *jid,
+                 const struct store_origin *origin, store_done_cb cb, void *arg)
+{
+    const char *params[] = {service, jid, origin ? origin->iq_id : NULL,
+                            origin ? origin->actor : NULL};
+
+    if (!RUN(s, &op_unban, params, cb, arg))
+        cb(arg, STORE_ERROR, false);
+}
+
+/* ---- count ----------------------------------------------------------------
+ */
+
+static void count_decode(struct job *j, const PGresult *res)
+{
+    j->count =
+        PQntuples(res) == 1 ? strtoul(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+}
+
+static void count_answer(struct job *j)
+{
+    ((store_count_cb)j->cb)(j->arg, j->st, j->st == STORE_OK ? j->count : 0);
+}
+
+/* service, state (NULL: any) */
+static const struct store_op op_count = {
+    .name = "registrar_count",
+    .sql = "SELECT count(*) FROM registrations"
+           " WHERE service = $1 AND ($2::text IS NULL OR state = $2)",
+    .nparams = 2,
+    .decode = count_decode,
+    .answer = count_answer,
+};
+
+void store_count(struct store *s, const char *service,
+                 const enum store_state *state, store_count_cb cb, void *arg)
+{
+    const char *params[] = {service, state ? store_state_name(*state) : NULL};
+
+    if (!RUN(s, &op_count, params, cb, arg))
+        cb(arg, STORE_ERROR, 0);
+}
+
+/* ---- list -----------------------------------------------------------------
+ */
+
+static void list_decode(struct job *j, const PGresult *res)
+{
+    size_t rows = (size_t)PQntuples(res);
+
+    if (rows == 0)
+        return;
+    if (!(j->jids = calloc(rows, sizeof(*j->jids)))) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    for (size_t i = 0; i < rows; i++) {
+        if (!(j->jids[i] = strdup(PQgetvalue(res, (int)i, 0)))) {
+            log_error("store", "out of memory reading registrations");
+            j->st = STORE_ERROR;
+            return;
+        }
+        j->njids = i + 1;
+    }
+}
+
+static void list_answer(struct job *j)
+{
+    bool ok = j->st == STORE_OK;
+
+    ((store_list_cb)j->cb)(j->arg, j->st, ok ? j->jids : NULL,
+                           ok ? j->njids : 0);
+}
+
+/* service, state (NULL: any), max (NULL: no limit); byte order */
+static const struct store_op op_list = {
+    .name = "registrar_list",
+    .sql = "SELECT jid FROM registrations"
+           " WHERE service = $1 AND ($2::text IS NULL OR state = $2)"
+           " ORDER BY jid COLLATE \"C\" LIMIT $3::bigint",
+    .nparams = 3,
+    .decode = list_decode,
+    .answer = list_answer,
+};
+
+void store_list(struct store *s, const char *service,
+                const enum store_state *state, unsigned max, store_list_cb cb,
+                void *arg)
+{
+    char limit[16];
+    const char *params[] = {service, state ? store_state_name(*state) : NULL,
+                            max ? limit : NULL};
+
+    snprintf(limit, sizeof(limit), "%u", max);
+    if (!RUN(s, &op_list, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL, 0);
+}
+
+/* ---- the check of a write sent again --------------------------------------
+ */
+
+/* When the write's event is there, the first attempt committed, and the
+ * answer is that attempt's (a registration created, a removal done...),
+ * not the second's.  Read into the write's job, after its own result. */
+static void check_decode(struct job *j, const PGresult *res)
+{
+    j->done_before = returned_true(res);
+    if (!j->done_before)
+        return;
+    log_info("store",
+             "a %s sent again after a lost connection had "
+             "committed the first time: answered as then",
+             j->op->name);
+    j->st = STORE_OK;
+    if (j->op->event_created) {
+        j->created = true;
+        free(j->reason);
+        j->reason = NULL;
+    }
+}
+
+/* service, jid, event, iq_id: a write of this request committed before
+ * (its event is there); the window bounds the look back */
+const struct store_op store_sql_check = {
+    .name = "registrar_done_before",
+    .sql = "SELECT EXISTS (SELECT 1 FROM registration_events"
+           " WHERE jid = $2 AND service = $1 AND event = $3 AND iq_id = $4"
+           "   AND at > now() - interval '10 minutes')",
+    .nparams = STORE_CHECK_NPARAMS,
+    .decode = check_decode,
+};
+
+bool store_sql_check_params(const struct job *j,
+                            const char *params[STORE_CHECK_NPARAMS])
+{
+    const struct store_op *op = j->op;
+
+    /* every write takes service and jid first */
+    if (!op->event || !j->p[op->iq_param])
+        return false;
+    params[0] = j->p[0];
+    params[1] = j->p[1];
+    params[2] = op->event;
+    params[3] = j->p[op->iq_param];
+    return true;
+}
+
+/* ---- the catalogue --------------------------------------------------------
+ */
+
+const struct store_op *const store_sql_ops[] = {
+    &op_get,   &op_put,   &op_remove, &op_set_password, &op_set_state,
+    &op_unban, &op_count, &op_list,   &store_sql_check,
+};
+
+const size_t store_sql_nops = sizeof(store_sql_ops) / sizeof(store_sql_ops[0]);
