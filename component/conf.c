@@ -551,11 +551,12 @@ static bool copy_section(cfg_t *sec, enum section s, void *base)
 
     for (size_t i = 0; i < NOPTIONS; i++) {
         const struct option *o = &options[i];
-        void *at = (char *)base + o->offset;
+        void *at;
         int e = 0;
 
         if (o->section != s || o->offset == NOT_STORED)
             continue;
+        at = (char *)base + o->offset; /* only a real offset (UBSan) */
         switch (o->type) {
         case TYPE_STR:
             *(char **)at = dup_or_null(cfg_getstr(sec, o->name), &oom);
@@ -597,10 +598,11 @@ static void free_section(enum section s, void *base)
 {
     for (size_t i = 0; i < NOPTIONS; i++) {
         const struct option *o = &options[i];
-        void *at = (char *)base + o->offset;
+        void *at;
 
         if (o->section != s || o->offset == NOT_STORED)
             continue;
+        at = (char *)base + o->offset;
         if (o->type == TYPE_LIST) {
             list_free(at);
         } else if (o->type == TYPE_STR) {
@@ -621,13 +623,15 @@ bool conf_keep_restart_options(struct conf *next, const struct conf *running)
 
     for (size_t i = 0; i < NOPTIONS; i++) {
         const struct option *o = &options[i];
-        char *n = (char *)next + o->offset;
-        const char *r = (const char *)running + o->offset;
+        char *n;
+        const char *r;
         bool changed;
 
         if (!o->restart || o->offset == NOT_STORED ||
             sections[o->section].parent != SEC_ROOT || o->type == TYPE_LIST)
             continue;
+        n = (char *)next + o->offset;
+        r = (const char *)running + o->offset;
         if (o->type != TYPE_STR) { /* a number, a bool, an enum (int) */
             size_t size = o->type == TYPE_SIZE   ? sizeof(size_t)
                           : o->type == TYPE_BOOL ? sizeof(bool)
