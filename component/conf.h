@@ -92,7 +92,7 @@ struct conf_registration {
     enum conf_remove remove;
     struct conf_list remove_proof;
     unsigned hash_cost; /* bcrypt cost, 4-15 */
-    /* who may register: see README "Access policy" */
+    /* who may register: see registrar.conf(5), allowed_domains */
     struct conf_list allowed_domains; /* empty: the local domains; "*": any */
     struct conf_list local_domains;   /* default: the component's parent */
     struct conf_list blocked_jids;    /* fnmatch(3) patterns on bare JIDs */

@@ -206,7 +206,8 @@ static enum store_status migrate_own(struct store *s, bool daemon, char *why,
                   "needs %d; its role %s does not own the schema (separated "
                   "roles), so it does not migrate it: run  registrar "
                   "--migrate --database CONNINFO  with a role that may "
-                  "(README \"Database roles\"), then start registrar again",
+                  "(doc/operating.md \"Database set-up and roles\"), then "
+                  "start registrar again",
                   have, store_schema_version(), f.user);
         goto out;
     }
@@ -214,8 +215,8 @@ static enum store_status migrate_own(struct store *s, bool daemon, char *why,
         log_error("store",
                   "the role %s may not migrate this schema (version %d, this "
                   "registrar needs %d): its tables belong to another role; "
-                  "run --migrate --database CONNINFO as the superuser (README "
-                  "\"Database roles\")",
+                  "run --migrate --database CONNINFO as the superuser "
+                  "(doc/operating.md \"Database set-up and roles\")",
                   f.user, have, store_schema_version());
         goto out;
     }
@@ -245,8 +246,8 @@ static enum store_status migrate_own(struct store *s, bool daemon, char *why,
                  "the role %s may not create roles: the database roles "
                  "(sql/roles.sql) were not applied and registrar's tables "
                  "stay with their owner; run --migrate as a superuser or a "
-                 "CREATEROLE role to separate them (README \"Database "
-                 "roles\")",
+                 "CREATEROLE role to separate them (doc/operating.md "
+                 "\"Database set-up and roles\")",
                  f.user);
     }
     if (daemon && f.owner)
@@ -256,8 +257,9 @@ static enum store_status migrate_own(struct store *s, bool daemon, char *why,
                  "(registration_events), grant itself anything and drop "
                  "tables; give them to registrar_owner with  registrar "
                  "--migrate --database CONNINFO  as a superuser and log in "
-                 "as a role granted only registrar_service (README "
-                 "\"Database roles\")",
+                 "as a role granted only registrar_service "
+                 "(doc/operating.md \"Moving a deployment of before "
+                 "migration 010\")",
                  f.user);
     st = STORE_OK;
 out:

@@ -11,6 +11,9 @@
 #    store.c, store_sql.c, store_conn.c, store_migrate.c and their
 #    store_internal.h; not store.h, not store_values.c (the unit tests'
 #    fake store links it), nothing else.
+#  - libconfuse (confuse.h) only in conf.c, ICU (unicode/*.h) only in
+#    text.c, libidn (stringprep.h) only in jid.c: each library behind one
+#    file.
 # Usage: headers_free_of_xmpp.sh CC SOURCE_DIR BINARY_DIR [INCLUDE_DIR...]
 cc=$1 src=$2 bin=$3
 shift 3
@@ -49,6 +52,18 @@ for f in "$src"/component/*.c "$src"/component/*.h; do
     has_strophe=0 has_pq=0
     grep -q 'strophe\.h' <<<"$deps" && has_strophe=1
     grep -q 'libpq-fe\.h' <<<"$deps" && has_pq=1
+    for lib in 'confuse\.h:conf.c' 'unicode/[a-z0-9_]*\.h:text.c' \
+        'stringprep\.h:jid.c'; do
+        pattern=${lib%:*} owner=${lib##*:}
+        if grep -q "$pattern" <<<"$deps" && [ "$name" != "$owner" ]; then
+            echo "component/$name reaches ${pattern//\\/}: only $owner may"
+            fail=1
+        fi
+        if [ "$name" = "$owner" ] && ! grep -q "$pattern" <<<"$deps"; then
+            echo "component/$name: its library not seen (the check is broken)"
+            fail=1
+        fi
+    done
     [ $has_strophe = 1 ] && xmpp+=("$name")
     [ $has_pq = 1 ] && pq+=("$name")
     if [ $has_strophe = 1 ] && ! xmpp_module "$stem"; then
@@ -72,3 +87,4 @@ done
 echo "$checked files of component/ checked"
 echo "libstrophe reached by (XMPP modules only): ${xmpp[*]}"
 echo "libpq reached by (the store's files only): ${pq[*]}"
+echo "libconfuse only in conf.c, ICU only in text.c, libidn only in jid.c"

@@ -34,7 +34,7 @@
 #                the "register" workload at every level; prints each as
 #                a ratio to one instance, with the CPU seconds of every
 #                registrar process, of ejabberd (beam.smp), PostgreSQL
-#                and the load generator during the runs (README "Scaling
+#                and the load generator during the runs (doc/operating.md "Scaling
 #                and high availability")
 #   --out DIR    keep results.jsonl and report.txt in DIR
 #   --keep       keep the work directory (logs, configs)

@@ -1,7 +1,7 @@
 """The event log (sql/005) as the service's backend sees it: a process
 that LISTENs on registrar's channel on a real PostgreSQL connection and,
 on each notification, reads registration_events WHERE id > $last (the
-README's "For the service's backend") collects every event of a burst of
+doc/backend.md's example) collects every event of a burst of
 200 registrations from 20 clients exactly once, each with the stanza id
 that caused it; a state changed by SQL is an event without a stanza id and
 shows in the next get.
@@ -28,7 +28,7 @@ SETS_PER_CLIENT = 10
 
 
 class Backend(threading.Thread):
-    """The worked example of the README, in a thread: LISTEN registrar;
+    """The worked example of doc/backend.md, in a thread: LISTEN registrar;
     on each notification (and once at start) read the events after the
     last one seen. Keeps every event read and the notifications."""
 

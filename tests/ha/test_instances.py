@@ -300,7 +300,7 @@ class InstancesTest(FaultCase):
         # everyone else was served meanwhile by the survivors
         self.assertEqual(rerouted, [], "ejabberd 23.01 drops what goes to "
                          "an empty slot; now it served them elsewhere: "
-                         "update README 'Scaling and high availability'")
+                         "update doc/operating.md 'Scaling and high availability'")
         others = [u for u in LOAD_USERS if u not in victim_users]
         self.assertEqual(sorted(served_during), sorted(others),
                          "users of the surviving instances not served "

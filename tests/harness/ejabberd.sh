@@ -27,7 +27,7 @@
 #
 # EJABBERD_DOMAIN_BALANCING="JID=TYPE:N [JID=TYPE:N ...]" adds ejabberd's
 # top-level domain_balancing: for those component JIDs (several
-# connections of one JID, README "Scaling and high availability"; the
+# connections of one JID, doc/operating.md "Scaling and high availability"; the
 # commented example in deploy/ejabberd.yml): TYPE is random, source,
 # destination, bare_source or bare_destination, N (2-1000) its
 # component_number. N is required: ejabberd 23.01 reads component_number

@@ -14,8 +14,8 @@
 #                     A DIR that exists is cleaned first (a server still
 #                     running there is stopped).
 #   pg.sh migrate DIR BIN
-#                     what an operator does once per database (README
-#                     "Database roles"): BIN --migrate --database with the
+#                     what an operator does once per database (doc/operating.md
+#                     "Database set-up and roles"): BIN --migrate --database with the
 #                     superuser's conninfo (the schema, owned by the NOLOGIN
 #                     role registrar_owner, and the group roles), then
 #                     GRANT registrar_service TO registrar.

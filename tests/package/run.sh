@@ -125,7 +125,8 @@ check "named registrar_${version}_${arch}.deb" \
 check "version $version is the project's $upstream" \
     test "${version%-*}" = "$upstream"
 check "architecture is dpkg's" test "$arch" = "$(dpkg --print-architecture)"
-for dep in adduser libc6 libstrophe0 libpq5 libconfuse2 libcrypt1; do
+for dep in adduser libc6 libstrophe0 libpq5 libconfuse2 libcrypt1 libidn12 \
+    libicu72; do
     check "depends on $dep" grep -Eq "(^|, )$dep( |,|$)" <<<"$depends"
 done
 

@@ -544,7 +544,7 @@ static void *writer(void *arg)
     return NULL;
 }
 
-/* A backend as the README says: LISTEN registrar, and on each
+/* A backend as doc/backend.md says: LISTEN registrar, and on each
  * notification read "id > $last".  With writers racing on their own
  * connections, it collects every event exactly once, in id order. */
 static void test_listener_misses_nothing(void **state)
