@@ -250,6 +250,9 @@ static const struct option options[] = {
              .unit = "s"),
 
     ROW_STR(DATABASE, "conninfo", CONF(database.conninfo), "", RESTART),
+    ROW_UINT(DATABASE, "statement_timeout_s",
+             CONF(database.statement_timeout_s), 5, RANGE(1, 3600), RESTART,
+             .unit = "s"),
 
     ROW_STR(DISCO, "category", CONF(disco.category), "component", RELOAD),
     ROW_STR(DISCO, "type", CONF(disco.type), "generic", RELOAD),

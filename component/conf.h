@@ -42,6 +42,7 @@ struct conf_component {
 
 struct conf_database {
     char *conninfo; /* libpq connection string; may be "" (PG* env) */
+    unsigned statement_timeout_s; /* the session's statement_timeout */
 };
 
 struct conf_disco {

@@ -490,6 +490,7 @@ int main(int argc, char **argv)
     a.store = store_new(database ? database : a.conf->database.conninfo);
     if (!a.store)
         goto out;
+    store_set_statement_timeout(a.store, a.conf->database.statement_timeout_s);
     st = migrate_only ? store_migrate(a.store) : store_prepare(a.store);
     if (migrate_only) {
         rc = st == STORE_OK ? 0 : st == STORE_UNAVAILABLE ? EXIT_TEMPFAIL : 1;

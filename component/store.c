@@ -54,6 +54,7 @@ struct store *store_new(const char *conninfo)
     if (!s)
         return NULL;
     s->queue_max = QUEUE_MAX_DEFAULT;
+    s->statement_timeout_s = STORE_STATEMENT_TIMEOUT_S;
     s->failed = -1;
     s->seed =
         (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)s;
@@ -391,8 +392,8 @@ static void start_batch(struct store *s)
         !store_flush(s))
         goto broke;
     s->cs = CONN_BUSY;
-    s->timeout_s = STORE_CLIENT_DEADLINE_S;
-    s->deadline = store_now() + STORE_CLIENT_DEADLINE_S;
+    s->timeout_s = store_client_deadline(s);
+    s->deadline = store_now() + s->timeout_s;
     log_debug("store", "sent a transaction of %u operation(s)", n);
     return;
 broke:
@@ -654,6 +655,11 @@ static void submit(struct store *s, struct job *j)
     s->tail = j;
     if (!s->attached)
         drive(s);
+}
+
+void store_set_statement_timeout(struct store *s, unsigned seconds)
+{
+    s->statement_timeout_s = seconds ? seconds : STORE_STATEMENT_TIMEOUT_S;
 }
 
 void store_attach(struct store *s, struct worker *migrator, unsigned queue_max)

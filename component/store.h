@@ -121,6 +121,11 @@ typedef void (*store_put_cb)(void *arg, enum store_status st, bool created,
 struct store *store_new(const char *conninfo);
 void store_close(struct store *store);
 
+/* The session's statement_timeout, in seconds (0: the default, 5); the
+ * client gives up on a server silent for 2 s more.  Before the first
+ * operation: a connection made earlier keeps its own. */
+void store_set_statement_timeout(struct store *store, unsigned seconds);
+
 /* From now on, runs on the caller's event loop: operations are queued
  * (at most queue_max, 0: a default of 256, submitted and not answered;
  * over that, STORE_UNAVAILABLE at once) and sent by store_turn(); their

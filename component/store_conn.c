@@ -32,7 +32,6 @@
 #define CONNECT_TIMEOUT_S 5
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define STATEMENT_TIMEOUT_STR STR(STORE_STATEMENT_TIMEOUT_S)
 #define CONNECT_TIMEOUT_STR STR(CONNECT_TIMEOUT_S)
 
 double store_now(void)
@@ -425,11 +424,11 @@ bool store_conn_next_host(struct store *s)
 }
 
 /* The session settings: every statement bounded, so that a lock or a
- * stuck server turns into an answer instead of a hang. */
+ * stuck server turns into an answer instead of a hang. %u: the statement
+ * timeout in seconds. */
 static const char session_settings[] =
     "SELECT set_config('client_min_messages', 'warning', false),"
-    "       set_config('statement_timeout', '" STATEMENT_TIMEOUT_STR "s',"
-    "                  false),"
+    "       set_config('statement_timeout', '%us', false),"
     "       set_config('lock_timeout', '3s', false),"
     "       set_config('idle_in_transaction_session_timeout', '10s', false)";
 
@@ -456,14 +455,18 @@ void store_conn_step(struct store *s)
     s->failed = -1;
     s->commit_slot = -1;
     s->committed = false;
-    if (!store_send_sql(s, "session settings", session_settings) ||
+    char settings[sizeof(session_settings) + 16];
+
+    snprintf(settings, sizeof(settings), session_settings,
+             s->statement_timeout_s);
+    if (!store_send_sql(s, "session settings", settings) ||
         !PQpipelineSync(s->conn) || !store_flush(s)) {
         store_broken(s, "sending the session settings");
         return;
     }
     s->cs = CONN_SETUP;
-    s->timeout_s = STORE_CLIENT_DEADLINE_S;
-    s->deadline = store_now() + STORE_CLIENT_DEADLINE_S;
+    s->timeout_s = store_client_deadline(s);
+    s->deadline = store_now() + s->timeout_s;
 }
 
 void store_conn_setup_done(struct store *s, bool refused)

@@ -28,10 +28,12 @@
 
 #include "store.h"
 
-/* The session's statement_timeout, and the client's own deadline on every
- * transaction: a little more, for a server that never answers at all. */
+/* The session's statement_timeout unless store_set_statement_timeout()
+ * says otherwise; the client's own deadline on every transaction is a
+ * little more (store_client_deadline), for a server that never answers at
+ * all. */
 #define STORE_STATEMENT_TIMEOUT_S 5
-#define STORE_CLIENT_DEADLINE_S (STORE_STATEMENT_TIMEOUT_S + 2)
+#define STORE_CLIENT_DEADLINE_EXTRA_S 2
 
 /* The most parameters a statement takes. */
 #define STORE_PARAMS_MAX 10
@@ -136,6 +138,7 @@ struct slot {
 
 struct store {
     char *conninfo;
+    unsigned statement_timeout_s; /* the session's statement_timeout */
     /* store.c: the queue, and the pipeline in flight */
     bool attached; /* on the caller's loop (store_attach) */
     struct job *head, *tail;
@@ -173,6 +176,12 @@ struct store {
     int wake_fd; /* eventfd, readable once interrupted */
     atomic_bool interrupted;
 };
+
+/* The client's deadline on a silence of the server, in seconds. */
+static inline int store_client_deadline(const struct store *s)
+{
+    return (int)s->statement_timeout_s + STORE_CLIENT_DEADLINE_EXTRA_S;
+}
 
 /* ---- store.c: the pipeline, for the connection's side -------------------- */
 

@@ -611,6 +611,27 @@ static void test_statement_deadline(void **state)
     assert_int_equal(g.st, STORE_NOT_FOUND);
     fprintf(stderr, "stopped backend: given up after %.2f s\n", took);
     store_close(s);
+
+    /* database.statement_timeout_s = 1: the session's statement_timeout,
+     * and the client's deadline 2 s above it */
+    s = new_migrated();
+    store_set_statement_timeout(s, 1);
+    store_get(s, "svc.example", "a@a.example", NULL, on_get, &g);
+    assert_int_equal(g.st, STORE_NOT_FOUND);
+    pid = scalar("SELECT pid FROM pg_stat_activity"
+                 " WHERE application_name = 'registrar'"
+                 "   AND datname = current_database()",
+                 0, NULL);
+    kill(atoi(pid), SIGSTOP);
+    t0 = mono();
+    store_get(s, "svc.example", "a@a.example", NULL, on_get, &g);
+    took = mono() - t0;
+    kill(atoi(pid), SIGCONT);
+    free(pid);
+    assert_int_equal(g.st, STORE_UNAVAILABLE);
+    assert_true(took >= 2.5 && took < 4.5);
+    fprintf(stderr, "statement_timeout_s = 1: given up after %.2f s\n", took);
+    store_close(s);
 }
 
 /* A multi-host conninfo whose first host accepts and never answers: the
