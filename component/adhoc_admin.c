@@ -62,6 +62,17 @@ const struct cmd adhoc_admin_cmds[] = {
      .title = "Requesting List of Disabled Users",
      .instructions = "Fill out this form to request the disabled users "
                      "of this service."},
+    {.node = "registrar#get-banned-users-list",
+     .name = "Get List of Banned Users",
+     .kind = KIND_LIST,
+     .admin = true,
+     .bans = true,
+     .var = "banneduserjids",
+     .label = "The JIDs that may not register again (they cancelled a "
+              "disabled registration)",
+     .title = "Requesting List of Banned Users",
+     .instructions = "Fill out this form to request the JIDs banned from "
+                     "this service; reenable-user lifts a ban."},
     {.node = ADMIN("disable-user"),
      .name = "Disable a User",
      .kind = KIND_ACCOUNTS,
@@ -330,9 +341,12 @@ static void on_list(void *arg, enum store_status st, char *const *jids,
         return;
     }
     /* more than max_items: how many, for the note */
-    store_count(run->adhoc->store, run->service,
-                run->cmd->by_state ? &run->cmd->state : NULL, on_list_count,
-                run);
+    if (run->cmd->bans)
+        store_count_bans(run->adhoc->store, run->service, on_list_count, run);
+    else
+        store_count(run->adhoc->store, run->service,
+                    run->cmd->by_state ? &run->cmd->state : NULL, on_list_count,
+                    run);
 }
 
 void adhoc_admin_count(struct run *run)
@@ -566,9 +580,13 @@ void adhoc_admin_submit(struct run *run, xmpp_stanza_t *x)
             !max || !strcmp(max, "none") ? ADHOC_LIST_MAX : (unsigned)atoi(max);
         form_data_clear(&data);
         /* one more than shown tells a truncated list */
-        store_list(run->adhoc->store, run->service,
-                   run->cmd->by_state ? &run->cmd->state : NULL, run->max + 1,
-                   on_list, run);
+        if (run->cmd->bans)
+            store_list_bans(run->adhoc->store, run->service, run->max + 1,
+                            on_list, run);
+        else
+            store_list(run->adhoc->store, run->service,
+                       run->cmd->by_state ? &run->cmd->state : NULL,
+                       run->max + 1, on_list, run);
         return;
     }
     switch (take_jids(run, &data, &bad)) {

@@ -44,6 +44,8 @@ struct cmd {
     enum kind kind;
     bool admin;
     bool by_state; /* count/list: only registrations in state */
+    bool bans;     /* list: the JIDs banned (registration_bans), not the
+                    * registrations */
     enum store_state state;
     const char *var, *label;          /* count/list: the result field */
     const char *title, *instructions; /* the form of the first stage */

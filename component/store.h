@@ -246,6 +246,12 @@ typedef void (*store_list_cb)(void *arg, enum store_status st,
 void store_list(struct store *store, const char *service,
                 const enum store_state *state, unsigned max, store_list_cb cb,
                 void *arg);
+/* The bare JIDs banned from the service (registration_bans), in JID
+ * order, at most max (0: no limit); and how many there are. */
+void store_list_bans(struct store *store, const char *service, unsigned max,
+                     store_list_cb cb, void *arg);
+void store_count_bans(struct store *store, const char *service,
+                      store_count_cb cb, void *arg);
 
 void store_record_clear(struct store_record *rec);
 

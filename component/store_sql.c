@@ -636,6 +636,48 @@ void store_list(struct store *s, const char *service,
         cb(arg, STORE_ERROR, NULL, 0);
 }
 
+/* ---- bans: list and count ------------------------------------------------
+ */
+
+/* service, max (NULL: no limit); byte order */
+static const struct store_op op_list_bans = {
+    .name = "registrar_list_bans",
+    .sql = "SELECT jid FROM registration_bans WHERE service = $1"
+           " ORDER BY jid COLLATE \"C\" LIMIT $2::bigint",
+    .nparams = 2,
+    .decode = list_decode,
+    .answer = list_answer,
+};
+
+void store_list_bans(struct store *s, const char *service, unsigned max,
+                     store_list_cb cb, void *arg)
+{
+    char limit[16];
+    const char *params[] = {service, max ? limit : NULL};
+
+    snprintf(limit, sizeof(limit), "%u", max);
+    if (!RUN(s, &op_list_bans, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL, 0);
+}
+
+/* service */
+static const struct store_op op_count_bans = {
+    .name = "registrar_count_bans",
+    .sql = "SELECT count(*) FROM registration_bans WHERE service = $1",
+    .nparams = 1,
+    .decode = count_decode,
+    .answer = count_answer,
+};
+
+void store_count_bans(struct store *s, const char *service, store_count_cb cb,
+                      void *arg)
+{
+    const char *params[] = {service};
+
+    if (!RUN(s, &op_count_bans, params, cb, arg))
+        cb(arg, STORE_ERROR, 0);
+}
+
 /* ---- the check of a write sent again --------------------------------------
  */
 
@@ -689,8 +731,9 @@ bool store_sql_check_params(const struct job *j,
  */
 
 const struct store_op *const store_sql_ops[] = {
-    &op_get,   &op_put,   &op_remove, &op_set_password, &op_set_state,
-    &op_unban, &op_count, &op_list,   &store_sql_check,
+    &op_get,       &op_put,        &op_remove,       &op_set_password,
+    &op_set_state, &op_unban,      &op_count,        &op_list,
+    &op_list_bans, &op_count_bans, &store_sql_check,
 };
 
 const size_t store_sql_nops = sizeof(store_sql_ops) / sizeof(store_sql_ops[0]);

@@ -12,8 +12,9 @@
 --                      way to write registrations, bans and events.
 --   registrar_service  registrar's own role (GRANT registrar_service TO
 --                      the role of registrar's conninfo): SELECT on
---                      registrations (it verifies secrets) and the
---                      migrations table, EXECUTE on its write functions.
+--                      registrations (it verifies secrets), the events,
+--                      the bans and the migrations table, EXECUTE on its
+--                      write functions.
 --                      No INSERT, UPDATE, DELETE, no ownership: it cannot
 --                      alter, grant on or delete from registration_events.
 --   registrar_reader   the views, the events and the bans; no hash of any
@@ -158,7 +159,7 @@ REVOKE EXECUTE ON FUNCTION
 -- registrar (the events: to tell whether a write it must send again after
 -- a lost connection was committed the first time)
 GRANT SELECT ON @schema@.registrations, @schema@.registrar_schema_migrations,
-                @schema@.registration_events
+                @schema@.registration_events, @schema@.registration_bans
     TO registrar_service;
 GRANT EXECUTE ON FUNCTION
     @schema@.registrar_put_checked(text, text, text, jsonb, text, text,

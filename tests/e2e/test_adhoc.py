@@ -21,7 +21,7 @@ ADMIN_NODES = [NS_ADMIN + "#" + n for n in (
     "get-registered-users-num", "get-registered-users-list",
     "get-disabled-users-num", "get-disabled-users-list",
     "disable-user", "reenable-user", "delete-user")] + [
-    "registrar#activate-user"]
+    "registrar#activate-user", "registrar#get-banned-users-list"]
 ADMIN = "adm01"
 
 

@@ -82,6 +82,12 @@ class ModerationTest(AdhocBase):
         self.assertIn(REASON, cm.exception.iq["error"]["text"])
         self.assertEqual(rows_for(self.service, bare(user)), [])
 
+        # the admin sees who is banned
+        iq = self.two_stage(admin, "registrar#get-banned-users-list",
+                            {"max_items": "none"}, "banned list")
+        self.assertIn(bare(user),
+                      iq["command"]["form"].get_values()["banneduserjids"])
+
         # the admin lifts the ban
         iq = self.two_stage(admin, NS_ADMIN + "#reenable-user",
                             {"accountjids": [bare(user)]}, "reenable-user")

@@ -483,6 +483,33 @@ static void on_get(void *arg, enum store_status st, struct store_record *rec)
     }
 }
 
+struct list_got {
+    enum store_status st;
+    char jids[256];
+    unsigned long n;
+};
+
+static void on_list(void *arg, enum store_status st, char *const *jids,
+                    size_t n)
+{
+    struct list_got *g = arg;
+
+    g->st = st;
+    g->jids[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(g->jids);
+        snprintf(g->jids + len, sizeof(g->jids) - len, "%s;", jids[i]);
+    }
+}
+
+static void on_count(void *arg, enum store_status st, unsigned long n)
+{
+    struct list_got *g = arg;
+
+    g->st = st;
+    g->n = n;
+}
+
 static enum store_status put(struct store *s, const char *jid, struct got *g)
 {
     struct store_put p = {
@@ -533,6 +560,19 @@ static void test_disabled_user_stays_out(void **state)
     assert_int_equal(put(s, "eve@a.example", &g), STORE_BANNED);
     assert_string_equal(g.reason, "spam, twice");
     assert_scalar("SELECT count(*) FROM registrations", "0");
+    /* registrar's role reads the bans (the admins' list command) */
+    {
+        struct list_got lg = {0};
+
+        store_list_bans(s, "svc.example", 0, on_list, &lg);
+        assert_int_equal(lg.st, STORE_OK);
+        assert_string_equal(lg.jids, "eve@a.example;");
+        store_count_bans(s, "svc.example", on_count, &lg);
+        assert_int_equal(lg.st, STORE_OK);
+        assert_int_equal(lg.n, 1);
+        store_list_bans(s, "other.example", 0, on_list, &lg);
+        assert_string_equal(lg.jids, "");
+    }
     /* an admin lifts the ban (reenable-user): registered again */
     memset(&g, 0, sizeof(g));
     store_unban(s, "svc.example", "eve@a.example", &adm, on_done, &g);

@@ -452,3 +452,36 @@ void store_list(struct store *s, const char *service,
         n = max;
     cb(arg, STORE_OK, jids, n);
 }
+
+void store_list_bans(struct store *s, const char *service, unsigned max,
+                     store_list_cb cb, void *arg)
+{
+    char *jids[FAKE_MAX];
+    size_t n = 0;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL, 0);
+        return;
+    }
+    for (int i = 0; i < FAKE_MAX; i++)
+        if (s->bans[i].used && !strcmp(s->bans[i].service, service))
+            jids[n++] = s->bans[i].jid;
+    qsort(jids, n, sizeof(jids[0]), cmp_str);
+    if (max && n > max)
+        n = max;
+    cb(arg, STORE_OK, jids, n);
+}
+
+void store_count_bans(struct store *s, const char *service, store_count_cb cb,
+                      void *arg)
+{
+    unsigned long n = 0;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, 0);
+        return;
+    }
+    for (int i = 0; i < FAKE_MAX; i++)
+        n += s->bans[i].used && !strcmp(s->bans[i].service, service);
+    cb(arg, STORE_OK, n);
+}

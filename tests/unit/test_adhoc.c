@@ -1250,6 +1250,17 @@ static void test_disable_reason_and_ban(void **state)
     assert_contains(r, "<forbidden");
     assert_contains(r, "Reason: Spam in the chat");
     assert_int_equal(fake_store_state(SERVICE, "juliet@capulet.example"), -1);
+    /* the admin sees who is banned */
+    r = command(ADMIN_FULL, "b11l", "registrar#get-banned-users-list",
+                "execute", NULL, NULL);
+    r = command(ADMIN_FULL, "b11m", "registrar#get-banned-users-list",
+                "complete", sid_of(r),
+                "<x xmlns='jabber:x:data' type='submit'><field "
+                "type='hidden' var='FORM_TYPE'><value>http://jabber.org/"
+                "protocol/admin</value></field><field var='max_items'>"
+                "<value>none</value></field></x>");
+    assert_contains(r, "var=\"banneduserjids\"");
+    assert_contains(r, "<value>juliet@capulet.example</value>");
     /* the admin's re-enable lifts the ban */
     r = command(ADMIN_FULL, "b12", NODE_ADMIN("reenable-user"), "execute", NULL,
                 JIDS_FORM("<value>juliet@capulet.example</value>"));
