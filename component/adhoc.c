@@ -335,28 +335,47 @@ static void add_feature(xmpp_stanza_t *q, const char *var)
     xml_add(q, f);
 }
 
-bool adhoc_disco_info(struct adhoc *a, struct iq_req *req, const char *node)
+/* disco#info and #items of node: the command list (ADHOC_NS, *cmd NULL)
+ * or a command (*cmd); the query element to fill (caller releases), with
+ * the requester's bare JID in *bare (caller frees); NULL when node is
+ * neither (*known false: not answered) or when it was answered already
+ * (forbidden to this requester, XEP-0050 section 2.2; out of memory). */
+static xmpp_stanza_t *disco_query(struct adhoc *a, struct iq_req *req,
+                                  const char *node, const char *ns,
+                                  const struct cmd **cmd, char **bare,
+                                  bool *known)
 {
-    const struct cmd *cmd = cmd_find(node);
-    char *bare;
     xmpp_stanza_t *q;
 
-    if (!cmd && strcmp(node, ADHOC_NS) != 0)
-        return false;
-    bare = bare_of(iq_req_ctx(req), iq_req_from(req));
-    if (cmd && !may_run(a, cmd, bare)) {
-        /* XEP-0050 section 2.2: not available to the requester */
+    *cmd = cmd_find(node);
+    *known = *cmd || strcmp(node, ADHOC_NS) == 0;
+    *bare = NULL;
+    if (!*known)
+        return NULL;
+    *bare = bare_of(iq_req_ctx(req), iq_req_from(req));
+    if (*cmd && !may_run(a, *cmd, *bare)) {
         iq_req_error_as(req, IQ_FORBIDDEN, "cancel", NULL, NULL);
-        free(bare);
-        return true;
+        return NULL;
     }
-    free(bare);
-    q = xml_elem(iq_req_ctx(req), "query", NS_DISCO_INFO);
-    if (!q) {
+    if (!(q = xml_elem(iq_req_ctx(req), "query", ns))) {
         iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
-        return true;
+        return NULL;
     }
     xmpp_stanza_set_attribute(q, "node", node);
+    return q;
+}
+
+bool adhoc_disco_info(struct adhoc *a, struct iq_req *req, const char *node)
+{
+    const struct cmd *cmd;
+    char *bare;
+    bool known;
+    xmpp_stanza_t *q =
+        disco_query(a, req, node, NS_DISCO_INFO, &cmd, &bare, &known);
+
+    free(bare);
+    if (!q)
+        return known;
     if (cmd) {
         add_identity(q, "command-node", cmd->name);
         add_feature(q, ADHOC_NS);
@@ -371,25 +390,16 @@ bool adhoc_disco_info(struct adhoc *a, struct iq_req *req, const char *node)
 
 bool adhoc_disco_items(struct adhoc *a, struct iq_req *req, const char *node)
 {
-    const struct cmd *cmd = cmd_find(node);
+    const struct cmd *cmd;
     char *bare;
-    xmpp_stanza_t *q;
+    bool known;
+    xmpp_stanza_t *q =
+        disco_query(a, req, node, NS_DISCO_ITEMS, &cmd, &bare, &known);
 
-    if (!cmd && strcmp(node, ADHOC_NS) != 0)
-        return false;
-    bare = bare_of(iq_req_ctx(req), iq_req_from(req));
-    if (cmd && !may_run(a, cmd, bare)) {
-        iq_req_error_as(req, IQ_FORBIDDEN, "cancel", NULL, NULL);
-        free(bare);
-        return true;
-    }
-    q = xml_elem(iq_req_ctx(req), "query", NS_DISCO_ITEMS);
     if (!q) {
         free(bare);
-        iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
-        return true;
+        return known;
     }
-    xmpp_stanza_set_attribute(q, "node", node);
     /* the list: what the requester may run; a command node: no items */
     for (size_t i = 0; !cmd && cmd_at(i); i++) {
         const struct cmd *each = cmd_at(i);

@@ -31,6 +31,7 @@
 
 #include "pgtest.h"
 #include "store.h"
+#include "store_got.h"
 
 #define SVC "svc.example"
 #define HASH1 "$2a$04$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"
@@ -102,67 +103,6 @@ static int clean(void **state)
 }
 
 /* ---- what the store answered -------------------------------------------- */
-
-struct got {
-    int calls;
-    enum store_status st;
-    bool created;
-    char reason[1100]; /* put: the reason of disabled or banned */
-    enum store_state state;
-    unsigned long n;
-    char list[512];
-};
-
-static void on_done(void *arg, enum store_status st, bool created)
-{
-    struct got *g = arg;
-
-    g->calls++;
-    g->st = st;
-    g->created = created;
-}
-
-static void on_put(void *arg, enum store_status st, bool created,
-                   const char *reason)
-{
-    on_done(arg, st, created);
-    snprintf(((struct got *)arg)->reason, sizeof(((struct got *)arg)->reason),
-             "%s", reason ? reason : "");
-}
-
-static void on_get(void *arg, enum store_status st, struct store_record *rec)
-{
-    struct got *g = arg;
-
-    g->calls++;
-    g->st = st;
-    if (rec)
-        g->state = rec->state;
-}
-
-static void on_count(void *arg, enum store_status st, unsigned long n)
-{
-    struct got *g = arg;
-
-    g->calls++;
-    g->st = st;
-    g->n = n;
-}
-
-static void on_list(void *arg, enum store_status st, char *const *jids,
-                    size_t n)
-{
-    struct got *g = arg;
-
-    g->calls++;
-    g->st = st;
-    g->list[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(g->list);
-        snprintf(g->list + len, sizeof(g->list) - len, "%s%s", i ? "," : "",
-                 jids[i]);
-    }
-}
 
 static enum store_status put(const char *jid, const char *first,
                              const char *hash, enum store_state initial,

@@ -32,6 +32,7 @@
 
 #include "pgtest.h"
 #include "store.h"
+#include "store_got.h"
 
 static const char *admin;
 static char dbname[64], conninfo[1024]; /* the superuser's, on the db */
@@ -443,73 +444,6 @@ static void test_group_roles(void **state)
 
 /* ---- 3. moderation that holds ------------------------------------------ */
 
-struct got {
-    int calls;
-    enum store_status st;
-    bool created;
-    char reason[1100];
-    enum store_state state;
-    char rec_reason[1100];
-};
-
-static void on_done(void *arg, enum store_status st, bool created)
-{
-    struct got *g = arg;
-
-    g->calls++;
-    g->st = st;
-    g->created = created;
-}
-
-static void on_put(void *arg, enum store_status st, bool created,
-                   const char *reason)
-{
-    struct got *g = arg;
-
-    on_done(arg, st, created);
-    snprintf(g->reason, sizeof(g->reason), "%s", reason ? reason : "");
-}
-
-static void on_get(void *arg, enum store_status st, struct store_record *rec)
-{
-    struct got *g = arg;
-
-    g->calls++;
-    g->st = st;
-    if (rec) {
-        g->state = rec->state;
-        snprintf(g->rec_reason, sizeof(g->rec_reason), "%s",
-                 rec->disabled_reason ? rec->disabled_reason : "");
-    }
-}
-
-struct list_got {
-    enum store_status st;
-    char jids[256];
-    unsigned long n;
-};
-
-static void on_list(void *arg, enum store_status st, char *const *jids,
-                    size_t n)
-{
-    struct list_got *g = arg;
-
-    g->st = st;
-    g->jids[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(g->jids);
-        snprintf(g->jids + len, sizeof(g->jids) - len, "%s;", jids[i]);
-    }
-}
-
-static void on_count(void *arg, enum store_status st, unsigned long n)
-{
-    struct list_got *g = arg;
-
-    g->st = st;
-    g->n = n;
-}
-
 static enum store_status put(struct store *s, const char *jid, struct got *g)
 {
     struct store_put p = {
@@ -562,16 +496,16 @@ static void test_disabled_user_stays_out(void **state)
     assert_scalar("SELECT count(*) FROM registrations", "0");
     /* registrar's role reads the bans (the admins' list command) */
     {
-        struct list_got lg = {0};
+        struct got lg = {0};
 
         store_list_bans(s, "svc.example", 0, on_list, &lg);
         assert_int_equal(lg.st, STORE_OK);
-        assert_string_equal(lg.jids, "eve@a.example;");
+        assert_string_equal(lg.list, "eve@a.example");
         store_count_bans(s, "svc.example", on_count, &lg);
         assert_int_equal(lg.st, STORE_OK);
         assert_int_equal(lg.n, 1);
         store_list_bans(s, "other.example", 0, on_list, &lg);
-        assert_string_equal(lg.jids, "");
+        assert_string_equal(lg.list, "");
     }
     /* an admin lifts the ban (reenable-user): registered again */
     memset(&g, 0, sizeof(g));

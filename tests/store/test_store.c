@@ -31,6 +31,7 @@
 #include "pgtest.h"
 #include "secret.h"
 #include "store.h"
+#include "store_got.h"
 
 static char dbname[64];
 static char conninfo[1024];
@@ -82,54 +83,6 @@ static int teardown(void **state)
 }
 
 /* ---- callbacks that record what the store answered --------------------- */
-
-struct got {
-    int calls;
-    enum store_status st;
-    bool created;
-    char reason[1100]; /* put: the reason of disabled or banned */
-    char fields[1024];
-    char username[128];
-    char hash[128];
-};
-
-static void on_done(void *arg, enum store_status st, bool created)
-{
-    struct got *g = arg;
-
-    g->calls++;
-    g->st = st;
-    g->created = created;
-}
-
-static void on_put(void *arg, enum store_status st, bool created,
-                   const char *reason)
-{
-    on_done(arg, st, created);
-    snprintf(((struct got *)arg)->reason, sizeof(((struct got *)arg)->reason),
-             "%s", reason ? reason : "");
-}
-
-static void on_get(void *arg, enum store_status st, struct store_record *rec)
-{
-    struct got *g = arg;
-
-    g->calls++;
-    g->st = st;
-    g->fields[0] = g->username[0] = g->hash[0] = '\0';
-    if (!rec)
-        return;
-    snprintf(g->username, sizeof(g->username), "%s",
-             rec->username ? rec->username : "(null)");
-    snprintf(g->hash, sizeof(g->hash), "%s",
-             rec->password_hash ? rec->password_hash : "(null)");
-    for (size_t i = 0; i < rec->fields.n; i++)
-        for (size_t j = 0; j < rec->fields.items[i].nvalues; j++) {
-            size_t len = strlen(g->fields);
-            snprintf(g->fields + len, sizeof(g->fields) - len, "%s=%s;",
-                     rec->fields.items[i].var, rec->fields.items[i].values[j]);
-        }
-}
 
 static struct store *new_migrated(void)
 {
