@@ -21,7 +21,14 @@ for f in sbin/registrar lib/systemd/system/registrar.service \
          share/doc/registrar/examples/registrar.conf \
          share/doc/registrar/examples/prosody.cfg.lua \
          share/doc/registrar/examples/ejabberd.yml \
-         share/registrar/sql/001_registrations.sql; do
+         share/registrar/sql/001_registrations.sql \
+         share/registrar/sql/roles.sql \
+         share/doc/registrar/README.md \
+         share/doc/registrar/doc/operating.md \
+         share/doc/registrar/doc/backend.md \
+         share/doc/registrar/doc/protocol.md \
+         share/doc/registrar/doc/architecture.md \
+         share/doc/registrar/doc/benchmark.md; do
     check "installed $f" test -s "$tmp/usr/$f"
 done
 check "binary is executable" test -x "$tmp/usr/sbin/registrar"
