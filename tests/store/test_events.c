@@ -407,6 +407,65 @@ static void test_one_notify_per_commit(void **state)
     PQfinish(l);
 }
 
+/* sql/011: a write that changes nothing but updated_at is no event (nor a
+ * notification), whoever made it; an admin's state command and a password
+ * change always are. */
+static void test_no_event_for_no_change(void **state)
+{
+    const struct store_consent tos1[] = {{"tos", "v1"}};
+    const struct store_origin admin_origin = {.iq_id = "adm1",
+                                              .actor = "boss@example"};
+    PGconn *l = pgtest_connect(conninfo);
+    char *got[4];
+    struct got g = {0};
+
+    (void)state;
+    pgtest_exec(l, "LISTEN registrar");
+    assert_int_equal(put("cy@a.example", "Cy", HASH1, STORE_STATE_PENDING, tos1,
+                         1, "p1", NULL),
+                     STORE_OK);
+    assert_int_equal(notifications(l, 300, got, 4), 1);
+    free(got[0]);
+    /* the same form again (the same consent version, the password kept):
+     * written (updated_at moves), no event, no notification */
+    assert_int_equal(put("cy@a.example", "Cy", HASH1, STORE_STATE_ACTIVE, tos1,
+                         1, "p2", NULL),
+                     STORE_OK);
+    assert_int_equal(put("cy@a.example", "Cy", NULL, STORE_STATE_ACTIVE, tos1,
+                         1, "p3", NULL),
+                     STORE_OK);
+    assert_scalar("SELECT updated_at > created_at FROM registrations", "t");
+    assert_int_equal(notifications(l, 300, got, 4), 0);
+    /* plain SQL that touches updated_at, or sets what is there */
+    pgtest_exec(db, "UPDATE registrations SET updated_at = now(),"
+                    " state = 'pending', fields = '{\"first\": \"Cy\"}'");
+    /* a change is still one */
+    assert_int_equal(put("cy@a.example", "Cyril", NULL, STORE_STATE_ACTIVE,
+                         tos1, 1, "p4", NULL),
+                     STORE_OK);
+    /* an admin's state command that finds the state it sets, and a
+     * password set to the hash on file: events */
+    store_set_state(store, SVC, "cy@a.example", STORE_STATE_PENDING, NULL,
+                    &admin_origin, on_done, &g);
+    assert_int_equal(g.st, STORE_OK);
+    store_set_password(store, SVC, "cy@a.example", HASH1, NULL, on_done, &g);
+    assert_int_equal(g.st, STORE_OK);
+    assert_int_equal(notifications(l, 300, got, 4), 3);
+    for (int i = 0; i < 3; i++)
+        free(got[i]);
+    assert_scalar(
+        "SELECT string_agg(event || ' ' || coalesce(iq_id, '-') || ' ' ||"
+        "                  detail::text, E'\\n' ORDER BY id)"
+        "  FROM registration_events",
+        "registered p1 {\"state\": \"pending\", \"fields\": [\"first\"], "
+        "\"consents\": [\"tos\"]}\n"
+        "updated p4 {\"changed\": [\"first\"]}\n"
+        "state_changed adm1 {\"to\": \"pending\", \"from\": \"pending\", "
+        "\"actor\": \"boss@example\"}\n"
+        "password_changed - {}");
+    PQfinish(l);
+}
+
 /* ---- commit order ----------------------------------------------------------
  */
 
@@ -730,6 +789,7 @@ int main(void)
         cmocka_unit_test_setup(test_events_through_store, clean),
         cmocka_unit_test_setup(test_count_and_list, clean),
         cmocka_unit_test_setup(test_events_by_sql, clean),
+        cmocka_unit_test_setup(test_no_event_for_no_change, clean),
         cmocka_unit_test_setup(test_one_notify_per_commit, clean),
         cmocka_unit_test_setup(test_second_writer_waits, clean),
         cmocka_unit_test_setup(test_listener_misses_nothing, clean),
