@@ -34,33 +34,71 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+struct layout;
+
+/* A problem of the file.  They are written once the load is over, in the
+ * order of their lines (a file-wide one first): a mistake found by a
+ * later parse (see conf_load) is not written after the others. */
+struct problem {
+    int line;     /* 0: the file's */
+    unsigned seq; /* the order found, among a line's */
+    int attempt;  /* the parse that found it */
+    bool parse;   /* libconfuse's own error, which ended that parse */
+    char *text;
+};
+
 /* The load in progress: libconfuse callbacks carry no user pointer, and a
  * load is single-threaded and not re-entrant. */
 static struct {
     FILE *err;
+    bool logged; /* problems to the log (error level), not to err */
     const char *path;
     int problems;
     bool titled; /* the file's services are titled component sections */
+    const struct layout *layout; /* the file's statements, for lines */
+    struct problem *found;
+    size_t nfound, capfound;
+    unsigned seq;
+    int attempt;
+    int parse_line;      /* libconfuse's error in this parse: its line */
+    char parse_msg[512]; /* and its text, "" when none */
 } load;
+
+static void add_problem(int line, bool parse, const char *text)
+{
+    struct problem *p;
+
+    load.problems++;
+    if (load.nfound == load.capfound) {
+        size_t cap = load.capfound ? load.capfound * 2 : 16;
+
+        if (!(p = realloc(load.found, cap * sizeof(*p))))
+            return; /* counted, not written */
+        load.found = p;
+        load.capfound = cap;
+    }
+    p = &load.found[load.nfound];
+    *p = (struct problem){.line = line,
+                          .seq = load.seq++,
+                          .attempt = load.attempt,
+                          .parse = parse,
+                          .text = strdup(text)};
+    if (p->text)
+        load.nfound++;
+}
 
 static void report(int line, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void report(int line, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
 
-    load.problems++;
-    if (!load.err)
-        return;
-    if (line > 0)
-        fprintf(load.err, "%s:%d: ", load.path, line);
-    else
-        fprintf(load.err, "%s: ", load.path);
     va_start(ap, fmt);
-    vfprintf(load.err, fmt, ap);
+    text_vformat(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    fputc('\n', load.err);
+    add_problem(line, false, msg);
 }
 
 static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
@@ -71,7 +109,499 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     char msg[512];
 
     text_vformat(msg, sizeof(msg), fmt, ap);
-    report(cfg ? cfg->line : 0, "%s", msg);
+    load.parse_line = cfg ? cfg->line : 0;
+    snprintf(load.parse_msg, sizeof(load.parse_msg), "%s", msg);
+    add_problem(load.parse_line, true, msg);
+}
+
+/* A parse that stopped, and was tried again without the statement it
+ * stopped at: of what it found, only libconfuse's error stays (the
+ * checks it ran are run again by the next parse). */
+static void forget_attempt(int attempt)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < load.nfound; i++) {
+        struct problem *p = &load.found[i];
+
+        if (p->attempt == attempt && !p->parse) {
+            free(p->text);
+            load.problems--;
+        } else {
+            load.found[kept++] = *p;
+        }
+    }
+    load.nfound = kept;
+}
+
+static int problem_order(const void *a, const void *b)
+{
+    const struct problem *p = a, *q = b;
+
+    if (p->line != q->line)
+        return p->line < q->line ? -1 : 1;
+    return p->seq < q->seq ? -1 : p->seq > q->seq;
+}
+
+/* Writes every problem found, "FILE:LINE: reason", in line order, to err
+ * or to the log; then forgets them. */
+static void write_problems(void)
+{
+    qsort(load.found, load.nfound, sizeof(*load.found), problem_order);
+    for (size_t i = 0; i < load.nfound; i++) {
+        const struct problem *p = &load.found[i];
+        char where[32] = "";
+
+        if (p->line > 0)
+            snprintf(where, sizeof(where), ":%d", p->line);
+        if (load.err)
+            fprintf(load.err, "%s%s: %s\n", load.path, where, p->text);
+        if (load.logged)
+            log_error("conf", "%s%s: %s", load.path, where, p->text);
+        free(p->text);
+    }
+    free(load.found);
+    load.found = NULL;
+    load.nfound = load.capfound = 0;
+}
+
+/* ---- the file as libconfuse reads it: tokens, statements, lines ------- */
+
+/*
+ * libconfuse 3.3 counts a one-line comment three times (its lexer adds a
+ * line as the comment starts, as it ends and at its newline) and a block
+ * comment once more than its lines: every line it reports after a comment
+ * is wrong.  So libconfuse reads a copy of the file with its comments
+ * overwritten by spaces (newlines kept), where its count is the file's.
+ *
+ * Besides, the file is read here once more, as libconfuse's lexer and
+ * parser read it (src/lexer.l, cfg_parse_internal), into statements: an
+ * option with its values, a section with its title and braces.  Each
+ * statement knows its lines, which gives
+ *  - the line of each option and of each value of a list, for the checks
+ *    that run as a section closes (libconfuse's own line is then the
+ *    closing brace's): a section's mistake names the option at fault;
+ *  - the statement to take out when libconfuse stops at a mistake: it
+ *    stops at the first unknown option or unreadable value, so the
+ *    statement it names is overwritten with spaces, reported, and the file
+ *    parsed again, until it parses (every mistake reported, see conf_load).
+ * A syntax error (a brace, an equals sign or a quote missing) ends the
+ * statements known here: nothing after it can be trusted to be read as
+ * written, so it is the last problem reported.
+ */
+
+enum token {
+    TOK_EOF,
+    TOK_STR, /* a word, a quoted string, ${VAR} */
+    TOK_OPEN,
+    TOK_CLOSE,
+    TOK_LPAREN,
+    TOK_RPAREN,
+    TOK_EQ,
+    TOK_APPEND, /* += */
+    TOK_COMMA,
+};
+
+struct lexer {
+    char *p;    /* the next byte */
+    int line;   /* its line */
+    bool blank; /* overwrite comments with spaces (newlines kept) */
+};
+
+struct token_at {
+    enum token t;
+    const char *start, *end;
+    int line; /* of its first byte */
+};
+
+/* The bytes [from, to) as spaces, newlines kept, when lx blanks. */
+static void blank_out(const struct lexer *lx, char *from, const char *to)
+{
+    for (; lx->blank && from < to; from++)
+        if (*from != '\n')
+            *from = ' ';
+}
+
+/* Past the string that starts at s (its quote), lines counted. */
+static char *skip_string(struct lexer *lx, char *s)
+{
+    char q = *s++;
+
+    while (*s && *s != q) {
+        char *env =
+            q == '"' && s[0] == '$' && s[1] == '{' ? strchr(s, '}') : NULL;
+        char *to = env ? env + 1 : s + (s[0] == '\\' && s[1] ? 2 : 1);
+
+        for (; s < to; s++) /* ${VAR} spans anything up to its brace */
+            lx->line += *s == '\n';
+    }
+    return *s ? s + 1 : s;
+}
+
+static enum token lex(struct lexer *lx, struct token_at *tk)
+{
+    char *s = lx->p, *e;
+    enum token t = TOK_STR;
+
+    for (;;) {
+        if (*s == '\n') {
+            lx->line++;
+            s++;
+        } else if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '*' ||
+                   (*s == '+' && s[1] != '=')) {
+            s++; /* white space, or what libconfuse skips */
+        } else if (*s == '#' || (s[0] == '/' && s[1] == '/')) {
+            for (e = s; *e && *e != '\n'; e++)
+                ;
+            blank_out(lx, s, e);
+            s = e;
+        } else if (s[0] == '/' && s[1] == '*') {
+            for (e = s + 2; *e && !(e[0] == '*' && e[1] == '/'); e++)
+                lx->line += *e == '\n';
+            e += *e ? 2 : 0;
+            blank_out(lx, s, e);
+            s = e;
+        } else {
+            break;
+        }
+    }
+    tk->start = s;
+    tk->line = lx->line;
+    if (!*s) {
+        t = TOK_EOF;
+    } else if (*s == '"' || *s == '\'') {
+        s = skip_string(lx, s);
+    } else if (s[0] == '$' && s[1] == '{' && (e = strchr(s, '}'))) {
+        for (; s <= e; s++)
+            lx->line += *s == '\n';
+    } else if (s[0] == '+') {
+        t = TOK_APPEND;
+        s += 2;
+    } else if (strchr("{}()=,", *s)) {
+        static const enum token symbols[] = {TOK_OPEN,   TOK_CLOSE, TOK_LPAREN,
+                                             TOK_RPAREN, TOK_EQ,    TOK_COMMA};
+        t = symbols[strchr("{}()=,", *s) - "{}()=,"];
+        s++;
+    } else {
+        while (*s && !strchr(" \t\r\n#\"'={}()+,*", *s))
+            s++;
+    }
+    tk->t = t;
+    tk->end = s;
+    lx->p = s;
+    return t;
+}
+
+/* One statement of the file. */
+struct stmt {
+    char *start, *end;    /* its bytes */
+    int line, end_line;   /* of its name; of its last token (a section: its
+                           * closing brace, 0 while open) */
+    int parent;           /* the enclosing section's index, -1: the file */
+    struct token_at name; /* an option's or a section's */
+    struct token_at title;
+    bool has_title, section, append; /* append: += */
+    size_t value0, nvalues; /* its values' lines: layout.vlines[value0...] */
+};
+
+/* The statements of a file, in file order (a section before its own). */
+struct layout {
+    struct stmt *s;
+    size_t n, cap;
+    int *vlines;
+    size_t nv, vcap;
+    bool oom;
+    int broken;   /* the line of the syntax error that ends it, 0: none */
+    int unclosed; /* the section the end of the file left open, -1: none */
+};
+
+#define LAYOUT_MAX_DEPTH 32
+
+static bool layout_grow(void **a, size_t *cap, size_t n, size_t size)
+{
+    void *b;
+
+    if (n < *cap)
+        return true;
+    if (!(b = realloc(*a, (*cap ? *cap * 2 : 64) * size)))
+        return false;
+    *a = b;
+    *cap = *cap ? *cap * 2 : 64;
+    return true;
+}
+
+static bool add_value(struct layout *l, struct stmt *st, int line)
+{
+    if (!layout_grow((void **)&l->vlines, &l->vcap, l->nv, sizeof(int))) {
+        l->oom = true;
+        return false;
+    }
+    l->vlines[l->nv++] = line;
+    st->nvalues++;
+    return true;
+}
+
+static bool parse_body(struct layout *l, struct lexer *lx, int parent,
+                       int depth, struct token_at *close);
+
+/* Ends the layout at a syntax error at line (the statement in hand and
+ * everything after it dropped from index on). */
+static bool layout_break(struct layout *l, size_t index, int line)
+{
+    l->n = index;
+    if (!l->broken)
+        l->broken = line > 0 ? line : 1;
+    return false;
+}
+
+/* The statement whose name is *name, and everything inside it. */
+static bool parse_stmt(struct layout *l, struct lexer *lx,
+                       const struct token_at *name, int parent, int depth)
+{
+    size_t i = l->n;
+    struct token_at tk, close;
+    struct stmt *st;
+    enum token t;
+
+    if (!layout_grow((void **)&l->s, &l->cap, l->n, sizeof(*l->s))) {
+        l->oom = true;
+        return false;
+    }
+    st = &l->s[l->n++];
+    *st = (struct stmt){.start = (char *)name->start,
+                        .line = name->line,
+                        .parent = parent,
+                        .name = *name,
+                        .value0 = l->nv};
+    t = lex(lx, &tk);
+    if (t == TOK_EQ || t == TOK_APPEND) {
+        l->s[i].append = t == TOK_APPEND;
+        t = lex(lx, &tk);
+        if (t == TOK_OPEN) { /* a list: { } or { V, V ... } */
+            t = lex(lx, &tk);
+            while (t == TOK_STR) {
+                if (!add_value(l, &l->s[i], tk.line))
+                    return false;
+                t = lex(lx, &tk);
+                if (t == TOK_COMMA)
+                    t = lex(lx, &tk);
+                else
+                    break;
+            }
+            if (t != TOK_CLOSE)
+                return layout_break(l, i, tk.line);
+        } else if (t != TOK_STR || !add_value(l, &l->s[i], tk.line)) {
+            return l->oom ? false : layout_break(l, i, tk.line);
+        }
+    } else if (t == TOK_LPAREN) { /* a function: ( ) or ( V, V ... ) */
+        while ((t = lex(lx, &tk)) == TOK_STR && lex(lx, &tk) == TOK_COMMA)
+            ;
+        if (tk.t != TOK_RPAREN)
+            return layout_break(l, i, tk.line);
+    } else if (t == TOK_OPEN || t == TOK_STR) { /* a section */
+        l->s[i].section = true;
+        if (t == TOK_STR) {
+            l->s[i].has_title = true;
+            l->s[i].title = tk;
+            if (lex(lx, &tk) != TOK_OPEN)
+                return layout_break(l, i, tk.line);
+        }
+        if (depth >= LAYOUT_MAX_DEPTH)
+            return layout_break(l, i, tk.line);
+        if (!parse_body(l, lx, (int)i, depth + 1, &close))
+            return false;
+        tk = close;
+    } else {
+        return layout_break(l, i, tk.line);
+    }
+    l->s[i].end = (char *)tk.end;
+    l->s[i].end_line = tk.line;
+    return true;
+}
+
+/* Statements up to the closing brace (in *close) of a section, or to the
+ * end of the file at depth 0. */
+static bool parse_body(struct layout *l, struct lexer *lx, int parent,
+                       int depth, struct token_at *close)
+{
+    struct token_at tk;
+
+    for (;;) {
+        switch (lex(lx, &tk)) {
+        case TOK_EOF:
+            if (depth == 0)
+                return true;
+            l->unclosed = parent;
+            return layout_break(l, l->n, tk.line);
+        case TOK_CLOSE:
+            if (depth == 0)
+                return layout_break(l, l->n, tk.line);
+            *close = tk;
+            return true;
+        case TOK_STR:
+            if (!parse_stmt(l, lx, &tk, parent, depth))
+                return false;
+            break;
+        default:
+            return layout_break(l, l->n, tk.line);
+        }
+    }
+}
+
+/* The statements of text (NUL-terminated); with blank, its comments are
+ * overwritten with spaces first.  False when out of memory. */
+static bool layout_read(struct layout *l, char *text, bool blank)
+{
+    struct lexer lx = {.p = text, .line = 1, .blank = blank};
+
+    l->n = l->nv = 0;
+    l->oom = false;
+    l->broken = 0;
+    l->unclosed = -1;
+    parse_body(l, &lx, -1, 0, NULL);
+    return !l->oom;
+}
+
+static void layout_free(struct layout *l)
+{
+    free(l->s);
+    free(l->vlines);
+    memset(l, 0, sizeof(*l));
+}
+
+/* The text of a token as libconfuse reads it, into buf: a word as it is,
+ * a quoted string without its quotes.  NULL when that needs more than
+ * taking the quotes away (an escape, ${VAR}): then it is not compared. */
+static const char *token_text(const struct token_at *tk, char *buf, size_t size)
+{
+    const char *s = tk->start;
+    size_t len = (size_t)(tk->end - tk->start);
+
+    if (len && (*s == '"' || *s == '\'')) {
+        s++;
+        len -= len > 1 && tk->end[-1] == *tk->start ? 2 : 1;
+    }
+    if (len >= size || memchr(s, '\\', len) || memchr(s, '$', len))
+        return NULL;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Does token tk read as text (NULL: no token)?  A token that cannot be
+ * compared matches anything. */
+static bool token_is(const struct token_at *tk, bool present, const char *text)
+{
+    char buf[256];
+    const char *t;
+
+    if (!present || !text)
+        return !present && !text;
+    t = token_text(tk, buf, sizeof(buf));
+    return !t || strcmp(t, text) == 0;
+}
+
+/* ---- lines for the checks ----------------------------------------------- */
+
+/* The statement of section sec, once libconfuse has read it to its
+ * closing brace (sec->line then holds that brace's line); -1 when
+ * unknown. */
+static int section_stmt(cfg_t *sec)
+{
+    const struct layout *l = load.layout;
+
+    for (size_t i = 0; l && sec && i < l->n; i++) {
+        const struct stmt *st = &l->s[i];
+
+        if (st->section && st->end_line == sec->line &&
+            token_is(&st->name, true, cfg_name(sec)) &&
+            token_is(&st->title, st->has_title, cfg_title(sec)))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* The line of section sec's name ('registration {', 'field "x" {'); its
+ * closing brace's when unknown. */
+static int sec_line(cfg_t *sec)
+{
+    int i = section_stmt(sec);
+
+    return i >= 0 ? load.layout->s[i].line : sec ? sec->line : 0;
+}
+
+/* The last statement of option name in section sec, or NULL. */
+static const struct stmt *option_stmt(cfg_t *sec, const char *name)
+{
+    int p = section_stmt(sec);
+    const struct stmt *found = NULL;
+
+    if (p < 0) /* no option is top-level */
+        return NULL;
+    for (size_t i = (size_t)p + 1; i < load.layout->n; i++) {
+        const struct stmt *st = &load.layout->s[i];
+
+        if (st->parent == p && !st->section && token_is(&st->name, true, name))
+            found = st;
+    }
+    return found;
+}
+
+/* The line where option name is given in section sec, 0 when it is not. */
+static int given_line(cfg_t *sec, const char *name)
+{
+    const struct stmt *st = option_stmt(sec, name);
+
+    return st ? st->line : 0;
+}
+
+/* The line of option name in sec: where it is given, else the section's. */
+static int opt_line(cfg_t *sec, const char *name)
+{
+    int line = given_line(sec, name);
+
+    return line ? line : sec_line(sec);
+}
+
+/* A mistake of two options together: the line of the later one given
+ * (where the file became wrong), else the section's. */
+static int pair_line(cfg_t *sec, const char *a, const char *b)
+{
+    int la = given_line(sec, a), lb = given_line(sec, b);
+
+    return la > lb ? la : lb ? lb : sec_line(sec);
+}
+
+/* The line of value i of list option name in sec ('=' starts the list
+ * again, '+=' adds to it); the option's line when unknown. */
+static int value_line(cfg_t *sec, const char *name, unsigned i)
+{
+    const struct layout *l = load.layout;
+    int p = section_stmt(sec);
+    size_t from, k;
+    bool any = false;
+
+    if (p < 0) /* no option is top-level */
+        return sec ? sec->line : 0;
+    for (k = from = (size_t)p + 1; k < l->n; k++) {
+        const struct stmt *st = &l->s[k];
+
+        if (st->parent == p && !st->section &&
+            token_is(&st->name, true, name) && (!any || !st->append)) {
+            from = k; /* the list as it stands starts here */
+            any = true;
+        }
+    }
+    for (k = from; k < l->n; k++) {
+        const struct stmt *st = &l->s[k];
+
+        if (st->parent != p || st->section || !token_is(&st->name, true, name))
+            continue;
+        if (i < st->nvalues)
+            return l->vlines[st->value0 + i];
+        i -= (unsigned)st->nvalues;
+    }
+    return opt_line(sec, name);
 }
 
 /* ---- choices ------------------------------------------------------------ */
@@ -380,8 +910,8 @@ static void check_choices(cfg_t *sec, enum section s)
             continue;
         v = cfg_getstr(sec, o->name);
         if (choice(v, o->choices) < 0)
-            report(sec->line, "%s: %s '%s' is not one of %s", sections[s].name,
-                   o->name, v ? v : "",
+            report(opt_line(sec, o->name), "%s: %s '%s' is not one of %s",
+                   sections[s].name, o->name, v ? v : "",
                    choices_text(o->choices, all, sizeof(all)));
     }
 }
@@ -737,6 +1267,9 @@ static int check_component(cfg_t *cfg, cfg_opt_t *opt)
     cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
     const char *jid = load.titled ? cfg_title(sec) : cfg_getstr(sec, "jid");
     char what[320] = "component";
+    int line;
+
+    (void)cfg;
 
     if (load.titled) {
         char quoted[TEXT_EXCERPT_SIZE(64)];
@@ -744,22 +1277,24 @@ static int check_component(cfg_t *cfg, cfg_opt_t *opt)
         snprintf(what, sizeof(what), "component \"%s\"",
                  text_excerpt(quoted, sizeof(quoted), jid, 64));
         if (cfg_getstr(sec, "jid"))
-            report(cfg->line,
+            report(opt_line(sec, "jid"),
                    "%s: 'jid' is the section's title here: remove it", what);
     }
+    /* the JID: the untitled section's option, the titled one's title */
+    line = load.titled ? sec_line(sec) : opt_line(sec, "jid");
     if (str_blank(jid))
-        report(cfg->line, "%s: 'jid' is required", what);
+        report(line, "%s: 'jid' is required", what);
     else if (strchr(jid, '@') || strchr(jid, '/') || !form_jid_valid(jid))
-        report(cfg->line, "%s: jid '%s' is not a domain JID", what, jid);
+        report(line, "%s: jid '%s' is not a domain JID", what, jid);
     if (str_blank(cfg_getstr(sec, "server")))
-        report(cfg->line, "%s: 'server' must not be empty", what);
+        report(opt_line(sec, "server"), "%s: 'server' must not be empty", what);
     if (str_blank(cfg_getstr(sec, "secret")) ==
         str_blank(cfg_getstr(sec, "secret_file")))
-        report(cfg->line, "%s: give exactly one of 'secret' and 'secret_file'",
-               what);
+        report(pair_line(sec, "secret", "secret_file"),
+               "%s: give exactly one of 'secret' and 'secret_file'", what);
     if (cfg_getint(sec, "reconnect_min_ms") >
         cfg_getint(sec, "reconnect_max_ms"))
-        report(cfg->line,
+        report(pair_line(sec, "reconnect_min_ms", "reconnect_max_ms"),
                "%s: reconnect_min_ms is larger than reconnect_max_ms", what);
     return 0;
 }
@@ -768,7 +1303,8 @@ static int check_component(cfg_t *cfg, cfg_opt_t *opt)
  * service: one at the top level is a mistake, not a default. */
 static int refuse_top_section(cfg_t *cfg, cfg_opt_t *opt)
 {
-    report(cfg->line,
+    (void)cfg;
+    report(sec_line(cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1)),
            "%s: with titled 'component \"JID\" { }' sections, each "
            "service's %s section goes inside its component section",
            cfg_opt_name(opt), cfg_opt_name(opt));
@@ -793,40 +1329,41 @@ static void check_field(cfg_t *field)
     const char *type_name = cfg_getstr(field, "type");
     enum form_field_type type = FORM_TEXT_SINGLE;
     unsigned noptions = cfg_size(field, "option");
+    int line = sec_line(field), type_line = opt_line(field, "type");
 
     if (!var_ok(var)) {
-        report(field->line,
+        report(line,
                "field \"%s\": a var must be 1-64 characters "
                "without spaces, quotes or <>&",
                var ? var : "");
         return;
     }
     if (strcmp(var, "FORM_TYPE") == 0) {
-        report(field->line, "field \"FORM_TYPE\" is reserved");
+        report(line, "field \"FORM_TYPE\" is reserved");
         return;
     }
     if (!type_name || !form_type_parse(type_name, &type))
         return; /* already reported by check_field_type */
     if ((type == FORM_LIST_SINGLE || type == FORM_LIST_MULTI) && noptions == 0)
-        report(field->line, "field \"%s\": a %s field needs options", var,
+        report(type_line, "field \"%s\": a %s field needs options", var,
                type_name);
     if (noptions && type != FORM_LIST_SINGLE && type != FORM_LIST_MULTI)
-        report(field->line, "field \"%s\": only list fields take options", var);
+        report(type_line, "field \"%s\": only list fields take options", var);
     if ((type == FORM_FIXED || type == FORM_HIDDEN) &&
         str_blank(cfg_getstr(field, "value")))
-        report(field->line, "field \"%s\": a %s field needs a value", var,
-               type_name);
+        report(opt_line(field, "value"),
+               "field \"%s\": a %s field needs a value", var, type_name);
     if (strcmp(var, "username") == 0 && type != FORM_TEXT_SINGLE)
-        report(field->line, "field \"username\" must be text-single");
+        report(type_line, "field \"username\" must be text-single");
     if (strcmp(var, "password") == 0 && type != FORM_TEXT_PRIVATE)
-        report(field->line, "field \"password\" must be text-private");
+        report(type_line, "field \"password\" must be text-private");
     if (cfg_getstr(field, "consent")) {
         if (type != FORM_BOOLEAN)
-            report(field->line,
+            report(pair_line(field, "type", "consent"),
                    "field \"%s\": a consent must be a boolean field", var);
         if (str_blank(cfg_getstr(field, "consent")) ||
             strlen(cfg_getstr(field, "consent")) > 64)
-            report(field->line,
+            report(opt_line(field, "consent"),
                    "field \"%s\": consent must name a version (1-64 "
                    "characters)",
                    var);
@@ -834,25 +1371,24 @@ static void check_field(cfg_t *field)
 }
 
 /* Each entry of opt must be a bare JID (user@domain). */
-static void check_bare_jids(cfg_t *cfg, cfg_t *sec, const char *opt)
+static void check_bare_jids(cfg_t *sec, const char *opt)
 {
     for (unsigned i = 0; i < cfg_size(sec, opt); i++) {
         const char *j = cfg_getnstr(sec, opt, i);
         if (!strchr(j, '@') || strchr(j, '/') || !form_jid_valid(j))
-            report(cfg->line, "registration: %s: '%s' is not a bare JID", opt,
-                   j);
+            report(value_line(sec, opt, i),
+                   "registration: %s: '%s' is not a bare JID", opt, j);
     }
 }
 
 /* Each proof var must name a registration field, once. */
-static void check_proof(cfg_t *cfg, cfg_t *sec, const char *opt,
-                        bool password_ok)
+static void check_proof(cfg_t *sec, const char *opt, bool password_ok)
 {
     unsigned n = cfg_size(sec, opt);
 
     if (n > FORM_MAX_FIELDS)
-        report(cfg->line, "registration: %s names more than %d fields", opt,
-               FORM_MAX_FIELDS);
+        report(opt_line(sec, opt), "registration: %s names more than %d fields",
+               opt, FORM_MAX_FIELDS);
     for (unsigned i = 0; i < n; i++) {
         const char *var = cfg_getnstr(sec, opt, i);
         bool dup = false;
@@ -860,14 +1396,15 @@ static void check_proof(cfg_t *cfg, cfg_t *sec, const char *opt,
         for (unsigned k = 0; k < i && !dup; k++)
             dup = strcmp(var, cfg_getnstr(sec, opt, k)) == 0;
         if (dup)
-            report(cfg->line, "registration: %s names '%s' twice", opt, var);
+            report(value_line(sec, opt, i), "registration: %s names '%s' twice",
+                   opt, var);
         else if (!cfg_gettsec(sec, "field", var))
-            report(cfg->line,
+            report(value_line(sec, opt, i),
                    "registration: %s names '%s', which is not "
                    "a registration field",
                    opt, var);
         else if (!password_ok && strcmp(var, "password") == 0)
-            report(cfg->line,
+            report(value_line(sec, opt, i),
                    "registration: %s cannot name 'password' "
                    "(the old password is always asked)",
                    opt);
@@ -879,44 +1416,48 @@ static bool domain_ok(const char *d)
     return d && *d && !strchr(d, '@') && !strchr(d, '/') && form_jid_valid(d);
 }
 
-static void check_policy(cfg_t *cfg, cfg_t *sec)
+static void check_policy(cfg_t *sec)
 {
     const char *url = cfg_getstr(sec, "url");
 
     check_choices(sec, SEC_REGISTRATION);
-    check_bare_jids(cfg, sec, "admins");
-    check_bare_jids(cfg, sec, "notify_jids");
+    check_bare_jids(sec, "admins");
+    check_bare_jids(sec, "notify_jids");
     if (url && strncmp(url, "https://", 8) != 0 &&
         strncmp(url, "http://", 7) != 0)
-        report(cfg->line, "registration: url '%s' is not an http(s) URL", url);
+        report(opt_line(sec, "url"),
+               "registration: url '%s' is not an http(s) URL", url);
     if (choice(cfg_getstr(sec, "mode"), mode_names) == CONF_MODE_REDIRECT &&
         !url)
-        report(cfg->line, "registration: mode \"redirect\" needs a url");
-    check_proof(cfg, sec, "password_change_proof", false);
-    check_proof(cfg, sec, "remove_proof", true);
+        report(opt_line(sec, "mode"),
+               "registration: mode \"redirect\" needs a url");
+    check_proof(sec, "password_change_proof", false);
+    check_proof(sec, "remove_proof", true);
     if (choice(cfg_getstr(sec, "remove"), remove_names) == CONF_REMOVE_FORM &&
         !cfg_gettsec(sec, "field", "username") &&
         !cfg_gettsec(sec, "field", "password") &&
         cfg_size(sec, "remove_proof") == 0)
-        report(cfg->line, "registration: remove = \"form\" needs a proof: "
-                          "a username or password field, or remove_proof");
+        report(opt_line(sec, "remove"),
+               "registration: remove = \"form\" needs a proof: "
+               "a username or password field, or remove_proof");
     for (unsigned i = 0; i < cfg_size(sec, "allowed_domains"); i++) {
         const char *d = cfg_getnstr(sec, "allowed_domains", i);
         if (strcmp(d, "*") != 0 && !domain_ok(d))
-            report(cfg->line,
+            report(value_line(sec, "allowed_domains", i),
                    "registration: allowed_domains: '%s' is not "
                    "a domain (or \"*\")",
                    d);
     }
     for (unsigned i = 0; i < cfg_size(sec, "local_domains"); i++)
         if (!domain_ok(cfg_getnstr(sec, "local_domains", i)))
-            report(cfg->line,
+            report(value_line(sec, "local_domains", i),
                    "registration: local_domains: '%s' is not a "
                    "domain",
                    cfg_getnstr(sec, "local_domains", i));
     for (unsigned i = 0; i < cfg_size(sec, "blocked_jids"); i++)
         if (str_blank(cfg_getnstr(sec, "blocked_jids", i)))
-            report(cfg->line, "registration: blocked_jids: empty pattern");
+            report(value_line(sec, "blocked_jids", i),
+                   "registration: blocked_jids: empty pattern");
 }
 
 static int check_registration(cfg_t *cfg, cfg_opt_t *opt)
@@ -924,13 +1465,15 @@ static int check_registration(cfg_t *cfg, cfg_opt_t *opt)
     cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
     unsigned n = cfg_size(sec, "field");
 
+    (void)cfg;
     if (n == 0)
-        report(cfg->line, "registration: at least one field is required");
+        report(sec_line(sec), "registration: at least one field is required");
     if (n > FORM_MAX_FIELDS)
-        report(cfg->line, "registration: more than %d fields", FORM_MAX_FIELDS);
+        report(sec_line(sec), "registration: more than %d fields",
+               FORM_MAX_FIELDS);
     for (unsigned i = 0; i < n; i++)
         check_field(cfg_getnsec(sec, "field", i));
-    check_policy(cfg, sec);
+    check_policy(sec);
     return 0;
 }
 
@@ -941,9 +1484,10 @@ static int check_limits(cfg_t *cfg, cfg_opt_t *opt)
     long per_jid = cfg_getint(sec, "inflight_per_jid");
     long total = cfg_getint(sec, "inflight_total");
 
+    (void)cfg;
     if (per_jid && total && per_jid > total)
-        report(cfg->line, "limits: inflight_per_jid is larger than "
-                          "inflight_total");
+        report(pair_line(sec, "inflight_per_jid", "inflight_total"),
+               "limits: inflight_per_jid is larger than inflight_total");
     return 0;
 }
 
@@ -1049,12 +1593,10 @@ static bool copy_field(cfg_t *sec, struct form_field_def *f)
     return !oom;
 }
 
-/* One service: comp is its component section (at line, for messages),
- * svc the section holding its disco, registration and limits (the top
- * level in the untitled form, comp itself in the titled one); database and
- * log come from the top level, cfg. */
-static bool copy_conf(cfg_t *cfg, cfg_t *comp, int line, cfg_t *svc,
-                      struct conf *c)
+/* One service: comp is its component section, svc the section holding its
+ * disco, registration and limits (the top level in the untitled form, comp
+ * itself in the titled one); database and log come from the top level, cfg. */
+static bool copy_conf(cfg_t *cfg, cfg_t *comp, cfg_t *svc, struct conf *c)
 {
     bool oom = false;
     cfg_t *reg = cfg_getsec(svc, "registration");
@@ -1076,8 +1618,8 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, int line, cfg_t *svc,
     }
     if (cfg_getstr(comp, "secret_file")) { /* 'secret' is refused then */
         free(c->component.secret);
-        c->component.secret =
-            read_secret_file(cfg_getstr(comp, "secret_file"), line);
+        c->component.secret = read_secret_file(cfg_getstr(comp, "secret_file"),
+                                               opt_line(comp, "secret_file"));
         if (!c->component.secret)
             return false;
     } else {
@@ -1093,7 +1635,8 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, int line, cfg_t *svc,
                      "%s:%d: the inline 'secret' is in a file readable by "
                      "every user (mode %04o): chmod o-rwx it, or use "
                      "secret_file",
-                     load.path, line, (unsigned)(st.st_mode & 07777));
+                     load.path, opt_line(comp, "secret"),
+                     (unsigned)(st.st_mode & 07777));
     }
     if (!c->disco.name)
         c->disco.name = dup_or_null(
@@ -1119,9 +1662,8 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, int line, cfg_t *svc,
 /* Where the file's top-level 'component' sections are: the line of its
  * first titled one ('component "JID" {') and of its first untitled one
  * ('component {'), 0 when none; the lines of the titled ones, in order
- * (at most SCAN_MAX_TITLED kept).  A scan of libconfuse's syntax that
- * knows just enough (comments, quoted strings, braces) to tell the form
- * before parsing: the parse proper reports every syntax error. */
+ * (at most SCAN_MAX_TITLED kept).  From the statements, before libconfuse
+ * parses: the form decides what it is given to parse. */
 #define SCAN_MAX_TITLED 256
 struct scan {
     int titled, untitled;
@@ -1129,90 +1671,24 @@ struct scan {
     size_t n;
 };
 
-enum token { TOK_EOF, TOK_WORD, TOK_STRING, TOK_OPEN, TOK_CLOSE, TOK_OTHER };
-
-/* The next token of *p (line counted in *line); a word's text in
- * word (truncated to size). */
-static enum token next_token(const char **p, int *line, char *word, size_t size)
+static void scan_form(const struct layout *l, struct scan *scan)
 {
-    const char *s = *p;
-    enum token t;
-
-    for (;;) {
-        if (*s == '\n')
-            (*line)++;
-        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') {
-            s++;
-        } else if (*s == '#' || (s[0] == '/' && s[1] == '/')) {
-            while (*s && *s != '\n')
-                s++;
-        } else if (s[0] == '/' && s[1] == '*') {
-            for (s += 2; *s && !(s[0] == '*' && s[1] == '/'); s++)
-                if (*s == '\n')
-                    (*line)++;
-            s += *s ? 2 : 0;
-        } else {
-            break;
-        }
-    }
-    if (!*s) {
-        t = TOK_EOF;
-    } else if (*s == '"' || *s == '\'') {
-        char q = *s++;
-        while (*s && *s != q) {
-            if (*s == '\\' && s[1])
-                s++;
-            if (*s == '\n')
-                (*line)++;
-            s++;
-        }
-        s += *s ? 1 : 0;
-        t = TOK_STRING;
-    } else if (*s == '{' || *s == '}') {
-        t = *s++ == '{' ? TOK_OPEN : TOK_CLOSE;
-    } else if (strchr("(),=+:", *s)) {
-        s++;
-        t = TOK_OTHER;
-    } else {
-        size_t n = 0;
-        while (*s && !strchr(" \t\r\n\"'{}(),=+:#", *s) &&
-               !(s[0] == '/' && (s[1] == '/' || s[1] == '*'))) {
-            if (n + 1 < size)
-                word[n++] = *s;
-            s++;
-        }
-        word[n] = '\0';
-        t = TOK_WORD;
-    }
-    *p = s;
-    return t;
-}
-
-static void scan_form(const char *text, struct scan *scan)
-{
-    const char *p = text;
-    int line = 1, depth = 0, at = 0;
-    bool after_component = false;
-    char word[32];
-    enum token t;
-
     memset(scan, 0, sizeof(*scan));
-    while ((t = next_token(&p, &line, word, sizeof(word))) != TOK_EOF) {
-        if (after_component && t == TOK_OPEN && !scan->untitled)
-            scan->untitled = at;
-        if (after_component && (t == TOK_STRING || t == TOK_WORD)) {
-            if (!scan->titled)
-                scan->titled = at;
-            if (scan->n < SCAN_MAX_TITLED)
-                scan->lines[scan->n++] = at;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct stmt *st = &l->s[i];
+
+        if (st->parent != -1 || !st->section ||
+            !token_is(&st->name, true, "component"))
+            continue;
+        if (!st->has_title) {
+            if (!scan->untitled)
+                scan->untitled = st->line;
+            continue;
         }
-        after_component =
-            depth == 0 && t == TOK_WORD && strcmp(word, "component") == 0;
-        at = line;
-        if (t == TOK_OPEN)
-            depth++;
-        else if (t == TOK_CLOSE && depth > 0)
-            depth--;
+        if (!scan->titled)
+            scan->titled = st->line;
+        if (scan->n < SCAN_MAX_TITLED)
+            scan->lines[scan->n++] = st->line;
     }
 }
 
@@ -1232,6 +1708,7 @@ static char *read_text(FILE *fp)
     }
     while ((got = fread(buf, 1, sizeof(buf), fp)) > 0)
         fwrite(buf, 1, got, out);
+    explicit_bzero(buf, sizeof(buf)); /* may hold an inline secret */
     if (ferror(fp) || fclose(out) != 0) {
         report(0, "cannot read: %s", strerror(errno));
         free(text);
@@ -1254,7 +1731,7 @@ static void check_services(cfg_t *cfg, const struct scan *scan)
 
         /* libconfuse gives an absent section its defaults: no field */
         if (!reg || cfg_size(reg, "field") == 0)
-            report(i < scan->n ? scan->lines[i] : sec->line,
+            report(i < scan->n ? scan->lines[i] : sec_line(sec),
                    "component \"%s\": missing section 'registration' "
                    "(with at least one field)",
                    cfg_title(sec) ? cfg_title(sec) : "");
@@ -1268,10 +1745,10 @@ static void check_services(cfg_t *cfg, const struct scan *scan)
             if (jid && cfg_title(other) &&
                 strcasecmp(jid, cfg_title(other)) == 0) {
                 report(i < scan->n ? scan->lines[i]
-                                   : cfg_getnsec(cfg, "component", i)->line,
+                                   : sec_line(cfg_getnsec(cfg, "component", i)),
                        "component \"%s\": a service with this JID is "
                        "already defined at line %d",
-                       jid, k < scan->n ? scan->lines[k] : other->line);
+                       jid, k < scan->n ? scan->lines[k] : sec_line(other));
                 break;
             }
         }
@@ -1279,21 +1756,19 @@ static void check_services(cfg_t *cfg, const struct scan *scan)
 }
 
 /* The services of the parsed file, in order, chained by next. */
-static struct conf *copy_services(cfg_t *cfg, const char *path,
-                                  const struct scan *scan)
+static struct conf *copy_services(cfg_t *cfg, const char *path)
 {
     unsigned n = load.titled ? cfg_size(cfg, "component") : 1;
     struct conf *first = NULL, **tail = &first;
 
     for (unsigned i = 0; i < n; i++) {
         cfg_t *comp = cfg_getnsec(cfg, "component", i);
-        int line = load.titled && i < scan->n ? scan->lines[i] : comp->line;
         struct conf *c = calloc(1, sizeof(*c));
 
         if (c)
             *tail = c;
         if (!c || !(c->path = strdup(path)) ||
-            !copy_conf(cfg, comp, line, load.titled ? comp : cfg, c)) {
+            !copy_conf(cfg, comp, load.titled ? comp : cfg, c)) {
             if (load.problems == 0)
                 report(0, "out of memory");
             conf_free(first);
@@ -1304,34 +1779,108 @@ static struct conf *copy_services(cfg_t *cfg, const char *path,
     return first;
 }
 
-struct conf *conf_load(const char *path, FILE *err)
+/* ---- reading a file: every mistake ------------------------------------- */
+
+/* At most this many statements taken out (the mistakes reported beyond
+ * are those of the last parse). */
+#define MAX_TAKEN_OUT 100
+
+/* The statement libconfuse's error msg (at line) is about: the innermost
+ * one around line whose name or title is quoted in msg ("no such option
+ * 'x'", "invalid integer value for option 'port'", "found duplicate
+ * title 'x'"); -1 when there is none: a syntax error, or a mistake not
+ * tied to one statement. */
+static int faulty_stmt(const struct layout *l, int line, const char *msg)
+{
+    const char *q = strchr(msg, '\''), *r = q ? strrchr(msg, '\'') : NULL;
+    char quoted[256], buf[256];
+    int found = -1;
+
+    if (!q || r == q || (size_t)(r - q - 1) >= sizeof(quoted))
+        return -1;
+    memcpy(quoted, q + 1, (size_t)(r - q - 1));
+    quoted[r - q - 1] = '\0';
+    for (size_t i = 0; i < l->n; i++) { /* a section before its own */
+        const struct stmt *st = &l->s[i];
+        const char *name = token_text(&st->name, buf, sizeof(buf));
+        const char *title = NULL;
+
+        if (!st->end_line || line < st->line || line > st->end_line)
+            continue;
+        if (name && strcmp(name, quoted) == 0)
+            found = (int)i;
+        else if (st->has_title &&
+                 (title = token_text(&st->title, buf, sizeof(buf))) &&
+                 strcmp(title, quoted) == 0)
+            found = (int)i;
+    }
+    return found;
+}
+
+/* libconfuse's parse of text (comments blanked), with the checks. */
+static cfg_t *parse(char *text, int *rc)
+{
+    cfg_t *cfg = cfg_init(confuse_options(load.titled), CFGF_NONE);
+    FILE *fp;
+
+    *rc = CFG_PARSE_ERROR;
+    if (!cfg)
+        return NULL;
+    set_validators(cfg);
+    free(cfg->filename);
+    cfg->filename = strdup(load.path);
+    cfg->line = 1;
+    if (!(fp = fmemopen(text, strlen(text), "r")))
+        return cfg;
+    *rc = cfg_parse_fp(cfg, fp);
+    fclose(fp);
+    return cfg;
+}
+
+/*
+ * Every mistake of the file, each at its line.  libconfuse reads a copy
+ * whose comments are blanked (see "the file as libconfuse reads it").  It
+ * stops at the first statement it cannot take: an unknown option or
+ * section, a value that is not of its type, a title given twice.  That
+ * statement is reported, overwritten with spaces (its lines kept) and the
+ * copy parsed again, up to MAX_TAKEN_OUT times: of a parse that stopped,
+ * only libconfuse's error is kept, and the last parse runs every check on
+ * what is left.  A syntax error stops there: what follows it cannot be
+ * read as written.
+ */
+static struct conf *load_file(const char *path, FILE *err, bool logged)
 {
     cfg_t *cfg = NULL;
     struct conf *c = NULL;
     struct scan *scan = NULL;
+    struct layout layout = {0};
     char *text = NULL;
     FILE *fp;
-    int rc;
+    int rc, taken_out = 0;
 
     load.err = err;
+    load.logged = logged;
     load.path = path;
     load.problems = 0;
     load.titled = false;
+    load.layout = &layout;
+    load.attempt = 0;
 
     /* Open it ourselves: libconfuse reports a missing file without why. */
     if (!(fp = fopen(path, "r"))) {
         report(0, "cannot open: %s", strerror(errno));
-        return NULL;
+        goto out;
     }
     text = read_text(fp);
     fclose(fp);
     if (!text)
-        return NULL;
-    if (!(scan = calloc(1, sizeof(*scan)))) {
+        goto out;
+    if (!(scan = calloc(1, sizeof(*scan))) ||
+        !layout_read(&layout, text, true)) {
         report(0, "out of memory");
         goto out;
     }
-    scan_form(text, scan);
+    scan_form(&layout, scan);
     if (scan->titled && scan->untitled) {
         report(scan->titled > scan->untitled ? scan->titled : scan->untitled,
                "the untitled 'component { jid = ... }' (line %d) and titled "
@@ -1341,26 +1890,47 @@ struct conf *conf_load(const char *path, FILE *err)
         goto out;
     }
     load.titled = scan->titled > 0;
-    cfg = cfg_init(confuse_options(load.titled), CFGF_NONE);
-    if (!cfg) {
-        report(0, "out of memory");
-        goto out;
-    }
-    set_validators(cfg);
+    for (;;) {
+        int at;
 
-    free(cfg->filename);
-    cfg->filename = strdup(path);
-    cfg->line = 1;
-    if (!(fp = fmemopen(text, strlen(text), "r"))) {
-        report(0, "out of memory");
-        goto out;
-    }
-    rc = cfg_parse_fp(cfg, fp);
-    fclose(fp);
-    if (rc != CFG_SUCCESS) {
-        if (load.problems == 0)
-            report(cfg->line, "syntax error");
-        goto out;
+        load.parse_line = 0;
+        load.parse_msg[0] = '\0';
+        if (!(cfg = parse(text, &rc))) {
+            report(0, "out of memory");
+            goto out;
+        }
+        if (rc == CFG_SUCCESS)
+            break;
+        if (!load.parse_msg[0]) { /* the lexer stopped without a word */
+            report(layout.broken ? layout.broken : cfg->line, "syntax error");
+            goto out;
+        }
+        if (layout.unclosed >= 0) {
+            /* libconfuse takes the end of the file for the missing brace,
+             * and what follows the section's end for its content: say so,
+             * and take nothing out */
+            char name[64];
+            const char *t =
+                token_text(&layout.s[layout.unclosed].name, name, sizeof(name));
+
+            report(layout.s[layout.unclosed].line,
+                   "section '%s' is never closed: a '}' is missing",
+                   t ? t : "?");
+            goto out;
+        }
+        at = faulty_stmt(&layout, load.parse_line, load.parse_msg);
+        if (at < 0 || taken_out++ == MAX_TAKEN_OUT)
+            goto out; /* what this parse found stays */
+        forget_attempt(load.attempt++);
+        for (char *p = layout.s[at].start; p < layout.s[at].end; p++)
+            if (*p != '\n')
+                *p = ' ';
+        cfg_free(cfg);
+        cfg = NULL;
+        if (!layout_read(&layout, text, false)) {
+            report(0, "out of memory");
+            goto out;
+        }
     }
     if (cfg_size(cfg, "component") == 0 || (!scan->titled && !scan->untitled))
         report(cfg->line, "missing section 'component'");
@@ -1370,15 +1940,28 @@ struct conf *conf_load(const char *path, FILE *err)
         check_services(cfg, scan);
     if (load.problems)
         goto out;
-    c = copy_services(cfg, path, scan);
+    c = copy_services(cfg, path);
 out:
     if (cfg)
         cfg_free(cfg);
+    write_problems();
+    load.layout = NULL;
+    layout_free(&layout);
     free(scan);
     if (text)
         explicit_bzero(text, strlen(text)); /* holds an inline secret */
     free(text);
     return c;
+}
+
+struct conf *conf_load(const char *path, FILE *err)
+{
+    return load_file(path, err, false);
+}
+
+struct conf *conf_load_logged(const char *path)
+{
+    return load_file(path, NULL, true);
 }
 
 struct conf *conf_service(struct conf *conf, const char *jid)

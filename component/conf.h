@@ -127,11 +127,18 @@ struct conf {
 };
 
 /* Reads and validates path.  Every problem is written to err (may be NULL)
- * as "FILE:LINE: reason".  Returns the first service, chaining the others
- * by next, which the caller owns (conf_free), or NULL when the file is
- * unreadable or invalid (mixing the two forms, or two services with one
- * JID, included). */
+ * as "FILE:LINE: reason", in the order of the lines: every mistake of the
+ * file, each at its own line (an option's, a list value's, not its
+ * section's closing brace; comments counted right: see conf.c).  Returns
+ * the first service, chaining the others by next, which the caller owns
+ * (conf_free), or NULL when the file is unreadable or invalid (mixing the
+ * two forms, or two services with one JID, included). */
 struct conf *conf_load(const char *path, FILE *err);
+
+/* As conf_load, every problem logged at error level (log.h, module
+ * "conf") instead: for the daemon (start-up, reload), whose every line
+ * has its time and level. */
+struct conf *conf_load_logged(const char *path);
 
 /* Frees conf and every service chained after it. */
 void conf_free(struct conf *conf);

@@ -152,7 +152,8 @@ static void test_bad_reports_every_problem(void **state)
     (void)state;
     assert_null(c);
     assert_contains(msgs, "/bad.conf:3: port: 99999 is not a TCP port");
-    assert_contains(msgs, "/bad.conf:4: component: give exactly one of "
+    /* neither is given: the section's line (was its closing brace's) */
+    assert_contains(msgs, "/bad.conf:1: component: give exactly one of "
                           "'secret' and 'secret_file'");
     assert_contains(msgs, "/bad.conf:6: type: 'text-singel' is not a "
                           "XEP-0004 field type");
@@ -290,7 +291,7 @@ static void test_secret_file_writable(void **state)
              "\"%s\"\n}\n" MINIMAL_REG,
              g);
     assert_null(load_text(text, &msgs));
-    assert_contains(msgs, ":4: secret_file ");
+    assert_contains(msgs, ":3: secret_file "); /* was the brace's, 4 */
     assert_contains(msgs, "is writable by its group (mode 0660)");
     assert_not_contains(msgs, "t0p-secret");
     free(msgs);
@@ -355,7 +356,8 @@ static void test_inline_secret_readable_warns(void **state)
     assert_non_null(c);
     assert_string_equal(msgs, "");
     assert_string_equal(c->component.secret, "inl1ne-s3cret");
-    assert_contains(log, ":4: the inline 'secret' is in a file readable "
+    /* the secret's line (was the closing brace's, 4) */
+    assert_contains(log, ":3: the inline 'secret' is in a file readable "
                          "by every user (mode 0644)");
     assert_not_contains(log, "inl1ne-s3cret");
     conf_free(c);
@@ -391,7 +393,8 @@ static void test_proofs_and_inflight(void **state)
                   " remove_proof = {\"username\", \"x-mmn\", \"username\"}\n"
                   "}\n",
                   &msgs));
-    assert_contains(msgs, ":8: registration: password_change_proof names "
+    /* the list's line (was the closing brace's, 8) */
+    assert_contains(msgs, ":6: registration: password_change_proof names "
                           "'x-mmn' twice");
     assert_contains(msgs, "remove_proof names 'username' twice");
     free(msgs);
@@ -631,6 +634,277 @@ static void test_titled_validated(void **state)
     free(msgs);
 }
 
+/* ---- lines and every mistake -------------------------------------------- */
+
+/* msgs holds exactly n lines. */
+static void assert_lines(const char *msgs, int n)
+{
+    int got = 0;
+
+    for (const char *p = msgs; (p = strchr(p, '\n')); p++)
+        got++;
+    if (got != n)
+        fail_msg("expected %d problem(s), got %d:\n%s", n, got, msgs);
+}
+
+/* "PATH:LINE: text" is among msgs. */
+static void assert_at(const char *msgs, const char *path, int line,
+                      const char *text)
+{
+    char want[1024];
+
+    snprintf(want, sizeof(want), "%s:%d: %s", path, line, text);
+    assert_contains(msgs, want);
+}
+
+/* Comments of every kind before each mistake: libconfuse 3.3 counted a
+ * one-line comment three times and a block comment once too many, so
+ * every line after one was wrong (test_every_mistake_of_the_example shows
+ * it on the example configuration). */
+static void test_lines_after_comments(void **state)
+{
+    const char *text = "# 1\n"
+                       "// 2\n"
+                       "/* 3\n"
+                       "   4 */\n"
+                       "component { # 5\n"
+                       "    jid = \"c.example\" // 6\n"
+                       "    secret = \"s#not a comment\" /* 7 */\n"
+                       "    port = 0 ## 8\n"
+                       "}\n"
+                       "/* 10 */ registration { /* 10\n"
+                       "  11 */ field \"a\" { type = \"text-singel\" }\n"
+                       "}\n"
+                       "log { level = \"loud\" } # 13\n";
+    char *path = temp_file(text, 0600), *msgs;
+    size_t len = 0;
+    FILE *err = open_memstream(&msgs, &len);
+
+    (void)state;
+    assert_null(conf_load(path, err));
+    fclose(err);
+    assert_at(msgs, path, 8, "port: 0 is not a TCP port");
+    assert_at(msgs, path, 11, "type: 'text-singel' is not a XEP-0004");
+    assert_at(msgs, path, 13, "level: 'loud' is not one of");
+    assert_lines(msgs, 3);
+    free(msgs);
+    unlink(path);
+    free(path);
+}
+
+/* Writes deploy/registrar.conf, the example, with each line that starts
+ * with find[i] (after its indentation) replaced by put[i], to a new
+ * temporary file; line[i] gets its number.  Returns the path. */
+static char *example_with(const char *const *find, const char *const *put,
+                          int *line, size_t n)
+{
+    FILE *in = fopen(DEPLOY_DIR "/registrar.conf", "r");
+    char *text = NULL, buf[1024], *path;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    int at = 0;
+
+    assert_non_null(in);
+    for (size_t i = 0; i < n; i++)
+        line[i] = 0;
+    while (fgets(buf, sizeof(buf), in)) {
+        const char *p = buf + strspn(buf, " ");
+        size_t i;
+
+        at++;
+        for (i = 0; i < n; i++)
+            if (!line[i] && strncmp(p, find[i], strlen(find[i])) == 0)
+                break;
+        if (i < n) {
+            line[i] = at;
+            fprintf(out, "    %s\n", put[i]);
+        } else {
+            fputs(buf, out);
+        }
+    }
+    fclose(in);
+    fclose(out);
+    for (size_t i = 0; i < n; i++)
+        if (!line[i])
+            fail_msg("no line starting '%s' in the example", find[i]);
+    path = temp_file(text, 0600);
+    free(text);
+    return path;
+}
+
+/* Three mistakes in a copy of the example configuration (mostly
+ * comments), the first an unknown option (where libconfuse stops): all
+ * three reported, each at its own line.  Before, only the first was, at
+ * line 107 for 39. */
+static void test_every_mistake_of_the_example(void **state)
+{
+    static const char *const find[] = {"port = 5347", "# mode = \"form\"",
+                                       "level = \"info\""};
+    static const char *const put[] = {"prot = 5347", "mode = \"sideways\"",
+                                      "level = \"loud\""};
+    int line[3];
+    char *path = example_with(find, put, line, 3), *msgs;
+    size_t len = 0;
+    FILE *err = open_memstream(&msgs, &len);
+
+    (void)state;
+    assert_null(conf_load(path, err));
+    fclose(err);
+    assert_at(msgs, path, line[0], "no such option 'prot'");
+    assert_at(msgs, path, line[1],
+              "registration: mode 'sideways' is not one of form, redirect");
+    assert_at(msgs, path, line[2], "level: 'loud' is not one of");
+    assert_lines(msgs, 3);
+    free(msgs);
+    unlink(path);
+    free(path);
+}
+
+/* Mistakes libconfuse stops at, each taken out and reported: unknown
+ * options and sections, a value not of its type, a title given twice;
+ * the checks of the rest still run. */
+static void test_every_mistake_reported(void **state)
+{
+    char *msgs;
+    const char *text = "component {\n"                       /* 1 */
+                       "    jid = \"c.example\"\n"           /* 2 */
+                       "    port = abc\n"                    /* 3 */
+                       "    secret = \"s\"\n"                /* 4 */
+                       "    colour { shade = 1 }\n"          /* 5 */
+                       "}\n"                                 /* 6 */
+                       "registration {\n"                    /* 7 */
+                       "    field \"a\" { required = 2 }\n"  /* 8 */
+                       "    field \"a\" { }\n"               /* 9 */
+                       "    hash_cost = 99\n"                /* 10 */
+                       "}\n"                                 /* 11 */
+                       "log { level = \"loud\" wat = 1 }\n"; /* 12 */
+
+    (void)state;
+    assert_null(load_text(text, &msgs));
+    assert_contains(msgs, ":3: invalid integer value for option 'port'");
+    assert_contains(msgs, ":5: no such option 'colour'");
+    assert_contains(msgs, ":8: invalid boolean value for option 'required'");
+    assert_contains(msgs, ":9: found duplicate title 'a'");
+    assert_contains(msgs, ":10: hash_cost: 99 is out of range");
+    assert_contains(msgs, ":12: level: 'loud' is not one of");
+    assert_contains(msgs, ":12: no such option 'wat'");
+    assert_lines(msgs, 7);
+    free(msgs);
+}
+
+/* A syntax error ends the report: what follows cannot be read as
+ * written.  A section left open says so. */
+static void test_syntax_error_stops(void **state)
+{
+    char *msgs;
+
+    (void)state;
+    assert_null(load_text("component {\n"
+                          "    jid = \"c.example\"\n"
+                          "    colour = 1\n"
+                          "    secret \"s\"\n"
+                          "}\n" MINIMAL_REG "log { level = \"loud\" }\n",
+                          &msgs));
+    assert_contains(msgs, ":3: no such option 'colour'");
+    assert_contains(msgs, ":4: missing equal sign after option 'secret'");
+    assert_lines(msgs, 2);
+    free(msgs);
+    assert_null(load_text("component {\n"
+                          "    jid = \"c.example\" secret = \"s\"\n" MINIMAL_REG
+                          "log { level = \"info\" }\n",
+                          &msgs));
+    assert_contains(msgs, ":1: section 'component' is never closed: a '}' "
+                          "is missing");
+    free(msgs);
+}
+
+/* The checks run as a section closes name the option at fault (a list's
+ * value, the later of two options), not the closing brace. */
+static void test_section_mistakes_at_their_option(void **state)
+{
+    char *msgs;
+    const char *text =
+        "component {\n"                                   /* 1 */
+        "    jid = \"c.example\"\n"                       /* 2 */
+        "    reconnect_min_ms = 9000\n"                   /* 3 */
+        "    secret = \"s\"\n"                            /* 4 */
+        "    reconnect_max_ms = 1000\n"                   /* 5 */
+        "}\n"                                             /* 6 */
+        "registration {\n"                                /* 7 */
+        "    field \"username\" {\n"                      /* 8 */
+        "        label = \"User\"\n"                      /* 9 */
+        "        type = \"text-multi\"\n"                 /* 10 */
+        "    }\n"                                         /* 11 */
+        "    field \"x\" { type = \"fixed\" }\n"          /* 12 */
+        "    admins = {\n"                                /* 13 */
+        "        \"ok@example\",\n"                       /* 14 */
+        "        \"not a jid\"\n"                         /* 15 */
+        "    }\n"                                         /* 16 */
+        "    admins += {\"bad/jid\"}\n"                   /* 17 */
+        "    url = \"ftp://x\"\n"                         /* 18 */
+        "    remove = \"sometimes\"\n"                    /* 19 */
+        "    blocked_jids = {\"*@spam.example\", \"\"}\n" /* 20 */
+        "}\n"                                             /* 21 */
+        "limits {\n"                                      /* 22 */
+        "    inflight_total = 10\n"                       /* 23 */
+        "    inflight_per_jid = 20\n"                     /* 24, the later */
+        "}\n";                                            /* 24 */
+
+    (void)state;
+    assert_null(load_text(text, &msgs));
+    assert_contains(msgs, ":5: component: reconnect_min_ms is larger than "
+                          "reconnect_max_ms");
+    assert_contains(msgs, ":10: field \"username\" must be text-single");
+    assert_contains(msgs, ":12: field \"x\": a fixed field needs a value");
+    assert_contains(msgs, ":15: registration: admins: 'not a jid' is not a "
+                          "bare JID");
+    assert_contains(msgs, ":17: registration: admins: 'bad/jid' is not a "
+                          "bare JID");
+    assert_contains(msgs, ":18: registration: url 'ftp://x' is not an "
+                          "http(s) URL");
+    assert_contains(msgs, ":19: registration: remove 'sometimes' is not one "
+                          "of plain, form, off");
+    assert_contains(msgs, ":20: registration: blocked_jids: empty pattern");
+    assert_contains(msgs, ":24: limits: inflight_per_jid is larger than "
+                          "inflight_total");
+    assert_lines(msgs, 9);
+    free(msgs);
+}
+
+/* For the daemon (start-up, reload): the same problems, each a log line
+ * at error level with its time. */
+static void test_problems_logged(void **state)
+{
+    char *path = temp_file("component {\n jid = \"c.example\"\n"
+                           " secret = \"s\"\n colour = 1\n}\n" MINIMAL_REG,
+                           0600);
+    char *cap = strdup("/tmp/registrar-test-log.XXXXXX");
+    int fd = mkstemp(cap), saved = dup(2);
+    char log[4096] = "", want[600];
+    ssize_t n;
+
+    (void)state;
+    assert_true(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    dup2(fd, 2);
+    assert_null(conf_load_logged(path));
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    n = pread(fd, log, sizeof(log) - 1, 0);
+    assert_true(n > 0);
+    log[n] = '\0';
+    close(fd);
+    snprintf(want, sizeof(want), "Z error conf: %s:4: no such option 'colour'",
+             path);
+    assert_contains(log, want);
+    assert_true(log[0] >= '1' && log[0] <= '9'); /* a time first */
+    unlink(cap);
+    free(cap);
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -649,6 +923,12 @@ int main(void)
         cmocka_unit_test(test_titled_needs_registration),
         cmocka_unit_test(test_forms_cannot_mix),
         cmocka_unit_test(test_titled_validated),
+        cmocka_unit_test(test_lines_after_comments),
+        cmocka_unit_test(test_every_mistake_of_the_example),
+        cmocka_unit_test(test_every_mistake_reported),
+        cmocka_unit_test(test_syntax_error_stops),
+        cmocka_unit_test(test_section_mistakes_at_their_option),
+        cmocka_unit_test(test_problems_logged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
