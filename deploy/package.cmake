@@ -6,9 +6,9 @@
 #
 # It packages what "cmake --install" installs, as the install rules put it,
 # with prefix /usr and sysconfdir /etc; deploy/debian/stage.cmake then
-# gives the staged tree the layout Debian wants (the unit in
+# gives the staged tree the layout Debian wants (the units in
 # /lib/systemd/system, man pages gzip -9n'd, /etc/registrar/registrar.conf,
-# copyright and changelog.Debian.gz, the binary stripped).  deploy/debian/
+# copyright (LICENSE's text) and changelog.Debian.gz, the binary stripped).  deploy/debian/
 # also holds the control files: conffiles and the maintainer scripts (the
 # user registrar, the config's permissions, the secret, systemd).  The top
 # entry of deploy/debian/changelog gives the Debian revision and the
@@ -59,9 +59,11 @@ desk: XEP-0077 In-Band Registration with a XEP-0004 data form defined in
 its configuration file.  Every registration is a row in PostgreSQL, where
 the service reads it with SQL.
 
-This package ships the daemon, its systemd unit (not enabled at install),
-the man pages, an example configuration in /etc/registrar and the SQL
-(schema and admin queries) in /usr/share/registrar/sql.")
+This package ships the daemon, its systemd units (registrar.service, and
+registrar@.service for one instance per configuration file; neither is
+enabled at install), the man pages, an example configuration in
+/etc/registrar, an example backend (Python, psycopg2) and the SQL (schema
+and admin queries) in /usr/share/registrar/sql.")
 
 # Prefix /usr and sysconfdir /etc whatever the build was configured with:
 # the install rules see CMAKE_INSTALL_PREFIX=/usr and install under DESTDIR
@@ -82,7 +84,9 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The libraries, by dpkg-shlibdeps (dpkg-dev); adduser for the postinst.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql, prosody | ejabberd")
+# python3-psycopg2: the example backend (examples/backend.py)
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS
+    "postgresql, prosody | ejabberd, python3-psycopg2")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${REGISTRAR_DEBIAN_DIR}/conffiles ${REGISTRAR_DEBIAN_DIR}/postinst
     ${REGISTRAR_DEBIAN_DIR}/prerm ${REGISTRAR_DEBIAN_DIR}/postrm)

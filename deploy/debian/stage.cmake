@@ -27,7 +27,7 @@ function(gzip_n src dst)
   endif()
 endfunction()
 
-# The unit: /lib/systemd/system on Debian 12 (not /usr/lib).
+# The units: /lib/systemd/system on Debian 12 (not /usr/lib).
 if(EXISTS "${root}/usr/lib/systemd")
   file(MAKE_DIRECTORY "${root}/lib")
   file(RENAME "${root}/usr/lib/systemd" "${root}/lib/systemd")
@@ -55,9 +55,11 @@ file(MAKE_DIRECTORY "${root}/etc/registrar")
 configure_file("${doc}/examples/registrar.conf"
                "${root}/etc/registrar/registrar.conf" COPYONLY)
 
-# copyright and changelog.Debian.gz, as lintian wants them.
+# copyright and changelog.Debian.gz, as lintian wants them; the copyright
+# file carries LICENSE's text, so LICENSE itself is not shipped twice.
 configure_file("${CPACK_REGISTRAR_DEBIAN_DIR}/copyright" "${doc}/copyright"
                COPYONLY)
+file(REMOVE "${doc}/LICENSE")
 gzip_n("${CPACK_REGISTRAR_DEBIAN_DIR}/changelog" "${doc}/changelog.Debian.gz")
 
 # Modes whatever the umask was: 0755 directories and the binary, 0644 the

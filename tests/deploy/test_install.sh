@@ -26,7 +26,7 @@ for f in sbin/registrar lib/systemd/system/registrar.service \
          share/doc/registrar/examples/ejabberd.yml \
          share/registrar/sql/001_registrations.sql \
          share/registrar/sql/roles.sql \
-         share/doc/registrar/README.md \
+         share/doc/registrar/README.md share/doc/registrar/LICENSE \
          share/doc/registrar/doc/operating.md \
          share/doc/registrar/doc/backend.md \
          share/doc/registrar/doc/protocol.md \

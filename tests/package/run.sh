@@ -130,6 +130,15 @@ for dep in adduser libc6 libstrophe0 libpq5 libconfuse2 libcrypt1 libidn12 \
     check "depends on $dep" grep -Eq "(^|, )$dep( |,|$)" <<<"$depends"
 done
 
+changelog_by=$(sed -n 's/^ -- \(.* <[^>]*>\)  .*/\1/p' \
+    "$src/deploy/debian/changelog" | head -n 1)
+maintainer=$(dpkg-deb -f "$deb" Maintainer)
+echo "Maintainer: $maintainer"
+check "the maintainer is the changelog's" test "$maintainer" = "$changelog_by"
+check "the maintainer is the project, not a placeholder" \
+    bash -c '[[ $1 == "registrar developers <"*">" ]] &&
+             [[ $1 != *noreply* && $1 != *.example\> ]]' _ "$maintainer"
+
 echo "== lintian"
 lint_rc=0
 lint=$(lintian --pedantic --display-info --display-experimental "$deb" \
@@ -143,6 +152,8 @@ installed=1
 (cd "$build" && apt-get install -y -q "./$(basename "$deb")")
 check "dpkg: installed" test "$(status)" = installed
 for f in /usr/sbin/registrar /lib/systemd/system/registrar.service \
+         /lib/systemd/system/registrar@.service \
+         /usr/share/doc/registrar/examples/backend.py \
          /usr/share/man/man8/registrar.8.gz \
          /usr/share/man/man5/registrar.conf.5.gz \
          /etc/registrar/registrar.conf /etc/registrar/secret \
@@ -173,6 +184,20 @@ for page in /usr/share/man/man8/registrar.8.gz \
                  grep -q "max compression" && ! file -b "$1" |
                  grep -Eq "was \"|last modified"' _ "$page"
 done
+# LICENSE's text is in the copyright file (DEP-5, Expat), and only there
+copyright=/usr/share/doc/registrar/copyright
+check "copyright: every file under Expat, the project's copyright" \
+    bash -c 'grep -qx "License: Expat" "$1" &&
+             grep -qx "Copyright: 2026 the registrar developers" "$1"' \
+    _ "$copyright"
+check "copyright carries LICENSE's permission notice" \
+    cmp <(sed -n '/^Permission is hereby granted/,$p' "$src/LICENSE") \
+        <(sed -n '/^ Permission is hereby granted/,$p' "$copyright" |
+          sed -e 's/^ //' -e 's/^\.$//')
+check "LICENSE names the registrar developers, 2026" \
+    grep -qx 'Copyright (c) 2026 the registrar developers' "$src/LICENSE"
+check "LICENSE is not shipped beside the copyright file" \
+    test ! -e /usr/share/doc/registrar/LICENSE
 (cd "$src/sql" && find . -type f | sort) >"$build/sql.want"
 (cd /usr/share/registrar/sql && find . -type f | sort) >"$build/sql.got"
 check "every file of sql/ is in /usr/share/registrar/sql" \
@@ -216,8 +241,14 @@ check "unit checks the config first" \
 check "unit runs as registrar:registrar" \
     bash -c 'grep -qx User=registrar "$1" && grep -qx Group=registrar "$1"' \
     _ "$unit"
+template=/lib/systemd/system/registrar@.service
+check "the template runs /usr/sbin/registrar on /etc/registrar/%i.conf" \
+    grep -qx "ExecStart=/usr/sbin/registrar --config /etc/registrar/%i.conf" \
+    "$template"
 if command -v systemd-analyze >/dev/null; then
     check "systemd-analyze verify" systemd-analyze verify --man=no "$unit"
+    check "systemd-analyze verify (the template)" \
+        systemd-analyze verify --man=no "$template"
 fi
 
 check "registrar --version: registrar $upstream (schema N)" \
@@ -241,7 +272,8 @@ echo "== apt-get remove (the config, secret and user stay until purge)"
 apt-get remove -y -q registrar
 check "dpkg: config-files" test "$(status)" = config-files
 check "binary removed" test ! -e /usr/sbin/registrar
-check "unit removed" test ! -e "$unit"
+check "units removed" bash -c '! test -e "$1" && ! test -e "$2"' _ \
+    "$unit" "$template"
 check "sql removed" test ! -e /usr/share/registrar
 check "registrar.conf kept, root:registrar 640" \
     is "root:registrar 640" perms /etc/registrar/registrar.conf
@@ -252,7 +284,8 @@ echo "== apt-get purge"
 apt-get purge -y -q registrar
 check "dpkg: gone" bash -c '[ -z "$1" ] || [ "$1" = not-installed ]' _ \
     "$(status)"
-for f in /usr/sbin/registrar "$unit" /usr/share/man/man8/registrar.8.gz \
+for f in /usr/sbin/registrar "$unit" "$template" \
+         /usr/share/man/man8/registrar.8.gz \
          /usr/share/man/man5/registrar.conf.5.gz /usr/share/registrar \
          /usr/share/doc/registrar /etc/registrar; do
     check "purged $f" test ! -e "$f"
