@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "component.h"
 #include "conf.h"
 #include "log.h"
@@ -277,8 +278,12 @@ static void usage(FILE *out)
     fprintf(
         out,
         "Usage: registrar --config FILE [options]\n"
+        "       registrar admin [--config FILE] [--database CONNINFO] COMMAND "
+        "...\n"
         "XEP-0077 In-Band Registration as an XEP-0114 component,\n"
-        "with registrations kept in PostgreSQL.\n"
+        "with registrations kept in PostgreSQL.  'registrar admin --help'\n"
+        "lists the administrators' commands (list, show, activate, disable,\n"
+        "reenable, delete, export, forget, events, stats).\n"
         "\n"
         "  -c, --config FILE   configuration file (required, but with\n"
         "                      --migrate --database)\n"
@@ -418,6 +423,9 @@ int main(int argc, char **argv)
      * memory holds the component secret and passwords being hashed. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
         log_warn("main", "cannot disable core dumps: %s", strerror(errno));
+    /* registrar admin ...: the administrators' command line (admin.c) */
+    if (argc > 1 && strcmp(argv[1], "admin") == 0)
+        return admin_main(argc - 1, argv + 1);
 
     while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
         switch (opt) {

@@ -20,6 +20,7 @@
 #define REGISTRAR_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "form_values.h"
 #include "worker.h"
@@ -37,6 +38,8 @@ enum store_status {
     STORE_BANNED,      /* the JID may not register with the service again
                         * (its user removed a disabled registration): nothing
                         * written */
+    STORE_DENIED,      /* the database role lacks a right the operation
+                        * needs (SQLSTATE 42501): a grant, not a retry */
     STORE_ERROR,       /* anything else; logged with the SQL state */
 };
 
@@ -184,6 +187,27 @@ enum store_status store_prepare(struct store *store);
 /* The highest migration this binary carries. */
 int store_schema_version(void);
 
+/* What the database says of this registrar (--check-config --connect),
+ * read on a connection of its own, changing nothing. */
+struct store_check {
+    char where[256]; /* once connected: "DB on HOST:PORT as ROLE" */
+    char why[512];   /* STORE_UNAVAILABLE: why not */
+    char user[128];  /* the role */
+    int schema;      /* the schema's version; 0: none; -1: unread */
+    /* the rights the daemon needs (those registrar_service gives, sql/
+     * roles.sql) that the role lacks, "" when none; read only when the
+     * schema is this binary's */
+    bool rights_read;
+    char missing[768];
+    bool owner;     /* the role owns registrar's tables or their schema, or
+                     * is a superuser */
+    bool separated; /* the tables belong to registrar_owner */
+};
+
+/* Fills *c: STORE_OK (whatever the facts), STORE_UNAVAILABLE (c->why), or
+ * STORE_ERROR when a query failed (logged).  Waits: not on the loop. */
+enum store_status store_check(struct store *store, struct store_check *c);
+
 /* claim (may be NULL) is a username the requester gives as its own: the
  * database decides whether it names this registration (the stored
  * username, or the bare JID, or with no username on file the JID's local
@@ -252,6 +276,77 @@ void store_list_bans(struct store *store, const char *service, unsigned max,
                      store_list_cb cb, void *arg);
 void store_count_bans(struct store *store, const char *service,
                       store_count_cb cb, void *arg);
+
+/* ---- for the admin command line (admin.c) -------------------------------- */
+
+/* Rows for people and for scripts: nrows rows of ncols columns named
+ * names[0..ncols).  Each row is ncols cells, as PostgreSQL prints them
+ * (NULL: SQL NULL), then the whole row as one JSON object (its columns
+ * under their names, with their JSON types): read them with
+ * store_table_cell() and store_table_json().  Everything borrowed for the
+ * duration of the callback. */
+struct store_table {
+    size_t nrows, ncols;
+    char *const *names;
+    char *const *rows; /* nrows * (ncols + 1) */
+};
+
+static inline const char *store_table_cell(const struct store_table *t,
+                                           size_t row, size_t col)
+{
+    return t->rows[row * (t->ncols + 1) + col];
+}
+
+static inline const char *store_table_json(const struct store_table *t,
+                                           size_t row)
+{
+    return t->rows[row * (t->ncols + 1) + t->ncols];
+}
+
+/* t is NULL unless STORE_OK. */
+typedef void (*store_table_cb)(void *arg, enum store_status st,
+                               const struct store_table *t);
+
+/* The registrations of the service (state NULL: whatever their state), in
+ * JID order: jid, state, username, created_at, disabled_reason (times to
+ * the second).  Reads the columns registrar_backend may read. */
+void store_registrations(struct store *store, const char *service,
+                         const enum store_state *state, store_table_cb cb,
+                         void *arg);
+/* The JIDs banned from the service, in JID order: jid, since, actor,
+ * reason. */
+void store_bans(struct store *store, const char *service, store_table_cb cb,
+                void *arg);
+/* One registration as registrations_admin shows it (no hash of any kind):
+ * service, jid, username, state, fields, has_password, consents,
+ * created_at, updated_at, disabled_at, disabled_by, disabled_reason.
+ * STORE_NOT_FOUND when there is none. */
+void store_registration(struct store *store, const char *service,
+                        const char *jid, store_table_cb cb, void *arg);
+/* The events of id above after_id, in id order, of the service and of
+ * the bare JID jid (each NULL: any), at most max (0: no limit): id, at,
+ * service, jid, event, iq_id, detail. */
+void store_events_since(struct store *store, const char *service,
+                        const char *jid, unsigned long long after_id,
+                        unsigned max, store_table_cb cb, void *arg);
+/* Everything stored about the bare JID in every service, as
+ * sql/admin/export_jid.sql and its bans: one row of the counts
+ * (registrations, bans, events) whose JSON is the document ({"jid",
+ * "exported_at", "registrations", "bans", "events"}; no hash of any
+ * kind).  STORE_NOT_FOUND when nothing is stored. */
+void store_export(struct store *store, const char *jid, store_table_cb cb,
+                  void *arg);
+/* Erases the bare JID in every service: its registrations, bans and events
+ * (registrar_forget_jid: a role granted registrar_admin, else
+ * STORE_DENIED).  One row: registrations, bans, events (how many were
+ * deleted).  STORE_NOT_FOUND when there was nothing. */
+void store_forget(struct store *store, const char *jid, store_table_cb cb,
+                  void *arg);
+/* The service's figures, one row: service, registrations, active,
+ * pending, disabled, banned, oldest_pending (the creation time of the
+ * oldest pending registration, NULL: none). */
+void store_stats(struct store *store, const char *service, store_table_cb cb,
+                 void *arg);
 
 void store_record_clear(struct store_record *rec);
 

@@ -42,6 +42,9 @@ enum store_status store_sql_failure(PGconn *conn, const PGresult *res,
     } else if (state) {
         if (strcmp(state, "23505") == 0)
             return STORE_CONFLICT; /* unique_violation: expected */
+        /* insufficient_privilege: the role lacks a grant (logged) */
+        if (strcmp(state, "42501") == 0)
+            st = STORE_DENIED;
         /* check_violation of the username rule: a refused value, logged
          * (which constraint); any other CHECK is a bug of ours */
         if (strcmp(state, "23514") == 0 && res &&
@@ -678,6 +681,250 @@ void store_count_bans(struct store *s, const char *service, store_count_cb cb,
         cb(arg, STORE_ERROR, 0);
 }
 
+/* ---- admin reads and erasure: rows for people and scripts ----------------
+ */
+
+/* Every column of the result but the last is a cell; the last is the row
+ * as JSON (the statements end in to_json(t)::text).  Into j->jids, as
+ * struct store_table lays them out after the column names: the names, then
+ * each row's cells and JSON; j->count holds the number of columns. */
+static void table_decode(struct job *j, const PGresult *res)
+{
+    size_t k = (size_t)PQnfields(res), rows = (size_t)PQntuples(res);
+    bool oom = false;
+
+    if (k < 1) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    if (!(j->jids = calloc(k * (rows + 1), sizeof(*j->jids)))) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    j->njids = k * (rows + 1);
+    j->count = k;
+    for (size_t c = 0; c + 1 < k && !oom; c++)
+        oom = !(j->jids[c] = strdup(PQfname(res, (int)c)));
+    for (size_t r = 0; r < rows && !oom; r++)
+        for (size_t c = 0; c < k; c++)
+            j->jids[k * (r + 1) + c] = dup_field(res, (int)r, (int)c, &oom);
+    if (oom) {
+        log_error("store", "out of memory reading %s", j->op->name);
+        j->st = STORE_ERROR;
+    }
+}
+
+/* The same, and STORE_NOT_FOUND when there is no row. */
+static void table_decode_found(struct job *j, const PGresult *res)
+{
+    if (PQntuples(res) == 0)
+        j->st = STORE_NOT_FOUND;
+    else
+        table_decode(j, res);
+}
+
+static void table_answer(struct job *j)
+{
+    size_t k = (size_t)j->count;
+    struct store_table t = {0};
+
+    if (j->st == STORE_OK && k > 0 && j->jids) {
+        t = (struct store_table){.nrows = j->njids / k - 1,
+                                 .ncols = k - 1,
+                                 .names = j->jids,
+                                 .rows = j->jids + k};
+    } else if (j->st == STORE_OK) {
+        j->st = STORE_ERROR; /* nothing decoded */
+    }
+    ((store_table_cb)j->cb)(j->arg, j->st, j->st == STORE_OK ? &t : NULL);
+}
+
+/* service, state (NULL: any); byte order */
+static const struct store_op op_registrations = {
+    .name = "registrar_admin_registrations",
+    .sql = "SELECT t.*, to_json(t)::text FROM ("
+           "  SELECT jid, state, username,"
+           "         date_trunc('second', created_at) AS created_at,"
+           "         disabled_reason"
+           "    FROM registrations"
+           "   WHERE service = $1::text"
+           "     AND ($2::text IS NULL OR state = $2::text)) t"
+           " ORDER BY t.jid COLLATE \"C\"",
+    .nparams = 2,
+    .decode = table_decode,
+    .answer = table_answer,
+};
+
+void store_registrations(struct store *s, const char *service,
+                         const enum store_state *state, store_table_cb cb,
+                         void *arg)
+{
+    const char *params[] = {service, state ? store_state_name(*state) : NULL};
+
+    if (!RUN(s, &op_registrations, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
+/* service; byte order */
+static const struct store_op op_bans = {
+    .name = "registrar_admin_bans",
+    .sql = "SELECT t.*, to_json(t)::text FROM ("
+           "  SELECT jid, date_trunc('second', since) AS since, actor, reason"
+           "    FROM registration_bans WHERE service = $1::text) t"
+           " ORDER BY t.jid COLLATE \"C\"",
+    .nparams = 1,
+    .decode = table_decode,
+    .answer = table_answer,
+};
+
+void store_bans(struct store *s, const char *service, store_table_cb cb,
+                void *arg)
+{
+    const char *params[] = {service};
+
+    if (!RUN(s, &op_bans, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
+/* service, jid: one row of registrations_admin (no hash of any kind) */
+static const struct store_op op_registration = {
+    .name = "registrar_admin_registration",
+    .sql = "SELECT t.*, to_json(t)::text FROM ("
+           "  SELECT service, jid, username, state, fields, has_password,"
+           "         consents, date_trunc('second', created_at) AS created_at,"
+           "         date_trunc('second', updated_at) AS updated_at,"
+           "         date_trunc('second', disabled_at) AS disabled_at,"
+           "         disabled_by, disabled_reason"
+           "    FROM registrations_admin"
+           "   WHERE service = $1::text AND jid = $2::text) t",
+    .nparams = 2,
+    .decode = table_decode_found,
+    .answer = table_answer,
+};
+
+void store_registration(struct store *s, const char *service, const char *jid,
+                        store_table_cb cb, void *arg)
+{
+    const char *params[] = {service, jid};
+
+    if (!RUN(s, &op_registration, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
+/* after id, service (NULL: any), jid (NULL: any), max (NULL: no limit) */
+static const struct store_op op_events_since = {
+    .name = "registrar_admin_events",
+    .sql = "SELECT t.*, to_json(t)::text FROM ("
+           "  SELECT id, date_trunc('second', at) AS at, service, jid, event,"
+           "         iq_id, detail"
+           "    FROM registration_events"
+           "   WHERE id > $1::bigint"
+           "     AND ($2::text IS NULL OR service = $2::text)"
+           "     AND ($3::text IS NULL OR jid = $3::text)"
+           "   ORDER BY id LIMIT $4::bigint) t"
+           " ORDER BY t.id",
+    .nparams = 4,
+    .decode = table_decode,
+    .answer = table_answer,
+};
+
+void store_events_since(struct store *s, const char *service, const char *jid,
+                        unsigned long long after_id, unsigned max,
+                        store_table_cb cb, void *arg)
+{
+    char after[24], limit[16];
+    const char *params[] = {after, service, jid, max ? limit : NULL};
+
+    snprintf(after, sizeof(after), "%llu", after_id);
+    snprintf(limit, sizeof(limit), "%u", max);
+    if (!RUN(s, &op_events_since, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
+/* jid: sql/admin/export_jid.sql's document, with the bans; no row when
+ * nothing is stored */
+static const struct store_op op_export = {
+    .name = "registrar_admin_export",
+    .sql = "WITH r AS (SELECT count(*) AS n, coalesce(jsonb_agg("
+           "                 to_jsonb(a) - 'jid' ORDER BY a.service),"
+           "               '[]'::jsonb) AS doc"
+           "            FROM registrations_admin a WHERE a.jid = $1::text),"
+           "     b AS (SELECT count(*) AS n, coalesce(jsonb_agg("
+           "                 to_jsonb(x) - 'jid' ORDER BY x.service),"
+           "               '[]'::jsonb) AS doc"
+           "            FROM registration_bans x WHERE x.jid = $1::text),"
+           "     e AS (SELECT count(*) AS n, coalesce(jsonb_agg("
+           "                 to_jsonb(v) - 'jid' ORDER BY v.id),"
+           "               '[]'::jsonb) AS doc"
+           "            FROM registration_events v WHERE v.jid = $1::text)"
+           " SELECT r.n AS registrations, b.n AS bans, e.n AS events,"
+           "        jsonb_pretty(jsonb_build_object("
+           "            'jid', $1::text, 'exported_at', now(),"
+           "            'registrations', r.doc, 'bans', b.doc,"
+           "            'events', e.doc))"
+           "   FROM r, b, e WHERE r.n + b.n + e.n > 0",
+    .nparams = 1,
+    .decode = table_decode_found,
+    .answer = table_answer,
+};
+
+void store_export(struct store *s, const char *jid, store_table_cb cb,
+                  void *arg)
+{
+    const char *params[] = {jid};
+
+    if (!RUN(s, &op_export, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
+/* jid: registrar_forget_jid (sql/010, registrar_admin); no row when there
+ * was nothing */
+static const struct store_op op_forget = {
+    .name = "registrar_admin_forget",
+    .sql = "SELECT t.*, to_json(t)::text"
+           "  FROM registrar_forget_jid($1::text) t"
+           " WHERE t.registrations + t.bans + t.events > 0",
+    .nparams = 1,
+    .decode = table_decode_found,
+    .answer = table_answer,
+};
+
+void store_forget(struct store *s, const char *jid, store_table_cb cb,
+                  void *arg)
+{
+    const char *params[] = {jid};
+
+    if (!RUN(s, &op_forget, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
+/* service: counts by state and bans */
+static const struct store_op op_stats = {
+    .name = "registrar_admin_stats",
+    .sql = "SELECT t.*, to_json(t)::text FROM ("
+           "  SELECT $1::text AS service, count(*) AS registrations,"
+           "         count(*) FILTER (WHERE state = 'active') AS active,"
+           "         count(*) FILTER (WHERE state = 'pending') AS pending,"
+           "         count(*) FILTER (WHERE state = 'disabled') AS disabled,"
+           "         (SELECT count(*) FROM registration_bans"
+           "           WHERE service = $1::text) AS banned,"
+           "         date_trunc('second', min(created_at)"
+           "             FILTER (WHERE state = 'pending')) AS oldest_pending"
+           "    FROM registrations WHERE service = $1::text) t",
+    .nparams = 1,
+    .decode = table_decode,
+    .answer = table_answer,
+};
+
+void store_stats(struct store *s, const char *service, store_table_cb cb,
+                 void *arg)
+{
+    const char *params[] = {service};
+
+    if (!RUN(s, &op_stats, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
 /* ---- the check of a write sent again --------------------------------------
  */
 
@@ -731,9 +978,25 @@ bool store_sql_check_params(const struct job *j,
  */
 
 const struct store_op *const store_sql_ops[] = {
-    &op_get,       &op_put,        &op_remove,       &op_set_password,
-    &op_set_state, &op_unban,      &op_count,        &op_list,
-    &op_list_bans, &op_count_bans, &store_sql_check,
+    &op_get,
+    &op_put,
+    &op_remove,
+    &op_set_password,
+    &op_set_state,
+    &op_unban,
+    &op_count,
+    &op_list,
+    &op_list_bans,
+    &op_count_bans,
+    /* the admin command line's */
+    &op_registrations,
+    &op_bans,
+    &op_registration,
+    &op_events_since,
+    &op_export,
+    &op_forget,
+    &op_stats,
+    &store_sql_check,
 };
 
 const size_t store_sql_nops = sizeof(store_sql_ops) / sizeof(store_sql_ops[0]);

@@ -26,6 +26,8 @@ const char *store_status_name(enum store_status st)
         return "not-allowed";
     case STORE_BANNED:
         return "banned";
+    case STORE_DENIED:
+        return "denied";
     case STORE_ERROR:
         break;
     }

@@ -13,7 +13,9 @@
 --   registrar_service  registrar's own role (GRANT registrar_service TO
 --                      the role of registrar's conninfo): SELECT on
 --                      registrations (it verifies secrets), the events,
---                      the bans and the migrations table, EXECUTE on its
+--                      the bans and the migrations table, and on
+--                      registrations_admin (registrar admin's show and
+--                      export: less than registrations), EXECUTE on its
 --                      write functions.
 --                      No INSERT, UPDATE, DELETE, no ownership: it cannot
 --                      alter, grant on or delete from registration_events.
@@ -157,9 +159,11 @@ REVOKE EXECUTE ON FUNCTION
     FROM PUBLIC;
 
 -- registrar (the events: to tell whether a write it must send again after
--- a lost connection was committed the first time)
+-- a lost connection was committed the first time; registrations_admin:
+-- what `registrar admin show` and `export` print, without hashes)
 GRANT SELECT ON @schema@.registrations, @schema@.registrar_schema_migrations,
-                @schema@.registration_events, @schema@.registration_bans
+                @schema@.registration_events, @schema@.registration_bans,
+                @schema@.registrations_admin
     TO registrar_service;
 GRANT EXECUTE ON FUNCTION
     @schema@.registrar_put_checked(text, text, text, jsonb, text, text,

@@ -485,3 +485,349 @@ void store_count_bans(struct store *s, const char *service, store_count_cb cb,
         n += s->bans[i].used && !strcmp(s->bans[i].service, service);
     cb(arg, STORE_OK, n);
 }
+
+/* ---- the admin command line's (admin.c): tables ------------------------- */
+
+/* A table as struct store_table lays it out: cells and the row's JSON,
+ * built with open_memstream; times are not kept here (NULL). */
+#define FAKE_TABLE_COLS 12
+
+struct fake_table {
+    size_t ncols, nrows, cap;
+    char *names[FAKE_TABLE_COLS];
+    char **rows; /* nrows * (ncols + 1) */
+};
+
+static void table_start(struct fake_table *t, const char *const *names,
+                        size_t ncols)
+{
+    memset(t, 0, sizeof(*t));
+    t->ncols = ncols;
+    for (size_t c = 0; c < ncols; c++)
+        t->names[c] = (char *)names[c];
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+/* Appends a row of ncols cells (borrowed); numbers[c]: cell c is a JSON
+ * number or literal (true, a JSON object...), not a string. */
+static void table_row(struct fake_table *t, const char *const *cells,
+                      const bool *numbers)
+{
+    size_t k = t->ncols + 1, len = 0;
+    char *json = NULL;
+    FILE *f;
+
+    if (t->nrows * k + k > t->cap) {
+        t->cap = (t->nrows + 8) * k;
+        t->rows = realloc(t->rows, t->cap * sizeof(*t->rows));
+    }
+    f = open_memstream(&json, &len);
+    for (size_t c = 0; c < t->ncols; c++) {
+        t->rows[t->nrows * k + c] = dup(cells[c]);
+        fprintf(f, "%s\"%s\": ", c ? ", " : "{", t->names[c]);
+        if (numbers && numbers[c] && cells[c])
+            fputs(cells[c], f);
+        else
+            json_str(f, cells[c]);
+    }
+    fputs("}", f);
+    fclose(f);
+    t->rows[t->nrows * k + t->ncols] = json;
+    t->nrows++;
+}
+
+static void table_answer(struct fake_table *t, store_table_cb cb, void *arg)
+{
+    struct store_table st = {.nrows = t->nrows,
+                             .ncols = t->ncols,
+                             .names = t->names,
+                             .rows = t->rows};
+
+    cb(arg, STORE_OK, &st);
+    for (size_t i = 0; i < t->nrows * (t->ncols + 1); i++)
+        free(t->rows[i]);
+    free(t->rows);
+}
+
+static int cmp_rows(const void *a, const void *b)
+{
+    return strcmp((*(struct row *const *)a)->jid,
+                  (*(struct row *const *)b)->jid);
+}
+
+void store_registrations(struct store *s, const char *service,
+                         const enum store_state *state, store_table_cb cb,
+                         void *arg)
+{
+    static const char *const names[] = {"jid", "state", "username",
+                                        "created_at", "disabled_reason"};
+    static struct row *rows[FAKE_MAX];
+    struct fake_table t;
+    size_t n = 0;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    for (int i = 0; i < FAKE_MAX; i++)
+        if (row_in(&s->rows[i], service, state))
+            rows[n++] = &s->rows[i];
+    qsort(rows, n, sizeof(rows[0]), cmp_rows);
+    table_start(&t, names, 5);
+    for (size_t i = 0; i < n; i++) {
+        const char *cells[] = {rows[i]->jid, store_state_name(rows[i]->state),
+                               rows[i]->username, NULL,
+                               rows[i]->disabled_reason};
+        table_row(&t, cells, NULL);
+    }
+    table_answer(&t, cb, arg);
+}
+
+void store_bans(struct store *s, const char *service, store_table_cb cb,
+                void *arg)
+{
+    static const char *const names[] = {"jid", "since", "actor", "reason"};
+    struct fake_table t;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    table_start(&t, names, 4);
+    for (int i = 0; i < FAKE_MAX; i++)
+        if (s->bans[i].used && !strcmp(s->bans[i].service, service)) {
+            const char *cells[] = {s->bans[i].jid, NULL, NULL,
+                                   s->bans[i].reason};
+            table_row(&t, cells, NULL);
+        }
+    table_answer(&t, cb, arg);
+}
+
+/* The fields of r as a JSON object (caller frees). */
+static char *fields_json(const struct row *r)
+{
+    char *json = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&json, &len);
+
+    fputs("{", f);
+    for (size_t i = 0; i < r->fields.n; i++) {
+        fputs(i ? ", " : "", f);
+        json_str(f, r->fields.items[i].var);
+        fputs(": ", f);
+        json_str(f, r->fields.items[i].nvalues ? r->fields.items[i].values[0]
+                                               : "");
+    }
+    fputs("}", f);
+    fclose(f);
+    return json;
+}
+
+void store_registration(struct store *s, const char *service, const char *jid,
+                        store_table_cb cb, void *arg)
+{
+    static const char *const names[] = {
+        "service",    "jid",          "username",    "state",
+        "fields",     "has_password", "consents",    "created_at",
+        "updated_at", "disabled_at",  "disabled_by", "disabled_reason"};
+    static const bool numbers[] = {false, false, false, false, true,  true,
+                                   true,  false, false, false, false, false};
+    struct fake_table t;
+    struct row *r;
+    char *fields;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    if (!(r = find(service, jid))) {
+        cb(arg, STORE_NOT_FOUND, NULL);
+        return;
+    }
+    fields = fields_json(r);
+    {
+        const char *cells[] = {r->service,  r->jid,
+                               r->username, store_state_name(r->state),
+                               fields,      r->password_hash ? "true" : "false",
+                               "{}",        NULL,
+                               NULL,        NULL,
+                               NULL,        r->disabled_reason};
+        table_start(&t, names, 12);
+        table_row(&t, cells, numbers);
+    }
+    free(fields);
+    table_answer(&t, cb, arg);
+}
+
+/* The fake keeps no events: none after any id. */
+void store_events_since(struct store *s, const char *service, const char *jid,
+                        unsigned long long after_id, unsigned max,
+                        store_table_cb cb, void *arg)
+{
+    static const char *const names[] = {"id",    "at",    "service", "jid",
+                                        "event", "iq_id", "detail"};
+    struct fake_table t;
+
+    (void)service;
+    (void)jid;
+    (void)after_id;
+    (void)max;
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    table_start(&t, names, 7);
+    table_answer(&t, cb, arg);
+}
+
+/* How many rows and bans of jid there are in every service. */
+static void count_jid(struct store *s, const char *jid, unsigned long *rows,
+                      unsigned long *bans)
+{
+    *rows = *bans = 0;
+    for (int i = 0; i < FAKE_MAX; i++) {
+        *rows += s->rows[i].used && !strcmp(s->rows[i].jid, jid);
+        *bans += s->bans[i].used && !strcmp(s->bans[i].jid, jid);
+    }
+}
+
+static void counts_row(struct fake_table *t, unsigned long rows,
+                       unsigned long bans, const char *json)
+{
+    static const char *const names[] = {"registrations", "bans", "events"};
+    static const bool numbers[] = {true, true, true};
+    char r[24], b[24];
+    const char *cells[] = {r, b, "0"};
+
+    snprintf(r, sizeof(r), "%lu", rows);
+    snprintf(b, sizeof(b), "%lu", bans);
+    table_start(t, names, 3);
+    table_row(t, cells, numbers);
+    if (json) { /* the export's document instead of the counts */
+        free(t->rows[3]);
+        t->rows[3] = dup(json);
+    }
+}
+
+void store_export(struct store *s, const char *jid, store_table_cb cb,
+                  void *arg)
+{
+    struct fake_table t;
+    unsigned long rows, bans;
+    char *doc = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    count_jid(s, jid, &rows, &bans);
+    if (!rows && !bans) {
+        cb(arg, STORE_NOT_FOUND, NULL);
+        return;
+    }
+    f = open_memstream(&doc, &len);
+    fputs("{\"jid\": ", f);
+    json_str(f, jid);
+    fputs(", \"registrations\": [", f);
+    for (int i = 0, n = 0; i < FAKE_MAX; i++)
+        if (s->rows[i].used && !strcmp(s->rows[i].jid, jid)) {
+            char *fields = fields_json(&s->rows[i]);
+
+            fprintf(f, "%s{\"service\": ", n++ ? ", " : "");
+            json_str(f, s->rows[i].service);
+            fprintf(f, ", \"state\": \"%s\", \"fields\": %s}",
+                    store_state_name(s->rows[i].state), fields);
+            free(fields);
+        }
+    fputs("], \"bans\": [", f);
+    for (int i = 0, n = 0; i < FAKE_MAX; i++)
+        if (s->bans[i].used && !strcmp(s->bans[i].jid, jid)) {
+            fprintf(f, "%s{\"service\": ", n++ ? ", " : "");
+            json_str(f, s->bans[i].service);
+            fputs("}", f);
+        }
+    fputs("], \"events\": []}", f);
+    fclose(f);
+    counts_row(&t, rows, bans, doc);
+    free(doc);
+    table_answer(&t, cb, arg);
+}
+
+void store_forget(struct store *s, const char *jid, store_table_cb cb,
+                  void *arg)
+{
+    struct fake_table t;
+    unsigned long rows, bans;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    count_jid(s, jid, &rows, &bans);
+    if (!rows && !bans) {
+        cb(arg, STORE_NOT_FOUND, NULL);
+        return;
+    }
+    for (int i = 0; i < FAKE_MAX; i++) {
+        if (s->rows[i].used && !strcmp(s->rows[i].jid, jid))
+            row_free(&s->rows[i]);
+        if (s->bans[i].used && !strcmp(s->bans[i].jid, jid))
+            ban_free(&s->bans[i]);
+    }
+    counts_row(&t, rows, bans, NULL);
+    table_answer(&t, cb, arg);
+}
+
+void store_stats(struct store *s, const char *service, store_table_cb cb,
+                 void *arg)
+{
+    static const char *const names[] = {
+        "service",  "registrations", "active",        "pending",
+        "disabled", "banned",        "oldest_pending"};
+    static const bool numbers[] = {false, true, true, true, true, true, false};
+    unsigned long n[5] = {0};
+    char text[5][24];
+    struct fake_table t;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    for (int i = 0; i < FAKE_MAX; i++) {
+        if (row_in(&s->rows[i], service, NULL)) {
+            n[0]++;
+            n[1] += s->rows[i].state == STORE_STATE_ACTIVE;
+            n[2] += s->rows[i].state == STORE_STATE_PENDING;
+            n[3] += s->rows[i].state == STORE_STATE_DISABLED;
+        }
+        n[4] += s->bans[i].used && !strcmp(s->bans[i].service, service);
+    }
+    for (int i = 0; i < 5; i++)
+        snprintf(text[i], sizeof(text[i]), "%lu", n[i]);
+    {
+        const char *cells[] = {service, text[0], text[1], text[2],
+                               text[3], text[4], NULL};
+        table_start(&t, names, 7);
+        table_row(&t, cells, numbers);
+    }
+    table_answer(&t, cb, arg);
+}
