@@ -209,6 +209,7 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
     double retry;
     bool admin;
 
+    iq_req_count_as(req, reg_stats(a->reg), STATS_COMMAND);
     adhoc_sessions_sweep(a);
     adhoc_tally_flush(a);
     if (!run) {

@@ -15,6 +15,7 @@
 
 #include "adhoc_defs.h"
 #include "log.h"
+#include "reg.h"
 #include "xml.h"
 
 /* Refusals and evictions: one log line per kind and interval at most. */
@@ -34,6 +35,10 @@ void adhoc_tally(struct adhoc *a, enum tally k, const char *bare)
 {
     unsigned long n;
 
+    if (k == TALLY_RATE || k == TALLY_FULL)
+        stats_refused(reg_stats(a->reg), k == TALLY_RATE
+                                             ? STATS_REFUSED_COMMAND_RATE
+                                             : STATS_REFUSED_COMMAND_SESSIONS);
     if (limiter_tally_add(&a->tallies[k], a->now(), TALLY_INTERVAL_S, &n))
         log_warn("adhoc",
                  "%s: %lu %s since the last report, latest %s (%lu in all)",
@@ -69,6 +74,7 @@ static void session_uncount(struct adhoc *a, const struct session *s)
     a->nsessions--;
     if (!s->admin)
         a->nusers--;
+    stats_set_sessions(reg_stats(a->reg), a->nsessions);
 }
 
 void adhoc_session_end(struct adhoc *a, struct session *s)
@@ -160,6 +166,7 @@ struct session *adhoc_session_new(struct adhoc *a, const struct cmd *cmd,
     for (s = a->sessions; s; s = s->next)
         mine += strcmp(s->bare, bare) == 0;
     if (mine >= ADHOC_SESSIONS_PER_JID) {
+        stats_refused(reg_stats(a->reg), STATS_REFUSED_COMMAND_SESSIONS);
         *why = "You have too many command sessions open: complete or "
                "cancel one.";
         return NULL;
@@ -202,6 +209,7 @@ struct session *adhoc_session_new(struct adhoc *a, const struct cmd *cmd,
     a->nsessions++;
     if (!admin)
         a->nusers++;
+    stats_set_sessions(reg_stats(a->reg), a->nsessions);
     return s;
 }
 

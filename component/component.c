@@ -32,6 +32,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "stats.h"
 #include "text.h"
 #include "xml.h"
 
@@ -61,11 +62,12 @@ struct conn {
     unsigned ping_seq;
     char ping_token[33]; /* random per connection: see new_ping_token() */
     char ping_id[64];
-    bool dropping;            /* we closed a silent connection ourselves */
-    bool used;                /* k->conn has made an attempt already */
-    uint64_t attempt_started; /* monotonic ms of the last connect */
-    unsigned failures;        /* consecutive failed attempts */
-    uint64_t next_attempt;    /* monotonic ms */
+    bool dropping;               /* we closed a silent connection ourselves */
+    bool used;                   /* k->conn has made an attempt already */
+    uint64_t attempt_started;    /* monotonic ms of the last connect */
+    unsigned failures;           /* consecutive failed attempts */
+    uint64_t next_attempt;       /* monotonic ms */
+    struct stats_service *stats; /* its counters, or NULL */
 };
 
 struct component {
@@ -77,6 +79,7 @@ struct component {
     size_t nwakeups;
     struct pollfd *pfds; /* room for every wake-up fd and socket */
     bool ready_sent;     /* systemd was told READY=1 */
+    char note[200];      /* after the connections' part of STATUS= */
 };
 
 /* The JID a connection serves: every line about one connection names it. */
@@ -281,9 +284,10 @@ static void update_status(const struct component *c)
 {
     char buf[1024];
     size_t len = 0, down = 0;
+    const char *sep = c->note[0] ? "; " : "";
 
     if (c->nconns == 1) {
-        notify_status("%s", c->conns[0].status);
+        notify_status("%s%s%s", c->conns[0].status, sep, c->note);
         return;
     }
     for (size_t i = 0; i < c->nconns; i++)
@@ -301,7 +305,19 @@ static void update_status(const struct component *c)
     for (size_t i = 0; i < c->nconns; i++)
         if (c->conns[i].state == ONLINE)
             append(buf, sizeof(buf), &len, " %s", JID(&c->conns[i]));
-    notify_status("%s", buf);
+    notify_status("%s%s%s", buf, sep, c->note);
+}
+
+void component_status_note(struct component *c, const char *note)
+{
+    text_format(c->note, sizeof(c->note), "%s", note ? note : "");
+    update_status(c);
+}
+
+void component_set_stats(struct component *c, struct stats *stats)
+{
+    for (size_t i = 0; i < c->nconns; i++)
+        c->conns[i].stats = stats_service(stats, JID(&c->conns[i]));
 }
 
 /* Delay before the next attempt: doubles per failure up to the cap, then
@@ -367,6 +383,7 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
                      random(), random());
         log_info("component", "attached to %s:%u as %s", cc->server, cc->port,
                  cc->jid);
+        stats_xmpp_attached(k->stats);
         text_format(k->status, sizeof(k->status), "attached to %s:%u as %s",
                     cc->server, cc->port, cc->jid);
         update_status(k->owner);
@@ -381,6 +398,7 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
         return;
     k->state = DISCONNECTED;
     k->fd = -1;
+    stats_xmpp_detached(k->stats);
     bool dropping = k->dropping;
     k->dropping = false;
     if (was == CLOSING) {

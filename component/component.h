@@ -38,7 +38,7 @@ struct component_wakeup {
     void *arg;
 };
 
-#define COMPONENT_MAX_WAKEUPS 4
+#define COMPONENT_MAX_WAKEUPS 6
 
 /* One connection per service of the chain services (conf_load's first,
  * see conf.h), whose stanzas go to routers[i] for the i-th service; its
@@ -52,6 +52,16 @@ struct component *component_new(const struct conf *services,
                                 const struct component_wakeup *wakeups,
                                 size_t n);
 void component_free(struct component *c);
+
+struct stats;
+/* Counts each connection's link (attached or not, reconnects) in the
+ * block of stats (stats.h; borrowed, must outlive c) of its JID. */
+void component_set_stats(struct component *c, struct stats *stats);
+
+/* note (copied; NULL or "": none) goes after the connections' part of
+ * STATUS=, "; " between (the database's state, from main.c); STATUS= is
+ * sent again at once. */
+void component_status_note(struct component *c, const char *note);
 
 /* What the loop watches besides the network: flags set by signal
  * handlers. */

@@ -657,6 +657,7 @@ static int check_registration(cfg_t *cfg, cfg_opt_t *opt);
 static int check_limits(cfg_t *cfg, cfg_opt_t *opt);
 static int check_level(cfg_t *cfg, cfg_opt_t *opt);
 static int check_field_type(cfg_t *cfg, cfg_opt_t *opt);
+static int check_listen(cfg_t *cfg, cfg_opt_t *opt);
 
 /* ---- the sections ------------------------------------------------------- */
 
@@ -668,6 +669,7 @@ enum section {
     SEC_FIELD,
     SEC_OPTION,
     SEC_LIMITS,
+    SEC_METRICS,
     SEC_LOG,
     NSECTIONS,
     SEC_ROOT = NSECTIONS, /* the file itself */
@@ -698,6 +700,7 @@ static const struct section_def {
                     CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES, NULL},
     [SEC_LIMITS] = {"limits", SEC_ROOT, "limits", true, CFGF_NONE,
                     check_limits},
+    [SEC_METRICS] = {"metrics", SEC_ROOT, "metrics", false, CFGF_NONE, NULL},
     [SEC_LOG] = {"log", SEC_ROOT, "log", false, CFGF_NONE, NULL},
 };
 
@@ -848,8 +851,14 @@ static const struct option options[] = {
     ROW_UINT(LIMITS, "inflight_total", CONF(limits.inflight_total), 1024, LIMIT,
              RELOAD),
 
+    /* the endpoint of metrics.c: none by default */
+    ROW_STR(METRICS, "listen", CONF(metrics.listen), NULL, RESTART,
+            .check = check_listen),
+
     ROW_ENUM(LOG, "level", CONF(log_level), "info", RELOAD,
              .parse = parse_level, .check = check_level),
+    ROW_UINT(LOG, "stats_interval_s", CONF(log_stats_interval_s), 60,
+             RANGE(0, 86400), RELOAD, .unit = "s"),
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -1234,6 +1243,30 @@ static int check_level(cfg_t *cfg, cfg_opt_t *opt)
 
     if (!parse_level(v, &level))
         report(cfg->line, "level: '%s' is not one of error, warn, info, debug",
+               v ? v : "");
+    return 0;
+}
+
+/* "HOST:PORT", "[V6]:PORT" (a port 1 to 65535) or an absolute path that
+ * fits a unix socket's address; metrics.c resolves and binds it. */
+static int check_listen(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+    const char *colon = v ? strrchr(v, ':') : NULL;
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : 0;
+    bool ok;
+
+    if (v && v[0] == '/')
+        ok = strlen(v) < 108; /* sizeof(sun_path) */
+    else
+        ok = colon && colon > v && colon[1] && !*end && port >= 1 &&
+             port <= 65535 &&
+             (v[0] != '[' || (colon[-1] == ']' && colon - v > 2));
+    if (!ok)
+        report(cfg->line,
+               "listen: '%s' is not HOST:PORT, [IPV6]:PORT or the absolute "
+               "path of a unix socket (under 108 bytes)",
                v ? v : "");
     return 0;
 }

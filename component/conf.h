@@ -112,6 +112,12 @@ struct conf_limits {
     unsigned inflight_per_jid, inflight_total;
 };
 
+/* The metrics endpoint (metrics.c): "HOST:PORT", "[V6]:PORT" or the
+ * absolute path of a unix socket; NULL: off. */
+struct conf_metrics {
+    char *listen;
+};
+
 struct conf {
     /* The file's next service, NULL when none.  The first service owns
      * the chain: conf_free(first) frees every one; a service in the middle
@@ -123,7 +129,9 @@ struct conf {
     struct conf_disco disco;
     struct conf_registration registration;
     struct conf_limits limits;
+    struct conf_metrics metrics;
     enum log_level log_level;
+    unsigned log_stats_interval_s; /* the stats line's period; 0: none */
 };
 
 /* Reads and validates path.  Every problem is written to err (may be NULL)

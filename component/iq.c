@@ -43,6 +43,11 @@ struct iq_req {
     struct iq_relay relay; /* where the answer goes, when relayed */
     bool relayed;
     bool answered;
+    /* where its end is counted (iq_req_count_as), and its outcome: NULL
+     * for a result, else the error's condition */
+    struct stats_service *stats;
+    enum stats_kind kind;
+    const char *outcome;
 };
 
 struct iq_req *iq_req_new(xmpp_stanza_t *iq, const char *self,
@@ -149,9 +154,10 @@ static xmpp_stanza_t *reply_new(struct iq_req *req, const char *type)
     return r;
 }
 
-/* The guard: true for the first answer of req (now answered), false
- * (logged) for any other. */
-static bool first_answer(struct iq_req *req)
+/* The guard: true for the first answer of req (now answered, with
+ * outcome: NULL for a result, else the error's condition), false (logged)
+ * for any other. */
+static bool first_answer(struct iq_req *req, const char *outcome)
 {
     if (req->answered) {
         log_error("iq", "BUG: second reply to iq id=%s from %s dropped",
@@ -160,12 +166,14 @@ static bool first_answer(struct iq_req *req)
         return false;
     }
     req->answered = true;
+    req->outcome = outcome;
     return true;
 }
 
-static void send_once(struct iq_req *req, xmpp_stanza_t *reply)
+static void send_once(struct iq_req *req, xmpp_stanza_t *reply,
+                      const char *outcome)
 {
-    if (first_answer(req))
+    if (first_answer(req, outcome))
         req->sink.send(req->sink.arg, reply);
 }
 
@@ -174,7 +182,7 @@ void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload)
     xmpp_stanza_t *r;
 
     if (req->relayed) {
-        if (first_answer(req))
+        if (first_answer(req, NULL))
             req->relay.result(req->relay.arg, payload);
         return;
     }
@@ -184,7 +192,7 @@ void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload)
         return;
     if (payload)
         xmpp_stanza_add_child(r, payload);
-    send_once(req, r);
+    send_once(req, r, NULL);
     xmpp_stanza_release(r);
 }
 
@@ -266,7 +274,7 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
             .app_ns = app_ns && app_name ? app_ns : NULL,
             .app_name = app_ns && app_name ? app_name : NULL,
         };
-        if (first_answer(req))
+        if (first_answer(req, errors[e].condition))
             req->relay.error(req->relay.arg, &relayed);
         return;
     }
@@ -291,13 +299,20 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
     xmpp_stanza_release(err);
     if (!req->answered)
         log_answered(req, e, type ? type : errors[e].type, text);
-    send_once(req, r);
+    send_once(req, r, errors[e].condition);
     xmpp_stanza_release(r);
 }
 
 void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza)
 {
     req->sink.send(req->sink.arg, stanza);
+}
+
+void iq_req_count_as(struct iq_req *req, struct stats_service *svc,
+                     enum stats_kind kind)
+{
+    req->stats = svc;
+    req->kind = kind;
 }
 
 void iq_req_done(struct iq_req *req)
@@ -313,6 +328,8 @@ void iq_req_done(struct iq_req *req)
                   iq_req_from(req) ? iq_req_from(req) : "");
         iq_req_error(req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
     }
+    if (req->answered)
+        stats_request(req->stats, req->kind, req->outcome);
     relay = req->relay;
     relayed = req->relayed;
     xmpp_stanza_release(req->iq);

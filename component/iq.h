@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <strophe.h>
 
+#include "stats.h"
+
 #define IQ_NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 
 enum iq_error {
@@ -124,6 +126,14 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
  * through the request's sink; not a reply.  Only before the reply: a sink
  * may take the reply as the end of the request. */
 void iq_req_send(struct iq_req *req, xmpp_stanza_t *stanza);
+
+/* When req ends, counts it in svc (stats.h) as a request of kind, with
+ * its answer's outcome: ok, or the condition of the error (the
+ * internal-server-error of a request left unanswered included).  Called
+ * again, the kind changes (a set found to be an update).  svc is
+ * borrowed and must outlive req; NULL: not counted. */
+void iq_req_count_as(struct iq_req *req, struct stats_service *svc,
+                     enum stats_kind kind);
 
 /* Ends the request (answering internal-server-error if nothing was sent)
  * and frees it; then a relay's done.  NULL is allowed. */

@@ -19,8 +19,11 @@
 #include "component.h"
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
+#include "monitor.h"
 #include "reg.h"
 #include "router.h"
+#include "stats.h"
 #include "store.h"
 #include "text.h"
 #include "version.h"
@@ -78,6 +81,12 @@ struct app {
     struct reg_env env;
     struct reg **regs;       /* [nservices] */
     struct router **routers; /* [nservices] */
+    /* counters (for the process's life), the metrics endpoint (NULL: off)
+     * and the loop's reports (stats line, STATUS=) */
+    struct stats *stats;
+    struct metrics *metrics;
+    struct monitor *monitor;
+    struct component *comp;
     /* the regs replaced by a reload live until their requests are
      * answered, and their chain with them */
     struct {
@@ -145,6 +154,22 @@ static bool db_busy(void *ctx)
             store_interrupt(a->store);
     }
     return store_busy(a->store) || worker_pending(a->db) > 0;
+}
+
+/* component_wakeup glue for the monitor, and its STATUS= part. */
+static void monitor_after(void *ctx)
+{
+    struct app *a = ctx;
+
+    monitor_turn(a->monitor);
+}
+
+static void db_status(void *ctx, const char *text)
+{
+    struct app *a = ctx;
+
+    if (a->comp)
+        component_status_note(a->comp, text);
 }
 
 static void free_regs(struct reg **regs, size_t n)
@@ -264,6 +289,7 @@ static void on_reload(void *arg)
         router_set(a->routers[i], matched[i], regs[i]);
     free(matched);
     log_set_level(a->verbose ? LOG_LEVEL_DEBUG : next->log_level);
+    monitor_set_interval(a->monitor, next->log_stats_interval_s);
     free_retired(a, false);
     log_info("main", "reloaded %s", a->path);
     return;
@@ -339,7 +365,23 @@ static int serve(struct app *a)
         goto out;
     worker_set_shares(a->worker, (unsigned)a->nservices);
     store_attach(a->store, a->db, DB_QUEUE_MAX);
-    a->env = (struct reg_env){.hasher = a->worker, .now = monotonic_seconds};
+    a->env = (struct reg_env){
+        .hasher = a->worker, .now = monotonic_seconds, .stats = a->stats};
+    a->monitor = monitor_new(&(struct monitor_env){.stats = a->stats,
+                                                   .store = a->store,
+                                                   .services = a->boot,
+                                                   .now = monotonic_seconds,
+                                                   .db_status = db_status,
+                                                   .arg = a});
+    if (!a->monitor)
+        goto out;
+    monitor_set_interval(a->monitor, a->conf->log_stats_interval_s);
+    if (a->boot->metrics.listen &&
+        !(a->metrics = metrics_start(a->boot->metrics.listen, a->stats))) {
+        rc = 1; /* logged: an endpoint asked for must be had */
+        goto out;
+    }
+    monitor_read_states(a->monitor, a->metrics != NULL);
     struct component_wakeup wakeups[] = {
         {.fd = worker_fd(a->worker),
          .on_ready = drain,
@@ -352,6 +394,7 @@ static int serve(struct app *a)
          .after = store_after,
          .busy = db_busy,
          .arg = a},
+        {.fd = -1, .after = monitor_after, .arg = a},
     };
     struct component_control control = {.stop = &stop_requested,
                                         .reload = &reload_requested,
@@ -368,9 +411,12 @@ static int serve(struct app *a)
             made = a->routers[i] != NULL;
         }
     }
-    comp = made ? component_new(a->boot, a->routers, wakeups, 3) : NULL;
-    if (comp)
+    comp = made ? component_new(a->boot, a->routers, wakeups, 4) : NULL;
+    if (comp) {
+        component_set_stats(comp, a->stats);
+        a->comp = comp;
         rc = component_run(comp, &control);
+    }
 out:
     /* Whatever is still in hand ends now.  The transaction in flight is
      * abandoned (a database that never answers cannot hold the stop) and
@@ -391,7 +437,10 @@ out:
     store_turn(a->store); /* what the hashing's last done()s submitted */
     worker_free(a->worker);
     worker_free(a->db);
+    a->comp = NULL;
     component_free(comp);
+    metrics_stop(a->metrics); /* joined: nothing reads the stats now */
+    monitor_free(a->monitor); /* the store answered its counts */
     for (size_t i = 0; a->routers && i < a->nservices; i++)
         router_free(a->routers[i]);
     free(a->routers);
@@ -496,8 +545,9 @@ int main(int argc, char **argv)
                  s->component.jid);
 
     a.store = store_new(database ? database : a.conf->database.conninfo);
-    if (!a.store)
+    if (!a.store || !(a.stats = stats_new(a.boot)))
         goto out;
+    store_set_stats(a.store, a.stats);
     store_set_statement_timeout(a.store, a.conf->database.statement_timeout_s);
     st = migrate_only ? store_migrate(a.store) : store_prepare(a.store);
     if (migrate_only) {
@@ -515,6 +565,7 @@ int main(int argc, char **argv)
     log_info("main", "registrar stopped (exit %d)", rc);
 out:
     store_close(a.store);
+    stats_free(a.stats); /* after the store, which counts into it */
     if (a.conf != a.boot)
         conf_free(a.conf);
     conf_free(a.boot);

@@ -126,6 +126,10 @@ struct reg *reg_new(const struct conf *conf, struct store *store,
     reg->store = store;
     reg->hasher = env->hasher;
     reg->now = env->now;
+    /* the counters outlive every reg of the service (a reload's too) */
+    reg->stats = stats_service(env->stats, conf->component.jid);
+    stats_set_inflight_max(reg->stats, conf->limits.inflight_total);
+    stats_set_hashing_max(reg->stats, worker_share(env->hasher));
     reg->def = (struct form_def){
         .form_type = REG_NS,
         .title = conf->registration.title,
@@ -161,6 +165,11 @@ unsigned reg_inflight(const struct reg *reg)
 struct store *reg_store(const struct reg *reg)
 {
     return reg->store;
+}
+
+struct stats_service *reg_stats(const struct reg *reg)
+{
+    return reg->stats;
 }
 
 void reg_free(struct reg *reg)
@@ -352,6 +361,10 @@ static bool admitted(struct op *op, bool is_set)
     }
     if (is_set &&
         !limiter_take(reg->limiter, op->bare, reg->now(), &which, &retry)) {
+        stats_refused(reg->stats, !strcmp(which, "jid") ? STATS_REFUSED_JID_RATE
+                                  : !strcmp(which, "domain")
+                                      ? STATS_REFUSED_DOMAIN_RATE
+                                      : STATS_REFUSED_SERVICE_RATE);
         snprintf(text, sizeof(text),
                  "Too many registration requests (%s limit); try again in "
                  "%.0f seconds.",

@@ -25,6 +25,10 @@ struct reg_env {
     struct worker *hasher;
     /* Monotonic seconds, for the rate limits. */
     double (*now)(void);
+    /* Where the service's requests are counted (borrowed; must outlive
+     * the reg): its block is found by the component JID.  NULL: not
+     * counted. */
+    struct stats *stats;
 };
 
 struct reg;
@@ -46,5 +50,9 @@ unsigned reg_inflight(const struct reg *reg);
 /* The store reg was made with (borrowed), for the admin commands of
  * adhoc.c, which share it. */
 struct store *reg_store(const struct reg *reg);
+
+/* The service's counters (stats.h; borrowed), or NULL when not counted:
+ * for adhoc.c, whose commands are the same service's requests. */
+struct stats_service *reg_stats(const struct reg *reg);
 
 #endif

@@ -258,6 +258,7 @@ void reg_account_legacy_password(struct op *op)
     const char *pw = form_data_first(&op->data, "password");
     bool blank = true;
 
+    reg_op_kind(op, STATS_PASSWORD_CHANGE);
     if (!password_change_allowed(op))
         return;
     if (op->reg->conf->registration.password_change == CONF_PWCHANGE_FORM) {
@@ -304,6 +305,7 @@ static void on_get_for_password_form(void *arg, enum store_status st,
 
 void reg_account_remove(struct op *op, size_t nchildren)
 {
+    reg_op_kind(op, STATS_REMOVE);
     switch (op->reg->conf->registration.remove) {
     case CONF_REMOVE_OFF:
         reg_op_fail(op, IQ_NOT_ALLOWED,
@@ -329,6 +331,7 @@ void reg_account_remove(struct op *op, size_t nchildren)
 
 void reg_account_cancel_form(struct op *op)
 {
+    reg_op_kind(op, STATS_REMOVE);
     if (op->reg->conf->registration.remove == CONF_REMOVE_OFF)
         reg_op_fail(op, IQ_NOT_ALLOWED,
                     "This service does not allow cancelling in-band.");
@@ -339,6 +342,7 @@ void reg_account_cancel_form(struct op *op)
 
 void reg_account_password_form(struct op *op)
 {
+    reg_op_kind(op, STATS_PASSWORD_CHANGE);
     store_get(op->reg->store, reg_op_service(op), op->bare, op->claim,
               on_get_for_password_form, op);
 }

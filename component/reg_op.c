@@ -63,9 +63,17 @@ static void refusals_flush(struct reg *reg, double now)
 static void refusal_count(struct reg *reg, enum reg_refusal k, const char *bare,
                           const char *id)
 {
+    static const enum stats_refusal why[REG_REFUSED_KINDS] = {
+        [REG_REFUSED_PER_JID] = STATS_REFUSED_JID_INFLIGHT,
+        [REG_REFUSED_SERVICE] = STATS_REFUSED_SERVICE_INFLIGHT,
+        [REG_REFUSED_MEMORY] = STATS_REFUSED_MEMORY,
+        [REG_REFUSED_RATE] = STATS_NREFUSALS, /* reg.c: by bucket */
+        [REG_REFUSED_HASHING] = STATS_REFUSED_HASHING_QUEUE,
+    };
     double now = reg->now();
     unsigned long n;
 
+    stats_refused(reg->stats, why[k]); /* STATS_NREFUSALS: not counted */
     if (limiter_tally_add(&reg->refused[k], now, REFUSAL_INTERVAL_S, &n))
         log_msg(refusals[k].level, "reg",
                 "%s: %lu request(s) refused %s since the last report, "
@@ -127,6 +135,7 @@ static bool inflight_take(struct reg *reg, const char *bare,
     }
     e->n++;
     reg->inflight++;
+    stats_inflight(reg->stats, 1);
     return true;
 }
 
@@ -135,6 +144,7 @@ static void inflight_release(struct reg *reg, const char *bare)
     struct reg_jid_count **link = jid_link(reg, bare), *e = *link;
 
     reg->inflight--;
+    stats_inflight(reg->stats, -1);
     if (e && --e->n == 0) {
         *link = e->next;
         free(e);
@@ -187,6 +197,9 @@ struct op *reg_op_start(struct reg *reg, struct iq_req *req)
     enum reg_refusal which;
     struct op *op;
 
+    iq_req_count_as(req, reg->stats,
+                    strcmp(iq_req_type(req), "set") == 0 ? STATS_REGISTER
+                                                         : STATS_GET);
     if (bare && !inflight_take(reg, bare, &which)) {
         refuse_over_cap(reg, req, bare, which);
         free(bare);
@@ -242,6 +255,11 @@ const char *reg_op_id(const struct op *op)
 {
     const char *id = iq_req_id(op->req);
     return id ? id : "";
+}
+
+void reg_op_kind(struct op *op, enum stats_kind kind)
+{
+    iq_req_count_as(op->req, op->reg->stats, kind);
 }
 
 const char *reg_op_service(const struct op *op)
@@ -336,6 +354,7 @@ static void tasks_done(void *arg)
 {
     struct op *op = arg;
 
+    stats_hashing(op->reg->stats, -1);
     if (op->tasks_dropped) {
         reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR,
                     "The service is stopping; please try again later.");
@@ -367,8 +386,11 @@ void reg_op_run_tasks(struct op *op, void (*after)(struct op *))
         after(op);
         return;
     }
+    /* counted before done() can run: an inline worker runs it at once */
+    stats_hashing(reg->stats, 1);
     if (!worker_submit_for(reg->hasher, reg, tasks_work, tasks_done, tasks_drop,
                            op)) {
+        stats_hashing(reg->stats, -1);
         refusal_count(reg, REG_REFUSED_HASHING, op->bare, reg_op_id(op));
         reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,
                     "Too many requests in progress; please try again "

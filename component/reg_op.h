@@ -19,6 +19,10 @@ struct op *reg_op_start(struct reg *reg, struct iq_req *req);
  * sent) and frees it. */
 void reg_op_done(struct op *op);
 const char *reg_op_id(const struct op *op);
+/* What the request turned out to ask (stats.h), for its count when it
+ * ends: reg_op_start() says get or register (by the iq's type); a flow
+ * that knows better says so. */
+void reg_op_kind(struct op *op, enum stats_kind kind);
 /* The component JID: the service the registration belongs to. */
 const char *reg_op_service(const struct op *op);
 /* Sends an error (logged where the iq is answered) and ends op.  A

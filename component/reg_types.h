@@ -31,6 +31,7 @@
 #include "iq.h"
 #include "limiter.h"
 #include "secret.h"
+#include "stats.h"
 #include "store.h"
 #include "worker.h"
 
@@ -61,6 +62,7 @@ struct reg {
      * monotonic seconds for the rate limits */
     struct worker *hasher;
     double (*now)(void);
+    struct stats_service *stats; /* the service's counters, or NULL */
     struct limiter *limiter;
     struct form_def def;
     bool all_legacy;   /* every field has a jabber:iq:register element */

@@ -56,6 +56,7 @@ static void send_notices(struct op *op)
         xmpp_message_set_body(m, body);
         iq_req_send(op->req, m);
         xmpp_stanza_release(m);
+        stats_notice_sent(op->reg->stats);
     }
     log_info("reg", "told %zu JID(s) of the registration of %s (id=%s)", to->n,
              op->bare, reg_op_id(op));
@@ -66,6 +67,9 @@ static void on_put(void *arg, enum store_status st, bool created,
 {
     struct op *op = arg;
 
+    /* no read first (needs_no_read): the write tells an update */
+    if ((st == STORE_OK && !created) || st == STORE_NOT_ALLOWED)
+        reg_op_kind(op, STATS_UPDATE);
     switch (st) {
     case STORE_OK:
         log_info("reg", "%s %s with %s (id=%s)", op->bare,
@@ -332,8 +336,10 @@ static void on_get_for_set(void *arg, enum store_status st,
         reg_op_fail_unavailable(op);
         return;
     }
-    if (st == STORE_OK)
+    if (st == STORE_OK) {
+        reg_op_kind(op, STATS_UPDATE);
         reg_op_keep_record(op, rec);
+    }
     if (op->registered && op->rec.state == STORE_STATE_DISABLED) {
         reg_account_fail_disabled(op, op->rec.disabled_reason);
         return;

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "stats.h"
 
 #define QUEUE_MAX_DEFAULT 256
 /* Operations per transaction: a put opens a subtransaction (its EXCEPTION
@@ -111,6 +112,7 @@ static void job_clear_results(struct job *j)
     j->jids = NULL;
     j->njids = 0;
     j->count = 0;
+    memset(j->states, 0, sizeof(j->states));
     j->created = false;
     free(j->reason);
     j->reason = NULL;
@@ -232,10 +234,55 @@ static void split_resend(struct job *list, bool alone, bool count,
     }
 }
 
+/* ---- what is counted (stats.h) ------------------------------------------ */
+
+/* The transaction in flight ended as how (a ROLLBACK alone is not
+ * counted). */
+static void count_transaction(struct store *s, enum stats_txn how)
+{
+    if (s->sent_ops)
+        stats_transaction(s->stats, how, store_now() - s->sent_at, s->sent_ops);
+    s->sent_ops = 0;
+}
+
+/* The connection in flight (CONN_BUSY) is being dropped. */
+static void count_dropped(struct store *s)
+{
+    if (s->cs == CONN_BUSY)
+        count_transaction(s, s->committed ? STATS_TXN_COMMIT : STATS_TXN_LOST);
+}
+
+/* The database's state when it changed, and the queue. */
+static void publish(struct store *s)
+{
+    if (!s->stats)
+        return;
+    if (!s->told || s->told_down != s->down) {
+        time_t since = time(NULL) - (time_t)(store_now() - s->down_since);
+
+        stats_db_state(s->stats, !s->down, since);
+        s->told = true;
+        s->told_down = s->down;
+    }
+    stats_db_queue(s->stats, s->queued, s->queue_max);
+}
+
+void store_set_stats(struct store *s, struct stats *stats)
+{
+    s->stats = stats;
+    s->told = false;
+    publish(s);
+}
+
 /* Everything submitted and not answered: STORE_UNAVAILABLE now. */
 static void fail_all(struct store *s)
 {
-    struct job *list = take_pipeline(s), *q = take_queue(s), **t = &list;
+    struct job *list, *q, **t;
+
+    count_dropped(s);
+    list = take_pipeline(s);
+    q = take_queue(s);
+    t = &list;
 
     if (s->cs == CONN_BUSY || s->cs == CONN_SETUP)
         store_conn_close(s); /* the pipeline is not read to its end */
@@ -263,11 +310,14 @@ void store_broken(struct store *s, const char *what)
 {
     char why[256];
     bool attempt = s->cs == CONN_CONNECTING || s->cs == CONN_SETUP;
-    struct job *list = take_pipeline(s), *resend = NULL, *lost = NULL;
+    struct job *list, *resend = NULL, *lost = NULL;
     bool committed = s->committed;
     /* the transaction was sent and its COMMIT not answered: the server
      * may have committed it */
     bool doubt = s->cs == CONN_BUSY;
+
+    count_dropped(s);
+    list = take_pipeline(s);
 
     store_conn_error(s->conn, why, sizeof(why));
     store_conn_close(s);
@@ -302,6 +352,7 @@ void store_give_up(struct store *s)
     if (s->cs == CONN_CONNECTING && store_conn_next_host(s))
         return; /* the next host, now */
     s->host_skip = 0;
+    count_dropped(s);
     list = take_pipeline(s);
     snprintf(why, sizeof(why), "no answer to %s within %d s%s", what,
              s->timeout_s,
@@ -394,6 +445,8 @@ static void start_batch(struct store *s)
     s->cs = CONN_BUSY;
     s->timeout_s = store_client_deadline(s);
     s->deadline = store_now() + s->timeout_s;
+    s->sent_at = store_now();
+    s->sent_ops = n;
     log_debug("store", "sent a transaction of %u operation(s)", n);
     return;
 broke:
@@ -435,8 +488,11 @@ static void finish(struct store *s)
     list = take_pipeline(s);
     if (setup) {
         store_conn_setup_done(s, failed >= 0);
+        if (s->cs == CONN_READY && s->connects++ > 0)
+            stats_db_reconnected(s->stats);
         return;
     }
+    count_transaction(s, failed < 0 ? STATS_TXN_COMMIT : STATS_TXN_ERROR);
     if (nprepare && (failed < 0 || (unsigned)failed >= nprepare))
         s->prepared = true; /* a PREPARE outlives a failed transaction */
     if (failed < 0) {
@@ -554,7 +610,15 @@ void store_on_ready(struct store *s)
         pump(s);
 }
 
+static void turn(struct store *s);
+
 void store_turn(struct store *s)
+{
+    turn(s);
+    publish(s);
+}
+
+static void turn(struct store *s)
 {
     if (atomic_load(&s->interrupted)) {
         if (s->cs == CONN_BUSY || s->cs == CONN_SETUP ||
@@ -641,6 +705,7 @@ static void submit(struct store *s, struct job *j)
                      "until the database catches up",
                      s->queued);
         s->full = true;
+        stats_db_queue_refused(s->stats);
         j->st = STORE_UNAVAILABLE;
         s->queued++; /* answer_list uncounts it */
         answer_list(s, j);

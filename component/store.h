@@ -51,6 +51,8 @@ enum store_state {
     STORE_STATE_PENDING,  /* waits for the backend or an admin */
     STORE_STATE_DISABLED, /* kept, but no updates or password changes */
 };
+/* How many states there are (an array indexed by enum store_state). */
+#define STORE_NSTATES (STORE_STATE_DISABLED + 1)
 
 /* "active", "pending", "disabled". */
 const char *store_state_name(enum store_state state);
@@ -128,6 +130,13 @@ void store_close(struct store *store);
  * client gives up on a server silent for 2 s more.  Before the first
  * operation: a connection made earlier keeps its own. */
 void store_set_statement_timeout(struct store *store, unsigned seconds);
+
+struct stats;
+/* From now on, counts into stats (stats.h; borrowed, must outlive the
+ * store; NULL: nothing counted): its transactions (how each ended, its
+ * time and size), its queue and its refusals, the database's state and
+ * the connections made after the first.  Before the first operation. */
+void store_set_stats(struct store *store, struct stats *stats);
 
 /* From now on, runs on the caller's event loop: operations are queued
  * (at most queue_max, 0: a default of 256, submitted and not answered;
@@ -276,6 +285,16 @@ void store_list_bans(struct store *store, const char *service, unsigned max,
                      store_list_cb cb, void *arg);
 void store_count_bans(struct store *store, const char *service,
                       store_count_cb cb, void *arg);
+
+/* ---- for the metrics -------------------------------------------------- */
+
+/* counts[state] (indexed by enum store_state), borrowed for the call;
+ * all 0 unless STORE_OK. */
+typedef void (*store_states_cb)(void *arg, enum store_status st,
+                                const unsigned long *counts);
+/* How many registrations the service has in each state. */
+void store_count_states(struct store *store, const char *service,
+                        store_states_cb cb, void *arg);
 
 /* ---- for the admin command line (admin.c) -------------------------------- */
 

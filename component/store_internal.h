@@ -89,7 +89,8 @@ struct job {
     char *reason; /* a put's: the reason of disabled or banned; owned */
     struct store_record rec;
     unsigned long count;
-    char **jids; /* owned, njids of them */
+    unsigned long states[STORE_NSTATES]; /* count_states: per state */
+    char **jids;                         /* owned, njids of them */
     size_t njids;
     /* sent again after a connection lost with its COMMIT unanswered: it
      * may have committed, so its event is looked for (done_before) and the
@@ -154,6 +155,13 @@ struct store {
     PGresult *failed_res; /* that result */
     bool prepared;        /* this connection has the statements */
     bool need_rollback;   /* the last transaction failed and is still open */
+    /* what is counted (stats.h): the transaction in flight (its start and
+     * operations), the connections made, the state last told */
+    struct stats *stats; /* borrowed; NULL: nothing counted */
+    double sent_at;
+    unsigned sent_ops;
+    unsigned long connects;
+    bool told, told_down;
     /* store_conn.c: the connection */
     PGconn *conn;
     enum conn_state cs;

@@ -925,6 +925,46 @@ void store_stats(struct store *s, const char *service, store_table_cb cb,
         cb(arg, STORE_ERROR, NULL);
 }
 
+/* ---- count_states (the metrics) -------------------------------------------
+ */
+
+static void states_decode(struct job *j, const PGresult *res)
+{
+    enum store_state state;
+
+    for (int i = 0; i < PQntuples(res); i++)
+        if (state_of(PQgetvalue(res, i, 0), &state))
+            j->states[state] = strtoul(PQgetvalue(res, i, 1), NULL, 10);
+}
+
+static void states_answer(struct job *j)
+{
+    static const unsigned long none[STORE_NSTATES];
+
+    ((store_states_cb)j->cb)(j->arg, j->st,
+                             j->st == STORE_OK ? j->states : none);
+}
+
+/* service -> a row per state it has: state, count */
+static const struct store_op op_count_states = {
+    .name = "registrar_count_states",
+    .sql = "SELECT state, count(*) FROM registrations WHERE service = $1"
+           " GROUP BY state",
+    .nparams = 1,
+    .decode = states_decode,
+    .answer = states_answer,
+};
+
+void store_count_states(struct store *s, const char *service,
+                        store_states_cb cb, void *arg)
+{
+    static const unsigned long none[STORE_NSTATES];
+    const char *params[] = {service};
+
+    if (!RUN(s, &op_count_states, params, cb, arg))
+        cb(arg, STORE_ERROR, none);
+}
+
 /* ---- the check of a write sent again --------------------------------------
  */
 
@@ -988,6 +1028,7 @@ const struct store_op *const store_sql_ops[] = {
     &op_list,
     &op_list_bans,
     &op_count_bans,
+    &op_count_states, /* the metrics' */
     /* the admin command line's */
     &op_registrations,
     &op_bans,

@@ -5,15 +5,16 @@
 #  - libstrophe (strophe.h) only in the XMPP modules: the connection and
 #    the wiring (component, main) and the protocol modules that build and
 #    read stanzas (form, iq, xml, router, reg*, adhoc*).  The store, conf,
-#    the worker, secret, limiter, text, log, policy, jid, notify and the
-#    plain values know nothing of XMPP.
+#    the worker, secret, limiter, text, log, policy, jid, notify, the
+#    counters and the metrics (stats, monitor, metrics) and the plain
+#    values know nothing of XMPP.
 #  - libpq (libpq-fe.h) only in the store's files that talk to PostgreSQL:
 #    store.c, store_sql.c, store_conn.c, store_migrate.c and their
 #    store_internal.h; not store.h, not store_values.c (the unit tests'
 #    fake store links it), nothing else.
 #  - libconfuse (confuse.h) only in conf.c, ICU (unicode/*.h) only in
-#    text.c, libidn (stringprep.h) only in jid.c: each library behind one
-#    file.
+#    text.c, libidn (stringprep.h) only in jid.c, libmicrohttpd
+#    (microhttpd.h) only in metrics.c: each library behind one file.
 # Usage: headers_free_of_xmpp.sh CC SOURCE_DIR BINARY_DIR [INCLUDE_DIR...]
 cc=$1 src=$2 bin=$3
 shift 3
@@ -53,7 +54,7 @@ for f in "$src"/component/*.c "$src"/component/*.h; do
     grep -q 'strophe\.h' <<<"$deps" && has_strophe=1
     grep -q 'libpq-fe\.h' <<<"$deps" && has_pq=1
     for lib in 'confuse\.h:conf.c' 'unicode/[a-z0-9_]*\.h:text.c' \
-        'stringprep\.h:jid.c'; do
+        'stringprep\.h:jid.c' 'microhttpd\.h:metrics.c'; do
         pattern=${lib%:*} owner=${lib##*:}
         if grep -q "$pattern" <<<"$deps" && [ "$name" != "$owner" ]; then
             echo "component/$name reaches ${pattern//\\/}: only $owner may"
@@ -87,4 +88,5 @@ done
 echo "$checked files of component/ checked"
 echo "libstrophe reached by (XMPP modules only): ${xmpp[*]}"
 echo "libpq reached by (the store's files only): ${pq[*]}"
-echo "libconfuse only in conf.c, ICU only in text.c, libidn only in jid.c"
+echo "libconfuse only in conf.c, ICU only in text.c, libidn only in jid.c," \
+    "libmicrohttpd only in metrics.c"
