@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "limiter.h"
 #include "log.h"
 #include "notify.h"
 #include "stats.h"
@@ -43,6 +44,9 @@
 #define CLOSE_TIMEOUT_MS 2000
 /* How long a stop waits for the work in hand to be answered. */
 #define DRAIN_TIMEOUT_MS 5000
+/* Replies dropped while not attached: one line per connection and
+ * interval at most (seconds). */
+#define DROPPED_LOG_S 1.0
 
 enum state { DISCONNECTED, CONNECTING, ONLINE, CLOSING };
 
@@ -53,6 +57,8 @@ struct conn {
     struct router *router;   /* borrowed */
     xmpp_conn_t *conn;
     struct iq_sink sink;
+    /* replies dropped while not attached: counted, logged once a second */
+    struct limiter_tally dropped;
     int fd; /* the connection's socket, -1 when none */
     enum state state;
     bool refused;        /* the server refused our secret: stop */
@@ -194,19 +200,47 @@ static void send_checked(struct conn *k, xmpp_stanza_t *stanza)
     }
 }
 
-/* The sink of the router's replies and of what requests cause. */
+/* The sink of the router's replies and of what requests cause.  While
+ * not attached, what the requests in hand answer is dropped: as many as
+ * there are requests in flight (the caps of limits), so counted and
+ * logged once a second, the first of a quiet spell at once. */
 static void send_stanza(void *arg, xmpp_stanza_t *stanza)
 {
     struct conn *k = arg;
+    const char *id = xmpp_stanza_get_id(stanza);
+    const char *to = xmpp_stanza_get_to(stanza);
+    unsigned long n;
 
-    if (k->state != ONLINE) {
-        log_warn("component", "%s: not attached: reply id=%s to %s dropped",
-                 JID(k),
-                 xmpp_stanza_get_id(stanza) ? xmpp_stanza_get_id(stanza) : "",
-                 xmpp_stanza_get_to(stanza) ? xmpp_stanza_get_to(stanza) : "");
+    if (k->state == ONLINE) {
+        send_checked(k, stanza);
         return;
     }
-    send_checked(k, stanza);
+    if (!limiter_tally_add(&k->dropped, (double)now_ms() / 1000.0,
+                           DROPPED_LOG_S, &n))
+        log_debug("component", "%s: not attached: reply id=%s to %s dropped",
+                  JID(k), id ? id : "", to ? to : "");
+    else if (n == 1)
+        log_warn("component", "%s: not attached: reply id=%s to %s dropped",
+                 JID(k), id ? id : "", to ? to : "");
+    else
+        log_warn("component",
+                 "%s: not attached: %lu replies dropped since the last "
+                 "report, latest id=%s to %s (%lu in all)",
+                 JID(k), n, id ? id : "", to ? to : "", k->dropped.total);
+}
+
+/* Writes the count of dropped replies held back, once it is due. */
+static void dropped_flush(struct conn *k)
+{
+    unsigned long n;
+
+    if (k->dropped.pending &&
+        limiter_tally_due(&k->dropped, (double)now_ms() / 1000.0, DROPPED_LOG_S,
+                          &n))
+        log_warn("component",
+                 "%s: not attached: %lu replies dropped since the last "
+                 "report (%lu in all)",
+                 JID(k), n, k->dropped.total);
 }
 
 static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
@@ -794,8 +828,11 @@ int component_run(struct component *c, const struct component_control *ctl)
         }
         if (any_refused(c))
             break;
-        for (size_t i = 0; i < c->nconns; i++)
+        for (size_t i = 0; i < c->nconns; i++) {
             keepalive(&c->conns[i]);
+            dropped_flush(&c->conns[i]);
+        }
+        iq_log_flush(); /* the counts of errors answered, once due */
         if (wd_every && now_ms() >= wd_next) {
             notify_send("WATCHDOG=1");
             wd_next = now_ms() + wd_every;
@@ -818,4 +855,135 @@ int component_run(struct component *c, const struct component_control *ctl)
         loop_once(c, 50);
     close_streams(c);
     return 0;
+}
+
+/* ---- one handshake, for --check-config --connect ------------------------ */
+
+struct probe {
+    const struct conf_component *cc;
+    bool tcp;          /* the TCP connection was made */
+    int connect_error; /* why it was not (errno), 0: unknown */
+    bool attached, closed;
+    enum component_probe result;
+    char *why;
+    size_t whylen;
+};
+
+static void on_probe_event(xmpp_conn_t *conn, xmpp_conn_event_t event,
+                           int error, xmpp_stream_error_t *stream_error,
+                           void *arg)
+{
+    struct probe *p = arg;
+    const struct conf_component *cc = p->cc;
+
+    if (event == XMPP_CONN_CONNECT) {
+        p->attached = true;
+        p->result = COMPONENT_PROBE_OK;
+        text_format(p->why, p->whylen, "%s:%u accepted the secret for %s",
+                    cc->server, cc->port, cc->jid);
+        xmpp_disconnect(conn); /* and nothing else: never routed */
+        return;
+    }
+    if (event != XMPP_CONN_DISCONNECT && event != XMPP_CONN_FAIL)
+        return;
+    p->closed = true;
+    if (p->attached)
+        return; /* our own close */
+    if (stream_error && stream_error->type == XMPP_SE_NOT_AUTHORIZED) {
+        p->result = COMPONENT_PROBE_REFUSED;
+        text_format(p->why, p->whylen,
+                    "%s:%u refused the handshake for %s: the secret does not "
+                    "match the server's component secret",
+                    cc->server, cc->port, cc->jid);
+    } else if (stream_error && stream_error->type == XMPP_SE_CONFLICT) {
+        /* Prosody checks the secret first, then refuses a second
+         * connection (component_conflict_resolve = "kick_new") */
+        p->result = COMPONENT_PROBE_OK;
+        text_format(p->why, p->whylen,
+                    "%s:%u accepted the secret for %s, and says another "
+                    "connection is attached as %s (a running registrar?)",
+                    cc->server, cc->port, cc->jid, cc->jid);
+    } else {
+        p->result = COMPONENT_PROBE_UNREACHABLE;
+        if (stream_error)
+            text_format(p->why, p->whylen, "stream error from %s:%u: %s",
+                        cc->server, cc->port,
+                        stream_error->text ? stream_error->text : "(no text)");
+        else
+            text_format(p->why, p->whylen, "cannot attach to %s:%u: %s",
+                        cc->server, cc->port,
+                        error              ? strerror(error)
+                        : p->connect_error ? strerror(p->connect_error)
+                        : p->tcp           ? "closed before the handshake"
+                                           : "no connection");
+    }
+}
+
+/* libstrophe's messages as on_strophe_log passes them; of its debug
+ * messages (raw XML among them, never passed on), only what the TCP
+ * connect gave: libstrophe 0.12 hands the handler no error for it. */
+static void on_probe_log(void *arg, xmpp_log_level_t level, const char *area,
+                         const char *msg)
+{
+    struct probe *p = arg;
+    static const char failed[] = "connection failed, error ";
+
+    if (level == XMPP_LEVEL_DEBUG && strcmp(area, "xmpp") == 0) {
+        if (strncmp(msg, failed, sizeof(failed) - 1) == 0)
+            p->connect_error = atoi(msg + sizeof(failed) - 1);
+        else if (strcmp(msg, "connection successful") == 0)
+            p->tcp = true;
+        return;
+    }
+    on_strophe_log(NULL, level, area, msg);
+}
+
+enum component_probe component_handshake(const struct conf *service, char *why,
+                                         size_t whylen)
+{
+    const struct conf_component *cc = &service->component;
+    struct probe p = {.cc = cc,
+                      .result = COMPONENT_PROBE_UNREACHABLE,
+                      .why = why,
+                      .whylen = whylen};
+    xmpp_log_t logger = {.handler = on_probe_log, .userdata = &p};
+    xmpp_ctx_t *ctx;
+    xmpp_conn_t *conn = NULL;
+    uint64_t deadline = now_ms() + (uint64_t)cc->keepalive_timeout_s * 1000;
+    int rc;
+
+    text_format(why, whylen, "cannot start libstrophe");
+    xmpp_initialize();
+    if (!(ctx = xmpp_ctx_new(NULL, &logger)))
+        goto out;
+    if (!(conn = xmpp_conn_new(ctx)))
+        goto out;
+    xmpp_conn_set_jid(conn, cc->jid);
+    xmpp_conn_set_pass(conn, cc->secret);
+    if (!allocate_sm_state(conn)) /* see there: 0.12.2 needs it */
+        goto out;
+    rc = xmpp_connect_component(conn, cc->server, (unsigned short)cc->port,
+                                on_probe_event, &p);
+    if (rc != XMPP_EOK) {
+        text_format(why, whylen, "cannot connect to %s:%u (libstrophe %d)",
+                    cc->server, cc->port, rc);
+        goto out;
+    }
+    text_format(why, whylen, "%s:%u did not complete the handshake in %u s",
+                cc->server, cc->port, cc->keepalive_timeout_s);
+    while (!p.closed && !p.attached && now_ms() < deadline)
+        xmpp_run_once(ctx, 100);
+    if (!p.closed) { /* attached and closing, or given up: close, boundedly */
+        if (!p.attached)
+            xmpp_disconnect(conn);
+        deadline = now_ms() + CLOSE_TIMEOUT_MS;
+        while (!p.closed && now_ms() < deadline)
+            xmpp_run_once(ctx, 50);
+    }
+out:
+    conn_release(conn);
+    if (ctx)
+        xmpp_ctx_free(ctx);
+    xmpp_shutdown();
+    return p.result;
 }

@@ -82,6 +82,23 @@ struct component_control {
  * code: 0, or COMPONENT_EXIT_REFUSED. */
 int component_run(struct component *c, const struct component_control *ctl);
 
+/* --check-config --connect: one connection to service's server, the
+ * XEP-0114 handshake with its secret, then a clean close; nothing is sent
+ * or routed.  Waits at most the service's keepalive_timeout_s for the
+ * handshake (then 2 s for the close).  A context of its own: not while a
+ * component of this process runs.  why (whylen) gets what happened, in
+ * words: the server that accepted, or why not.  OK also when the server
+ * took the secret but refused a second connection for the JID (Prosody's
+ * conflict: a registrar is attached already). */
+enum component_probe {
+    COMPONENT_PROBE_OK,
+    COMPONENT_PROBE_REFUSED,     /* the secret: COMPONENT_EXIT_REFUSED */
+    COMPONENT_PROBE_UNREACHABLE, /* no connection, no handshake, a stream
+                                  * error */
+};
+enum component_probe component_handshake(const struct conf *service, char *why,
+                                         size_t whylen);
+
 /* The keepalive ping (XEP-0199) and its answer.  The id of our pings is
  * "registrar-ping-TOKEN-N": TOKEN is random per connection, so that no
  * user can guess it, and only an iq result or error with exactly that id

@@ -3,15 +3,19 @@
  *
  * Builds replies with 'from' set (ejabberd drops replies without it, and
  * libstrophe's xmpp_stanza_reply() sets none), and logs every error
- * answered, in one place.  A relayed request's answer is handed over typed
- * instead (iq.h), under the same guard.  No connection, no policy.
+ * answered, in one place: a client can send bad requests at will, so each
+ * condition's errors are logged once a second at most (see log_answered).  A
+ * relayed request's answer is handed over typed instead (iq.h), under the same
+ * guard.  No connection, no policy.
  */
 #include "iq.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "limiter.h"
 #include "log.h"
 
 static const struct {
@@ -49,6 +53,43 @@ struct iq_req {
     enum stats_kind kind;
     const char *outcome;
 };
+
+/* ---- errors answered, logged once a second per condition -------------- */
+
+#define NERRORS (sizeof(errors) / sizeof(errors[0]))
+#define ANSWERED_LOG_S 1.0
+
+/* One tally per condition, for the process (the loop's thread only). */
+static struct limiter_tally answered[NERRORS];
+
+static double monotonic_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double (*answered_now)(void) = monotonic_now;
+
+void iq_log_clock(double (*now)(void))
+{
+    answered_now = now ? now : monotonic_now;
+}
+
+void iq_log_flush(void)
+{
+    double now = answered_now();
+    unsigned long n;
+
+    for (size_t e = 0; e < NERRORS; e++)
+        if (answered[e].pending &&
+            limiter_tally_due(&answered[e], now, ANSWERED_LOG_S, &n))
+            log_info("iq",
+                     "answered %s %lu time(s) since the last report (%lu in "
+                     "all)",
+                     errors[e].condition, n, answered[e].total);
+}
 
 struct iq_req *iq_req_new(xmpp_stanza_t *iq, const char *self,
                           const struct iq_sink *sink)
@@ -229,22 +270,40 @@ static xmpp_stanza_t *error_element(xmpp_ctx_t *ctx, enum iq_error e,
     return err;
 }
 
-/* Every error answered is logged here, and only here: one line with the
+/* Every error answered is logged here, and only here: a line with the
  * condition, type, requester, id and text (texts name fields, never
- * values).  Refusals over an in-flight cap or a share of the hashing
- * queue (resource-constraint) and over a rate limit (policy-violation)
- * come in floods: debug level (reg and adhoc count them and write one
- * line a second per kind). */
+ * values), at debug level always.  At info: the first error of a
+ * condition after a quiet second at once, as it is; those that follow
+ * within the second are counted, and written together with the latest
+ * one's requester once the second has passed (at the next error of the
+ * condition, or the loop's next turn: iq_log_flush), so a client sending
+ * bad requests at will costs a line a second per condition.  Refusals
+ * over an in-flight cap or a share of the hashing queue
+ * (resource-constraint) and over a rate limit (policy-violation) are
+ * counted by reg and adhoc instead, per kind: debug level only here. */
 static void log_answered(const struct iq_req *req, enum iq_error e,
                          const char *type, const char *text)
 {
-    log_msg(e == IQ_RESOURCE_CONSTRAINT || e == IQ_POLICY_VIOLATION
-                ? LOG_LEVEL_DEBUG
-                : LOG_LEVEL_INFO,
-            "iq", "answered %s (%s) to %s (id=%s)%s%s", errors[e].condition,
-            type, iq_req_from(req) ? iq_req_from(req) : "(no sender)",
-            iq_req_id(req) ? iq_req_id(req) : "", text && *text ? ": " : "",
-            text && *text ? text : "");
+    const char *from = iq_req_from(req) ? iq_req_from(req) : "(no sender)";
+    const char *id = iq_req_id(req) ? iq_req_id(req) : "";
+    const char *colon = text && *text ? ": " : "";
+    unsigned long n;
+
+    if (e == IQ_RESOURCE_CONSTRAINT || e == IQ_POLICY_VIOLATION ||
+        !limiter_tally_add(&answered[e], answered_now(), ANSWERED_LOG_S, &n))
+        log_debug("iq", "answered %s (%s) to %s (id=%s)%s%s",
+                  errors[e].condition, type, from, id, colon,
+                  *colon ? text : "");
+    else if (n == 1)
+        log_info("iq", "answered %s (%s) to %s (id=%s)%s%s",
+                 errors[e].condition, type, from, id, colon,
+                 *colon ? text : "");
+    else
+        log_info("iq",
+                 "answered %s (%s) %lu time(s) since the last report, latest "
+                 "to %s (id=%s)%s%s (%lu in all)",
+                 errors[e].condition, type, n, from, id, colon,
+                 *colon ? text : "", answered[e].total);
 }
 
 void iq_req_error(struct iq_req *req, enum iq_error e, const char *text,

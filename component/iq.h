@@ -139,4 +139,11 @@ void iq_req_count_as(struct iq_req *req, struct stats_service *svc,
  * and frees it; then a relay's done.  NULL is allowed. */
 void iq_req_done(struct iq_req *req);
 
+/* The errors answered are logged once a second at most per condition
+ * (iq.c): iq_log_flush() writes the counts held back that are due (the
+ * loop calls it every turn); iq_log_clock() sets the clock (monotonic
+ * seconds; NULL: CLOCK_MONOTONIC), for tests.  The loop's thread only. */
+void iq_log_flush(void);
+void iq_log_clock(double (*now)(void));
+
 #endif

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,12 @@
 #define EXIT_USAGE 64    /* EX_USAGE */
 #define EXIT_SOFTWARE 70 /* EX_SOFTWARE */
 #define EXIT_TEMPFAIL 75 /* EX_TEMPFAIL: database not reachable */
+/* --check-config --connect, beside 75, COMPONENT_EXIT_REFUSED (77) and
+ * CONF_EXIT_INVALID (78): EX_UNAVAILABLE, the XMPP server cannot be
+ * reached; EX_PROTOCOL, the database is not ready for this registrar (its
+ * schema's version, the role's rights). */
+#define EXIT_UNAVAILABLE 69
+#define EXIT_NOT_READY 76
 #define MAX_RETIRED 64
 /* Bounds on queued work: bcrypt jobs (each tens of ms of CPU; past this,
  * a request is answered 'try again later' at once; split in one share per
@@ -257,7 +264,7 @@ static void on_reload(void *arg)
                   MAX_RETIRED);
         return;
     }
-    next = conf_load(a->path, stderr); /* problems: FILE:LINE: reason */
+    next = conf_load_logged(a->path); /* problems: FILE:LINE: reason */
     if (!next) {
         log_error("main",
                   "reload of %s failed: keeping the running "
@@ -315,6 +322,10 @@ static void usage(FILE *out)
         "                      --migrate --database)\n"
         "      --check-config  validate FILE, print every problem as\n"
         "                      FILE:LINE: reason; exit 0, or %d\n"
+        "      --connect       with --check-config: also connect to the\n"
+        "                      database (schema, the role's rights) and\n"
+        "                      to the XMPP server (the handshake, then\n"
+        "                      leave); one line per check, ok or FAIL\n"
         "      --migrate       bring the database schema up to date, apply\n"
         "                      the database roles when the role may\n"
         "                      create roles, and exit\n"
@@ -330,8 +341,162 @@ static void usage(FILE *out)
         "hand and stop (a second one stops at once).\n"
         "Exit codes: 0 stopped cleanly, 1 failure, 64 usage, 75 database\n"
         "unreachable (--migrate), %d refused by the server (wrong "
-        "secret),\n%d invalid configuration.\n",
-        CONF_EXIT_INVALID, COMPONENT_EXIT_REFUSED, CONF_EXIT_INVALID);
+        "secret),\n%d invalid configuration.\n"
+        "--check-config --connect: the first failed check's: %d database\n"
+        "unreachable, %d database not ready (schema version, the role's\n"
+        "rights), %d XMPP server unreachable, %d secret refused; 0 when\n"
+        "all are ok (a warning included).\n",
+        CONF_EXIT_INVALID, COMPONENT_EXIT_REFUSED, CONF_EXIT_INVALID,
+        EXIT_TEMPFAIL, EXIT_NOT_READY, EXIT_UNAVAILABLE,
+        COMPONENT_EXIT_REFUSED);
+}
+
+/* --check-config: FILE's problems on stderr as conf_load writes them (each
+ * with its priority under journald: ExecStartPre=); NULL when invalid. */
+static struct conf *check_load(const char *path)
+{
+    char *text = NULL, *line, *save = NULL;
+    size_t len = 0;
+    FILE *err = open_memstream(&text, &len);
+    struct conf *c;
+
+    if (!err)
+        return conf_load(path, stderr);
+    c = conf_load(path, err);
+    fclose(err);
+    for (line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        log_plain(LOG_LEVEL_ERROR, line);
+    free(text);
+    return c;
+}
+
+/* One check's line on stdout: "NAME: ok: ...", "NAME: warn: ...",
+ * "NAME: FAIL: ..." or "NAME: skipped: ...". */
+static void check_line(const char *name, const char *status, const char *fmt,
+                       ...) __attribute__((format(printf, 3, 4)));
+
+static void check_line(const char *name, const char *status, const char *fmt,
+                       ...)
+{
+    char text[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    text_vformat(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    printf("%s: %s: %s\n", name, status, text);
+    fflush(stdout);
+}
+
+/* rc keeps the first failure's code. */
+static void failed(int *rc, int code)
+{
+    if (*rc == 0)
+        *rc = code;
+}
+
+/* The database's checks of --check-config --connect. */
+static void check_database(const struct conf *conf, int *rc)
+{
+    struct store *store = store_new(conf->database.conninfo);
+    struct store_check *c = calloc(1, sizeof(*c));
+    int want = store_schema_version();
+    enum store_status st;
+
+    if (!store || !c) {
+        check_line("database", "FAIL", "out of memory");
+        failed(rc, 1);
+        goto out;
+    }
+    store_set_statement_timeout(store, conf->database.statement_timeout_s);
+    st = store_check(store, c);
+    if (st == STORE_UNAVAILABLE) {
+        check_line("database", "FAIL", "cannot connect: %s", c->why);
+        check_line("schema", "skipped", "no database");
+        failed(rc, EXIT_TEMPFAIL);
+        goto out;
+    }
+    check_line("database", "ok", "connected to %s", c->where);
+    if (st != STORE_OK) {
+        check_line("schema", "FAIL",
+                   "cannot read what the role may do "
+                   "(logged above)");
+        failed(rc, EXIT_NOT_READY);
+        goto out;
+    }
+    if (c->schema == want)
+        check_line("schema", "ok", "version %d, this registrar's", want);
+    else if (c->schema == 0)
+        check_line("schema", "FAIL",
+                   "no registrar schema in the role's search_path: run "
+                   "registrar --migrate --database CONNINFO as the superuser "
+                   "(doc/operating.md \"Database set-up and roles\")");
+    else if (c->schema < 0)
+        check_line("schema", "FAIL",
+                   "cannot read its version: %s may not read "
+                   "registrar_schema_migrations (see rights)",
+                   c->user);
+    else if (c->schema < want)
+        check_line("schema", "FAIL",
+                   "version %d, this registrar needs %d: run registrar "
+                   "--migrate --database CONNINFO as the superuser",
+                   c->schema, want);
+    else
+        check_line("schema", "FAIL",
+                   "version %d, newer than this registrar's (%d): upgrade "
+                   "registrar",
+                   c->schema, want);
+    if (c->schema != want)
+        failed(rc, EXIT_NOT_READY);
+    if (!c->rights_read) {
+        check_line("rights", "skipped", "the schema is not this registrar's");
+    } else if (c->missing[0]) {
+        check_line("rights", "FAIL",
+                   "%s lacks %s: GRANT registrar_service TO %s", c->user,
+                   c->missing, c->user);
+        failed(rc, EXIT_NOT_READY);
+    } else {
+        check_line("rights", "ok",
+                   "%s may read registrations and run registrar's write "
+                   "functions (registrar_service's rights)",
+                   c->user);
+    }
+    if (c->owner)
+        check_line("owner", "warn",
+                   "%s owns registrar's tables, or their schema, or is a "
+                   "superuser: it could rewrite the audit trail; give them "
+                   "to registrar_owner (registrar --migrate --database "
+                   "CONNINFO as the superuser) and log in as a role granted "
+                   "only registrar_service",
+                   c->user);
+    else
+        check_line("owner", "ok", "%s owns none of registrar's tables%s",
+                   c->user, c->separated ? " (registrar_owner does)" : "");
+out:
+    free(c);
+    store_close(store);
+}
+
+/* --check-config --connect, once FILE is valid: the database, then each
+ * service's XMPP handshake.  The exit code (see usage). */
+static int check_connect(const struct conf *conf)
+{
+    int rc = 0;
+
+    check_database(conf, &rc);
+    for (const struct conf *s = conf; s; s = s->next) {
+        char name[320], why[512];
+        enum component_probe p = component_handshake(s, why, sizeof(why));
+
+        text_format(name, sizeof(name), "xmpp %s", s->component.jid);
+        check_line(name, p == COMPONENT_PROBE_OK ? "ok" : "FAIL", "%s", why);
+        if (p == COMPONENT_PROBE_REFUSED)
+            failed(&rc, COMPONENT_EXIT_REFUSED);
+        else if (p != COMPONENT_PROBE_OK)
+            failed(&rc, EXIT_UNAVAILABLE);
+    }
+    return rc;
 }
 
 static void install_signals(void)
@@ -451,10 +616,17 @@ out:
 
 int main(int argc, char **argv)
 {
-    enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_VERSION, OPT_DATABASE };
+    enum {
+        OPT_CHECK = 256,
+        OPT_MIGRATE,
+        OPT_VERSION,
+        OPT_DATABASE,
+        OPT_CONNECT
+    };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, OPT_CHECK},
+        {"connect", no_argument, NULL, OPT_CONNECT},
         {"migrate", no_argument, NULL, OPT_MIGRATE},
         {"database", required_argument, NULL, OPT_DATABASE},
         {"verbose", no_argument, NULL, 'v'},
@@ -463,11 +635,12 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct app a = {0};
-    bool check = false, migrate_only = false;
+    bool check = false, connect = false, migrate_only = false;
     const char *database = NULL;
     enum store_status st;
     int opt, rc = 1;
 
+    log_detect_journal(); /* each line with its priority under systemd */
     /* No core dump and no ptrace by other processes of our user: this
      * memory holds the component secret and passwords being hashed. */
     if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
@@ -483,6 +656,9 @@ int main(int argc, char **argv)
             break;
         case OPT_CHECK:
             check = true;
+            break;
+        case OPT_CONNECT:
+            connect = true;
             break;
         case OPT_MIGRATE:
             migrate_only = true;
@@ -510,6 +686,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (connect && !check) {
+        fprintf(stderr, "registrar: --connect goes with --check-config\n");
+        usage(stderr);
+        return EXIT_USAGE;
+    }
     if (database && !migrate_only) {
         fprintf(stderr, "registrar: --database goes with --migrate\n");
         usage(stderr);
@@ -529,13 +710,18 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    a.boot = a.conf = conf_load(a.path, stderr);
     if (check) {
-        if (a.conf)
-            printf("%s: OK\n", a.path);
+        /* what the checks log: warnings and errors (-v: everything) */
+        log_set_level(a.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
+        if (!(a.conf = check_load(a.path)))
+            return CONF_EXIT_INVALID;
+        printf("%s: OK\n", a.path);
+        fflush(stdout);
+        rc = connect ? check_connect(a.conf) : 0;
         conf_free(a.conf);
-        return a.conf ? 0 : CONF_EXIT_INVALID;
+        return rc;
     }
+    a.boot = a.conf = conf_load_logged(a.path);
     if (!a.conf)
         return CONF_EXIT_INVALID;
     log_set_level(a.verbose ? LOG_LEVEL_DEBUG : a.conf->log_level);

@@ -205,7 +205,7 @@ struct store_check {
     int schema;      /* the schema's version; 0: none; -1: unread */
     /* the rights the daemon needs (those registrar_service gives, sql/
      * roles.sql) that the role lacks, "" when none; read only when the
-     * schema is this binary's */
+     * schema is this binary's, or its version could not be read */
     bool rights_read;
     char missing[768];
     bool owner;     /* the role owns registrar's tables or their schema, or

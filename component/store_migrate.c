@@ -302,6 +302,90 @@ enum store_status store_migrate(struct store *s)
     return migrate_now(s, false);
 }
 
+/* ---- --check-config --connect ------------------------------------------- */
+
+/* What registrar's statements (store_sql.c) read and run, as sql/roles.sql
+ * grants them to registrar_service: each missing right is named. */
+static const char check_rights_sql[] =
+    "SELECT coalesce(string_agg(x.priv || ' on ' || x.obj, ', '"
+    "                           ORDER BY x.n), '')"
+    "  FROM (VALUES"
+    "    (1, 'SELECT', 'registrations'),"
+    "    (2, 'SELECT', 'registration_events'),"
+    "    (3, 'SELECT', 'registration_bans'),"
+    "    (4, 'SELECT', 'registrar_schema_migrations'),"
+    "    (5, 'EXECUTE', 'registrar_put_checked(text, text, text, jsonb, text,"
+    " text, jsonb, text, text, text[])'),"
+    "    (6, 'EXECUTE', 'registrar_remove(text, text, text, text)'),"
+    "    (7, 'EXECUTE', 'registrar_set_password(text, text, text, text,"
+    " text)'),"
+    "    (8, 'EXECUTE', 'registrar_set_state_from(text, text, text, text,"
+    " text, text, text)'),"
+    "    (9, 'EXECUTE', 'registrar_unban(text, text, text, text)'),"
+    "    (10, 'EXECUTE', 'registrar_username_key(text)')"
+    "  ) AS x(n, priv, obj)"
+    " WHERE coalesce(NOT CASE x.priv"
+    "         WHEN 'SELECT' THEN has_table_privilege(to_regclass(x.obj),"
+    "                                                'SELECT')"
+    "         ELSE has_function_privilege(to_regprocedure(x.obj),"
+    "                                     'EXECUTE') END, true)";
+
+/* The schema's version when the role may read it (-1 otherwise). */
+static int check_version(struct store *s, PGconn *conn)
+{
+    PGresult *res = store_conn_query(
+        s, conn,
+        "SELECT has_table_privilege('registrar_schema_migrations', 'SELECT')",
+        0, NULL);
+    bool may = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+               PQgetvalue(res, 0, 0)[0] == 't';
+
+    PQclear(res);
+    return may ? current_version(s, conn) : -1;
+}
+
+enum store_status store_check(struct store *s, struct store_check *c)
+{
+    enum store_status st = STORE_ERROR;
+    struct role_facts f = {0};
+    PGconn *conn;
+    PGresult *res;
+
+    memset(c, 0, sizeof(*c));
+    c->schema = -1;
+    if (!(conn = store_conn_open_blocking(s, c->why, sizeof(c->why))))
+        return STORE_UNAVAILABLE;
+    snprintf(c->where, sizeof(c->where), "%s on %s:%s as %s", PQdb(conn),
+             PQhost(conn), PQport(conn), PQuser(conn));
+    if (!store_conn_exec(s, conn, "SET client_min_messages = warning", "SET") ||
+        !role_facts(s, conn, &f))
+        goto out;
+    snprintf(c->user, sizeof(c->user), "%s", f.user);
+    c->owner = f.owner;
+    c->separated = f.separated;
+    c->schema = f.has_table ? check_version(s, conn) : 0;
+    /* unread (-1): the role may not read the version; its rights say */
+    if (c->schema == store_schema_version() || c->schema < 0) {
+        res = store_conn_query(s, conn, check_rights_sql, 0, NULL);
+        if ((c->rights_read =
+                 PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1))
+            snprintf(c->missing, sizeof(c->missing), "%s",
+                     PQgetvalue(res, 0, 0));
+        else
+            log_error("store", "cannot read the role's rights: %s",
+                      PQerrorMessage(conn));
+        PQclear(res);
+    }
+    st = STORE_OK;
+out:
+    if (PQstatus(conn) != CONNECTION_OK) {
+        store_conn_error(conn, c->why, sizeof(c->why));
+        st = STORE_UNAVAILABLE;
+    }
+    PQfinish(conn);
+    return st;
+}
+
 /* A migration on the migrator (attached): the job and its outcome. */
 struct migration_job {
     struct store *s;
