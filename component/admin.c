@@ -831,7 +831,7 @@ int admin_main(int argc, char **argv)
             takes |= TAKES_STATE;
             break;
         case OPT_REASON:
-            a.reason = optarg;
+            a.reason = *optarg ? optarg : NULL; /* "": none, as XMPP's */
             takes |= TAKES_REASON;
             break;
         case OPT_SINCE:

@@ -428,21 +428,6 @@ void store_count(struct store *s, const char *service,
     cb(arg, STORE_OK, n);
 }
 
-void store_count_states(struct store *s, const char *service,
-                        store_states_cb cb, void *arg)
-{
-    unsigned long counts[STORE_NSTATES] = {0};
-
-    if (s->down) {
-        cb(arg, STORE_UNAVAILABLE, counts);
-        return;
-    }
-    for (int i = 0; i < FAKE_MAX; i++)
-        if (row_in(&s->rows[i], service, NULL))
-            counts[s->rows[i].state]++;
-    cb(arg, STORE_OK, counts);
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -845,4 +830,29 @@ void store_stats(struct store *s, const char *service, store_table_cb cb,
         table_row(&t, cells, numbers);
     }
     table_answer(&t, cb, arg);
+}
+
+/* ---- a store for the admin command line (admin.c) ----------------------- */
+
+/* The one in-memory store, whatever the conninfo. */
+struct store *store_new(const char *conninfo)
+{
+    (void)conninfo;
+    return &the_store;
+}
+
+void store_close(struct store *s)
+{
+    (void)s;
+}
+
+void store_set_statement_timeout(struct store *s, unsigned seconds)
+{
+    (void)s;
+    (void)seconds;
+}
+
+enum store_status store_prepare(struct store *s)
+{
+    return s->down ? STORE_UNAVAILABLE : STORE_OK;
 }
