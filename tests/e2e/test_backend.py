@@ -3,10 +3,12 @@ process against the suite's database, logged in as a role of its own
 (granted registrar_backend, owning a schema for its tables).
 
 20 clients of the desk service (registrations start pending) each register,
-wait for the backend to activate them and remove, three times, while
-PostgreSQL is stopped under registrar and the backend once a third of the
-registrations are acknowledged, and started again 2 s later (pg.sh stop,
-then pg.sh restart: the same data and port). The backend
+wait for the backend to activate them and remove, three times. Once 10
+registrations are acknowledged, PostgreSQL is stopped under registrar and
+the backend, and started again 2 s later (pg.sh stop, then pg.sh restart:
+the same data and port); ten of the clients start while it is stopped, so
+that their first sets find no database (registrar answers them 'wait', and
+they send them again). The backend
 must survive the restart, handle every event of the service exactly once
 (its journal, written in the transaction that moves its cursor, against
 registration_events) and activate every registration. Then a resubmission
@@ -40,9 +42,10 @@ BACKEND = os.path.normpath(os.path.join(HERE, "..", "..", "deploy",
 PG_SH = os.path.join(os.path.dirname(os.path.abspath(e2e.__file__)), "pg.sh")
 ROLE = "e2e_backend"  # its login role, and the schema of its tables
 CLIENTS = ["c%02d" % i for i in range(1, 21)]
+LATE = CLIENTS[10:]  # start once PostgreSQL is stopped
 ROUNDS = 3
-RESTART_AFTER = len(CLIENTS) * ROUNDS // 3  # registrations acknowledged
-DOWN_S = 2.0  # how long PostgreSQL stays stopped
+RESTART_AFTER = 10  # registrations acknowledged before PostgreSQL stops
+DOWN_S = 2.0  # how long it stays stopped
 
 
 def query(statement, *params):
@@ -218,6 +221,7 @@ class BackendTest(E2ETestCase):
         retried = collections.Counter()
         figures = {}
         done = threading.Event()
+        down = asyncio.Event()  # PostgreSQL has been stopped
         pg_dir = os.path.join(env("E2E_WORKDIR"), "pg")
 
         def restart():
@@ -239,6 +243,7 @@ class BackendTest(E2ETestCase):
                 figures["rc"] = figures.get("rc", 0) or out.returncode
                 figures["stderr"] = out.stderr.strip()
                 if step == "stop":
+                    self.loop.call_soon_threadsafe(down.set)
                     time.sleep(DOWN_S)
             figures["took"] = time.monotonic() - began
             figures["acked_during"] = acked[0] - figures["acked_before"]
@@ -265,6 +270,8 @@ class BackendTest(E2ETestCase):
 
         async def one_client(c):
             jid = bare(c.user)
+            if c.user in LATE:
+                await down.wait()  # their first sets find no database
             for n in range(ROUNDS):
                 await request(c, self.signup(c.user), "registration %d of %s"
                               % (n, jid))
@@ -288,6 +295,8 @@ class BackendTest(E2ETestCase):
         took = time.monotonic() - began
         self.assertEqual(figures.get("rc"), 0,
                          "pg.sh stop and restart (%r)" % figures)
+        self.assertGreater(retried["registration"], 0,
+                           "registrations sent while the database was away")
 
         # the backend lived through it, noticed and connected again
         events = self.wait_handled(start, 60)
