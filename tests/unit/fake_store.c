@@ -428,6 +428,21 @@ void store_count(struct store *s, const char *service,
     cb(arg, STORE_OK, n);
 }
 
+void store_count_states(struct store *s, const char *service,
+                        store_states_cb cb, void *arg)
+{
+    unsigned long counts[STORE_NSTATES] = {0};
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, counts);
+        return;
+    }
+    for (int i = 0; i < FAKE_MAX; i++)
+        if (row_in(&s->rows[i], service, NULL))
+            counts[s->rows[i].state]++;
+    cb(arg, STORE_OK, counts);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
