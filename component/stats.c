@@ -582,21 +582,20 @@ static bool proc_stat(unsigned long long *utime, unsigned long long *stime,
                   utime, stime, start, vsize, rss) == 5;
 }
 
-/* /proc/stat's btime: the boot, in seconds since the epoch; 0 when
- * unknown. */
-static unsigned long long boot_time(void)
+/* When the process started, in seconds since the epoch, from its start
+ * in clock ticks since the boot (/proc/self/stat, on CLOCK_BOOTTIME since
+ * Linux 5.3): not /proc/stat's btime, which a unit with ProcSubset=pid
+ * (registrar.service) cannot read.  0 when unknown. */
+static double start_time(unsigned long long start_ticks, long tick)
 {
-    char line[256];
-    unsigned long long t = 0;
-    FILE *f = fopen("/proc/stat", "re");
+    struct timespec boot, now;
 
-    if (!f)
+    if (clock_gettime(CLOCK_BOOTTIME, &boot) != 0 ||
+        clock_gettime(CLOCK_REALTIME, &now) != 0)
         return 0;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "btime %llu", &t) == 1)
-            break;
-    fclose(f);
-    return t;
+    return (double)now.tv_sec + now.tv_nsec / 1e9 -
+           ((double)boot.tv_sec + boot.tv_nsec / 1e9) +
+           (double)start_ticks / (double)tick;
 }
 
 /* Descriptors open (the one reading the directory not counted); -1 when
@@ -617,7 +616,7 @@ static long open_fds(void)
 
 static void render_process(struct out *o)
 {
-    unsigned long long utime, stime, start, vsize, boot = boot_time();
+    unsigned long long utime, stime, start, vsize;
     long long rss;
     long tick = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     long fds = open_fds();
@@ -635,12 +634,9 @@ static void render_process(struct out *o)
         family(o, "process_virtual_memory_bytes", "gauge",
                "Virtual memory size in bytes.");
         put(o, "process_virtual_memory_bytes %llu\n", vsize);
-        if (boot) {
-            family(o, "process_start_time_seconds", "gauge",
-                   "Start time of the process since unix epoch in seconds.");
-            put(o, "process_start_time_seconds %.2f\n",
-                (double)boot + (double)start / (double)tick);
-        }
+        family(o, "process_start_time_seconds", "gauge",
+               "Start time of the process since unix epoch in seconds.");
+        put(o, "process_start_time_seconds %.2f\n", start_time(start, tick));
     }
     if (fds >= 0) {
         family(o, "process_open_fds", "gauge",

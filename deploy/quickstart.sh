@@ -55,6 +55,7 @@ die()
 
 PACKAGES=(build-essential cmake pkg-config libstrophe-dev libpq-dev
           libconfuse-dev libcmocka-dev libcrypt-dev libidn-dev libicu-dev
+          libmicrohttpd-dev
           postgresql prosody python3 python3-slixmpp procps util-linux)
 if [ "${QUICKSTART_SKIP_APT:-0}" != 1 ]; then
     step "Installing packages: ${PACKAGES[*]}"

@@ -174,6 +174,16 @@ class PrometheusTest(E2ETestCase):
         self.wait_value("registrar_db_up", 1)
         got = prom_query("registrar_db_transaction_duration_seconds_count")
         self.assertTrue(got and got[0][1] >= n, got)
+        # kept in the work dir: a scrape, and what Prometheus answered
+        work = env("SUITE_WORK")
+        with open(os.path.join(work, "scrape.txt"), "w") as f:
+            f.write(self.scrape())
+        expr = ('registrar_requests_total{%s,kind="register",outcome="ok"}'
+                % service)
+        _, _, answer = http_get("%s/api/v1/query?%s" % (
+            env("PROMETHEUS_URL"), urllib.parse.urlencode({"query": expr})))
+        with open(os.path.join(work, "query.json"), "w") as f:
+            f.write(expr + "\n" + answer + "\n")
         got = prom_query('registrar_db_transactions_total{outcome="commit"}')
         self.assertTrue(got and got[0][1] >= n, got)
 

@@ -426,6 +426,68 @@ static void test_proofs_and_inflight(void **state)
 }
 
 /* A reload keeps the options read once at start-up, and takes the rest. */
+/* metrics { listen } and log { stats_interval_s }: defaults, values,
+ * refusals at their line */
+static void test_metrics_options(void **state)
+{
+    static const char *const good[] = {"127.0.0.1:9177", "[::1]:9177",
+                                       "localhost:1", "/run/r/metrics.sock"};
+    static const char *const bad[] = {
+        "9177",         ":9177",           "127.0.0.1:",
+        "127.0.0.1:0",  "127.0.0.1:65536", "127.0.0.1:9177x",
+        "[::1:9177",    "[]:9177",         "",
+        "relative.sock"};
+    char *msgs, text[512];
+    struct conf *c;
+
+    (void)state;
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration { field \"email\" { } }\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_null(c->metrics.listen); /* off by default */
+    assert_int_equal(c->log_stats_interval_s, 60);
+    conf_free(c);
+    free(msgs);
+    for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+        snprintf(text, sizeof(text),
+                 "component { jid = \"c.example\" secret = \"s\" }\n"
+                 "registration { field \"email\" { } }\n"
+                 "metrics { listen = \"%s\" }\n"
+                 "log { stats_interval_s = 0 }\n",
+                 good[i]);
+        c = load_text(text, &msgs);
+        assert_non_null(c);
+        assert_string_equal(c->metrics.listen, good[i]);
+        assert_int_equal(c->log_stats_interval_s, 0);
+        conf_free(c);
+        free(msgs);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        char want[256];
+
+        snprintf(text, sizeof(text),
+                 "component { jid = \"c.example\" secret = \"s\" }\n"
+                 "registration { field \"email\" { } }\n"
+                 "metrics {\n listen = \"%s\"\n}\n",
+                 bad[i]);
+        assert_null(load_text(text, &msgs));
+        snprintf(want, sizeof(want),
+                 ":4: listen: '%s' is not HOST:PORT, [IPV6]:PORT or the "
+                 "absolute path of a unix socket",
+                 bad[i]);
+        assert_contains(msgs, want);
+        free(msgs);
+    }
+    assert_null(load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                          "registration { field \"email\" { } }\n"
+                          "log { stats_interval_s = 86401 }\n",
+                          &msgs));
+    assert_contains(msgs, ":3: stats_interval_s: 86401 is out of range "
+                          "(0-86400 s)");
+    free(msgs);
+}
+
 static void test_restart_only_options(void **state)
 {
     char *msgs;
@@ -915,6 +977,7 @@ int main(void)
         cmocka_unit_test(test_secret_file),
         cmocka_unit_test(test_policy_options),
         cmocka_unit_test(test_proofs_and_inflight),
+        cmocka_unit_test(test_metrics_options),
         cmocka_unit_test(test_restart_only_options),
         cmocka_unit_test(test_secret_file_writable),
         cmocka_unit_test(test_inline_secret_readable_warns),
