@@ -147,7 +147,8 @@ static int problem_order(const void *a, const void *b)
  * or to the log; then forgets them. */
 static void write_problems(void)
 {
-    qsort(load.found, load.nfound, sizeof(*load.found), problem_order);
+    if (load.nfound) /* qsort's base must not be NULL */
+        qsort(load.found, load.nfound, sizeof(*load.found), problem_order);
     for (size_t i = 0; i < load.nfound; i++) {
         const struct problem *p = &load.found[i];
         char where[32] = "";
