@@ -125,7 +125,7 @@ void monitor_turn(struct monitor *m)
     struct stats_totals t;
     char text[sizeof(m->db)];
 
-    stats_totals(m->env.stats, &t);
+    stats_db_totals(m->env.stats, &t);
     stats_db_status(text, sizeof(text), &t);
     if (strcmp(text, m->db) != 0) {
         memcpy(m->db, text, sizeof(m->db));
@@ -135,6 +135,7 @@ void monitor_turn(struct monitor *m)
     if (m->interval && now - m->line_at >= m->interval) {
         char line[512];
 
+        stats_totals(m->env.stats, &t);
         stats_line(line, sizeof(line), &m->last, &t, now - m->line_at);
         log_info("stats", "%s", line);
         m->last = t;

@@ -701,6 +701,14 @@ void stats_totals(const struct stats *s, struct stats_totals *t)
     t->db_down_since = (time_t)val(&s->db_down_since);
 }
 
+void stats_db_totals(const struct stats *s, struct stats_totals *t)
+{
+    *t = (struct stats_totals){
+        .db_up = val(&s->db_up) != 0,
+        .db_down_since = (time_t)val(&s->db_down_since),
+    };
+}
+
 static double per_s(uint64_t now, uint64_t prev, double seconds)
 {
     return seconds > 0 && now >= prev ? (double)(now - prev) / seconds : 0;

@@ -145,6 +145,9 @@ struct stats_totals {
     time_t db_down_since;
 };
 void stats_totals(const struct stats *s, struct stats_totals *t);
+/* Only the database's fields of t (db_up, db_down_since), the rest 0: two
+ * loads, for a caller that looks every turn of the loop. */
+void stats_db_totals(const struct stats *s, struct stats_totals *t);
 
 /* The stats line (PgBouncer's "stats: ...", logged by the module
  * "stats"): the rates between prev and now, seconds apart, and the levels
