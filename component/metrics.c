@@ -113,6 +113,9 @@ static enum MHD_Result on_request(void *arg, struct MHD_Connection *conn,
 
 /* libmicrohttpd's own messages, in our log. */
 static void on_mhd_log(void *arg, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void on_mhd_log(void *arg, const char *fmt, va_list ap)
 {
     char msg[256];
     size_t n;
