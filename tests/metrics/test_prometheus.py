@@ -101,6 +101,10 @@ class PrometheusTest(E2ETestCase):
         finally:
             cls.reading = False
             cls.reader.join(5)
+            # kept in the work dir: every datagram registrar sent
+            with open(os.path.join(env("SUITE_WORK"), "notify.txt"),
+                      "w") as f:
+                f.write("\n".join(cls.notes) + "\n")
             cls.sock.close()
             shutil.rmtree(cls.dir, ignore_errors=True)
             super().tearDownClass()
