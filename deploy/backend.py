@@ -65,6 +65,10 @@ DELAY_MAX_S = 30.0
 SETUP_LOCK = 7454127761211159139
 
 
+class CursorGone(Exception):
+    pass
+
+
 def log(message):
     print("backend: " + message, file=sys.stderr, flush=True)
 
@@ -131,7 +135,11 @@ class Backend:
         # taken first: the events are read after any other process of this
         # name has committed its batch
         cur.execute(self.q_cursor, (self.name,))
-        last = cur.fetchone()[0]
+        row = cur.fetchone()
+        if row is None:  # deleted under it: where to go on is not known
+            raise CursorGone("its cursor %r is gone from %s.backend_cursor"
+                             % (self.name, self.schema))
+        last = row[0]
         cur.execute("SELECT id, service, jid, event FROM registration_events"
                     " WHERE id > %s ORDER BY id LIMIT %s", (last, self.batch))
         rows = cur.fetchall()
@@ -220,7 +228,7 @@ def main():
     signal.signal(signal.SIGINT, stop)
     try:
         backend.run()
-    except psycopg2.Error as e:
+    except (psycopg2.Error, CursorGone) as e:
         log("giving up: %s" % first_line(e))
         return 1
     return 0
