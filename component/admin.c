@@ -14,7 +14,7 @@
  * and delete: from any state) and the operating-system user as the actor
  * (admin_actor()): each is an event.  Which database role may do what is
  * the database's to decide (doc/backend.md): a refusal (STORE_DENIED) is
- * exit 77 and a sentence naming the role to grant.  No SQL, no XMPP; the
+ * exit 76 and a sentence naming the role to grant.  No SQL, no XMPP; the
  * values it prints are the database's, shown with every control, format
  * or bidi character as '?' (text_excerpt) in tables.
  */

@@ -22,7 +22,7 @@
     70                         /* EX_SOFTWARE: the database refused or         \
                                 * failed (message logged above) */
 #define ADMIN_EXIT_TEMPFAIL 75 /* EX_TEMPFAIL: unreachable, timed out */
-#define ADMIN_EXIT_DENIED 77   /* EX_NOPERM: the role lacks a grant */
+#define ADMIN_EXIT_DENIED 76   /* the role lacks a grant (as --connect's) */
 
 /* The actor of the events an admin's command writes: "os:" and the name
  * of the user who logged in (the kernel's audit login uid, which su and

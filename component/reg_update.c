@@ -85,8 +85,10 @@ static void on_put(void *arg, enum store_status st, bool created,
         reg_account_fail_disabled(op, reason);
         return;
     case STORE_BANNED: /* its user cancelled a disabled registration */
-        log_info("reg", "%s may not register again with %s (banned; id=%s)",
-                 op->bare, reg_op_service(op), reg_op_id(op));
+        /* debug: a banned user may try at will (iq.c logs the answers,
+         * aggregated) */
+        log_debug("reg", "%s may not register again with %s (banned; id=%s)",
+                  op->bare, reg_op_service(op), reg_op_id(op));
         reg_account_fail_banned(op, reason);
         return;
     case STORE_INVALID: /* the database's username rule */
@@ -218,10 +220,10 @@ static void after_secret_checks(struct op *op)
                             "field; nothing was changed.");
                 return;
             }
-            log_info("reg",
-                     "update from %s (id=%s) changes a secret: "
-                     "asked for the changepassword form",
-                     op->bare, reg_op_id(op));
+            log_debug("reg",
+                      "update from %s (id=%s) changes a secret: "
+                      "asked for the changepassword form",
+                      op->bare, reg_op_id(op));
             reg_account_ask_password_form(op);
             return;
         case CONF_PWCHANGE_LEGACY:

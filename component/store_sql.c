@@ -393,7 +393,7 @@ static void put_decode(struct job *j, const PGresult *res)
     else
         j->st = STORE_ERROR;
     if (j->st == STORE_INVALID)
-        log_info("store", "the username rule refused a username");
+        log_debug("store", "the username rule refused a username");
     if ((j->st == STORE_NOT_ALLOWED || j->st == STORE_BANNED) &&
         PQnfields(res) > 1 && !PQgetisnull(res, 0, 1)) {
         bool oom = false;

@@ -372,13 +372,13 @@ out_lacks "$(printf '\033')"
 
 # ---- rights: the database decides ----------------------------------------
 
-run 77 -c "$one" forget alice@example.org
+run 76 -c "$one" forget alice@example.org
 err_has "forget needs a role granted registrar_admin"
 equals "forget refused: still there" \
     "$(sql "SELECT count(*) FROM registrations WHERE jid = 'alice@example.org'")" 2
-run 77 --database "$as_admin" --service "$svc" disable alice@example.org
+run 76 --database "$as_admin" --service "$svc" disable alice@example.org
 err_has "disable needs a role granted registrar_service"
-run 77 --database "$as_reader" --service "$svc" list
+run 76 --database "$as_reader" --service "$svc" list
 err_has "list needs a role granted registrar_service or registrar_backend"
 run 0 --database "$as_admin" --service "$svc" list
 out_has "alice@example.org"
