@@ -114,6 +114,7 @@ static void job_clear_results(struct job *j)
     j->count = 0;
     memset(j->states, 0, sizeof(j->states));
     j->created = false;
+    j->event_id = 0;
     free(j->reason);
     j->reason = NULL;
     j->done_before = false;

@@ -92,6 +92,10 @@ struct job {
     unsigned long states[STORE_NSTATES]; /* count_states: per state */
     char **jids;                         /* owned, njids of them */
     size_t njids;
+    /* a write's: the id of the event it wrote (registration_events.id),
+     * as its decoder read it; 0: none written, or not known (the cache
+     * then takes the commit's notification for another's) */
+    long long event_id;
     /* sent again after a connection lost with its COMMIT unanswered: it
      * may have committed, so its event is looked for (done_before) and the
      * answer is the first attempt's */
