@@ -108,13 +108,29 @@ xmpp_stanza_t *reg_reply_echo(const struct reg *reg, xmpp_stanza_t *query)
     return copy;
 }
 
+/* The registration form, pre-filled with prefill when given; without its
+ * <instructions/> when the query's own <instructions/> speaks for it
+ * (own_instructions false), so that no answer says a text twice. */
+static xmpp_stanza_t *reg_form(const struct reg *reg, xmpp_ctx_t *ctx,
+                               const struct form_data *prefill,
+                               bool own_instructions)
+{
+    struct form_def def = reg->def;
+
+    if (!own_instructions)
+        def.instructions = NULL;
+    return form_build(ctx, &def, "form", prefill);
+}
+
 xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
 {
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     const char *url = reg->conf->registration.url;
 
     if (reg->all_legacy) {
-        /* form + iq:register fields, for legacy clients */
+        /* form + iq:register fields (instructions plus fields, XEP-0077
+         * section 6), for legacy clients: the configured instructions
+         * are the query's, and the form does not repeat them */
         xml_add_text(q, "instructions",
                      reg->def.instructions ? reg->def.instructions
                                            : TEXT_LEGACY);
@@ -135,7 +151,9 @@ xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
         /* form + iq:register instructions */
         xml_add_text(q, "instructions", TEXT_FORM_ONLY);
     }
-    xml_add(q, form_build(ctx, &reg->def, "form", NULL));
+    /* form only: the query's instructions are the fallback for clients
+     * without data forms (section 6), the configured ones the form's */
+    xml_add(q, reg_form(reg, ctx, NULL, !reg->all_legacy));
     if (url)
         xml_add(q, oob(ctx, url));
     return q;
@@ -181,7 +199,10 @@ xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
         else
             xml_add_text(q, f->var, form_data_first(&rec->fields, f->var));
     }
-    xml_add(q, form_build(ctx, &reg->def, "form", &rec->fields));
+    /* one <instructions/>: the query's, which section 3.1 asks for and
+     * which says the requester is registered; the form's sign-up text
+     * would be a second, stale one */
+    xml_add(q, reg_form(reg, ctx, &rec->fields, false));
     return q;
 }
 

@@ -13,12 +13,17 @@
  * that carry user data (username, password, email, ...). */
 bool reg_reply_is_legacy_field(const char *var);
 
-/* What an unregistered requester gets (XEP-0077 section 6). */
+/* What an unregistered requester gets (XEP-0077 section 6): when every
+ * field has a jabber:iq:register element, <instructions/> (the configured
+ * ones), the empty elements and the form without instructions of its own;
+ * otherwise a short <instructions/> and the form with the configured
+ * ones.  The x:oob URL after it when one is configured. */
 xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx);
 /* Redirection (section 5): instructions and a URL only. */
 xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx);
-/* <registered/>, the values on file (never a secret), the form
- * pre-filled. */
+/* <registered/>, <instructions/> saying so (section 3.1), the values on
+ * file as legacy elements when the blank query has them (never a
+ * secret), the form pre-filled, without instructions of its own. */
 xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
                                     const struct store_record *rec);
 /* The query with the changepassword or the cancel form. */

@@ -100,6 +100,9 @@ static void test_get_legacy_and_form(void **state)
                        "email address.</instructions><username/><password/>"
                        "<email/>");
     assert_contains(r, "<x type=\"form\" xmlns=\"jabber:x:data\">");
+    /* the form does not repeat the query's instructions (section 6) */
+    assert_contains(r, "<title>Account Registration</title><field "
+                       "type=\"hidden\" var=\"FORM_TYPE\">");
 }
 
 static void test_register_then_registered(void **state)
@@ -108,8 +111,10 @@ static void test_register_then_registered(void **state)
 
     (void)state;
     r = ask(&contests, "set", JULIET, SEED_FORM);
-    assert_contains(r, "type=\"result\"");
-    assert_not_contains(r, "<query");
+    /* an empty result (XEP-0077 example 5) */
+    assert_string_equal(r,
+                        "<iq from=\"contests.example\" id=\"r1\" to=\"" JULIET
+                        "\" type=\"result\"/>");
     assert_string_equal(
         fake_store_fields("contests.example", "juliet@capulet.example"),
         "first=Juliet;last=Capulet;email=juliet@capulet.com;"
@@ -117,8 +122,9 @@ static void test_register_then_registered(void **state)
     assert_null(
         fake_store_username("contests.example", "juliet@capulet.example"));
     r = ask(&contests, "get", "juliet@capulet.example/other", "");
-    assert_contains(r, "<registered/>");
+    assert_contains(r, "<registered/><instructions>You are registered.");
     assert_not_contains(r, "<first>"); /* form only, as in the blank get */
+    assert_not_contains(r, "special contests"); /* no sign-up text */
     assert_contains(r, "<required/><value>Capulet</value>");
     assert_contains(r, "<value>F</value><option");
     /* an update from the same JID: still one row, new values */
@@ -142,7 +148,9 @@ static void test_legacy_register_hashes_password(void **state)
     r = ask(&accounts, "set", "bill@shakespeare.example/globe",
             "<username>bill</username><password>Calliope</password>"
             "<email>bard@shakespeare.lit</email>");
-    assert_contains(r, "type=\"result\"");
+    assert_string_equal(r, "<iq from=\"accounts.example\" id=\"r1\" "
+                           "to=\"bill@shakespeare.example/globe\" "
+                           "type=\"result\"/>");
     hash = fake_store_password_hash("accounts.example",
                                     "bill@shakespeare.example");
     assert_non_null(hash);

@@ -2,7 +2,9 @@
  * test_reg_reply.c - the queries XEP-0077 replies carry, built directly
  * (reg_reply.c): the blank form with and without legacy elements,
  * <registered/> with the values on file and never a secret, redirection,
- * the changepassword and cancel forms, and the secret-free echo.
+ * the changepassword and cancel forms, and the secret-free echo; and that
+ * no answer says a text twice (one <instructions/> where the query's
+ * speaks for the form).
  */
 #include "testutil.h"
 
@@ -36,6 +38,27 @@ static char *text_of(xmpp_stanza_t *q)
     xmpp_stanza_release(q);
     return t;
 }
+
+/* How many times needle occurs in haystack. */
+static int occurrences(const char *haystack, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = haystack; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+#define ACCOUNTS_TEXT                                                          \
+    "Choose a username and password for use with this service. Please "        \
+    "also provide your email address."
+#define ACCOUNTS_FIELDS                                                        \
+    "<field type=\"hidden\" var=\"FORM_TYPE\"><value>jabber:iq:register"       \
+    "</value></field><field label=\"Username\" type=\"text-single\" "          \
+    "var=\"username\"><required/>%s</field><field label=\"Password\" "         \
+    "type=\"text-private\" var=\"password\"><required/></field><field "        \
+    "label=\"Email Address\" type=\"text-single\" var=\"email\"><required/>"   \
+    "%s</field>"
 
 static void test_blank(void **state)
 {
@@ -77,6 +100,106 @@ static void test_registered_shows_no_secret(void **state)
     assert_contains(t, "var=\"email\"><required/><value>bard@shakespeare.lit"
                        "</value>");
     assert_not_contains(t, "$2a$");
+    free(t);
+    form_data_clear(&rec.fields);
+    reg_free(reg);
+}
+
+/* Every field a jabber:iq:register element (XEP-0077 section 6, "x:data
+ * form + iq:register fields"): the configured instructions once, as the
+ * query's <instructions/>; the form has its title and fields only. */
+static void test_blank_legacy_shape(void **state)
+{
+    struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
+    char *t = text_of(reg_reply_blank(reg, ctx));
+    char want[2048];
+
+    (void)state;
+    snprintf(want, sizeof(want),
+             "<query xmlns=\"jabber:iq:register\"><instructions>" ACCOUNTS_TEXT
+             "</instructions><username/><password/><email/><x type=\"form\" "
+             "xmlns=\"jabber:x:data\"><title>Account "
+             "Registration</title>" ACCOUNTS_FIELDS "</x></query>",
+             "", "");
+    assert_string_equal(t, want);
+    free(t);
+    reg_free(reg);
+}
+
+/* Form only ("x:data form + iq:register instructions", with the x:oob URL
+ * when there is one): two different texts, each once: the query's for
+ * clients without data forms, the configured ones in the form. */
+static void test_blank_form_only_texts(void **state)
+{
+    struct conf c = contests;
+    struct reg *reg = reg_new(&c, fake_store(), &sync_env);
+    char *t = text_of(reg_reply_blank(reg, ctx));
+
+    (void)state;
+    assert_int_equal(occurrences(t, "<instructions>"), 2);
+    assert_int_equal(occurrences(t, "special contests"), 1);
+    assert_contains(t, "<x type=\"form\" xmlns=\"jabber:x:data\"><title>"
+                       "Contest Registration</title><instructions>Please "
+                       "provide the following information to sign up for "
+                       "our special contests!</instructions><field ");
+    free(t);
+    reg_free(reg);
+    c.registration.url = "https://contests.example/signup";
+    reg = reg_new(&c, fake_store(), &sync_env);
+    t = text_of(reg_reply_blank(reg, ctx));
+    assert_contains(t, "<query xmlns=\"jabber:iq:register\"><instructions>"
+                       "Use the enclosed form to register. If your client "
+                       "does not support data forms, visit "
+                       "https://contests.example/signup</instructions><x "
+                       "type=\"form\"");
+    assert_int_equal(occurrences(t, "special contests"), 1);
+    assert_contains(t, "</x><x xmlns=\"jabber:x:oob\"><url>"
+                       "https://contests.example/signup</url></x></query>");
+    free(t);
+    reg_free(reg);
+}
+
+/* Registered (XEP-0077 section 3.1): <registered/>, one <instructions/>
+ * saying so, the values on file (an empty <password/>), and the form
+ * pre-filled with its title and no sign-up instructions. */
+static void test_registered_shape(void **state)
+{
+    struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
+    struct store_record rec = {.username = "bill"};
+    char *t;
+    char want[2048];
+
+    (void)state;
+    form_data_add(&rec.fields, "username", "bill");
+    form_data_add(&rec.fields, "email", "bard@shakespeare.lit");
+    t = text_of(reg_reply_registered(reg, ctx, &rec));
+    snprintf(want, sizeof(want),
+             "<query xmlns=\"jabber:iq:register\"><registered/><instructions>"
+             "You are registered. Submit the form again to update your "
+             "registration, or send &lt;remove/&gt; to cancel it."
+             "</instructions><username>bill</username><password/><email>"
+             "bard@shakespeare.lit</email><x type=\"form\" "
+             "xmlns=\"jabber:x:data\"><title>Account "
+             "Registration</title>" ACCOUNTS_FIELDS "</x></query>",
+             "<value>bill</value>", "<value>bard@shakespeare.lit</value>");
+    assert_string_equal(t, want);
+    free(t);
+    form_data_clear(&rec.fields);
+    reg_free(reg);
+
+    /* form only: the same, without legacy elements */
+    reg = reg_new(&contests, fake_store(), &sync_env);
+    rec = (struct store_record){.state = STORE_STATE_PENDING};
+    form_data_add(&rec.fields, "first", "Juliet");
+    t = text_of(reg_reply_registered(reg, ctx, &rec));
+    assert_int_equal(occurrences(t, "<instructions>"), 1);
+    assert_contains(t, "<registered/><instructions>You are registered; your "
+                       "registration is pending");
+    assert_contains(t, "</instructions><x type=\"form\" xmlns=\"jabber:x:data"
+                       "\"><title>Contest Registration</title><field "
+                       "type=\"hidden\"");
+    assert_not_contains(t, "special contests");
+    assert_contains(t, "var=\"first\"><required/><value>Juliet</value>");
     free(t);
     form_data_clear(&rec.fields);
     reg_free(reg);
@@ -147,8 +270,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_blank, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blank_legacy_shape, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_blank_form_only_texts, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_registered_shows_no_secret, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_registered_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_echo_blanks_secrets, setup,
