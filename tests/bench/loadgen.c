@@ -19,7 +19,7 @@
  *   --sessions N         sessions (direct: simulated users) [20]
  *   --window W           iqs outstanding per session [1]
  *   --workload NAME      get | register | update | password | remove | mix
- *                        [get]
+ *                        | getupdate | unregister [get]
  *   --duration S         measured seconds [5]
  *   --warmup S           seconds run first and not measured [1]
  *   --rate R             cap on iqs sent per second, all sessions (0: none)
@@ -27,9 +27,12 @@
  *   --ping-ms MS         ... every MS ms, one at a time [20]
  *   --register-accounts  create the accounts in band first (conflict = ok)
  *   --setup-only         log every session in, then stop (no load)
- *   --tag STR            direct mode, register: fresh JIDs STR-<n>@DOMAIN
+ *   --tag STR            direct mode, register and unregister: fresh JIDs
+ *                        STR-<n>@DOMAIN, n = 1, 2, 3 ... in the order sent
  *   --label STR          copied into the JSON line
- *   --max-iq N           never send more than N iqs in all [20000000]
+ *   --max-iq N           never send more than N iqs in all [20000000];
+ *                        once all N are answered the run ends there (its
+ *                        rates over the time measured until then)
  *
  * Workloads, per session (a bare JID holds one registration per service):
  *   get       the registration form (XEP-0077 get)
@@ -43,6 +46,12 @@
  *             check): one bcrypt operation per request either way
  *   remove    <remove/> and a registration alternately, W in flight
  *   mix       get 50%, update 25%, remove 12.5%, register 12.5%
+ *   getupdate a get and an update alternately (per session): the reads and
+ *             writes of a registered user
+ *   unregister  direct mode only: <remove/> from the fresh JIDs a register
+ *             run with the same --tag created, in the same order, one each
+ *             (bound it with --max-iq to the rows that run registered:
+ *             beyond them a removal finds nothing and is an error)
  *
  * Bounded: setup 60 s, the run --warmup + --duration (at most 3600 s),
  * then at most 10 s draining; --max-iq.  A benchmark tool: it prints
@@ -68,9 +77,19 @@ enum kind { K_GET, K_REG, K_UPD, K_PASS, K_REM, K_PING, K_COUNT };
 static const char *const kind_name[K_COUNT] = {"get",      "register", "update",
                                                "password", "remove",   "ping"};
 
-enum workload { W_GET, W_REGISTER, W_UPDATE, W_PASSWORD, W_REMOVE, W_MIX };
-static const char *const workload_name[] = {"get",      "register", "update",
-                                            "password", "remove",   "mix"};
+enum workload {
+    W_GET,
+    W_REGISTER,
+    W_UPDATE,
+    W_PASSWORD,
+    W_REMOVE,
+    W_MIX,
+    W_GETUPDATE,
+    W_UNREGISTER
+};
+static const char *const workload_name[] = {"get",       "register",  "update",
+                                            "password",  "remove",    "mix",
+                                            "getupdate", "unregister"};
 
 static const enum kind mix_cycle[8] = {K_GET, K_UPD, K_GET, K_REM,
                                        K_GET, K_REG, K_GET, K_UPD};
@@ -382,6 +401,10 @@ static enum kind next_kind(struct sess *s)
         return K_PASS;
     case W_REMOVE:
         return step % 2 ? K_REG : K_REM;
+    case W_GETUPDATE:
+        return step % 2 ? K_UPD : K_GET;
+    case W_UNREGISTER:
+        return K_REM;
     case W_MIX:
     default:
         return mix_cycle[step % 8];
@@ -406,7 +429,8 @@ static void issue(struct sess *s, int k, uint64_t now)
     sl->sent_us = now;
     res.sent_total++;
     if (opt.direct) {
-        if (kind == K_REG && opt.workload == W_REGISTER) {
+        if ((kind == K_REG && opt.workload == W_REGISTER) ||
+            opt.workload == W_UNREGISTER) {
             static unsigned long long fresh;
             snprintf(from, sizeof(from), " from='%s-%llu@%s/bench'", opt.tag,
                      ++fresh, opt.domain);
@@ -731,6 +755,17 @@ static void direct_accept(int port, const char *secret, const char *jid)
 
 /* ---- main --------------------------------------------------------------- */
 
+/* The iqs sent and not answered yet, pings included. */
+static long long outstanding(void)
+{
+    long long busy = 0;
+
+    for (int i = 0; i < nsess; i++)
+        for (int k = 0; k < (sessions[i].ping ? 1 : opt.window); k++)
+            busy += sessions[i].slots[k].busy;
+    return busy;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: loadgen --port C2S_PORT --to JID [options]\n"
@@ -867,7 +902,8 @@ int main(int argc, char **argv)
     if (!opt.to || opt.sessions < 1 || opt.sessions > 10000 || opt.window < 1 ||
         opt.window > 1000 || opt.duration <= 0 || opt.duration > 3600 ||
         opt.warmup < 0 || opt.warmup > 600 || (!opt.direct && !opt.port) ||
-        (opt.direct && opt.ping_to))
+        (opt.direct && opt.ping_to) ||
+        (!opt.direct && opt.workload == W_UNREGISTER))
         usage();
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -950,6 +986,11 @@ int main(int argc, char **argv)
         int timeout = 50;
         if (now >= t_meas1)
             break;
+        if (res.sent_total >= opt.max_iq && outstanding() == 0) {
+            /* --max-iq reached: the measured window ends now */
+            t_meas1 = now > t_meas0 ? now : t_meas0;
+            break;
+        }
         drain_waiting(now);
         if (waiting.head != waiting.tail)
             timeout = 1;
@@ -970,10 +1011,7 @@ int main(int argc, char **argv)
     /* drain what is outstanding, 10 s at most */
     end = bx_now_us() + 10 * 1000000ull;
     for (;;) {
-        long long busy = 0;
-        for (int i = 0; i < nsess; i++)
-            for (int k = 0; k < (sessions[i].ping ? 1 : opt.window); k++)
-                busy += sessions[i].slots[k].busy;
+        long long busy = outstanding();
         res.lost = busy;
         if (busy == 0 || bx_now_us() > end || interrupted)
             break;

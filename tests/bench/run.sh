@@ -4,10 +4,14 @@
 #   tests/bench/run.sh [--server prosody|ejabberd|both] [--quick]
 #                      [--reps R] [--duration S] [--levels "20x1 50x4"]
 #                      [--workloads "get register ..."] [--no-direct]
+#                      [--no-stmt] [--stmt-levels "50x4"]
+#                      [--durable yes|no] [--fast-fsync]
+#                      [--compare OLD_BIN NEW_BIN]
 #                      [--instances "1 2 3"] [--out DIR] [--keep]
 #
 # Starts, as the harness does (tests/harness: the unprivileged user
-# registrar-test, free loopback ports), a throwaway PostgreSQL and the XMPP
+# registrar-test, free loopback ports), a throwaway PostgreSQL (durable by
+# default: fsync, synchronous_commit and full_page_writes on) and the XMPP
 # server(s); then three systems on their own component JIDs:
 #   echo       tests/bench/echo_component (C, answers every iq at once):
 #              the ceiling
@@ -16,15 +20,39 @@
 #   registrar  $REGISTRAR_BIN (default build/registrar, else build/bench/
 #              registrar), two services: reg.localhost (first/last/email)
 #              and regpw.localhost (username/password/email, bcrypt cost
-#              $BENCH_HASH_COST, default 10)
+#              $BENCH_HASH_COST, default 10); its GET /metrics on a free
+#              port (the read cache's counters, when it has them)
 # creates the accounts in band (bench1..bench50, benchping), and for each
 # workload and level runs the three systems alternated, R repetitions
 # (tests/bench/bench.py); then direct mode (the load generator as the
-# XEP-0114 server) beside pgbench on the same cluster, alternated too; then
-# prints the table, the medians and every ratio of the targets, with the
-# date and the machine.  Stops everything it started, by PID, on exit.
+# XEP-0114 server) beside pgbench on the same cluster, alternated too;
+# then the database's CPU per statement (direct mode: registrar on
+# update, registered get, registration and removal, each beside its
+# pgbench floors, tests/bench/pgbench/floor_*.sql); then prints the
+# tables, the medians and every ratio of the targets, with the date, the
+# machine and the cluster's durability.  Stops everything it started, by
+# PID, on exit.
 #
+#   --workloads  of get register update password remove mix getupdate
+#                (getupdate: a get and an update alternately per session)
 #   --quick      one level (50x4), one repetition, 2 s per run
+#   --no-direct  no direct mode and no per-statement figures
+#   --no-stmt    direct mode without the per-statement figures
+#   --stmt-levels "50x4"
+#                the levels of the per-statement figures (default 50x4)
+#   --durable no, --fast-fsync
+#                the harness's cluster as the tests have it: fsync,
+#                synchronous_commit and full_page_writes off (the
+#                benchmark's figures before issue 19); default: durable
+#   --compare OLD_BIN NEW_BIN
+#                two registrar binaries instead of one, in the same run:
+#                registrar-old (OLD_BIN, database "registrar", JIDs
+#                rego/regpwo.localhost) and registrar-new (NEW_BIN, its own
+#                database "registrar_new" migrated by NEW_BIN, JIDs
+#                regn/regpwn.localhost), both attached to the same server,
+#                on the same cluster, alternated with echo and slixmpp in
+#                every repetition; the report ends with every figure of
+#                the two side by side and new/old
 #   --instances "1 2 3"
 #                ejabberd only: instead of the three systems, registrar
 #                with 1, 2, 3 ... processes on one component JID each
@@ -41,8 +69,9 @@
 #
 # Environment: REGISTRAR_BIN, BENCH_BUILD (where loadgen & co are built;
 # default build/bench, built there when missing), BENCH_HASH_COST,
-# BENCH_PGBENCH_CLIENTS (2), BENCH_WORKDIR (default: a new
-# /tmp/bench-run.XXXXXX, removed after a complete run unless --keep).
+# BENCH_PGBENCH_CLIENTS (2), BENCH_DIRECT_LEVELS ("50x4 50x16"; --quick:
+# 50x4), BENCH_WORKDIR (default: a new /tmp/bench-run.XXXXXX, removed
+# after a complete run unless --keep).
 # Needs root (it creates and switches to registrar-test), postgresql-15
 # with postgresql-contrib (pgbench), prosody and/or ejabberd,
 # python3-slixmpp, python3-yaml (ejabberd); exit 77 when a package is
@@ -61,23 +90,19 @@ if [ -z "${REGISTRAR_BIN:-}" ]; then
         REGISTRAR_BIN=$BENCH_BUILD/registrar
     fi
 fi
-# shellcheck source=tests/harness/suite.sh
-. "$ROOT/tests/harness/suite.sh"
-BENCH=$ROOT/tests/bench
-
-# the servers log at their quietest useful level: a debug log of every
-# stanza would be what the benchmark measures
-export PROSODY_LOG_LEVEL=${PROSODY_LOG_LEVEL:-warn}
-export EJABBERD_LOG_LEVEL=${EJABBERD_LOG_LEVEL:-warning}
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 SERVERS=prosody
 QUICK=0
 REPS=3
 DURATION=5
 WARMUP=1
 LEVELS="20x1 50x4 50x16"
-WORKLOADS="get register update password remove mix"
+WORKLOADS="get register update password remove mix getupdate"
 DIRECT=1
+STMT=1
+STMT_LEVELS=50x4
+DURABLE=1
+COMPARE_OLD=
+COMPARE_NEW=
 OUT=
 KEEP=0
 HASH_COST=${BENCH_HASH_COST:-10}
@@ -92,6 +117,7 @@ usage()
     exit 64
 }
 
+ARGS="$*"
 while [ $# -gt 0 ]; do
     case $1 in
     --server) SERVERS=$2; shift ;;
@@ -101,6 +127,20 @@ while [ $# -gt 0 ]; do
     --levels) LEVELS=$2; shift ;;
     --workloads) WORKLOADS=$2; shift ;;
     --no-direct) DIRECT=0 ;;
+    --no-stmt) STMT=0 ;;
+    --stmt-levels) STMT_LEVELS=$2; shift ;;
+    --durable)
+        case ${2:-} in
+        yes|on|1) DURABLE=1 ;;
+        no|off|0) DURABLE=0 ;;
+        *) echo "bench: --durable yes or no" >&2; exit 64 ;;
+        esac
+        shift ;;
+    --fast-fsync) DURABLE=0 ;;
+    --compare)
+        [ $# -ge 3 ] || usage
+        COMPARE_OLD=$2 COMPARE_NEW=$3
+        shift 2 ;;
     --instances) INSTANCES=$2; shift ;;
     --out) OUT=$2; shift ;;
     --keep) KEEP=1 ;;
@@ -110,6 +150,21 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ "$SERVERS" = both ] && SERVERS="prosody ejabberd"
+if [ -n "$COMPARE_OLD" ]; then
+    for b in "$COMPARE_OLD" "$COMPARE_NEW"; do
+        [ -x "$b" ] || { echo "bench: --compare: no binary at $b" >&2; exit 64; }
+    done
+    [ -z "$INSTANCES" ] || {
+        echo "bench: --compare and --instances do not go together" >&2
+        exit 64
+    }
+    COMPARE_OLD=$(cd "$(dirname "$COMPARE_OLD")" && pwd)/$(basename "$COMPARE_OLD")
+    COMPARE_NEW=$(cd "$(dirname "$COMPARE_NEW")" && pwd)/$(basename "$COMPARE_NEW")
+    [ "$COMPARE_OLD" != "$COMPARE_NEW" ] ||
+        echo "bench: --compare: the same binary twice (an A/A run)" >&2
+    # the suite's binary (the first database's migration, --check-config)
+    REGISTRAR_BIN=$COMPARE_OLD
+fi
 if [ -n "$INSTANCES" ]; then
     # Prosody accepts one connection per component JID
     [ "$SERVERS" = ejabberd ] || {
@@ -128,25 +183,52 @@ if [ -n "$INSTANCES" ]; then
         }
     done
 fi
+for w in $WORKLOADS; do
+    case $w in
+    get|register|update|password|remove|mix|getupdate) ;;
+    *) echo "bench: --workloads: no workload '$w'" >&2; exit 64 ;;
+    esac
+done
+for l in $LEVELS $STMT_LEVELS ${BENCH_DIRECT_LEVELS:-}; do
+    case $l in
+    [1-9]*x[1-9]*) ;;
+    *) echo "bench: '$l' is not a level SESSIONSxWINDOW" >&2; exit 64 ;;
+    esac
+done
 if [ "$QUICK" = 1 ]; then
     LEVELS="50x4"
     REPS=1
     DURATION=2
     WARMUP=0.5
 fi
+[ "$DIRECT" = 1 ] || STMT=0
 DIRECT_LEVELS=${BENCH_DIRECT_LEVELS:-$( [ "$QUICK" = 1 ] && echo 50x4 || echo "50x4 50x16")}
+
+# shellcheck source=tests/harness/suite.sh
+. "$ROOT/tests/harness/suite.sh"
+BENCH=$ROOT/tests/bench
+
+# the servers log at their quietest useful level: a debug log of every
+# stanza would be what the benchmark measures
+export PROSODY_LOG_LEVEL=${PROSODY_LOG_LEVEL:-warn}
+export EJABBERD_LOG_LEVEL=${EJABBERD_LOG_LEVEL:-warning}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
 # ---------------------------------------------------------------- binaries
 
 LOADGEN=$BENCH_BUILD/tests/bench/loadgen
 ECHO_BIN=$BENCH_BUILD/tests/bench/echo_component
 HASH_BIN=$BENCH_BUILD/tests/bench/bench_hash
-# always brought up to date (a stale binary would be measured otherwise)
-echo "bench: building in $BENCH_BUILD" >&2
+# always brought up to date (a stale binary would be measured otherwise);
+# registrar too when it is the one measured
+TARGETS="loadgen echo_component bench_hash"
+[ "$REGISTRAR_BIN" = "$BENCH_BUILD/registrar" ] && TARGETS="registrar $TARGETS"
+echo "bench: building $TARGETS in $BENCH_BUILD" >&2
+# shellcheck disable=SC2086  # a list
 { [ -f "$BENCH_BUILD/CMakeCache.txt" ] ||
     cmake -S "$ROOT" -B "$BENCH_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         >/dev/null; } && cmake --build "$BENCH_BUILD" -j "$(nproc)" --target \
-    registrar loadgen echo_component bench_hash >/dev/null ||
+    $TARGETS >/dev/null ||
     { echo "bench: build failed" >&2; exit 1; }
 
 # root, the registrar binary, the tools (exit 77 when one is missing), the
@@ -158,10 +240,56 @@ SUITE_KEEP=$KEEP
 
 # ---------------------------------------------------------------- start
 
+# the registrars measured: one, or two with --compare (each with its own
+# database, JIDs reg<SUFFIX>.localhost and regpw<SUFFIX>.localhost)
+if [ -n "$COMPARE_OLD" ]; then
+    REG_NAMES=(registrar-old registrar-new)
+    REG_BINS=("$COMPARE_OLD" "$COMPARE_NEW")
+    REG_DBS=(registrar registrar_new)
+    REG_SUFFIX=(o n)
+else
+    REG_NAMES=(registrar)
+    REG_BINS=("$REGISTRAR_BIN")
+    REG_DBS=(registrar)
+    REG_SUFFIX=("")
+fi
 S_REG=$(suite_secret) S_REGPW=$(suite_secret) S_ECHO=$(suite_secret)
 S_SLIX=$(suite_secret) S_SLIXPW=$(suite_secret)
 
+# superuser SQL on the cluster: bench_psql DB ARGS...
+bench_psql()
+{
+    local db=$1
+    shift
+    timeout 120 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
+        -p "$PGPORT" -U postgres -d "$db" "$@"
+}
+
+export PG_DURABLE=$DURABLE
 suite_start_pg
+for i in "${!REG_NAMES[@]}"; do
+    db=${REG_DBS[i]}
+    [ "$db" = registrar ] && continue
+    # a database of its own, migrated by its own binary (a newer schema
+    # may not be one an older binary runs on)
+    say "database $db for ${REG_NAMES[i]}, migrated by ${REG_BINS[i]}"
+    { bench_psql postgres -c "CREATE DATABASE $db OWNER postgres ENCODING 'UTF8' TEMPLATE template0" &&
+        bench_psql "$db" -c 'CREATE EXTENSION IF NOT EXISTS pgcrypto' &&
+        timeout 120 "${REG_BINS[i]}" --migrate --database \
+            "host=127.0.0.1 port=$PGPORT dbname=$db user=postgres" \
+            >"$WORK/migrate-$db.log" 2>&1 &&
+        bench_psql "$db" -c 'GRANT registrar_service TO registrar'; } ||
+        { cat "$WORK/migrate-$db.log" >&2; say "cannot set up database $db"; exit 1; }
+done
+# what ran, as the cluster says
+DB_SETTINGS=$(bench_psql registrar -At -c "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')")
+DB_FS=$(df -PT "$WORK/pg/data" 2>/dev/null | awk 'NR == 2 { print $2 " on " $1 }')
+if [ "$DURABLE" = 1 ]; then
+    DATABASE="durable ($DB_SETTINGS; data on $DB_FS)"
+else
+    DATABASE="NOT durable, --durable no ($DB_SETTINGS; data on $DB_FS)"
+fi
+say "PostgreSQL: $DATABASE"
 
 HASH_MS=$("$HASH_BIN" 1 "$HASH_COST" | sed -n "s/^ *cost *$HASH_COST: *\([0-9.]*\) ms.*/\1/p")
 [ -n "$HASH_MS" ] || HASH_MS=0
@@ -186,8 +314,10 @@ LEVELS_JSON=$(json_list $LEVELS)
 WORKLOADS_JSON=$(json_list $WORKLOADS)
 # shellcheck disable=SC2086
 DIRECT_LEVELS_JSON=$(json_list $DIRECT_LEVELS)
+# shellcheck disable=SC2086
+STMT_LEVELS_JSON=$(json_list $STMT_LEVELS)
 MAX_SESSIONS=0
-for l in $LEVELS $DIRECT_LEVELS; do
+for l in $LEVELS $DIRECT_LEVELS $STMT_LEVELS; do
     n=${l%x*}
     [ "$n" -gt "$MAX_SESSIONS" ] && MAX_SESSIONS=$n
 done
@@ -223,6 +353,40 @@ start_peer()
     esac
 }
 
+# bench_conf NAME BIN DB SERVICE KEY=VALUE ...: $WORK/NAME.conf as
+# suite_conf makes it, logging in to database DB, with GET /metrics on a
+# free port (METRICS_URL); checked by BIN. A BIN that refuses the metrics
+# section (older than issue 18) runs without it: no cache figures.
+bench_conf()
+{
+    local name=$1 bin=$2 db=$3 service=$4 conf=$WORK/$1.conf out port
+    local metrics attempt
+    shift 4
+    port=$(free_port) || { say "no free port"; exit 1; }
+    metrics="metrics { listen = \"127.0.0.1:$port\" }"
+    METRICS_URL=http://127.0.0.1:$port/metrics
+    for attempt in 1 2; do
+        ( umask 077; "$PY" "$HARNESS/registrar.py" conf "$service" \
+            CONNINFO="host=127.0.0.1 port=$PGPORT dbname=$db user=registrar" \
+            METRICS="$metrics" "$@" >"$conf" ) || exit 1
+        out=$(timeout 20 "$bin" --check-config --config "$conf" 2>&1) &&
+            return 0
+        [ "$attempt" = 1 ] || break
+        say "$bin refuses the metrics section: $name runs without it (no cache figures)"
+        metrics='' METRICS_URL=''
+    done
+    say "registrar --check-config rejects $conf ($name):"
+    printf '%s\n' "$out" >&2
+    exit 1
+}
+
+# reg_start NAME BIN: registrar BIN on $WORK/NAME.conf; REGISTRAR_PID
+reg_start()
+{
+    REGISTRAR_BIN=$2 suite_registrar_start "$1"
+    REGISTRAR_PID=${REG_PID[$1]}
+}
+
 # create_accounts: bench1..benchN and benchping, in band, through echo
 create_accounts()
 {
@@ -251,6 +415,18 @@ json_tail()
  "pgbench_clients": %s}\n' "$DURATION" "$WARMUP" "$RESULTS" "$PGBENCH_CLIENTS"
 }
 
+# sys_json NAME KIND JID PW_JID PID PW_PID [DB METRICS_URL [PORT SECRET]]:
+# a system of bench.py's input (with PORT: direct mode's)
+sys_json()
+{
+    printf '{"name": "%s", "kind": "%s", "jid": "%s", "pw_jid": "%s",
+    "pid": %s, "pw_pid": %s' "$1" "$2" "$3" "$4" "$5" "$6"
+    [ -z "${7:-}" ] || printf ', "db": "%s", "metrics": "%s"' "$7" "${8:-}"
+    [ -z "${9:-}" ] || printf ',
+    "direct": {"port": %s, "secret": "%s"}' "$9" "${10}"
+    printf '}'
+}
+
 # instances_c2s SERVER: --instances through SERVER (ejabberd): the echo
 # component and, for each N of $INSTANCES, N registrar processes on
 # regN.localhost (domain_balancing bare_source, component_number N, when
@@ -269,10 +445,12 @@ instances_c2s()
     start_peer "echo-$server" echo.localhost "$S_ECHO" "$XMPP_COMPONENT_PORT"
     ECHO_PID=$SPAWNED
     suite_wait_log "echo-$server" "attached as" 1 30 "$ECHO_PID" || exit 1
-    systems="{\"name\": \"echo\", \"jid\": \"echo.localhost\",
-    \"pw_jid\": \"echo.localhost\", \"pid\": $ECHO_PID, \"pw_pid\": $ECHO_PID}"
+    systems=$(sys_json echo echo echo.localhost echo.localhost "$ECHO_PID" \
+        "$ECHO_PID")
     for n in $INSTANCES; do
-        suite_conf "registrar-x$n" bench JID="reg$n.localhost" SECRET="$S_REG"
+        # several processes, one file: no metrics port
+        suite_conf "registrar-x$n" bench JID="reg$n.localhost" \
+            SECRET="$S_REG" METRICS=
         pids=()
         for ((i = 1; i <= n; i++)); do
             suite_registrar_start "registrar-x$n-$i" "$WORK/registrar-x$n.conf"
@@ -283,9 +461,9 @@ instances_c2s()
                 "${pids[i - 1]}" || exit 1
         done
         systems+=",
-   {\"name\": \"registrar-x$n\", \"instances\": $n,
+   {\"name\": \"registrar-x$n\", \"kind\": \"registrar\", \"instances\": $n,
     \"jid\": \"reg$n.localhost\", \"pw_jid\": \"reg$n.localhost\",
-    \"pid\": ${pids[0]}, \"pw_pid\": ${pids[0]},
+    \"pid\": ${pids[0]}, \"pw_pid\": ${pids[0]}, \"db\": \"registrar\",
     \"pids\": [$(IFS=,; echo "${pids[*]}")]}"
     done
     create_accounts
@@ -310,14 +488,13 @@ for server in $SERVERS; do
         instances_c2s "$server"
         continue
     fi
-    start_server "$server" reg.localhost "$S_REG" regpw.localhost "$S_REGPW" \
-        echo.localhost "$S_ECHO" slix.localhost "$S_SLIX" \
-        slixpw.localhost "$S_SLIXPW"
-    suite_conf "registrar-$server" bench+bench_pw JID=reg.localhost \
-        SECRET="$S_REG" PW_JID=regpw.localhost PW_SECRET="$S_REGPW" \
-        HASH_COST="$HASH_COST"
-    suite_registrar_start "registrar-$server"
-    REGISTRAR_PID=${REG_PID[registrar-$server]}
+    comps=()
+    for i in "${!REG_NAMES[@]}"; do
+        comps+=("reg${REG_SUFFIX[i]}.localhost" "$S_REG"
+                "regpw${REG_SUFFIX[i]}.localhost" "$S_REGPW")
+    done
+    start_server "$server" "${comps[@]}" echo.localhost "$S_ECHO" \
+        slix.localhost "$S_SLIX" slixpw.localhost "$S_SLIXPW"
     start_peer "echo-$server" echo.localhost "$S_ECHO" "$XMPP_COMPONENT_PORT"
     ECHO_PID=$SPAWNED
     start_peer "slix-$server" slix.localhost "$S_SLIX" "$XMPP_COMPONENT_PORT"
@@ -325,9 +502,22 @@ for server in $SERVERS; do
     start_peer "slixpw-$server" slixpw.localhost "$S_SLIXPW" \
         "$XMPP_COMPONENT_PORT" username,password,email
     SLIXPW_PID=$SPAWNED
-    # one process, two services: two attachments
-    suite_wait_log "registrar-$server" "attached to" 2 30 "$REGISTRAR_PID" ||
-        exit 1
+    systems="$(sys_json echo echo echo.localhost echo.localhost "$ECHO_PID" "$ECHO_PID"),
+   $(sys_json slixmpp slixmpp slix.localhost slixpw.localhost "$SLIX_PID" "$SLIXPW_PID")"
+    for i in "${!REG_NAMES[@]}"; do
+        name=${REG_NAMES[i]} sfx=${REG_SUFFIX[i]}
+        bench_conf "$name-$server" "${REG_BINS[i]}" "${REG_DBS[i]}" \
+            bench+bench_pw JID="reg$sfx.localhost" SECRET="$S_REG" \
+            PW_JID="regpw$sfx.localhost" PW_SECRET="$S_REGPW" \
+            HASH_COST="$HASH_COST"
+        reg_start "$name-$server" "${REG_BINS[i]}"
+        # one process, two services: two attachments
+        suite_wait_log "$name-$server" "attached to" 2 30 "$REGISTRAR_PID" ||
+            exit 1
+        systems+=",
+   $(sys_json "$name" registrar "reg$sfx.localhost" "regpw$sfx.localhost" \
+        "$REGISTRAR_PID" "$REGISTRAR_PID" "${REG_DBS[i]}" "$METRICS_URL")"
+    done
     suite_wait_log "echo-$server" "attached as" 1 30 "$ECHO_PID" || exit 1
     suite_wait_log "slix-$server" "attached as" 1 30 "$SLIX_PID" || exit 1
     suite_wait_log "slixpw-$server" "attached as" 1 30 "$SLIXPW_PID" || exit 1
@@ -337,12 +527,7 @@ for server in $SERVERS; do
         json_head "$server"
         cat <<EOF
  "systems": [
-   {"name": "echo", "jid": "echo.localhost", "pw_jid": "echo.localhost",
-    "pid": $ECHO_PID, "pw_pid": $ECHO_PID},
-   {"name": "slixmpp", "jid": "slix.localhost", "pw_jid": "slixpw.localhost",
-    "pid": $SLIX_PID, "pw_pid": $SLIXPW_PID},
-   {"name": "registrar", "jid": "reg.localhost", "pw_jid": "regpw.localhost",
-    "pid": $REGISTRAR_PID, "pw_pid": $REGISTRAR_PID}],
+   $systems],
  "workloads": $WORKLOADS_JSON, "levels": $LEVELS_JSON, "reps": $REPS,
 EOF
         json_tail
@@ -354,29 +539,31 @@ done
 if [ "$DIRECT" = 1 ]; then
     say "=== direct mode and pgbench"
     # the load generator is the XEP-0114 server, one port per system
-    D_REG=$(free_port) D_ECHO=$(free_port) D_SLIX=$(free_port)
-    suite_conf registrar-direct bench JID=reg.localhost SECRET="$S_REG" \
-        XMPP_PORT="$D_REG"
-    suite_registrar_start registrar-direct
-    REGISTRAR_PID=${REG_PID[registrar-direct]}
+    D_ECHO=$(free_port) D_SLIX=$(free_port)
     start_peer echo-direct echo.localhost "$S_ECHO" "$D_ECHO"
     ECHO_PID=$SPAWNED
     start_peer slix-direct slix.localhost "$S_SLIX" "$D_SLIX"
     SLIX_PID=$SPAWNED
+    systems="$(sys_json echo echo echo.localhost echo.localhost "$ECHO_PID" "$ECHO_PID" "" "" "$D_ECHO" "$S_ECHO"),
+   $(sys_json slixmpp slixmpp slix.localhost slix.localhost "$SLIX_PID" "$SLIX_PID" "" "" "$D_SLIX" "$S_SLIX")"
+    for i in "${!REG_NAMES[@]}"; do
+        name=${REG_NAMES[i]} sfx=${REG_SUFFIX[i]}
+        port=$(free_port)
+        bench_conf "$name-direct" "${REG_BINS[i]}" "${REG_DBS[i]}" bench \
+            JID="reg$sfx.localhost" SECRET="$S_REG" XMPP_PORT="$port"
+        reg_start "$name-direct" "${REG_BINS[i]}"
+        systems+=",
+   $(sys_json "$name" registrar "reg$sfx.localhost" "reg$sfx.localhost" \
+        "$REGISTRAR_PID" "$REGISTRAR_PID" "${REG_DBS[i]}" "$METRICS_URL" \
+        "$port" "$S_REG")"
+    done
     {
         json_head
         cat <<EOF
  "systems": [
-   {"name": "echo", "jid": "echo.localhost", "pw_jid": "echo.localhost",
-    "pid": $ECHO_PID, "pw_pid": $ECHO_PID,
-    "direct": {"port": $D_ECHO, "secret": "$S_ECHO"}},
-   {"name": "slixmpp", "jid": "slix.localhost", "pw_jid": "slix.localhost",
-    "pid": $SLIX_PID, "pw_pid": $SLIX_PID,
-    "direct": {"port": $D_SLIX, "secret": "$S_SLIX"}},
-   {"name": "registrar", "jid": "reg.localhost", "pw_jid": "reg.localhost",
-    "pid": $REGISTRAR_PID, "pw_pid": $REGISTRAR_PID,
-    "direct": {"port": $D_REG, "secret": "$S_REG"}}],
+   $systems],
  "levels": $DIRECT_LEVELS_JSON, "reps": $REPS,
+ "stmt_levels": $( [ "$STMT" = 1 ] && echo "$STMT_LEVELS_JSON" || echo "[]"),
 EOF
         json_tail
     } >"$WORK/direct.json"
@@ -384,15 +571,29 @@ EOF
     suite_stop_all
 fi
 
-cat >"$WORK/meta.json" <<EOF
-{"date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
- "registrar": "$("$REGISTRAR_BIN" --version 2>&1 | head -n 1) ($REGISTRAR_BIN)",
+version()
+{
+    "$1" --version 2>&1 | head -n 1
+}
+{
+    echo "{\"date\": \"$(date -u '+%Y-%m-%d %H:%M UTC')\","
+    if [ -n "$COMPARE_OLD" ]; then
+        echo " \"registrar-old\": \"$(version "$COMPARE_OLD") ($COMPARE_OLD)\","
+        echo " \"registrar-new\": \"$(version "$COMPARE_NEW") ($COMPARE_NEW)\","
+        echo " \"compare_old\": \"registrar-old\", \"compare_new\": \"registrar-new\","
+    else
+        echo " \"registrar\": \"$(version "$REGISTRAR_BIN") ($REGISTRAR_BIN)\","
+    fi
+    cat <<EOF
  "servers": "$SERVERS ($(dpkg-query -W -f='${Version}' prosody 2>/dev/null) / $(dpkg-query -W -f='${Version}' ejabberd 2>/dev/null))",
+ "database": "$DATABASE",
  "reps": $REPS, "duration": "${WARMUP}s warm-up + ${DURATION}s measured per run",
 $( [ -z "$INSTANCES" ] || echo " \"instances\": \"$INSTANCES (registrar processes per JID; ejabberd domain_balancing bare_source for N >= 2)\",")
+ "command": "tests/bench/run.sh $ARGS",
  "hash_ms": $HASH_MS, "hash_cost": $HASH_COST,
  "pgbench_clients": $PGBENCH_CLIENTS}
 EOF
+} >"$WORK/meta.json"
 "$PY" "$BENCH/bench.py" report "$WORK/meta.json" "$RESULTS" | tee "$WORK/report.txt"
 if [ -n "$OUT" ]; then
     mkdir -p "$OUT" && cp "$RESULTS" "$WORK/report.txt" "$OUT/"

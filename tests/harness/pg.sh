@@ -13,6 +13,11 @@
 #                     REGISTRAR_CONNINFO logs in as "registrar".
 #                     A DIR that exists is cleaned first (a server still
 #                     running there is stopped).
+#                     Not durable (fsync, synchronous_commit and
+#                     full_page_writes off: a test's cluster is thrown
+#                     away) unless PG_DURABLE=1: then PostgreSQL's own
+#                     defaults, all three on, as registrar is meant to
+#                     run (the benchmark's default, tests/bench/run.sh).
 #   pg.sh migrate DIR BIN
 #                     what an operator does once per database (doc/operating.md
 #                     "Database set-up and roles"): BIN --migrate --database with the
@@ -108,17 +113,19 @@ pg_start()
         harness_die "initdb failed in $dir/data"
     fi
 
+    local durability=off
+    [ "${PG_DURABLE:-0}" = 1 ] && durability=on
     for attempt in 1 2 3 4 5; do
         port=$(free_port) || harness_die "no free port"
         cat >>"$dir/data/postgresql.conf" <<EOF
 
-# --- tests/harness/pg.sh (attempt $attempt) ---
+# --- tests/harness/pg.sh (attempt $attempt; PG_DURABLE=${PG_DURABLE:-0}) ---
 port = $port
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$dir'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+fsync = $durability
+synchronous_commit = $durability
+full_page_writes = $durability
 max_connections = 100
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
@@ -146,7 +153,7 @@ EOF
         harness_die "cannot create extension pgcrypto"
 
     pg_env "$dir" "$port" >"$dir/env"
-    harness_log "postgres running on 127.0.0.1:$port (pid $(pg_pid "$dir")), env in $dir/env"
+    harness_log "postgres running on 127.0.0.1:$port (pid $(pg_pid "$dir"), fsync/synchronous_commit/full_page_writes $durability), env in $dir/env"
 }
 
 # pg_env DIR PORT: the lines of DIR/env for the cluster in DIR on PORT
