@@ -851,6 +851,8 @@ static const struct option options[] = {
              LIMIT, RELOAD),
     ROW_UINT(LIMITS, "inflight_total", CONF(limits.inflight_total), 1024, LIMIT,
              RELOAD),
+    ROW_UINT(LIMITS, "cache_entries", CONF(limits.cache_entries), 10000,
+             RANGE(0, 10000000), RESTART),
 
     /* the endpoint of metrics.c: none by default */
     ROW_STR(METRICS, "listen", CONF(metrics.listen), NULL, RESTART,

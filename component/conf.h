@@ -110,6 +110,9 @@ struct conf_limits {
     unsigned domain_burst, domain_per_minute;
     unsigned global_burst, global_per_minute;
     unsigned inflight_per_jid, inflight_total;
+    /* the cache of registered gets: at most this many registrations
+     * (store_set_cache); 0: none */
+    unsigned cache_entries;
 };
 
 /* The metrics endpoint (metrics.c): "HOST:PORT", "[V6]:PORT" or the

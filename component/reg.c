@@ -150,6 +150,11 @@ struct reg *reg_new(const struct conf *conf, struct store *store,
     build_legacy_password_form(reg);
     reg->limiter =
         limiter_new(&conf->limits, &conf->registration.local_domains);
+    /* the same cap at every reload (a RESTART option): set once */
+    if (!store_set_cache(store, conf->component.jid,
+                         conf->limits.cache_entries))
+        log_warn("reg", "%s: no memory for the cache of registered gets",
+                 conf->component.jid);
     if (!reg->limiter || !build_side_forms(reg)) {
         reg_free(reg);
         return NULL;
@@ -396,6 +401,7 @@ void reg_handle(struct reg *reg, struct iq_req *req)
         xmpp_stanza_release(q);
         reg_op_done(op);
     } else {
-        store_get(reg->store, reg_op_service(op), op->bare, NULL, on_get, op);
+        /* a reply only: the cache may answer (store.h) */
+        store_get_cached(reg->store, reg_op_service(op), op->bare, on_get, op);
     }
 }

@@ -48,6 +48,12 @@ static const char *const refusal_names[STATS_NREFUSALS] = {
     [STATS_REFUSED_COMMAND_SESSIONS] = "command_sessions",
 };
 
+static const char *const cache_drop_names[STATS_NCACHE_DROPS] = {
+    [STATS_CACHE_CAPACITY] = "capacity",
+    [STATS_CACHE_CHANGED] = "changed",
+    [STATS_CACHE_RESET] = "reset",
+};
+
 static const char *const txn_names[STATS_NTXN] = {
     [STATS_TXN_COMMIT] = "commit",
     [STATS_TXN_ERROR] = "error",
@@ -106,6 +112,9 @@ struct stats_service {
     counter notices;
     level sessions;
     level registrations[STORE_NSTATES]; /* -1: not read yet */
+    counter cache_hits, cache_misses;
+    counter cache_drops[STATS_NCACHE_DROPS];
+    level cache_entries, cache_max;
 };
 
 struct histogram {
@@ -277,6 +286,27 @@ void stats_set_registrations(struct stats_service *svc, enum store_state state,
 {
     if (svc && (size_t)state < STORE_NSTATES)
         set(&svc->registrations[state], (int64_t)n);
+}
+
+void stats_cache_lookup(struct stats_service *svc, bool hit)
+{
+    if (svc)
+        add(hit ? &svc->cache_hits : &svc->cache_misses, 1);
+}
+
+void stats_cache_dropped(struct stats_service *svc, enum stats_cache_drop why,
+                         unsigned n)
+{
+    if (svc && why < STATS_NCACHE_DROPS)
+        add(&svc->cache_drops[why], n);
+}
+
+void stats_cache_entries(struct stats_service *svc, unsigned n, unsigned max)
+{
+    if (!svc)
+        return;
+    set(&svc->cache_entries, n);
+    set(&svc->cache_max, max);
 }
 
 /* ---- the process ------------------------------------------------------- */
@@ -484,6 +514,19 @@ static void render_services(struct out *o, const struct stats *s)
          offsetof(struct stats_service, notices), true},
         {"registrar_adhoc_sessions", "Ad-hoc command sessions open.",
          offsetof(struct stats_service, sessions), false},
+        {"registrar_cache_hits_total",
+         "Registered gets answered from the cache.",
+         offsetof(struct stats_service, cache_hits), true},
+        {"registrar_cache_misses_total",
+         "Registered gets the cache could not answer (read from the "
+         "database).",
+         offsetof(struct stats_service, cache_misses), true},
+        {"registrar_cache_entries", "Entries in the cache of registered gets.",
+         offsetof(struct stats_service, cache_entries), false},
+        {"registrar_cache_max_entries",
+         "The cap on the cache's entries (limits.cache_entries; 0: no "
+         "cache).",
+         offsetof(struct stats_service, cache_max), false},
     };
     for (size_t p = 0; p < N(plain); p++) {
         family(o, plain[p].name, plain[p].counter ? "counter" : "gauge",
@@ -498,6 +541,15 @@ static void render_services(struct out *o, const struct stats *s)
                           (const level *)(const void *)base);
         }
     }
+    family(o, "registrar_cache_evictions_total", "counter",
+           "Entries that left the cache, by reason: capacity (least "
+           "recently used), changed (its registration), reset (emptied).");
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t r = 0; r < STATS_NCACHE_DROPS; r++) {
+            put_service(o, "registrar_cache_evictions_total", &s->svc[i]);
+            put(o, ",reason=\"%s\"} %" PRIu64 "\n", cache_drop_names[r],
+                get(&s->svc[i].cache_drops[r]));
+        }
     family(o, "registrar_xmpp_reconnects_total", "counter",
            "Attaches to the XMPP server after the first.");
     for (size_t i = 0; i < s->n; i++) {

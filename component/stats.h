@@ -68,6 +68,16 @@ enum stats_txn {
     STATS_NTXN
 };
 
+/* Why entries left a service's cache of registered gets (store_cache.h):
+ * the label reason of registrar_cache_evictions_total. */
+enum stats_cache_drop {
+    STATS_CACHE_CAPACITY, /* the least recently used, over the cap */
+    STATS_CACHE_CHANGED,  /* its registration changed (a write, an event) */
+    STATS_CACHE_RESET,    /* emptied: the database's connection lost, an
+                           * event gone from the log */
+    STATS_NCACHE_DROPS
+};
+
 struct stats;
 struct stats_service;
 
@@ -108,6 +118,14 @@ void stats_set_sessions(struct stats_service *svc, unsigned n);
 /* The registrations of the service in state, as the database said. */
 void stats_set_registrations(struct stats_service *svc, enum store_state state,
                              unsigned long n);
+
+/* The cache of registered gets: a lookup answered from it (hit) or not
+ * (miss: read from the database); n entries dropped for why; its entries
+ * and its cap (limits.cache_entries). */
+void stats_cache_lookup(struct stats_service *svc, bool hit);
+void stats_cache_dropped(struct stats_service *svc, enum stats_cache_drop why,
+                         unsigned n);
+void stats_cache_entries(struct stats_service *svc, unsigned n, unsigned max);
 
 /* ---- the process, on the loop (s may be NULL) -------------------------- */
 

@@ -37,6 +37,7 @@
 
 #include "log.h"
 #include "stats.h"
+#include "store_cache.h"
 
 #define QUEUE_MAX_DEFAULT 256
 /* Operations per transaction: a put opens a subtransaction (its EXCEPTION
@@ -86,6 +87,7 @@ void store_close(struct store *s)
     while (s->head || s->nslots)
         fail_all(s); /* nothing is left unanswered */
     store_conn_close(s);
+    store_cache_free(s->cache);
     close(s->wake_fd);
     free(s->slots);
     free(s->conninfo);
@@ -157,6 +159,7 @@ static void answer_list(struct store *s, struct job *list)
         struct job *j = list;
 
         list = j->next;
+        store_listen_answered(s, j); /* before its caller hears of it */
         j->op->answer(j);
         job_free(j);
     }
@@ -423,7 +426,7 @@ static void start_batch(struct store *s)
         s->slots[s->nslots++] = (struct slot){.what = op->name};
         s->nprepare = s->nslots;
     }
-    if (!store_send_sql(s, "BEGIN", "BEGIN"))
+    if (!store_send_sql(s, "BEGIN", "BEGIN") || !store_listen_send_read(s))
         goto broke;
     while (s->head && n < BATCH_MAX) {
         struct job *j = s->head;
@@ -497,6 +500,7 @@ static void finish(struct store *s)
     if (nprepare && (failed < 0 || (unsigned)failed >= nprepare))
         s->prepared = true; /* a PREPARE outlives a failed transaction */
     if (failed < 0) {
+        store_listen_committed(s, list);
         ans = list;
     } else {
         /* one job's own error: it gets it, the others go again (they are
@@ -560,6 +564,8 @@ static void pump(struct store *s)
             finish(s);
             continue;
         case PGRES_FATAL_ERROR:
+            if (slot && slot->events)
+                store_listen_read_ended(s, true);
             if (s->failed < 0) {
                 s->failed = (int)s->cur;
                 s->failed_res = r;
@@ -567,8 +573,12 @@ static void pump(struct store *s)
             }
             break;
         case PGRES_PIPELINE_ABORTED:
+            if (slot && slot->events)
+                store_listen_read_ended(s, false);
             break;
         default:
+            if (slot && slot->events)
+                store_listen_read_result(s, r);
             if (slot && slot->job) {
                 const struct store_op *op =
                     slot->check ? &store_sql_check : slot->job->op;
@@ -588,6 +598,8 @@ static void pump(struct store *s)
     }
     if (s->conn && PQstatus(s->conn) != CONNECTION_OK)
         store_broken(s, "reading");
+    else
+        store_listen_drain(s); /* after the answers they follow */
 }
 
 /* ---- the loop's side ---------------------------------------------------- */

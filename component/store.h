@@ -224,6 +224,28 @@ enum store_status store_check(struct store *store, struct store_check *c);
  * rec->claim_matches.  Usernames are never compared in C. */
 void store_get(struct store *store, const char *service, const char *jid,
                const char *claim, store_get_cb cb, void *arg);
+
+/* ---- the cache of registered gets (store_cache.h) ------------------------ */
+
+/* From now on, store_get_cached() of service (copied) may answer from a
+ * cache of at most entries (0: none; the default) registrations, the
+ * least recently used out first; again for the same service: the new cap.
+ * Before the store is attached, or its connection made: the connection
+ * that serves a cache LISTENs on registrar.  Its counters go to the
+ * service's of store_set_stats().  False when out of memory (no cache). */
+bool store_set_cache(struct store *store, const char *service,
+                     unsigned entries);
+
+/* As store_get() without a claim, for a reply only: rec->password_hash is
+ * always NULL.  Attached, with a cache for service, answered from it when
+ * it can (the callback runs before this returns), else read (and kept).
+ * Coherent: a write of this store is seen by the gets that follow its
+ * callback; another's (another instance, an admin, plain SQL) by the gets
+ * that follow its notification's arrival; a lost connection empties the
+ * cache (store_cache.h). */
+void store_get_cached(struct store *store, const char *service, const char *jid,
+                      store_get_cb cb, void *arg);
+
 /* Inserts, or updates the row of (service, jid).  STORE_CONFLICT when the
  * username belongs to another JID of the service; STORE_INVALID when the
  * username rule refuses it; STORE_NOT_ALLOWED when the row is disabled,

@@ -93,6 +93,7 @@ void store_conn_close(struct store *s)
     s->want_write = false;
     s->prepared = false;
     s->need_rollback = false;
+    store_listen_closed(s); /* the cache is not kept across connections */
 }
 
 /* ---- blocking waits: migrations, and the store until attached ----------- */
@@ -459,7 +460,11 @@ void store_conn_step(struct store *s)
 
     snprintf(settings, sizeof(settings), session_settings,
              s->statement_timeout_s);
+    /* committed before the first transaction: the cache's first read of
+     * the log comes after it, so no notification falls between */
     if (!store_send_sql(s, "session settings", settings) ||
+        (store_listen_wanted(s) &&
+         !store_send_sql(s, "LISTEN", "LISTEN registrar")) ||
         !PQpipelineSync(s->conn) || !store_flush(s)) {
         store_broken(s, "sending the session settings");
         return;
@@ -478,6 +483,7 @@ void store_conn_setup_done(struct store *s, bool refused)
     }
     s->cs = CONN_READY;
     s->host_skip = 0;
+    s->listening = store_listen_wanted(s);
     log_info("store", "connected to database %s on %s:%s as %s", PQdb(s->conn),
              PQhost(s->conn), PQport(s->conn), PQuser(s->conn));
     store_conn_up(s);

@@ -11,7 +11,10 @@
  *                   and the public function that encodes its parameters;
  *   store_conn.c    connecting (several hosts, a deadline each), back-off,
  *                   the session, blocking waits;
- *   store_migrate.c the migrations and sql/roles.sql, the migrator worker.
+ *   store_migrate.c the migrations and sql/roles.sql, the migrator worker;
+ *   store_listen.c  the cache of registered gets on the connection: LISTEN,
+ *                   the notifications, the read of the event log, the
+ *                   cached get and its write-through.
  * and store_values.c, the plain values of store.h (no libpq: the unit
  * tests' fake store links it).
  *
@@ -138,6 +141,7 @@ struct slot {
     struct job *job; /* NULL: BEGIN, COMMIT, a setting, a PREPARE */
     const char *what;
     bool check;    /* the store_sql_check of job, not its statement */
+    bool events;   /* the cache's read of the event log (store_listen.c) */
     bool answered; /* its result came (the next NULL moves on) */
 };
 
@@ -180,6 +184,10 @@ struct store {
     double retry_at;     /* no attempt before this (monotonic seconds) */
     double down_since;
     unsigned seed; /* for the jitter */
+    /* store_listen.c: the cache of registered gets (NULL: none), and
+     * whether this connection LISTENs on registrar */
+    struct store_cache *cache;
+    bool listening;
     /* store_migrate.c */
     struct worker *migrator; /* borrowed; NULL: none */
     bool migrated;           /* the schema was brought up to date */
@@ -256,6 +264,29 @@ PGresult *store_conn_query(struct store *s, PGconn *conn, const char *sql,
 /* Runs a command without parameters; false (logged) on failure. */
 bool store_conn_exec(struct store *s, PGconn *conn, const char *sql,
                      const char *what);
+
+/* ---- store_listen.c -------------------------------------------------------
+ */
+
+/* Whether a new connection must LISTEN (some service has a cache). */
+bool store_listen_wanted(const struct store *s);
+/* Pipelines the cache's read of the event log when it wants one (in the
+ * transaction being sent, before its operations); false when the send
+ * failed. */
+bool store_listen_send_read(struct store *s);
+/* That read's result (its rows), on the loop. */
+void store_listen_read_result(struct store *s, const PGresult *res);
+/* The transaction that carried the read ended without its result: the
+ * read failed (failed), or never ran. */
+void store_listen_read_ended(struct store *s, bool failed);
+/* Hands the notifications libpq holds to the cache. */
+void store_listen_drain(struct store *s);
+/* j is being answered: a write's entry goes (write-through). */
+void store_listen_answered(struct store *s, const struct job *j);
+/* The transaction of the jobs of list (by next) committed. */
+void store_listen_committed(struct store *s, const struct job *list);
+/* The connection is closed: the cache is emptied. */
+void store_listen_closed(struct store *s);
 
 /* ---- store_migrate.c ------------------------------------------------------
  */

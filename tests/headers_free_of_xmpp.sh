@@ -9,9 +9,9 @@
 #    counters and the metrics (stats, monitor, metrics) and the plain
 #    values know nothing of XMPP.
 #  - libpq (libpq-fe.h) only in the store's files that talk to PostgreSQL:
-#    store.c, store_sql.c, store_conn.c, store_migrate.c and their
-#    store_internal.h; not store.h, not store_values.c (the unit tests'
-#    fake store links it), nothing else.
+#    store.c, store_sql.c, store_conn.c, store_migrate.c, store_listen.c
+#    and their store_internal.h; not store.h, not store_values.c (the unit
+#    tests' fake store links it), not store_cache.c, nothing else.
 #  - libconfuse (confuse.h) only in conf.c, ICU (unicode/*.h) only in
 #    text.c, libidn (stringprep.h) only in jid.c, libmicrohttpd
 #    (microhttpd.h) only in metrics.c: each library behind one file.
@@ -33,7 +33,8 @@ xmpp_module() {
 
 libpq_module() {
     case $1 in
-    store.c | store_sql.c | store_conn.c | store_migrate.c | store_internal.h)
+    store.c | store_sql.c | store_conn.c | store_migrate.c | store_listen.c | \
+        store_internal.h)
         return 0 ;;
     esac
     return 1

@@ -56,6 +56,11 @@ int main(void)
         stats_set_sessions(v, 4);
         for (int st = 0; st < STORE_NSTATES; st++)
             stats_set_registrations(v, (enum store_state)st, 10u + st);
+        stats_cache_lookup(v, true);
+        stats_cache_lookup(v, false);
+        for (int d = 0; d < STATS_NCACHE_DROPS; d++)
+            stats_cache_dropped(v, (enum stats_cache_drop)d, 2);
+        stats_cache_entries(v, 5, 10000);
     }
     stats_db_state(s, false, 1700000000);
     stats_db_reconnected(s);
