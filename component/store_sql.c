@@ -9,12 +9,13 @@
  * XMPP.  Never logs a parameter value (they may be hashes or personal
  * data); logs SQL states and server messages.
  *
- * Writes call the functions of sql/005-010: the event of each change
- * (registration_events, with the stanza id and the admin's JID of struct
- * store_origin) is written by a trigger in the same transaction.  What one
- * operation can cause never fails another: registrar_put_outcome (sql/008)
- * returns a conflict or a refused username as its outcome instead of
- * raising it.
+ * Writes call the functions of sql/012 (registrar_*_event): the event of
+ * each change (registration_events, with the stanza id and the admin's JID
+ * of struct store_origin) is written in the same transaction, and every
+ * write returns its id as its last column (NULL when it wrote none), read
+ * into struct job's event_id.  What one operation can cause never fails
+ * another: registrar_put_event returns a conflict or a refused username as
+ * its outcome instead of raising it.
  *
  * A new operation: its declaration in store.h; here, a section (decode,
  * answer, the struct store_op, the public function) and its line in
@@ -104,20 +105,33 @@ static bool returned_null(const PGresult *res)
     return PQntuples(res) == 1 && PQgetisnull(res, 0, 0);
 }
 
-/* A write's boolean: STORE_NOT_FOUND when false. */
+/* A write's last column (sql/012): the id of the event it wrote, into
+ * j->event_id; 0 when NULL (it wrote none). */
+static void decode_event_id(struct job *j, const PGresult *res)
+{
+    int col = PQnfields(res) - 1;
+
+    j->event_id = 0;
+    if (PQntuples(res) == 1 && col > 0 && !PQgetisnull(res, 0, col))
+        j->event_id = strtoll(PQgetvalue(res, 0, col), NULL, 10);
+}
+
+/* A write's (done, event_id): STORE_NOT_FOUND when not done. */
 static void decode_found(struct job *j, const PGresult *res)
 {
     if (!returned_true(res))
         j->st = STORE_NOT_FOUND;
+    decode_event_id(j, res);
 }
 
-/* A write's boolean, NULL when the row's state refused it. */
+/* A write's (done, event_id), done NULL when the row's state refused it. */
 static void decode_found_allowed(struct job *j, const PGresult *res)
 {
     if (returned_null(res))
         j->st = STORE_NOT_ALLOWED;
     else if (!returned_true(res))
         j->st = STORE_NOT_FOUND;
+    decode_event_id(j, res);
 }
 
 static void answer_done(struct job *j)
@@ -399,6 +413,7 @@ static void put_decode(struct job *j, const PGresult *res)
         bool oom = false;
         j->reason = dup_field(res, 0, 1, &oom);
     }
+    decode_event_id(j, res);
 }
 
 static void put_answer(struct job *j)
@@ -408,11 +423,11 @@ static void put_answer(struct job *j)
 
 /* service, jid, username, fields, hash, state, consents, iq_id, actor,
  * keep -> created, updated, disabled, banned, conflict or invalid; the
- * reason of disabled and banned */
+ * reason of disabled and banned; the event's id */
 static const struct store_op op_put = {
     .name = "registrar_put",
-    .sql = "SELECT outcome, reason FROM registrar_put_checked($1, $2, $3,"
-           " $4::jsonb, $5, $6, $7::jsonb, $8, $9, $10::text[])",
+    .sql = "SELECT outcome, reason, event_id FROM registrar_put_event($1, $2,"
+           " $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9, $10::text[])",
     .nparams = 10,
     .decode = put_decode,
     .answer = put_answer,
@@ -447,10 +462,10 @@ void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
 /* ---- remove ---------------------------------------------------------------
  */
 
-/* service, jid, iq_id, actor -> found */
+/* service, jid, iq_id, actor -> found; the event's id */
 static const struct store_op op_remove = {
     .name = "registrar_remove",
-    .sql = "SELECT registrar_remove($1, $2, $3, $4)",
+    .sql = "SELECT done, event_id FROM registrar_remove_event($1, $2, $3, $4)",
     .nparams = 4,
     .decode = decode_found,
     .answer = answer_done,
@@ -472,10 +487,12 @@ void store_remove(struct store *s, const char *service, const char *jid,
 /* ---- set_password ---------------------------------------------------------
  */
 
-/* service, jid, hash, iq_id, actor -> found (NULL: disabled) */
+/* service, jid, hash, iq_id, actor -> found (NULL: disabled); the event's
+ * id */
 static const struct store_op op_set_password = {
     .name = "registrar_set_password",
-    .sql = "SELECT registrar_set_password($1, $2, $3, $4, $5)",
+    .sql = "SELECT done, event_id"
+           "  FROM registrar_set_password_event($1, $2, $3, $4, $5)",
     .nparams = 5,
     .decode = decode_found_allowed,
     .answer = answer_done,
@@ -498,10 +515,11 @@ void store_set_password(struct store *s, const char *service, const char *jid,
  */
 
 /* service, jid, state, from, iq_id, actor, reason -> found (NULL: in
- * another state than from) */
+ * another state than from); the event's id */
 static const struct store_op op_set_state = {
     .name = "registrar_set_state",
-    .sql = "SELECT registrar_set_state_from($1, $2, $3, $4, $5, $6, $7)",
+    .sql = "SELECT done, event_id"
+           "  FROM registrar_set_state_event($1, $2, $3, $4, $5, $6, $7)",
     .nparams = 7,
     .decode = decode_found_allowed,
     .answer = answer_done,
@@ -530,10 +548,10 @@ void store_set_state(struct store *s, const char *service, const char *jid,
 /* ---- unban ----------------------------------------------------------------
  */
 
-/* service, jid, iq_id, actor -> found */
+/* service, jid, iq_id, actor -> found; the event's id */
 static const struct store_op op_unban = {
     .name = "registrar_unban",
-    .sql = "SELECT registrar_unban($1, $2, $3, $4)",
+    .sql = "SELECT done, event_id FROM registrar_unban_event($1, $2, $3, $4)",
     .nparams = 4,
     .decode = decode_found,
     .answer = answer_done,
@@ -970,12 +988,14 @@ void store_count_states(struct store *s, const char *service,
 
 /* When the write's event is there, the first attempt committed, and the
  * answer is that attempt's (a registration created, a removal done...),
- * not the second's.  Read into the write's job, after its own result. */
+ * not the second's, its event's id included.  Read into the write's job,
+ * after its own result. */
 static void check_decode(struct job *j, const PGresult *res)
 {
-    j->done_before = returned_true(res);
+    j->done_before = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
     if (!j->done_before)
         return;
+    j->event_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     log_info("store",
              "a %s sent again after a lost connection had "
              "committed the first time: answered as then",
@@ -988,13 +1008,14 @@ static void check_decode(struct job *j, const PGresult *res)
     }
 }
 
-/* service, jid, event, iq_id: a write of this request committed before
- * (its event is there); the window bounds the look back */
+/* service, jid, event, iq_id: the id of the event of this request when a
+ * write of it committed before (NULL: none); the window bounds the look
+ * back */
 const struct store_op store_sql_check = {
     .name = "registrar_done_before",
-    .sql = "SELECT EXISTS (SELECT 1 FROM registration_events"
+    .sql = "SELECT max(id) FROM registration_events"
            " WHERE jid = $2 AND service = $1 AND event = $3 AND iq_id = $4"
-           "   AND at > now() - interval '10 minutes')",
+           "   AND at > now() - interval '10 minutes'",
     .nparams = STORE_CHECK_NPARAMS,
     .decode = check_decode,
 };

@@ -96,6 +96,11 @@ BEGIN
 END
 $$;
 
+-- The event triggers of registrations tell the owner's statements from
+-- other roles' by the owner's name (sql/012): written again when the loop
+-- above gave the tables to registrar_owner.
+SELECT @schema@.registrar_trust_owner();
+
 -- The audit trail and the bans: written by the owner's functions only.
 -- Whatever anyone was granted before (005's README suggested DELETE for an
 -- admin role) goes; the owner keeps INSERT, SELECT and DELETE (its purge
@@ -153,9 +158,17 @@ REVOKE EXECUTE ON FUNCTION
     @schema@.registrar_set_state_from(text, text, text, text, text, text,
                                       text),
     @schema@.registrar_unban(text, text, text, text),
+    @schema@.registrar_put_event(text, text, text, jsonb, text, text, jsonb,
+                                 text, text, text[]),
+    @schema@.registrar_remove_event(text, text, text, text),
+    @schema@.registrar_set_password_event(text, text, text, text, text),
+    @schema@.registrar_set_state_event(text, text, text, text, text, text,
+                                       text),
+    @schema@.registrar_unban_event(text, text, text, text),
     @schema@.registrar_lift_ban(text, text),
     @schema@.registrar_forget_jid(text),
-    @schema@.registrar_purge_events(interval)
+    @schema@.registrar_purge_events(interval),
+    @schema@.registrar_trust_owner()
     FROM PUBLIC;
 
 -- registrar (the events: to tell whether a write it must send again after
@@ -175,7 +188,14 @@ GRANT EXECUTE ON FUNCTION
     @schema@.registrar_set_state_from(text, text, text, text, text, text),
     @schema@.registrar_set_state_from(text, text, text, text, text, text,
                                       text),
-    @schema@.registrar_unban(text, text, text, text)
+    @schema@.registrar_unban(text, text, text, text),
+    @schema@.registrar_put_event(text, text, text, jsonb, text, text, jsonb,
+                                 text, text, text[]),
+    @schema@.registrar_remove_event(text, text, text, text),
+    @schema@.registrar_set_password_event(text, text, text, text, text),
+    @schema@.registrar_set_state_event(text, text, text, text, text, text,
+                                       text),
+    @schema@.registrar_unban_event(text, text, text, text)
     TO registrar_service;
 
 -- readers
