@@ -5,6 +5,7 @@
 #                      [--reps R] [--duration S] [--levels "20x1 50x4"]
 #                      [--workloads "get register ..."] [--no-direct]
 #                      [--no-stmt] [--stmt-levels "50x4"]
+#                      [--direct-levels "50x4 50x16"]
 #                      [--durable yes|no] [--fast-fsync]
 #                      [--compare OLD_BIN NEW_BIN]
 #                      [--instances "1 2 3"] [--out DIR] [--keep]
@@ -40,6 +41,11 @@
 #   --no-stmt    direct mode without the per-statement figures
 #   --stmt-levels "50x4"
 #                the levels of the per-statement figures (default 50x4)
+#   --direct-levels "50x4 50x16"
+#                the levels of direct mode's registrations beside echo,
+#                slixmpp and pgbench's one.sql and ten.sql (default
+#                $BENCH_DIRECT_LEVELS, else "50x4 50x16"; --quick: 50x4;
+#                "": none, the per-statement figures only)
 #   --durable no, --fast-fsync
 #                the harness's cluster as the tests have it: fsync,
 #                synchronous_commit and full_page_writes off (the
@@ -109,6 +115,7 @@ HASH_COST=${BENCH_HASH_COST:-10}
 PGBENCH_CLIENTS=${BENCH_PGBENCH_CLIENTS:-2}
 PASSWORD=bench-pw
 DIRECT_LEVELS=
+DIRECT_LEVELS_SET=0
 INSTANCES=
 
 usage()
@@ -129,6 +136,7 @@ while [ $# -gt 0 ]; do
     --no-direct) DIRECT=0 ;;
     --no-stmt) STMT=0 ;;
     --stmt-levels) STMT_LEVELS=$2; shift ;;
+    --direct-levels) DIRECT_LEVELS_SET=1 DIRECT_LEVELS=$2; shift ;;
     --durable)
         case ${2:-} in
         yes|on|1) DURABLE=1 ;;
@@ -189,7 +197,7 @@ for w in $WORKLOADS; do
     *) echo "bench: --workloads: no workload '$w'" >&2; exit 64 ;;
     esac
 done
-for l in $LEVELS $STMT_LEVELS ${BENCH_DIRECT_LEVELS:-}; do
+for l in $LEVELS $STMT_LEVELS ${BENCH_DIRECT_LEVELS:-} $DIRECT_LEVELS; do
     case $l in
     [1-9]*x[1-9]*) ;;
     *) echo "bench: '$l' is not a level SESSIONSxWINDOW" >&2; exit 64 ;;
@@ -202,7 +210,8 @@ if [ "$QUICK" = 1 ]; then
     WARMUP=0.5
 fi
 [ "$DIRECT" = 1 ] || STMT=0
-DIRECT_LEVELS=${BENCH_DIRECT_LEVELS:-$( [ "$QUICK" = 1 ] && echo 50x4 || echo "50x4 50x16")}
+[ "$DIRECT_LEVELS_SET" = 1 ] ||
+    DIRECT_LEVELS=${BENCH_DIRECT_LEVELS:-$( [ "$QUICK" = 1 ] && echo 50x4 || echo "50x4 50x16")}
 
 # shellcheck source=tests/harness/suite.sh
 . "$ROOT/tests/harness/suite.sh"
@@ -261,8 +270,9 @@ bench_psql()
 {
     local db=$1
     shift
-    timeout 120 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 \
-        -p "$PGPORT" -U postgres -d "$db" "$@"
+    PGOPTIONS='-c client_min_messages=warning' timeout 120 "$PGBIN/psql" \
+        -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PGPORT" -U postgres \
+        -d "$db" "$@"
 }
 
 export PG_DURABLE=$DURABLE
