@@ -219,8 +219,9 @@ def settle(pid, since_s, limit=90):
 class Sampler(threading.Thread):
     """The CPU of the client backends that a run opens and closes
     (pgbench's): the postmaster's children whose title starts with
-    prefix, read every period s while the run lasts (a backend's last
-    value is at most one period old when it exits)."""
+    prefix, born after the sampler was made, read every period s while
+    the run lasts (a backend's last value is at most one period old when
+    it exits)."""
 
     def __init__(self, postmaster, prefix, period=0.05):
         super().__init__(daemon=True)
@@ -228,9 +229,13 @@ class Sampler(threading.Thread):
         self.titles = {}   # pid -> its title, once it is a backend's
         self.last = {}     # pid -> CPU s, of the backends that match
         self.halt = threading.Event()
+        # only the backends born during the run
+        self.before = set(children_of(postmaster))
 
     def sample(self):
         for pid in children_of(self.pm):
+            if pid in self.before:
+                continue
             t = self.titles.get(pid)
             if t is None:
                 t = title(pid)
@@ -338,6 +343,13 @@ class Bench:
         m0 = scrape(metrics)
         for p in backends + comps:
             reset_peak(p)
+        # the backends of bench.py's own psql (the superuser's) gone
+        # first, 2 s at most: none exits during the run but the run's
+        end = time.time() + 2
+        while time.time() < end and any(
+                title(p).startswith("postgres: postgres ")
+                for p in children_of(pm)):
+            time.sleep(0.02)
         sampler = Sampler(pm, sample_prefix) if sample_prefix else None
         kids0 = set(children_of(pm))
         c0 = [cpu_s(p) for p in comps]
@@ -394,7 +406,8 @@ class Bench:
         elif sampler:
             gone = (kids0 | set(sampler.titles)) - kids1
             mine = set(sampler.last)
-            if gone and gone <= mine:
+            rec["db_exact"] = bool(gone) and gone <= mine
+            if rec["db_exact"]:
                 # exact: what exited is the run's backends, and only them
                 backend_s = (r1 - r0) / TCK + sum(
                     v for p, v in sampler.last.items() if p in kids1)
@@ -438,9 +451,12 @@ class Bench:
         pw = workload == "password"
         jid = system["pw_jid"] if pw else system["jid"]
         pid = system["pw_pid"] if pw else system.get("pids") or system["pid"]
+        # a bounded run (the rows a registration run made) is measured
+        # from its start to its last answer: no warm-up to lose them in
+        warmup = 0 if max_iq is not None else cfg["warmup"]
         cmd = [cfg["loadgen"], "--sessions", str(n), "--window", str(w),
                "--workload", workload, "--duration", str(cfg["duration"]),
-               "--warmup", str(cfg["warmup"]), "--label", system["name"]]
+               "--warmup", str(warmup), "--label", system["name"]]
         if direct:
             cmd += ["--direct", str(direct["port"]), direct["secret"], jid,
                     "--tag", tag or "d%d-%s-%d" % (os.getpid(),
@@ -1162,6 +1178,9 @@ def report_compare(R):
           "alternated; better: which way is better)" % (new, old))
     print("  old: %s\n  new: %s" % (R.meta.get(old, old),
                                     R.meta.get(new, new)))
+    print("  old, new: the medians of the repetitions; new/old: the median "
+          "of the per-repetition\n  new/old (not the quotient of the two "
+          "medians); a drift (RSS): new - old")
     print("%-66s %10s %10s %8s  %s" % ("figure", "old", "new", "new/old",
                                        "better"))
     for name, (want, by) in R.figures.items():
