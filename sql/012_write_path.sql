@@ -108,7 +108,11 @@ $$;
 -- One body, two functions: registrations_event (SECURITY DEFINER, for the
 -- changes of other roles: TG_ARGV[0] 'sql', the origin settings ignored)
 -- and registrations_event_owner (for the owner's statements: 'registrar',
--- the origin from the owner's functions' settings).  Each event counted in
+-- the origin from the owner's functions' settings).  One SQL statement
+-- per event, its INSERT: the names of what changed are found and sorted
+-- by plpgsql's assignments and loops, which run no statement (a PERFORM
+-- or a SELECT INTO is one, with an executor of its own; consents, rarely
+-- given, still take a query).  Each event is counted in
 -- registrar.events_count (the payload's count) and its id left in
 -- registrar.event_id (read by the write functions below).
 DO $do$
@@ -120,139 +124,150 @@ DECLARE
     actor text;
     iq text;
     r @schema@.registrations;
-    fields_differ boolean;
-    consents_differ boolean;
-    changed jsonb := '[]';
+    keys jsonb;
+    k text;
+    j integer;
+    names text[] := '{}';
+    changed jsonb;
     consented jsonb := '[]';
     ev text;
     detail jsonb;
-    extra jsonb;
     eid bigint;
+    ignored text;
 BEGIN
+    IF TG_RELID <> '@schema@.registrations'::pg_catalog.regclass THEN
+        RAISE EXCEPTION 'registrations_event: a trigger of registrations only'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     IF trusted THEN
         op := nullif(pg_catalog.current_setting('registrar.op', true), '');
         actor := nullif(pg_catalog.current_setting('registrar.actor', true),
                         '');
         iq := nullif(pg_catalog.current_setting('registrar.iq_id', true), '');
     END IF;
-    -- who acted: an admin's actor; the database role of plain SQL
-    extra := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-        'actor', actor,
-        'db_user', CASE WHEN op IS NULL THEN session_user END));
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO @schema@.registration_events
-               (service, jid, event, iq_id, detail)
-        VALUES (NEW.service, NEW.jid, 'registered', iq,
-                pg_catalog.jsonb_build_object('state', NEW.state,
-                    'fields', (SELECT coalesce(pg_catalog.jsonb_agg(k
-                                                   ORDER BY k), '[]')
-                                 FROM pg_catalog.jsonb_object_keys(NEW.fields)
-                                      k),
-                    'consents', (SELECT coalesce(pg_catalog.jsonb_agg(k
-                                                     ORDER BY k), '[]')
-                                   FROM pg_catalog.jsonb_object_keys(
-                                            NEW.consents) k))
-                || extra)
-        RETURNING id INTO eid;
-    ELSIF TG_OP = 'DELETE' THEN
+    IF TG_OP = 'DELETE' THEN
+        r := OLD;
+        ev := 'removed';
         detail := pg_catalog.jsonb_build_object('state', OLD.state);
-        IF op = 'remove_ban' THEN
+        -- the user's own removal of a disabled registration leaves a ban
+        -- (registrar_remove_event); 010's registrar_remove said so itself
+        IF op = 'remove_ban' OR (op = 'remove_user' AND OLD.state = 'disabled')
+        THEN
             detail := detail || '{"banned": true}'::jsonb;
         END IF;
-        INSERT INTO @schema@.registration_events
-               (service, jid, event, iq_id, detail)
-        VALUES (OLD.service, OLD.jid, 'removed', iq, detail || extra)
-        RETURNING id INTO eid;
     ELSE
-        -- an update that changed nothing but updated_at is no event (011),
-        -- unless an admin set the state or the password was set
-        IF op IS DISTINCT FROM 'set_state'
-           AND op IS DISTINCT FROM 'set_password' THEN
-            r := NEW;
-            r.updated_at := OLD.updated_at;
-            IF r IS NOT DISTINCT FROM OLD THEN
-                RETURN NULL;
+        IF TG_OP = 'INSERT' THEN
+            -- the field vars; the consents given
+            keys := pg_catalog.jsonb_path_query_array(NEW.fields,
+                                                      '$.keyvalue().key');
+            FOR i IN 0 .. pg_catalog.jsonb_array_length(keys) - 1 LOOP
+                names := names || (keys ->> i);
+            END LOOP;
+            IF NEW.consents <> '{}' THEN
+                SELECT coalesce(pg_catalog.jsonb_agg(c ORDER BY c), '[]')
+                  INTO consented
+                  FROM pg_catalog.jsonb_object_keys(NEW.consents) c;
             END IF;
-        END IF;
-        -- names only: field vars, username, password; never a value.  The
-        -- fields are diffed only when they differ, the consents likewise.
-        fields_differ := NEW.fields IS DISTINCT FROM OLD.fields;
-        consents_differ := NEW.consents IS DISTINCT FROM OLD.consents;
-        IF fields_differ OR consents_differ THEN
-            SELECT CASE WHEN fields_differ THEN
-                       (SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT name
-                                                             ORDER BY name),
-                                        '[]')
-                          FROM (SELECT coalesce(n.key, o.key) AS name
-                                  FROM pg_catalog.jsonb_each(NEW.fields) n
-                                  FULL JOIN pg_catalog.jsonb_each(OLD.fields) o
-                                    ON n.key = o.key
-                                 WHERE n.value IS DISTINCT FROM o.value
-                                UNION ALL
-                                SELECT 'username'
-                                 WHERE NEW.username IS DISTINCT FROM
-                                       OLD.username
-                                UNION ALL
-                                SELECT 'password'
-                                 WHERE NEW.password_hash IS DISTINCT FROM
-                                       OLD.password_hash) c)
-                   END,
-                   CASE WHEN consents_differ THEN
-                       (SELECT coalesce(pg_catalog.jsonb_agg(n.key
-                                                             ORDER BY n.key),
-                                        '[]')
-                          FROM pg_catalog.jsonb_each(NEW.consents) n
-                         WHERE n.value IS DISTINCT FROM OLD.consents -> n.key)
-                   END
-              INTO changed, consented;
-        END IF;
-        IF NOT fields_differ THEN
-            -- in the order of the diff's ORDER BY: 'password' < 'username'
-            changed := CASE
-                WHEN NEW.password_hash IS DISTINCT FROM OLD.password_hash
-                     AND NEW.username IS DISTINCT FROM OLD.username
-                THEN '["password", "username"]'
-                WHEN NEW.password_hash IS DISTINCT FROM OLD.password_hash
-                THEN '["password"]'
-                WHEN NEW.username IS DISTINCT FROM OLD.username
-                THEN '["username"]'
-                ELSE '[]' END;
-        END IF;
-        consented := coalesce(consented, '[]');
-        IF NEW.state IS DISTINCT FROM OLD.state OR op = 'set_state' THEN
-            ev := 'state_changed';
-            detail := pg_catalog.jsonb_build_object('from', OLD.state,
-                                                    'to', NEW.state);
-            IF NEW.state = 'disabled' AND NEW.disabled_reason IS NOT NULL
-            THEN
-                detail := detail || pg_catalog.jsonb_build_object(
-                    'reason', NEW.disabled_reason);
-            END IF;
-            IF changed <> '[]' THEN
-                detail := detail
-                          || pg_catalog.jsonb_build_object('changed', changed);
-            END IF;
-        ELSIF op = 'set_password' OR changed = '["password"]' THEN
-            ev := 'password_changed';
-            detail := '{}';
         ELSE
-            ev := 'updated';
-            detail := pg_catalog.jsonb_build_object('changed', changed);
+            -- an update that changed nothing but updated_at is no event
+            -- (011), unless an admin set the state or the password was set
+            IF op IS DISTINCT FROM 'set_state'
+               AND op IS DISTINCT FROM 'set_password' THEN
+                r := NEW;
+                r.updated_at := OLD.updated_at;
+                IF r IS NOT DISTINCT FROM OLD THEN
+                    RETURN NULL;
+                END IF;
+            END IF;
+            -- names only (never a value): every field var of either whose
+            -- value differs, username, password; the consents given anew
+            IF NEW.fields IS DISTINCT FROM OLD.fields THEN
+                keys := pg_catalog.jsonb_path_query_array(
+                    NEW.fields || OLD.fields, '$.keyvalue().key');
+                FOR i IN 0 .. pg_catalog.jsonb_array_length(keys) - 1 LOOP
+                    k := keys ->> i;
+                    IF NEW.fields -> k IS DISTINCT FROM OLD.fields -> k THEN
+                        names := names || k;
+                    END IF;
+                END LOOP;
+            END IF;
+            IF NEW.username IS DISTINCT FROM OLD.username
+               AND NOT 'username' = ANY (names) THEN
+                names := names || 'username'::text;
+            END IF;
+            IF NEW.password_hash IS DISTINCT FROM OLD.password_hash
+               AND NOT 'password' = ANY (names) THEN
+                names := names || 'password'::text;
+            END IF;
+            IF NEW.consents IS DISTINCT FROM OLD.consents THEN
+                SELECT coalesce(pg_catalog.jsonb_agg(c ORDER BY c), '[]')
+                  INTO consented
+                  FROM pg_catalog.jsonb_object_keys(NEW.consents) c
+                 WHERE NEW.consents -> c IS DISTINCT FROM OLD.consents -> c;
+            END IF;
         END IF;
-        IF consented <> '[]' THEN
-            detail := detail
-                      || pg_catalog.jsonb_build_object('consents', consented);
+        -- in the order of 011's ORDER BY (text in the database's
+        -- collation), without a query: an insertion sort of a few names
+        FOR i IN 2 .. coalesce(pg_catalog.array_length(names, 1), 0) LOOP
+            k := names[i];
+            j := i - 1;
+            WHILE j >= 1 AND names[j] > k LOOP
+                names[j + 1] := names[j];
+                j := j - 1;
+            END LOOP;
+            names[j + 1] := k;
+        END LOOP;
+        changed := pg_catalog.to_jsonb(names);
+        r := NEW;
+        IF TG_OP = 'INSERT' THEN
+            ev := 'registered';
+            detail := pg_catalog.jsonb_build_object('state', NEW.state,
+                'fields', changed, 'consents', consented);
+        ELSE
+            IF NEW.state IS DISTINCT FROM OLD.state OR op = 'set_state' THEN
+                ev := 'state_changed';
+                detail := pg_catalog.jsonb_build_object('from', OLD.state,
+                                                        'to', NEW.state);
+                IF NEW.state = 'disabled'
+                   AND NEW.disabled_reason IS NOT NULL THEN
+                    detail := detail || pg_catalog.jsonb_build_object(
+                        'reason', NEW.disabled_reason);
+                END IF;
+                IF changed <> '[]' THEN
+                    detail := detail || pg_catalog.jsonb_build_object(
+                        'changed', changed);
+                END IF;
+            ELSIF op = 'set_password' OR changed = '["password"]' THEN
+                ev := 'password_changed';
+                detail := '{}';
+            ELSE
+                ev := 'updated';
+                detail := pg_catalog.jsonb_build_object('changed', changed);
+            END IF;
+            IF consented <> '[]' THEN
+                detail := detail || pg_catalog.jsonb_build_object(
+                    'consents', consented);
+            END IF;
         END IF;
-        INSERT INTO @schema@.registration_events
-               (service, jid, event, iq_id, detail)
-        VALUES (NEW.service, NEW.jid, ev, iq, detail || extra)
-        RETURNING id INTO eid;
     END IF;
-    PERFORM pg_catalog.set_config('registrar.events_count',
-                (coalesce(nullif(pg_catalog.current_setting(
-                     'registrar.events_count', true), ''), '0')::bigint
-                 + 1)::text, true),
-            pg_catalog.set_config('registrar.event_id', eid::text, true);
+    -- who acted: an admin's actor; the database role of plain SQL
+    IF actor IS NOT NULL THEN
+        detail := detail || pg_catalog.jsonb_build_object('actor', actor);
+    END IF;
+    IF op IS NULL THEN
+        detail := detail
+                  || pg_catalog.jsonb_build_object('db_user', session_user);
+    END IF;
+    INSERT INTO @schema@.registration_events
+           (service, jid, event, iq_id, detail)
+    VALUES (r.service, r.jid, ev, iq, detail)
+    RETURNING id INTO eid;
+    ignored := pg_catalog.set_config('registrar.events_count',
+                   (coalesce(nullif(pg_catalog.current_setting(
+                        'registrar.events_count', true), ''), '0')::bigint
+                    + 1)::text, true)
+               || pg_catalog.set_config('registrar.event_id', eid::text,
+                                        true);
     RETURN NULL;
 END
 $body$;
@@ -328,6 +343,47 @@ CREATE TRIGGER registration_events_track
     FOR EACH ROW WHEN (pg_catalog.pg_trigger_depth() = 0)
     EXECUTE FUNCTION @schema@.registration_events_track();
 
+-- ---- 2. the notification, without a statement of its own ----------------
+
+-- 010's, its pg_notify an assignment (a PERFORM ran a statement for every
+-- event at commit).  The same payload, from the same sources.
+CREATE OR REPLACE FUNCTION @schema@.registration_events_notify()
+    RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ignored text;
+BEGIN
+    IF TG_RELID <> '@schema@.registration_events'::regclass THEN
+        RAISE EXCEPTION 'registration_events_notify: a trigger of '
+            'registration_events only' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    ignored := pg_notify('registrar', jsonb_build_object(
+        'id', currval('@schema@.registration_events_id_seq'::regclass),
+        'count', coalesce(nullif(current_setting('registrar.events_count',
+                                                 true), ''), '0')::bigint
+    )::text)::text;
+    RETURN NULL;
+END
+$$;
+
+-- ---- trigger functions are for triggers ------------------------------------
+
+-- A trigger runs its function whatever the rights of who fired it; EXECUTE
+-- only lets a role put the function in a trigger of its own.  010 left it
+-- to PUBLIC: any role could fire the SECURITY DEFINER event function from
+-- a trigger of a temporary table of its own and write an event of its
+-- choosing, origin included, as the owner.  Not any more (and both
+-- definer functions check which table fired them).
+REVOKE EXECUTE ON FUNCTION
+    @schema@.registrations_event(),
+    @schema@.registrations_event_owner(),
+    @schema@.registration_events_notify(),
+    @schema@.registration_events_track(),
+    @schema@.registration_events_append_only(),
+    @schema@.registrar_events_serialise(),
+    @schema@.registrations_disabled_stamp()
+    FROM PUBLIC;
+
 -- ---- 3. the commit-order lock, in the WHEN --------------------------------
 
 -- pg_advisory_xact_lock() returns void, whose text is '', never NULL: the
@@ -378,50 +434,86 @@ DECLARE
     created boolean;
     no_consents boolean := p_consents IS NULL OR p_consents = '{}'::jsonb;
     no_keep boolean := p_keep IS NULL OR cardinality(p_keep) = 0;
+    username_ok boolean := true;
+    ignored text;
 BEGIN
-    PERFORM set_config('registrar.iq_id', coalesce(p_iq_id, ''), true),
-            set_config('registrar.actor', coalesce(p_actor, ''), true),
-            set_config('registrar.op', 'put', true),
-            set_config('registrar.event_id', '', true),
+    -- (assignments, not PERFORM: no statement of their own)
+    ignored := set_config('registrar.iq_id', coalesce(p_iq_id, ''), true)
+               || set_config('registrar.actor', coalesce(p_actor, ''), true)
+               || set_config('registrar.op', 'put', true)
+               || set_config('registrar.event_id', '', true)
     -- the ban, the username and the row are read under the lock that
     -- every writer of registrations and bans holds to its commit
-            pg_advisory_xact_lock(7454127761211159138);
-    -- a write the username rule, the unique index or the ban would refuse
-    -- is not tried: nothing is inserted, and the reason is found below
-    INSERT INTO @schema@.registrations AS r
-           (service, jid, username, fields, password_hash, state, consents)
-    SELECT p_service, p_jid, p_username, p_fields, p_password_hash,
-           coalesce(p_state, 'active'),
-           CASE WHEN no_consents THEN '{}'::jsonb
-                ELSE @schema@.registrar_consents_merge('{}'::jsonb,
-                                                       p_consents) END
-     WHERE NOT EXISTS (SELECT 1 FROM @schema@.registration_bans b
-                        WHERE b.service = p_service AND b.jid = p_jid)
-       AND (p_username IS NULL
-            OR (@schema@.registrar_username_valid(p_username)
-                AND NOT EXISTS (
-                    SELECT 1 FROM @schema@.registrations u
-                     WHERE u.service = p_service
-                       AND @schema@.registrar_username_key(u.username)
-                           = @schema@.registrar_username_key(p_username)
-                       AND u.username IS NOT NULL
-                       AND u.jid <> p_jid)))
-    ON CONFLICT (service, jid) DO UPDATE SET
-           username = EXCLUDED.username,
-           fields = CASE WHEN no_keep THEN EXCLUDED.fields
-               ELSE EXCLUDED.fields || coalesce(
-                   (SELECT jsonb_object_agg(k.key, k.value)
-                      FROM jsonb_each(r.fields) k
-                     WHERE k.key = ANY (p_keep)
-                       AND NOT EXCLUDED.fields ? k.key), '{}'::jsonb)
-               END,
-           password_hash = coalesce(EXCLUDED.password_hash, r.password_hash),
-           consents = CASE WHEN no_consents THEN r.consents
-               ELSE @schema@.registrar_consents_merge(r.consents, p_consents)
-               END,
-           updated_at = now()
-     WHERE r.state <> 'disabled'
-    RETURNING (xmax = 0) INTO created;
+               || pg_advisory_xact_lock(7454127761211159138)::text;
+    -- a write the username rule or the unique index would refuse is not
+    -- tried (nor one the ban refuses, below): nothing is written, and why
+    -- is found after
+    IF p_username IS NOT NULL THEN
+        username_ok := @schema@.registrar_username_valid(p_username)
+            AND NOT EXISTS (
+                SELECT 1 FROM @schema@.registrations u
+                 WHERE u.service = p_service
+                   AND @schema@.registrar_username_key(u.username)
+                       = @schema@.registrar_username_key(p_username)
+                   AND u.username IS NOT NULL
+                   AND u.jid <> p_jid);
+    END IF;
+    -- An update first, then an insert when there was no row: under the
+    -- lock no other writer can insert it in between, so this is what
+    -- INSERT ... ON CONFLICT DO UPDATE does, without a speculative
+    -- insertion for every update (the indexes still decide).
+    IF no_keep AND no_consents THEN
+        -- the common update, without the subqueries it does not need
+        UPDATE @schema@.registrations AS r
+           SET username = p_username,
+               fields = p_fields,
+               password_hash = coalesce(p_password_hash, r.password_hash),
+               updated_at = now()
+         WHERE r.service = p_service AND r.jid = p_jid
+           AND r.state <> 'disabled'
+           AND username_ok
+           AND NOT EXISTS (SELECT 1 FROM @schema@.registration_bans b
+                            WHERE b.service = p_service AND b.jid = p_jid);
+    ELSE
+        UPDATE @schema@.registrations AS r
+           SET username = p_username,
+               fields = CASE WHEN no_keep THEN p_fields
+                   ELSE p_fields || coalesce(
+                       (SELECT jsonb_object_agg(k.key, k.value)
+                          FROM jsonb_each(r.fields) k
+                         WHERE k.key = ANY (p_keep)
+                           AND NOT p_fields ? k.key), '{}'::jsonb)
+                   END,
+               password_hash = coalesce(p_password_hash, r.password_hash),
+               consents = CASE WHEN no_consents THEN r.consents
+                   ELSE @schema@.registrar_consents_merge(r.consents,
+                                                          p_consents)
+                   END,
+               updated_at = now()
+         WHERE r.service = p_service AND r.jid = p_jid
+           AND r.state <> 'disabled'
+           AND username_ok
+           AND NOT EXISTS (SELECT 1 FROM @schema@.registration_bans b
+                            WHERE b.service = p_service AND b.jid = p_jid);
+    END IF;
+    IF FOUND THEN
+        created := false;
+    ELSE
+        -- a row there is disabled: nothing written, explained below
+        INSERT INTO @schema@.registrations
+               (service, jid, username, fields, password_hash, state,
+                consents)
+        SELECT p_service, p_jid, p_username, p_fields, p_password_hash,
+               coalesce(p_state, 'active'),
+               CASE WHEN no_consents THEN '{}'::jsonb
+                    ELSE @schema@.registrar_consents_merge('{}'::jsonb,
+                                                           p_consents) END
+         WHERE username_ok
+           AND NOT EXISTS (SELECT 1 FROM @schema@.registration_bans b
+                            WHERE b.service = p_service AND b.jid = p_jid)
+        ON CONFLICT (service, jid) DO NOTHING
+        RETURNING true INTO created;
+    END IF;
     IF created IS NOT NULL THEN
         outcome := CASE WHEN created THEN 'created' ELSE 'updated' END;
         event_id := nullif(current_setting('registrar.event_id'), '')::bigint;
@@ -445,9 +537,9 @@ BEGIN
                             THEN 'conflict' ELSE 'invalid' END;
         END IF;
     END IF;
-    PERFORM set_config('registrar.iq_id', '', true),
-            set_config('registrar.actor', '', true),
-            set_config('registrar.op', '', true);
+    ignored := set_config('registrar.iq_id', '', true)
+               || set_config('registrar.actor', '', true)
+               || set_config('registrar.op', '', true);
 END
 $$;
 
@@ -460,19 +552,17 @@ CREATE FUNCTION @schema@.registrar_remove_event(p_service text, p_jid text,
     SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     gone @schema@.registrations;
+    ignored text;
 BEGIN
-    -- the state read here is the one deleted: every writer of
-    -- registrations holds this lock to its commit
-    PERFORM pg_advisory_xact_lock(7454127761211159138);
-    PERFORM set_config('registrar.iq_id', coalesce(p_iq_id, ''), true),
-            set_config('registrar.actor', coalesce(p_actor, ''), true),
-            set_config('registrar.event_id', '', true),
-            set_config('registrar.op',
-                CASE WHEN p_actor IS NULL AND EXISTS (
-                         SELECT 1 FROM @schema@.registrations
-                          WHERE service = p_service AND jid = p_jid
-                            AND state = 'disabled')
-                     THEN 'remove_ban' ELSE 'remove' END, true);
+    -- 'remove_user': the user's own removal, which bans a disabled
+    -- registration (the event trigger says so when the row deleted was)
+    ignored := pg_advisory_xact_lock(7454127761211159138)::text
+               || set_config('registrar.iq_id', coalesce(p_iq_id, ''), true)
+               || set_config('registrar.actor', coalesce(p_actor, ''), true)
+               || set_config('registrar.event_id', '', true)
+               || set_config('registrar.op',
+                      CASE WHEN p_actor IS NULL THEN 'remove_user'
+                           ELSE 'remove' END, true);
     DELETE FROM @schema@.registrations
      WHERE service = p_service AND jid = p_jid
     RETURNING * INTO gone;
@@ -485,9 +575,9 @@ BEGIN
         ON CONFLICT (service, jid) DO NOTHING;
     END IF;
     event_id := nullif(current_setting('registrar.event_id'), '')::bigint;
-    PERFORM set_config('registrar.iq_id', '', true),
-            set_config('registrar.actor', '', true),
-            set_config('registrar.op', '', true);
+    ignored := set_config('registrar.iq_id', '', true)
+               || set_config('registrar.actor', '', true)
+               || set_config('registrar.op', '', true);
 END
 $$;
 
@@ -502,19 +592,21 @@ CREATE FUNCTION @schema@.registrar_set_password_event(p_service text,
                                                       OUT event_id bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ignored text;
 BEGIN
-    PERFORM set_config('registrar.iq_id', coalesce(p_iq_id, ''), true),
-            set_config('registrar.actor', coalesce(p_actor, ''), true),
-            set_config('registrar.op', 'set_password', true),
-            set_config('registrar.event_id', '', true);
+    ignored := set_config('registrar.iq_id', coalesce(p_iq_id, ''), true)
+               || set_config('registrar.actor', coalesce(p_actor, ''), true)
+               || set_config('registrar.op', 'set_password', true)
+               || set_config('registrar.event_id', '', true);
     UPDATE @schema@.registrations
        SET password_hash = p_password_hash, updated_at = now()
      WHERE service = p_service AND jid = p_jid AND state <> 'disabled';
     done := FOUND;
     event_id := nullif(current_setting('registrar.event_id'), '')::bigint;
-    PERFORM set_config('registrar.iq_id', '', true),
-            set_config('registrar.actor', '', true),
-            set_config('registrar.op', '', true);
+    ignored := set_config('registrar.iq_id', '', true)
+               || set_config('registrar.actor', '', true)
+               || set_config('registrar.op', '', true);
     IF NOT done AND EXISTS (SELECT 1 FROM @schema@.registrations
                               WHERE service = p_service AND jid = p_jid) THEN
         done := NULL; -- disabled: nothing written
@@ -535,11 +627,13 @@ CREATE FUNCTION @schema@.registrar_set_state_event(p_service text,
                                                    OUT event_id bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ignored text;
 BEGIN
-    PERFORM set_config('registrar.iq_id', coalesce(p_iq_id, ''), true),
-            set_config('registrar.actor', coalesce(p_actor, ''), true),
-            set_config('registrar.op', 'set_state', true),
-            set_config('registrar.event_id', '', true);
+    ignored := set_config('registrar.iq_id', coalesce(p_iq_id, ''), true)
+               || set_config('registrar.actor', coalesce(p_actor, ''), true)
+               || set_config('registrar.op', 'set_state', true)
+               || set_config('registrar.event_id', '', true);
     UPDATE @schema@.registrations
        SET state = p_state, updated_at = now(),
            disabled_at = CASE WHEN p_state = 'disabled'
@@ -550,9 +644,9 @@ BEGIN
        AND (p_from IS NULL OR state = p_from);
     done := FOUND;
     event_id := nullif(current_setting('registrar.event_id'), '')::bigint;
-    PERFORM set_config('registrar.iq_id', '', true),
-            set_config('registrar.actor', '', true),
-            set_config('registrar.op', '', true);
+    ignored := set_config('registrar.iq_id', '', true)
+               || set_config('registrar.actor', '', true)
+               || set_config('registrar.op', '', true);
     IF NOT done AND EXISTS (SELECT 1 FROM @schema@.registrations
                               WHERE service = p_service AND jid = p_jid) THEN
         done := NULL; -- in another state: nothing written

@@ -141,9 +141,10 @@ REVOKE ALL ON @schema@.registrations, @schema@.registration_events,
 GRANT USAGE ON SCHEMA @schema@
     TO registrar_service, registrar_reader;
 
--- Functions run by anyone: pure helpers, and what the triggers and
--- constraints call in the name of whoever changes a row.  The writes and
--- the admin's functions: only their roles.
+-- Functions run by anyone: pure helpers, and what the constraints and the
+-- triggers call in the name of whoever changes a row (not the trigger
+-- functions themselves: below).  The writes and the admin's functions:
+-- only their roles.
 REVOKE EXECUTE ON FUNCTION
     @schema@.registrar_put_checked(text, text, text, jsonb, text, text,
                                    jsonb, text, text, text[]),
@@ -169,6 +170,18 @@ REVOKE EXECUTE ON FUNCTION
     @schema@.registrar_forget_jid(text),
     @schema@.registrar_purge_events(interval),
     @schema@.registrar_trust_owner()
+    FROM PUBLIC;
+-- Trigger functions: a trigger runs its function whatever the rights of
+-- who fired it; EXECUTE would let a role put one (a SECURITY DEFINER one:
+-- an event of its choosing, as the owner) in a trigger of its own.
+REVOKE EXECUTE ON FUNCTION
+    @schema@.registrations_event(),
+    @schema@.registrations_event_owner(),
+    @schema@.registration_events_notify(),
+    @schema@.registration_events_track(),
+    @schema@.registration_events_append_only(),
+    @schema@.registrar_events_serialise(),
+    @schema@.registrations_disabled_stamp()
     FROM PUBLIC;
 
 -- registrar (the events: to tell whether a write it must send again after

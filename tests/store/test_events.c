@@ -466,6 +466,167 @@ static void test_no_event_for_no_change(void **state)
     PQfinish(l);
 }
 
+/* ---- sql/012: every write returns its event -------------------------------
+ */
+
+/* The id of the event each write function left, against the log: NULL
+ * when it left none; the functions of 010 answer as they did. */
+static void test_writes_return_event_id(void **state)
+{
+    (void)state;
+    pgtest_exec(db, "DELETE FROM registration_bans");
+    pgtest_exec(db, "CREATE TEMP TABLE ids (n int, id bigint)");
+    /* a registration, the same again (no event), a change */
+    pgtest_exec(db, "INSERT INTO ids SELECT 1, event_id FROM"
+                    " registrar_put_event('svc.example', 'eve@a.example',"
+                    " 'eve', '{\"first\": \"Eve\"}', NULL, 'active', '{}',"
+                    " 'e1', NULL, '{}')");
+    pgtest_exec(db, "INSERT INTO ids SELECT 2, event_id FROM"
+                    " registrar_put_event('svc.example', 'eve@a.example',"
+                    " 'eve', '{\"first\": \"Eve\"}', NULL, 'active', '{}',"
+                    " 'e2', NULL, '{}')");
+    pgtest_exec(db, "INSERT INTO ids SELECT 3, event_id FROM"
+                    " registrar_put_event('svc.example', 'eve@a.example',"
+                    " 'eve', '{\"first\": \"Evelyn\"}', NULL, 'active', '{}',"
+                    " 'e3', NULL, '{}')");
+    pgtest_exec(db, "INSERT INTO ids SELECT 4, event_id FROM"
+                    " registrar_set_password_event('svc.example',"
+                    " 'eve@a.example', '" HASH1 "', 'e4', NULL)");
+    pgtest_exec(db, "INSERT INTO ids SELECT 5, event_id FROM"
+                    " registrar_set_state_event('svc.example',"
+                    " 'eve@a.example', 'disabled', NULL, 'e5',"
+                    " 'boss@example', 'spam')");
+    /* refused by the state: no event */
+    pgtest_exec(db, "INSERT INTO ids SELECT 6, event_id FROM"
+                    " registrar_put_event('svc.example', 'eve@a.example',"
+                    " 'eve', '{}', NULL, 'active', '{}', 'e6', NULL, '{}')");
+    pgtest_exec(db, "INSERT INTO ids SELECT 7, event_id FROM"
+                    " registrar_remove_event('svc.example', 'eve@a.example',"
+                    " 'e7', NULL)");
+    pgtest_exec(db, "INSERT INTO ids SELECT 8, event_id FROM"
+                    " registrar_unban_event('svc.example', 'eve@a.example',"
+                    " 'e8', 'boss@example')");
+    /* nothing to remove, nothing to lift */
+    pgtest_exec(db, "INSERT INTO ids SELECT 9, event_id FROM"
+                    " registrar_remove_event('svc.example', 'eve@a.example',"
+                    " 'e9', NULL)");
+    pgtest_exec(db, "INSERT INTO ids SELECT 10, event_id FROM"
+                    " registrar_unban_event('svc.example', 'eve@a.example',"
+                    " 'e10', NULL)");
+    assert_scalar(
+        "SELECT string_agg(ids.n || ' ' || coalesce(e.event || ' '"
+        "                  || e.iq_id, '-'), ',' ORDER BY ids.n)"
+        "  FROM ids LEFT JOIN registration_events e ON e.id = ids.id",
+        "1 registered e1,2 -,3 updated e3,4 password_changed e4,"
+        "5 state_changed e5,6 -,7 removed e7,8 ban_lifted e8,9 -,10 -");
+    assert_scalar("SELECT count(*) FROM ids WHERE id IS NOT NULL", "6");
+    assert_scalar("SELECT count(*) FROM registration_events", "6");
+    /* the removal banned (the user's own, of a disabled registration) */
+    assert_scalar("SELECT detail::text FROM registration_events"
+                  " WHERE event = 'removed'",
+                  "{\"state\": \"disabled\", \"banned\": true}");
+    /* 010's interface, for registrar instances of before 012 */
+    assert_scalar("SELECT outcome || coalesce(reason, '-') FROM"
+                  " registrar_put_checked('svc.example', 'old@a.example',"
+                  " NULL, '{}', NULL, 'active', NULL, 'o1', NULL, NULL)",
+                  "created-");
+    assert_scalar("SELECT registrar_set_state_from('svc.example',"
+                  " 'old@a.example', 'active', 'pending', 'o2', 'b@x')",
+                  "(null)"); /* in another state than the one expected */
+    assert_scalar("SELECT registrar_set_password('svc.example',"
+                  " 'old@a.example', '" HASH2 "', 'o3', NULL)",
+                  "t");
+    assert_scalar("SELECT registrar_remove('svc.example', 'old@a.example',"
+                  " 'o4', NULL)",
+                  "t");
+    assert_scalar("SELECT registrar_remove('svc.example', 'old@a.example',"
+                  " 'o5', NULL)",
+                  "f");
+    assert_scalar("SELECT registrar_unban('svc.example', 'eve@a.example',"
+                  " 'o6', NULL)",
+                  "f");
+    assert_scalar("SELECT string_agg(event || ' ' || iq_id, ',' ORDER BY id)"
+                  "  FROM registration_events WHERE jid = 'old@a.example'",
+                  "registered o1,password_changed o3,removed o4");
+    pgtest_exec(db, "DROP TABLE ids");
+}
+
+/* What registrar_put_event answers, and in what order, when the write is
+ * refused: 010's (the ban, the state, the username rule, the username's
+ * owner), though the username is now looked up instead of tried. */
+static void test_put_outcome_order(void **state)
+{
+#define PUT(jid, user)                                                         \
+    "SELECT outcome || ' ' || coalesce(reason, '-') || ' ' ||"                 \
+    " CASE WHEN event_id IS NULL THEN '-' ELSE 'event' END"                    \
+    "  FROM registrar_put_event('svc.example', '" jid "', " user               \
+    ", '{}', NULL, 'active', '{}', 'q', NULL, '{}')"
+    (void)state;
+    pgtest_exec(db, "DELETE FROM registration_bans");
+    assert_scalar(PUT("a@x", "'Ann'"), "created - event");
+    assert_scalar(PUT("b@x", "'ANN'"), "conflict - -");
+    assert_scalar(PUT("b@x", "' bob'"), "invalid - -");
+    assert_scalar(PUT("b@x", "'bob'"), "created - event");
+    assert_scalar(PUT("a@x", "'ann'"),
+                  "updated - event");                  /* its own, recased */
+    assert_scalar(PUT("a@x", "'ann'"), "updated - -"); /* the same */
+    assert_scalar(PUT("a@x", "'Bob'"), "conflict - -");
+    pgtest_exec(db, "SELECT registrar_set_state_event('svc.example', 'b@x',"
+                    " 'disabled', NULL, 'q', 'boss@example', 'spam')");
+    /* disabled before the username's rule or owner */
+    assert_scalar(PUT("b@x", "' bob'"), "disabled spam -");
+    assert_scalar(PUT("b@x", "'ann'"), "disabled spam -");
+    pgtest_exec(db, "SELECT registrar_remove_event('svc.example', 'b@x', 'q',"
+                    " NULL)");
+    /* banned before anything */
+    assert_scalar(PUT("b@x", "' bob'"), "banned spam -");
+    assert_scalar(PUT("b@x", "'ann'"), "banned spam -");
+    assert_scalar(PUT("b@x", "NULL"), "banned spam -");
+    /* a row a ban did not stop (plain SQL): still banned */
+    pgtest_exec(db, "INSERT INTO registrations (service, jid)"
+                    " VALUES ('svc.example', 'b@x')");
+    assert_scalar(PUT("b@x", "'ann'"), "banned spam -");
+    /* the index and the CHECK still decide a plain write */
+    free(exec_fails(db, "UPDATE registrations SET username = 'ANN'"
+                        " WHERE jid = 'b@x'"));
+    free(exec_fails(db, "UPDATE registrations SET username = ' x'"
+                        " WHERE jid = 'b@x'"));
+    assert_scalar("SELECT count(*) FROM registrations", "2");
+#undef PUT
+}
+
+/* One notification per commit whoever wrote, with the count of the
+ * commit's events: registrar's batch of writes, the row trigger's events
+ * and a direct insert (registrar_unban) in one transaction. */
+static void test_count_of_a_batch(void **state)
+{
+    PGconn *l = pgtest_connect(conninfo);
+    char *got[4], want[128], *id;
+
+    (void)state;
+    pgtest_exec(db, "DELETE FROM registration_bans");
+    pgtest_exec(l, "LISTEN registrar");
+    pgtest_exec(db, "INSERT INTO registration_bans (service, jid)"
+                    " VALUES ('svc.example', 'gone@a.example')");
+    assert_int_equal(notifications(l, 300, got, 4), 0); /* no event */
+    pgtest_exec(db, "BEGIN;"
+                    " SELECT registrar_put_event('svc.example', 'n' || i"
+                    "  || '@a.example', NULL, '{}', NULL, 'active', '{}',"
+                    "  'b' || i, NULL, '{}') FROM generate_series(1, 10) i;"
+                    " SELECT registrar_unban_event('svc.example',"
+                    "  'gone@a.example', 'u', 'boss@example');"
+                    " UPDATE registrations SET state = 'pending'"
+                    "  WHERE jid IN ('n1@a.example', 'n2@a.example');"
+                    " COMMIT");
+    assert_int_equal(notifications(l, 300, got, 4), 1);
+    id = pgtest_scalar(db, "SELECT max(id) FROM registration_events");
+    snprintf(want, sizeof(want), "{\"id\": %s, \"count\": 13}", id);
+    assert_string_equal(got[0], want);
+    free(got[0]);
+    free(id);
+    PQfinish(l);
+}
+
 /* ---- commit order ----------------------------------------------------------
  */
 
@@ -791,6 +952,9 @@ int main(void)
         cmocka_unit_test_setup(test_events_by_sql, clean),
         cmocka_unit_test_setup(test_no_event_for_no_change, clean),
         cmocka_unit_test_setup(test_one_notify_per_commit, clean),
+        cmocka_unit_test_setup(test_writes_return_event_id, clean),
+        cmocka_unit_test_setup(test_put_outcome_order, clean),
+        cmocka_unit_test_setup(test_count_of_a_batch, clean),
         cmocka_unit_test_setup(test_second_writer_waits, clean),
         cmocka_unit_test_setup(test_listener_misses_nothing, clean),
         cmocka_unit_test_setup(test_append_only, clean),

@@ -181,6 +181,8 @@ static void victim(const char *jid)
                     " WHERE password_hash LIKE '$2b$%'");
 }
 
+static enum store_status put(struct store *s, const char *jid, struct got *g);
+
 /* ---- 1. nothing a role can put in its path runs as the owner ---------- */
 
 static void test_temp_table_hijack(void **state)
@@ -237,6 +239,125 @@ static void test_temp_table_hijack(void **state)
     printf("temporary registration_events with a trigger: 0 hashes read, "
            "0 privileges gained, the event in public.registration_events\n");
     PQfinish(a);
+}
+
+/* sql/012: a trigger function is no function a role may put in a trigger
+ * of its own.  010 left EXECUTE on the SECURITY DEFINER event function to
+ * PUBLIC: a temporary table shaped like registrations, with a trigger
+ * running registrations_event('registrar'), wrote an event of the role's
+ * choosing (any JID, a forged actor and iq_id) into the real log, as the
+ * owner.  Refused now; and were EXECUTE granted again, both definer
+ * functions refuse to run for another table. */
+static void test_trigger_function_hijack(void **state)
+{
+    static const char *const fns[] = {
+        "public.registrations_event('registrar')",
+        "public.registrations_event_owner('registrar')",
+        "public.registration_events_notify()",
+    };
+    PGconn *a = connect_as(attacker_role);
+    char sql[512];
+
+    (void)state;
+    pgtest_exec(a, "CREATE TEMP TABLE fake (service text, jid text,"
+                   " username text, fields jsonb, password_hash text,"
+                   " created_at timestamptz, updated_at timestamptz,"
+                   " state text, consents jsonb, disabled_at timestamptz,"
+                   " disabled_by text, disabled_reason text, id bigint,"
+                   " event text, iq_id text, detail jsonb, at timestamptz)");
+    pgtest_exec(a, "SELECT set_config('registrar.op', 'put', false),"
+                   " set_config('registrar.actor', 'boss@forged', false),"
+                   " set_config('registrar.iq_id', 'forged', false)");
+    for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+        snprintf(sql, sizeof(sql),
+                 "CREATE TRIGGER t%zu AFTER INSERT ON fake FOR EACH ROW"
+                 " EXECUTE FUNCTION %s",
+                 i, fns[i]);
+        assert_fails_with(a, sql, "42501");
+    }
+    /* EXECUTE granted back by mistake: the definer functions still refuse
+     * a table that is not theirs */
+    sqlf(db,
+         "GRANT EXECUTE ON FUNCTION registrations_event(),"
+         " registration_events_notify() TO %s",
+         attacker_role);
+    pgtest_exec(a, "CREATE TRIGGER t0 AFTER INSERT ON fake FOR EACH ROW"
+                   " EXECUTE FUNCTION public.registrations_event('registrar')");
+    assert_fails_with(a,
+                      "INSERT INTO fake (service, jid, fields, state,"
+                      " consents) VALUES ('svc.example', 'victim@x', '{}',"
+                      " 'active', '{}')",
+                      "42501");
+    pgtest_exec(a, "DROP TRIGGER t0 ON fake");
+    pgtest_exec(a, "CREATE TRIGGER t1 AFTER INSERT ON fake FOR EACH ROW"
+                   " EXECUTE FUNCTION public.registration_events_notify()");
+    assert_fails_with(a,
+                      "INSERT INTO fake (service, jid, fields, state,"
+                      " consents) VALUES ('svc.example', 'victim@x', '{}',"
+                      " 'active', '{}')",
+                      "42501");
+    sqlf(db,
+         "REVOKE EXECUTE ON FUNCTION registrations_event(),"
+         " registration_events_notify() FROM %s",
+         attacker_role);
+    assert_scalar("SELECT count(*) FROM registration_events", "0");
+    printf("a trigger of a role's own table running the event functions: "
+           "refused (no EXECUTE; and each checks its table)\n");
+    PQfinish(a);
+}
+
+/* sql/012: the event triggers tell the owner's statements by the owner's
+ * name, written into their WHEN; registrar_trust_owner() writes it again
+ * when the tables change hands (sql/roles.sql runs it after moving them),
+ * and registrar's writes keep their origin on either side. */
+static void test_trust_follows_owner(void **state)
+{
+    char ci[1400], role[64], want[128];
+    struct store *s;
+    struct got g;
+
+    (void)state;
+    snprintf(role, sizeof(role), "newowner_%d", (int)getpid());
+    assert_scalar("SELECT pg_get_triggerdef(oid) LIKE"
+                  " '%CURRENT_USER = ''registrar_owner''::name%'"
+                  " FROM pg_trigger WHERE tgname = 'registrations_event'",
+                  "t");
+    assert_scalar("SELECT registrar_trust_owner()", "f"); /* bound */
+    as_role(ci, sizeof(ci), conninfo, daemon_role);
+    s = store_new(ci);
+    assert_int_equal(put(s, "own1@a.example", &g), STORE_OK);
+    /* another owner (with registrar_owner's rights on the other tables):
+     * until bound, its functions' writes are recorded as plain SQL's */
+    sqlf(db, "CREATE ROLE %s NOLOGIN IN ROLE registrar_owner", role);
+    sqlf(db, "ALTER TABLE registrations OWNER TO %s", role);
+    sqlf(db,
+         "ALTER FUNCTION registrar_put_event(text, text, text, jsonb, text,"
+         " text, jsonb, text, text, text[]) OWNER TO %s",
+         role);
+    assert_int_equal(put(s, "own2@a.example", &g), STORE_OK);
+    snprintf(want, sizeof(want), "- %s", daemon_role);
+    assert_scalar("SELECT coalesce(iq_id, '-') || ' ' || (detail->>'db_user')"
+                  " FROM registration_events WHERE jid = 'own2@a.example'",
+                  want);
+    assert_scalar("SELECT registrar_trust_owner()", "t");
+    assert_int_equal(put(s, "own3@a.example", &g), STORE_OK);
+    assert_scalar("SELECT iq_id || ' ' || (detail ? 'db_user')::text"
+                  " FROM registration_events WHERE jid = 'own3@a.example'",
+                  "reg false");
+    /* and back, as roles.sql leaves it */
+    pgtest_exec(db, "ALTER TABLE registrations OWNER TO registrar_owner");
+    pgtest_exec(db, "ALTER FUNCTION registrar_put_event(text, text, text,"
+                    " jsonb, text, text, jsonb, text, text, text[])"
+                    " OWNER TO registrar_owner");
+    assert_scalar("SELECT registrar_trust_owner()", "t");
+    assert_int_equal(put(s, "own4@a.example", &g), STORE_OK);
+    assert_scalar("SELECT string_agg(jid || ' ' || coalesce(iq_id, '-'), ','"
+                  "                  ORDER BY id)"
+                  " FROM registration_events WHERE jid LIKE 'own%'",
+                  "own1@a.example reg,own2@a.example -,"
+                  "own3@a.example reg,own4@a.example reg");
+    store_close(s);
+    sqlf(db, "DROP ROLE %s", role);
 }
 
 /* Every SECURITY DEFINER function of the schema pins its search_path to
@@ -616,6 +737,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_temp_table_hijack, clean),
+        cmocka_unit_test_setup(test_trigger_function_hijack, clean),
+        cmocka_unit_test_setup(test_trust_follows_owner, clean),
         cmocka_unit_test_setup(test_definer_search_path, clean),
         cmocka_unit_test_setup(test_daemon_cannot_rewrite_events, clean),
         cmocka_unit_test_setup(test_daemon_store_least_privilege, clean),
