@@ -787,6 +787,8 @@ static const struct option options[] = {
     ROW_UINT(DATABASE, "statement_timeout_s",
              CONF(database.statement_timeout_s), 5, RANGE(1, 3600), RESTART,
              .unit = "s"),
+    ROW_UINT(DATABASE, "read_connections", CONF(database.read_connections), 0,
+             RANGE(0, 8), RESTART),
 
     ROW_STR(DISCO, "category", CONF(disco.category), "component", RELOAD),
     ROW_STR(DISCO, "type", CONF(disco.type), "generic", RELOAD),

@@ -43,6 +43,9 @@ struct conf_component {
 struct conf_database {
     char *conninfo; /* libpq connection string; may be "" (PG* env) */
     unsigned statement_timeout_s; /* the session's statement_timeout */
+    /* connections of their own for the registered gets' reads, besides
+     * the one of every write (store_set_readers); 0: none */
+    unsigned read_connections;
 };
 
 struct conf_disco {

@@ -530,6 +530,8 @@ static int serve(struct app *a)
         goto out;
     worker_set_shares(a->worker, (unsigned)a->nservices);
     store_attach(a->store, a->db, DB_QUEUE_MAX);
+    if (!store_set_readers(a->store, a->conf->database.read_connections))
+        goto out;
     a->env = (struct reg_env){
         .hasher = a->worker, .now = monotonic_seconds, .stats = a->stats};
     a->monitor = monitor_new(&(struct monitor_env){.stats = a->stats,

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ struct store *store_new(const char *conninfo)
     s->queue_max = QUEUE_MAX_DEFAULT;
     s->statement_timeout_s = STORE_STATEMENT_TIMEOUT_S;
     s->failed = -1;
+    s->epfd = -1;
     s->seed =
         (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)s;
     atomic_init(&s->interrupted, false);
@@ -86,6 +88,11 @@ void store_close(struct store *s)
     store_interrupt(s);
     while (s->head || s->nslots)
         fail_all(s); /* nothing is left unanswered */
+    for (unsigned i = 0; i < s->nreaders; i++)
+        store_close(s->readers[i]); /* their gets fill s's cache */
+    free(s->readers);
+    if (s->epfd >= 0)
+        close(s->epfd);
     store_conn_close(s);
     store_cache_free(s->cache);
     close(s->wake_fd);
@@ -101,6 +108,8 @@ void store_interrupt(struct store *s)
     atomic_store(&s->interrupted, true);
     while (write(s->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
         ;
+    for (unsigned i = 0; i < s->nreaders; i++)
+        store_interrupt(s->readers[i]);
 }
 
 /* ---- jobs: answering ---------------------------------------------------- */
@@ -259,7 +268,7 @@ static void count_dropped(struct store *s)
 /* The database's state when it changed, and the queue. */
 static void publish(struct store *s)
 {
-    if (!s->stats)
+    if (!s->stats || s->reader)
         return;
     if (!s->told || s->told_down != s->down) {
         time_t since = time(NULL) - (time_t)(store_now() - s->down_since);
@@ -604,7 +613,8 @@ static void pump(struct store *s)
 
 /* ---- the loop's side ---------------------------------------------------- */
 
-int store_watch(struct store *s, short *events)
+/* One connection's socket and the events it waits for (-1: none). */
+static int link_watch(struct store *s, short *events)
 {
     if (!s->conn || s->cs == CONN_NONE)
         return -1;
@@ -615,7 +625,7 @@ int store_watch(struct store *s, short *events)
     return PQsocket(s->conn);
 }
 
-void store_on_ready(struct store *s)
+static void link_ready(struct store *s)
 {
     if (s->cs == CONN_CONNECTING)
         store_conn_step(s);
@@ -623,12 +633,129 @@ void store_on_ready(struct store *s)
         pump(s);
 }
 
+/* Whether l's socket may not be the one watched: another number or
+ * other events, a connection closed (its number may be another's now) or
+ * connecting (libpq may replace its socket at any step). */
+static bool link_moved(struct store *l, int fd, short ev)
+{
+    bool connecting = l->cs == CONN_CONNECTING;
+    bool moved = fd != l->watched_fd || ev != l->watched_events || connecting ||
+                 l->watched_connecting || l->closed_since_watch;
+
+    l->watched_fd = fd;
+    l->watched_events = ev;
+    l->watched_connecting = connecting;
+    l->closed_since_watch = false;
+    return moved;
+}
+
+/* With readers: every connection's socket in one epoll set, made anew
+ * whenever one may have moved (never amended: a number closed can come
+ * back as another connection's).  When none can be made, the store's own
+ * socket alone, and the readers' are looked at in store_turn() (at least
+ * every 200 ms). */
+static int watch_all(struct store *s, short *events)
+{
+    int fd[1 + STORE_READERS_MAX];
+    short ev[1 + STORE_READERS_MAX];
+    bool moved = s->epfd < 0;
+
+    for (unsigned i = 0; i <= s->nreaders; i++) {
+        struct store *l = i ? s->readers[i - 1] : s;
+
+        ev[i] = 0;
+        fd[i] = link_watch(l, &ev[i]);
+        moved = link_moved(l, fd[i], ev[i]) || moved;
+    }
+    if (moved) {
+        if (s->epfd >= 0)
+            close(s->epfd);
+        s->epfd = epoll_create1(EPOLL_CLOEXEC);
+        for (unsigned i = 0; s->epfd >= 0 && i <= s->nreaders; i++) {
+            struct epoll_event e = {.events = (ev[i] & POLLIN ? EPOLLIN : 0u) |
+                                              (ev[i] & POLLOUT ? EPOLLOUT : 0u),
+                                    .data.ptr = i ? s->readers[i - 1] : s};
+
+            if (fd[i] >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd[i], &e))
+                log_warn("store", "epoll_ctl: %s", strerror(errno));
+        }
+    }
+    if (s->epfd < 0)
+        return link_watch(s, events);
+    *events = POLLIN;
+    return s->epfd;
+}
+
+int store_watch(struct store *s, short *events)
+{
+    return s->nreaders ? watch_all(s, events) : link_watch(s, events);
+}
+
+void store_on_ready(struct store *s)
+{
+    struct epoll_event ev[1 + STORE_READERS_MAX];
+    int n;
+
+    if (!s->nreaders || s->epfd < 0) {
+        link_ready(s);
+        return;
+    }
+    n = epoll_wait(s->epfd, ev, (int)(1 + s->nreaders), 0);
+    for (int i = 0; i < n; i++)
+        link_ready(ev[i].data.ptr);
+}
+
 static void turn(struct store *s);
+
+/* Without an epoll set: a reader's socket ready now (not waited for). */
+static void poll_reader(struct store *r)
+{
+    short ev = 0;
+    struct pollfd p = {.fd = link_watch(r, &ev)};
+
+    p.events = ev;
+    if (p.fd >= 0 && poll(&p, 1, 0) > 0)
+        link_ready(r);
+}
 
 void store_turn(struct store *s)
 {
     turn(s);
+    for (unsigned i = 0; i < s->nreaders; i++) {
+        if (s->epfd < 0)
+            poll_reader(s->readers[i]);
+        turn(s->readers[i]);
+    }
     publish(s);
+}
+
+bool store_set_readers(struct store *s, unsigned n)
+{
+    if (n > STORE_READERS_MAX)
+        n = STORE_READERS_MAX;
+    if (s->nreaders || n == 0)
+        return true; /* once */
+    if (!(s->readers = calloc(n, sizeof(*s->readers))))
+        return false;
+    for (unsigned i = 0; i < n; i++) {
+        struct store *r = store_new(s->conninfo);
+
+        if (!r) {
+            while (s->nreaders)
+                store_close(s->readers[--s->nreaders]);
+            free(s->readers);
+            s->readers = NULL;
+            return false;
+        }
+        r->reader = true;
+        r->statement_timeout_s = s->statement_timeout_s;
+        r->stats = s->stats; /* its transactions, not the gauges */
+        r->migrated = true;  /* the store's own connection migrates */
+        r->attached = true;
+        r->queue_max = s->queue_max;
+        s->readers[s->nreaders++] = r;
+    }
+    return true;
 }
 
 static void turn(struct store *s)
@@ -649,7 +776,9 @@ static void turn(struct store *s)
                          * transaction (idle_in_transaction timeout) */
         return;
     }
-    if (!s->head)
+    /* the gets go to the readers: the cache's read of the log may have
+     * no operation to go out with */
+    if (!s->head && !(s->nreaders && store_listen_read_due(s)))
         return;
     if (!s->migrated) {
         store_migrate_later(s);
@@ -675,6 +804,9 @@ static void turn(struct store *s)
 
 bool store_busy(const struct store *s)
 {
+    for (unsigned i = 0; i < s->nreaders; i++)
+        if (store_busy(s->readers[i]))
+            return true;
     return s->queued > 0 || s->migrating;
 }
 
@@ -689,7 +821,7 @@ static void drive(struct store *s)
         store_turn(s);
         if (s->queued == 0)
             break;
-        fd = store_watch(s, &events);
+        fd = link_watch(s, &events);
         if (s->cs != CONN_NONE && s->cs != CONN_READY) {
             left = s->deadline - store_now();
             if (left * 1000 < ms)
@@ -697,7 +829,7 @@ static void drive(struct store *s)
         }
         if (store_conn_wait(s, fd, events, 0, ms) == STORE_WAIT_READY &&
             fd >= 0)
-            store_on_ready(s);
+            link_ready(s);
     }
 }
 

@@ -246,6 +246,16 @@ bool store_set_cache(struct store *store, const char *service,
 void store_get_cached(struct store *store, const char *service, const char *jid,
                       store_get_cb cb, void *arg);
 
+/* From now on, the reads of store_get_cached() that no cache answers go
+ * out on n connections of their own (at most 8; 0: the store's one, as
+ * every other operation), each a pipeline of transactions as the store's,
+ * to the one with the fewest in hand; the writes and every other
+ * operation stay on the store's connection, one stream of transactions.
+ * A get submitted after a write's callback sees that write, whichever
+ * connection reads it.  Attached, before the first operation; once.
+ * False when out of memory (none). */
+bool store_set_readers(struct store *store, unsigned n);
+
 /* Inserts, or updates the row of (service, jid).  STORE_CONFLICT when the
  * username belongs to another JID of the service; STORE_INVALID when the
  * username rule refuses it; STORE_NOT_ALLOWED when the row is disabled,

@@ -94,6 +94,7 @@ void store_conn_close(struct store *s)
     s->prepared = false;
     s->need_rollback = false;
     store_listen_closed(s); /* the cache is not kept across connections */
+    s->closed_since_watch = true;
 }
 
 /* ---- blocking waits: migrations, and the store until attached ----------- */

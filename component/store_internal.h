@@ -38,6 +38,9 @@
 #define STORE_STATEMENT_TIMEOUT_S 5
 #define STORE_CLIENT_DEADLINE_EXTRA_S 2
 
+/* The most connections of their own for the cached gets' reads. */
+#define STORE_READERS_MAX 8
+
 /* The most parameters a statement takes. */
 #define STORE_PARAMS_MAX 10
 
@@ -188,6 +191,19 @@ struct store {
      * whether this connection LISTENs on registrar */
     struct store_cache *cache;
     bool listening;
+    /* store.c: connections of their own for the cached gets' reads
+     * (store_set_readers), each a store of its own (reader: publishes no
+     * gauge, never migrates), watched with this one through one epoll set
+     * (epfd, -1: none), made again whenever a socket may have changed:
+     * each connection's socket and events as last watched, whether it
+     * was connecting, whether it was closed since */
+    struct store **readers;
+    unsigned nreaders;
+    bool reader;
+    int epfd;
+    int watched_fd;
+    short watched_events;
+    bool watched_connecting, closed_since_watch;
     /* store_migrate.c */
     struct worker *migrator; /* borrowed; NULL: none */
     bool migrated;           /* the schema was brought up to date */
@@ -270,6 +286,10 @@ bool store_conn_exec(struct store *s, PGconn *conn, const char *sql,
 
 /* Whether a new connection must LISTEN (some service has a cache). */
 bool store_listen_wanted(const struct store *s);
+/* With readers, the gets do not go through this connection: whether it
+ * must send a transaction (or connect) only for the cache's read of the
+ * event log. */
+bool store_listen_read_due(const struct store *s);
 /* Pipelines the cache's read of the event log when it wants one (in the
  * transaction being sent, before its operations); false when the send
  * failed. */

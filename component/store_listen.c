@@ -48,6 +48,17 @@ bool store_listen_wanted(const struct store *s)
     return store_cache_on(s->cache);
 }
 
+bool store_listen_read_due(const struct store *s)
+{
+    long long after;
+    bool tip;
+
+    /* a connection made now LISTENs; one made before a cache was set
+     * never reads (the cache stays unusable: every get a miss) */
+    return (s->listening || s->cs == CONN_NONE) &&
+           store_cache_read_wanted(s->cache, &after, &tip);
+}
+
 /* ---- the read of the log ---------------------------------------------------
  */
 
@@ -168,6 +179,20 @@ static void on_read(void *arg, enum store_status st, struct store_record *rec)
     free(g);
 }
 
+/* Where a get goes: the reader with the fewest operations in hand, or
+ * the store's own connection when it has none. */
+static struct store *reader(struct store *s)
+{
+    struct store *best = NULL;
+
+    if (!s->attached)
+        return s;
+    for (unsigned i = 0; i < s->nreaders; i++)
+        if (!best || s->readers[i]->queued < best->queued)
+            best = s->readers[i];
+    return best ? best : s;
+}
+
 /* What the server sent while the connection is idle (notifications, or
  * its end) is read now: a notification that arrived before this get is
  * seen by it.  False when the connection is broken (the loop finds out;
@@ -190,17 +215,13 @@ void store_get_cached(struct store *s, const char *service, const char *jid,
     struct store_cache_ticket ticket;
     struct cached_get *g;
 
-    if (!s->attached || !s->cache || !service || !jid) {
-        store_get(s, service, jid, NULL, cb, arg);
-        return;
-    }
-    if (!read_idle(s)) {
-        store_get(s, service, jid, NULL, cb, arg);
+    if (!s->attached || !s->cache || !service || !jid || !read_idle(s)) {
+        store_get(reader(s), service, jid, NULL, cb, arg);
         return;
     }
     switch (store_cache_get(s->cache, service, jid, &st, &rec, &ticket)) {
     case STORE_CACHE_OFF:
-        store_get(s, service, jid, NULL, cb, arg);
+        store_get(reader(s), service, jid, NULL, cb, arg);
         return;
     case STORE_CACHE_HIT:
         cb(arg, st, st == STORE_OK ? &rec : NULL);
@@ -223,5 +244,7 @@ void store_get_cached(struct store *s, const char *service, const char *jid,
                              .ticket = ticket,
                              .service = g->service,
                              .jid = g->jid};
-    store_get(s, service, jid, NULL, on_read, g);
+    /* the ticket was taken before this goes out, on whichever connection:
+     * what any connection reads afterwards is at least that new */
+    store_get(reader(s), service, jid, NULL, on_read, g);
 }

@@ -113,7 +113,9 @@ static void idle(struct store *s, int ms)
     run_loop(s);
 }
 
-static struct store *new_cached(unsigned cap)
+/* A store attached with a cache of cap entries and readers connections
+ * of its own for the gets. */
+static struct store *new_reading(unsigned cap, unsigned readers)
 {
     struct store *s = store_new(conninfo);
 
@@ -121,7 +123,13 @@ static struct store *new_cached(unsigned cap)
     assert_int_equal(store_prepare(s), STORE_OK);
     assert_true(store_set_cache(s, SVC, cap));
     store_attach(s, NULL, 0);
+    assert_true(store_set_readers(s, readers));
     return s;
+}
+
+static struct store *new_cached(unsigned cap)
+{
+    return new_reading(cap, 0);
 }
 
 static struct store_cache_figures figures(struct store *s)
@@ -410,9 +418,9 @@ static void *writer(void *arg)
 /* Gets through the cache racing this store's writes and another
  * connection's, on the same keys: once both stop and the notifications
  * are in, every key the cache answers is what the database holds. */
-static void test_race_never_stale(void **state)
+static void race(unsigned readers)
 {
-    struct store *s = new_cached(KEYS / 2); /* evictions too */
+    struct store *s = new_reading(KEYS / 2, readers); /* evictions too */
     pthread_t th;
     struct got g[KEYS];
     char jid[KEYS][32];
@@ -421,7 +429,6 @@ static void test_race_never_stale(void **state)
     double until;
     struct store_cache_figures f;
 
-    (void)state;
     pgtest_exec(db, "TRUNCATE registrations");
     for (int k = 0; k < KEYS; k++) {
         snprintf(jid[k], sizeof(jid[k]), "k%d@x.example", k);
@@ -477,14 +484,115 @@ static void test_race_never_stale(void **state)
         free(want);
     }
     f = figures(s);
-    printf("race: %u plain SQL updates and %u own writes against the gets "
-           "of %d keys (cap %d): %llu hits, %llu misses, evicted %llu "
-           "capacity, %llu changed, %llu reset; no stale entry after\n",
-           (unsigned)(uintptr_t)writes, own, KEYS, KEYS / 2,
+    printf("race (%u readers): %u plain SQL updates and %u own writes "
+           "against the gets of %d keys (cap %d): %llu hits, %llu misses, "
+           "evicted %llu capacity, %llu changed, %llu reset; no stale entry "
+           "after\n",
+           readers, (unsigned)(uintptr_t)writes, own, KEYS, KEYS / 2,
            (unsigned long long)f.hits, (unsigned long long)f.misses,
            (unsigned long long)f.evicted_capacity,
            (unsigned long long)f.evicted_changed,
            (unsigned long long)f.evicted_reset);
+    store_close(s);
+}
+
+static void test_race_never_stale(void **state)
+{
+    (void)state;
+    race(0);
+}
+
+/* The same with the gets on two connections of their own. */
+static void test_race_never_stale_readers(void **state)
+{
+    (void)state;
+    race(2);
+}
+
+/* ---- readers ---------------------------------------------------------------
+ */
+
+/* Backends of this database named registrar. */
+static int backends(void)
+{
+    char *n = pgtest_scalar(db, "SELECT count(*) FROM pg_stat_activity"
+                                " WHERE application_name = 'registrar'"
+                                "   AND datname = current_database()");
+    int v = atoi(n);
+
+    free(n);
+    return v;
+}
+
+/* With readers, the gets go out on them: a get that follows a write's
+ * answer sees it; another's change is seen after its notification though
+ * the store's own connection has nothing else to send; a reader's lost
+ * connection does not empty the cache; with the cache off the gets still
+ * go to the readers. */
+static void test_readers(void **state)
+{
+    struct store *s = new_reading(100, 2);
+    struct got g;
+    char v[32], want[48];
+
+    (void)state;
+    pgtest_exec(db, "TRUNCATE registrations");
+    put_note(s, "r@x.example", "v0");
+    warm(s, "r@x.example");
+    assert_true(s->readers[0]->conn || s->readers[1]->conn);
+    for (int i = 1; i <= 100; i++) {
+        snprintf(v, sizeof(v), "v%d", i);
+        snprintf(want, sizeof(want), "note=%s;", v);
+        put_note(s, "r@x.example", v);
+        get(s, "r@x.example", &g);
+        assert_string_equal(g.fields, want);
+    }
+    /* both readers connected, the store's own too */
+    for (int i = 0; i < 20; i++) {
+        char jid[32];
+        snprintf(jid, sizeof(jid), "n%d@x.example", i);
+        store_get_cached(s, SVC, jid, on_get, &g);
+        store_get_cached(s, SVC, jid, on_get, &g);
+    }
+    run_loop(s);
+    assert_non_null(s->readers[0]->conn);
+    assert_non_null(s->readers[1]->conn);
+    assert_int_equal(backends(), 3);
+
+    warm(s, "r@x.example");
+    sql("UPDATE registrations SET fields = '{\"note\": \"sql\"}' WHERE "
+        "jid = '%s'",
+        "r@x.example");
+    idle(s, 100); /* notified; the read goes out alone */
+    assert_true(figures(s).usable);
+    assert_false(get(s, "r@x.example", &g));
+    assert_string_equal(g.fields, "note=sql;");
+
+    /* a reader's connection lost: its gets go again, the cache stays */
+    warm(s, "r@x.example");
+    pgtest_exec(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = 'registrar'"
+                    "   AND datname = current_database()"
+                    "   AND pid <> (SELECT min(pid) FROM pg_stat_activity"
+                    "   WHERE application_name = 'registrar'"
+                    "     AND datname = current_database())");
+    idle(s, 100);
+    for (int i = 0; i < 10; i++) {
+        char jid[32];
+        snprintf(jid, sizeof(jid), "m%d@x.example", i);
+        get(s, jid, &g);
+        assert_int_equal(g.st, STORE_NOT_FOUND);
+    }
+    printf("readers: after two lost, %d backends, %u entries\n", backends(),
+           figures(s).entries);
+    store_close(s);
+
+    /* no cache: the gets on the readers all the same */
+    s = new_reading(0, 1);
+    put_note(s, "r@x.example", "nocache");
+    get(s, "r@x.example", &g);
+    assert_string_equal(g.fields, "note=nocache;");
+    assert_non_null(s->readers[0]->conn);
     store_close(s);
 }
 
@@ -525,6 +633,8 @@ int main(void)
         cmocka_unit_test(test_forgotten),
         cmocka_unit_test(test_lost_connection_empties),
         cmocka_unit_test(test_race_never_stale),
+        cmocka_unit_test(test_race_never_stale_readers),
+        cmocka_unit_test(test_readers),
         cmocka_unit_test(test_cost),
     };
 

@@ -488,6 +488,54 @@ static void test_metrics_options(void **state)
     free(msgs);
 }
 
+/* limits { cache_entries } and database { read_connections }: defaults,
+ * values, refusals at their line, kept by a reload */
+static void test_cache_options(void **state)
+{
+    char *msgs;
+    struct conf *c, *next;
+
+    (void)state;
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration { field \"email\" { } }\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_int_equal(c->limits.cache_entries, 10000);
+    assert_int_equal(c->database.read_connections, 0);
+    conf_free(c);
+    free(msgs);
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "database { read_connections = 8 }\n"
+                  "registration { field \"email\" { } }\n"
+                  "limits { cache_entries = 0 }\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_int_equal(c->limits.cache_entries, 0);
+    assert_int_equal(c->database.read_connections, 8);
+    free(msgs);
+    next = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                     "database { read_connections = 2 }\n"
+                     "registration { field \"email\" { } }\n"
+                     "limits { cache_entries = 50 }\n",
+                     &msgs);
+    assert_non_null(next);
+    free(msgs);
+    assert_true(conf_keep_restart_options(next, c));
+    assert_int_equal(next->limits.cache_entries, 0);
+    assert_int_equal(next->database.read_connections, 8);
+    conf_free(next);
+    conf_free(c);
+    assert_null(load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                          "database { read_connections = 9 }\n"
+                          "registration { field \"email\" { } }\n"
+                          "limits {\n cache_entries = 10000001 }\n",
+                          &msgs));
+    assert_contains(msgs, ":2: read_connections: 9 is out of range (0-8)");
+    assert_contains(msgs,
+                    ":5: cache_entries: 10000001 is out of range (0-10000000)");
+    free(msgs);
+}
+
 static void test_restart_only_options(void **state)
 {
     char *msgs;
@@ -978,6 +1026,7 @@ int main(void)
         cmocka_unit_test(test_policy_options),
         cmocka_unit_test(test_proofs_and_inflight),
         cmocka_unit_test(test_metrics_options),
+        cmocka_unit_test(test_cache_options),
         cmocka_unit_test(test_restart_only_options),
         cmocka_unit_test(test_secret_file_writable),
         cmocka_unit_test(test_inline_secret_readable_warns),
