@@ -140,6 +140,7 @@ static void job_free(struct job *j)
             explicit_bzero(j->p[i], strlen(j->p[i]));
         free(j->p[i]);
     }
+    store_cache_image_free(j->image);
     free(j);
 }
 
@@ -882,16 +883,27 @@ void store_attach(struct store *s, struct worker *migrator, unsigned queue_max)
 bool store_run(struct store *s, const struct store_op *op,
                const char *const *params, int np, store_fn cb, void *arg)
 {
+    return store_run_image(s, op, params, np, cb, arg, NULL);
+}
+
+bool store_run_image(struct store *s, const struct store_op *op,
+                     const char *const *params, int np, store_fn cb, void *arg,
+                     struct store_cache_image *image)
+{
     struct job *j;
 
     if (np != op->nparams || np > STORE_PARAMS_MAX) {
         log_error("store", "BUG: %s takes %d parameters, given %d", op->name,
                   op->nparams, np);
+        store_cache_image_free(image);
         return false;
     }
-    if (!(j = calloc(1, sizeof(*j))))
+    if (!(j = calloc(1, sizeof(*j)))) {
+        store_cache_image_free(image);
         return false;
+    }
     j->op = op;
+    j->image = image;
     j->np = np;
     for (int i = 0; i < np; i++) {
         if (params[i] && !(j->p[i] = strdup(params[i]))) {

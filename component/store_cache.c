@@ -421,6 +421,8 @@ enum store_cache_look store_cache_get(struct store_cache *c,
     return STORE_CACHE_MISS;
 }
 
+static void insert(struct svc *v, struct entry *e);
+
 void store_cache_fill(struct store_cache *c, const char *service,
                       const char *jid, const struct store_cache_ticket *ticket,
                       enum store_status st, const struct store_record *rec)
@@ -448,6 +450,14 @@ void store_cache_fill(struct store_cache *c, const char *service,
         unlink_entry(v, old);
         entry_free(old);
     }
+    insert(v, e);
+}
+
+/* e (its key not in v, the buckets grown for it) goes in first. */
+static void insert(struct svc *v, struct entry *e)
+{
+    uint32_t h = e->hash;
+
     e->hnext = v->buckets[h & (v->nbuckets - 1)];
     v->buckets[h & (v->nbuckets - 1)] = e;
     e->next = v->mru;
@@ -486,6 +496,128 @@ void store_cache_wrote(struct store_cache *c, const char *service,
         return;
     changed(c, service, jid, 0);
     raise_horizon(c, event_id);
+}
+
+bool store_cache_has(const struct store_cache *c, const char *service)
+{
+    const struct svc *v = svc_of(c, service);
+
+    return v && v->cap > 0;
+}
+
+void store_cache_image_free(struct store_cache_image *img)
+{
+    if (!img)
+        return;
+    free(img->username);
+    form_data_clear(&img->fields);
+    for (size_t i = 0; i < img->nkeep; i++)
+        free(img->keep[i]);
+    free(img->keep);
+    free(img);
+}
+
+/* Replaces (service, jid)'s entry by one of rec (NULL: no registration)
+ * of version: reads issued before keep nothing (the mark).  Out of memory:
+ * the entry goes. */
+static void replace(struct store_cache *c, struct svc *v, const char *service,
+                    const char *jid, const struct store_record *rec,
+                    long long version)
+{
+    uint32_t h = jid_hash(jid);
+    struct entry *e, *old;
+
+    mark(c, service, jid);
+    if ((old = find(v, jid, h))) {
+        unlink_entry(v, old); /* replaced: not counted as evicted */
+        entry_free(old);
+    }
+    if (!grow(v) || !(e = entry_of(jid, rec))) {
+        publish(v);
+        return;
+    }
+    e->version = version;
+    e->hash = h;
+    insert(v, e);
+}
+
+void store_cache_put_through(struct store_cache *c, const char *service,
+                             const char *jid, long long event_id, bool created,
+                             const struct store_cache_image *img)
+{
+    struct svc *v = svc_of(c, service);
+    struct store_record was = {0}, now = {0};
+    struct entry *old;
+    long long version;
+    bool ok = true;
+
+    if (!service || !jid)
+        return;
+    if (!created && event_id == 0)
+        return; /* nothing changed (011): what is cached stands */
+    if (event_id <= 0 || !img || !v || v->cap == 0) {
+        store_cache_wrote(c, service, jid, event_id);
+        return;
+    }
+    old = find(v, jid, jid_hash(jid));
+    if (created) {
+        version = event_id;
+        now.state = img->state;
+    } else if (old && old->found && record_of(old, service, &was)) {
+        version = old->version;
+        now.state = was.state;
+        now.disabled_reason = was.disabled_reason;
+    } else {
+        store_cache_wrote(c, service, jid, event_id);
+        return;
+    }
+    now.username = img->username;
+    /* img's fields (borrowed), then what an update keeps from the row */
+    for (size_t i = 0; ok && i < img->fields.n; i++) {
+        const struct form_value *fv = &img->fields.items[i];
+        struct form_value *to = form_data_entry(&now.fields, fv->var);
+
+        ok = to != NULL;
+        for (size_t k = 0; ok && k < fv->nvalues; k++)
+            ok = form_value_append(to, fv->values[k]);
+    }
+    for (size_t i = 0; ok && !created && i < img->nkeep; i++) {
+        const struct form_value *kept =
+            form_data_get(&was.fields, img->keep[i]);
+        struct form_value *to;
+
+        if (!kept || form_data_get(&img->fields, img->keep[i]))
+            continue;
+        ok = (to = form_data_entry(&now.fields, kept->var)) != NULL;
+        for (size_t k = 0; ok && k < kept->nvalues; k++)
+            ok = form_value_append(to, kept->values[k]);
+    }
+    if (ok)
+        replace(c, v, service, jid, &now, version);
+    else
+        changed(c, service, jid, 0);
+    raise_horizon(c, event_id);
+    publish(v);
+    now.username = NULL;
+    now.disabled_reason = NULL;
+    form_data_clear(&now.fields);
+    store_record_clear(&was);
+}
+
+void store_cache_removed(struct store_cache *c, const char *service,
+                         const char *jid, long long event_id)
+{
+    struct svc *v = svc_of(c, service);
+
+    if (!service || !jid)
+        return;
+    if (event_id <= 0 || !v || v->cap == 0) {
+        store_cache_wrote(c, service, jid, event_id);
+        return;
+    }
+    replace(c, v, service, jid, NULL, event_id);
+    raise_horizon(c, event_id);
+    publish(v);
 }
 
 /* Every entry goes; fills issued before now are refused. */

@@ -93,6 +93,40 @@ void store_cache_fill(struct store_cache *c, const char *service,
 void store_cache_wrote(struct store_cache *c, const char *service,
                        const char *jid, long long event_id);
 
+/* Whether service has a cache (a put then carries an image). */
+bool store_cache_has(const struct store_cache *c, const char *service);
+
+/* What a put of this instance writes to its row, as registrar_get reads
+ * it back (store_sql.c builds it from what it sends).  Owns everything. */
+struct store_cache_image {
+    char *username;          /* NULL: none */
+    struct form_data fields; /* var -> values, as read back */
+    enum store_state state;  /* a creation's (an update keeps the row's) */
+    char **keep;             /* the vars an update keeps from the row when */
+    size_t nkeep;            /* fields lacks them (store_put) */
+};
+
+/* Frees img and what it holds (NULL: nothing). */
+void store_cache_image_free(struct store_cache_image *img);
+
+/* Write-through: a put of this instance committed (not in doubt), a
+ * creation or an update, its event event_id (0: it changed nothing).
+ * A creation's entry is img (the row did not exist: it reflects every
+ * event of its key up to event_id); an update's is img over the entry it
+ * had (its state and the kept fields from there), which keeps that
+ * entry's version: an event of another between the two, not yet applied,
+ * still drops it.  No entry to build on (an update of a key not cached):
+ * as store_cache_wrote.  img is borrowed. */
+void store_cache_put_through(struct store_cache *c, const char *service,
+                             const char *jid, long long event_id, bool created,
+                             const struct store_cache_image *img);
+
+/* Write-through of a removal of this instance that committed (not in
+ * doubt) with event event_id: the entry says "no registration" as of it
+ * (0: as store_cache_wrote). */
+void store_cache_removed(struct store_cache *c, const char *service,
+                         const char *jid, long long event_id);
+
 /* A transaction of this instance committed with n events of its own
  * known, the highest max_id (n 0: none known): its notification is then
  * known for this instance's own. */

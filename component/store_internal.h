@@ -47,6 +47,7 @@
 /* ---- operations (store_sql.c) and their jobs (store.c) ------------------ */
 
 struct job;
+struct store_cache_image; /* store_cache.h */
 
 /* Any callback of store.h, stored as this and called back (by the
  * operation's answer) as its own type. */
@@ -71,6 +72,9 @@ struct store_op {
     const char *event;
     int iq_param;
     bool event_created;
+    /* done (STORE_OK), it leaves no row of (service, jid): the cache's
+     * write-through */
+    bool event_removed;
 };
 
 /* Every statement, in the order they are prepared on a new connection. */
@@ -109,6 +113,9 @@ struct job {
     bool done_before;
     bool alone;       /* goes in a transaction of its own */
     unsigned resends; /* sent again after failures not its own */
+    /* a put's row as a read would return it, for the cache's
+     * write-through (NULL: none, the entry is dropped); owned */
+    struct store_cache_image *image;
 };
 
 /* store.c: a job of op with copies of params[0..np) (NULL entries
@@ -117,6 +124,10 @@ struct job {
  * op->nparams: the caller answers STORE_ERROR. */
 bool store_run(struct store *s, const struct store_op *op,
                const char *const *params, int np, store_fn cb, void *arg);
+/* store_run with the image of a put (takes it, NULL: none). */
+bool store_run_image(struct store *s, const struct store_op *op,
+                     const char *const *params, int np, store_fn cb, void *arg,
+                     struct store_cache_image *image);
 
 /* store_sql.c: a failed result (NULL: none) of conn as a status, logged
  * (the SQL state and the primary message, never a DETAIL). */

@@ -123,8 +123,18 @@ void store_listen_drain(struct store *s)
 
 void store_listen_answered(struct store *s, const struct job *j)
 {
+    /* committed, and known to be this attempt's */
+    bool sure = j->st == STORE_OK && !j->in_doubt;
+
     /* every write takes service and jid first */
-    if (s->cache && j->op->event && j->np >= 2)
+    if (!s->cache || !j->op->event || j->np < 2)
+        return;
+    if (sure && j->image)
+        store_cache_put_through(s->cache, j->p[0], j->p[1], j->event_id,
+                                j->created, j->image);
+    else if (sure && j->op->event_removed)
+        store_cache_removed(s->cache, j->p[0], j->p[1], j->event_id);
+    else
         store_cache_wrote(s->cache, j->p[0], j->p[1], j->event_id);
 }
 

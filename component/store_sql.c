@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "store_cache.h"
 
 /* ---- what results and failures mean ------------------------------------- */
 
@@ -436,6 +437,61 @@ static const struct store_op op_put = {
     .event_created = true,
 };
 
+/* The row put writes as registrar_get reads it back (fields_json's
+ * rules: a list without values is no field, a single field without one
+ * is ""), for the cache's write-through; NULL when the service has no
+ * cache, when out of memory, or when the row cannot be foreseen (a
+ * single field of several values: the database refuses it). */
+static struct store_cache_image *put_image(const struct store *s,
+                                           const struct store_put *put)
+{
+    const struct form_def *def = put->def;
+    const struct form_data *data = put->fields;
+    struct store_cache_image *img;
+    bool ok;
+
+    if (!s->cache || !store_cache_has(s->cache, put->service) ||
+        !(img = calloc(1, sizeof(*img))))
+        return NULL;
+    img->state = put->initial_state;
+    ok = !put->username || (img->username = strdup(put->username));
+    for (size_t i = 0; ok && data && i < data->n; i++) {
+        const struct form_value *v = &data->items[i];
+        const struct form_field_def *f =
+            def ? form_def_find(def, v->var) : NULL;
+        bool array = f ? form_type_is_multi(f->type) : v->nvalues != 1;
+        struct form_value *to;
+
+        if (array && v->nvalues == 0)
+            continue;
+        if (!array && v->nvalues > 1) {
+            ok = false;
+            break;
+        }
+        ok = (to = form_data_entry(&img->fields, v->var)) != NULL;
+        if (ok && v->nvalues == 0)
+            ok = form_value_append(to, "");
+        for (size_t k = 0; ok && k < v->nvalues; k++)
+            ok = form_value_append(to, v->values[k]);
+    }
+    /* keep_array's vars */
+    for (size_t i = 0; ok && def && i < def->nfields; i++) {
+        const struct form_field_def *f = &def->fields[i];
+        char **grown;
+
+        if (f->type != FORM_TEXT_PRIVATE || strcmp(f->var, "password") == 0)
+            continue;
+        ok = (grown = realloc(img->keep, (img->nkeep + 1) * sizeof(*grown))) &&
+             (img->keep = grown, grown[img->nkeep] = strdup(f->var)) &&
+             ++img->nkeep;
+    }
+    if (!ok) {
+        store_cache_image_free(img);
+        return NULL;
+    }
+    return img;
+}
+
 void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
                void *arg)
 {
@@ -449,7 +505,10 @@ void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
         consents,     put->origin.iq_id,  put->origin.actor,
         keep};
 
-    if (!json || !consents || !keep || !RUN(s, &op_put, params, cb, arg))
+    if (!json || !consents || !keep ||
+        !store_run_image(s, &op_put, params,
+                         (int)(sizeof(params) / sizeof(*params)), (store_fn)cb,
+                         arg, put_image(s, put)))
         cb(arg, STORE_ERROR, false, NULL);
     /* the job has its own copy; the values may include hashes */
     if (json)
@@ -471,6 +530,7 @@ static const struct store_op op_remove = {
     .answer = answer_done,
     .event = "removed",
     .iq_param = 2,
+    .event_removed = true,
 };
 
 void store_remove(struct store *s, const char *service, const char *jid,

@@ -273,6 +273,134 @@ static void test_write_through(void **state)
     store_cache_free(c);
 }
 
+/* An image of a put: username, email, and "secret" kept by an update. */
+static struct store_cache_image *image(const char *user, const char *email)
+{
+    struct store_cache_image *img = calloc(1, sizeof(*img));
+
+    assert_non_null(img);
+    img->username = user ? strdup(user) : NULL;
+    img->state = STORE_STATE_PENDING;
+    assert_true(form_data_add(&img->fields, "email", email));
+    img->keep = calloc(1, sizeof(char *));
+    img->keep[0] = strdup("secret");
+    img->nkeep = 1;
+    return img;
+}
+
+/* Write-through: this instance's put or removal, committed, leaves the
+ * entry a read would now fill, and the next get is a hit with it. */
+static void test_put_through(void **state)
+{
+    struct store_cache *c = new_cache(10, 100);
+    struct store_cache_image *img;
+    struct store_record r, got = {0};
+    struct store_cache_ticket t, early;
+    enum store_status st;
+
+    (void)state;
+    /* a creation: the image, in the state it was created in */
+    img = image("Alice", "a1@example");
+    store_cache_put_through(c, SVC, "a@x", 101, true, img);
+    store_cache_image_free(img);
+    store_cache_committed(c, 101, 1);
+    assert_int_equal(store_cache_get(c, SVC, "a@x", &st, &got, &t),
+                     STORE_CACHE_HIT);
+    assert_int_equal(st, STORE_OK);
+    assert_string_equal(got.username, "Alice");
+    assert_int_equal(got.state, STORE_STATE_PENDING);
+    assert_string_equal(form_data_first(&got.fields, "email"), "a1@example");
+    assert_int_equal(got.fields.n, 1);
+    store_record_clear(&got);
+
+    /* an update of a cached row: its fields over the entry's state, the
+     * kept field from the entry; a read issued before it keeps nothing */
+    assert_int_equal(look(c, "b@x", &st, &early), STORE_CACHE_MISS);
+    rec_of(&r, "b@x", "Bob"); /* disabled, "spam": the entry's state */
+    assert_true(form_data_add(&r.fields, "secret", "$hash$"));
+    store_cache_fill(c, SVC, "b@x", &early, STORE_OK, &r);
+    store_record_clear(&r);
+    assert_int_equal(look(c, "b@x", &st, &early), STORE_CACHE_HIT);
+    assert_int_equal(look(c, "z@x", &st, &early), STORE_CACHE_MISS);
+    img = image(NULL, "b2@example");
+    store_cache_put_through(c, SVC, "b@x", 102, false, img);
+    store_cache_image_free(img);
+    store_cache_committed(c, 102, 1);
+    assert_int_equal(store_cache_get(c, SVC, "b@x", &st, &got, &t),
+                     STORE_CACHE_HIT);
+    assert_null(got.username);
+    assert_int_equal(got.state, STORE_STATE_DISABLED);
+    assert_string_equal(got.disabled_reason, "spam");
+    assert_string_equal(form_data_first(&got.fields, "email"), "b2@example");
+    assert_string_equal(form_data_first(&got.fields, "secret"), "$hash$");
+    assert_null(form_data_get(&got.fields, "tags")); /* replaced */
+    assert_int_equal(got.fields.n, 2);
+    store_record_clear(&got);
+    assert_int_equal(figures(c).evicted_changed, 0);
+    /* an update that changed nothing (no event): the entry stands */
+    img = image("ignored", "ignored@example");
+    store_cache_put_through(c, SVC, "b@x", 0, false, img);
+    store_cache_image_free(img);
+    assert_int_equal(store_cache_get(c, SVC, "b@x", &st, &got, &t),
+                     STORE_CACHE_HIT);
+    assert_string_equal(form_data_first(&got.fields, "email"), "b2@example");
+    store_record_clear(&got);
+    /* an update of a key not cached: nothing to build on, still a miss */
+    img = image(NULL, "c@example");
+    store_cache_put_through(c, SVC, "c@x", 103, false, img);
+    store_cache_image_free(img);
+    store_cache_committed(c, 103, 1);
+    assert_int_equal(look(c, "c@x", &st, &t), STORE_CACHE_MISS);
+    /* a removal: "no registration", a hit */
+    store_cache_removed(c, SVC, "a@x", 104);
+    store_cache_committed(c, 104, 1);
+    assert_int_equal(look(c, "a@x", &st, &t), STORE_CACHE_HIT);
+    assert_int_equal(st, STORE_NOT_FOUND);
+    /* the notifications are this instance's own: nothing to read */
+    for (long long id = 101; id <= 104; id++)
+        notify(c, id, 1);
+    assert_true(figures(c).usable);
+    assert_int_equal(figures(c).applied, 104);
+    assert_true(cached(c, "b@x"));
+    store_cache_free(c);
+}
+
+/* An update's entry keeps the version of the entry it was built on: a
+ * change of another to the key, committed before it and not yet applied
+ * (its notification late), drops it when the log is read; a creation's
+ * entry, the row new, survives its own key's older events. */
+static void test_put_through_after_others(void **state)
+{
+    struct store_cache *c = new_cache(10, 100);
+    struct store_cache_image *img;
+
+    (void)state;
+    read_in(c, "a@x"); /* version 100 */
+    /* another changed a (101, the state say); this instance's update of
+     * a (102) is answered before 101's notification is read */
+    img = image(NULL, "mine@example");
+    store_cache_put_through(c, SVC, "a@x", 102, false, img);
+    store_cache_image_free(img);
+    store_cache_committed(c, 102, 1);
+    assert_true(cached(c, "a@x")); /* nothing known of 101 yet */
+    notify(c, 101, 1);
+    assert_false(cached(c, "a@x")); /* unusable until the log is read */
+    read_log(c, 100, (const char *[]){"a@x", "a@x"}, (long long[]){101, 102},
+             2);
+    assert_true(figures(c).usable);
+    assert_false(cached(c, "a@x"));
+    /* a creation at 105 after a removal of another at 103 */
+    img = image(NULL, "new@example");
+    store_cache_put_through(c, SVC, "n@x", 105, true, img);
+    store_cache_image_free(img);
+    store_cache_committed(c, 105, 1);
+    notify(c, 103, 1);
+    read_log(c, 102, (const char *[]){"n@x", "n@x"}, (long long[]){103, 105},
+             2);
+    assert_true(cached(c, "n@x"));
+    store_cache_free(c);
+}
+
 /* A read issued before a change of its key was applied is not kept:
  * a write of this instance, or a row of the log. */
 static void test_read_older_than_a_change(void **state)
@@ -526,6 +654,8 @@ int main(void)
         cmocka_unit_test(test_hit_is_the_read),
         cmocka_unit_test(test_cap_and_lru),
         cmocka_unit_test(test_write_through),
+        cmocka_unit_test(test_put_through),
+        cmocka_unit_test(test_put_through_after_others),
         cmocka_unit_test(test_read_older_than_a_change),
         cmocka_unit_test(test_others_change),
         cmocka_unit_test(test_event_gone),
