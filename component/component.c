@@ -74,6 +74,11 @@ struct conn {
     unsigned failures;           /* consecutive failed attempts */
     uint64_t next_attempt;       /* monotonic ms */
     struct stats_service *stats; /* its counters, or NULL */
+    /* what this turn of the loop answered, serialised, sent as one write
+     * at the turn's end (flush_out): a reply per send() cost the server
+     * a read, and this process a system call, per stanza */
+    char *out;
+    size_t out_len, out_cap;
 };
 
 struct component {
@@ -189,15 +194,62 @@ xmpp_stanza_t *component_outgoing(const char *jid, xmpp_stanza_t *stanza)
     return instead;
 }
 
-/* Sends stanza (borrowed) as component_outgoing() lets it. */
+/* Past this, what is held is sent at once. */
+#define OUT_FLUSH_BYTES 65536
+
+/* Hands what k holds to libstrophe as one write (its queue, written by
+ * xmpp_run_once). */
+static void flush_out(struct conn *k)
+{
+    if (k->out_len == 0)
+        return;
+    if (k->state == ONLINE || k->state == CLOSING)
+        xmpp_send_raw(k->conn, k->out, k->out_len);
+    k->out_len = 0;
+}
+
+/* Sends stanza (borrowed) as component_outgoing() lets it: serialised
+ * into k->out, in order, sent at the end of the loop's turn. */
 static void send_checked(struct conn *k, xmpp_stanza_t *stanza)
 {
     xmpp_stanza_t *out = component_outgoing(JID(k), stanza);
+    char *text = NULL;
+    size_t len = 0;
 
-    if (out) {
-        xmpp_send(k->conn, out);
+    if (!out)
+        return;
+    if (xmpp_stanza_to_text(out, &text, &len) != XMPP_EOK || !text) {
+        xmpp_send(k->conn, out); /* out of memory: as it comes */
         xmpp_stanza_release(out);
+        return;
     }
+    xmpp_stanza_release(out);
+    if (k->out_len + len > k->out_cap) {
+        size_t cap = k->out_cap ? k->out_cap : 4096;
+        char *grown;
+
+        while (cap < k->out_len + len)
+            cap *= 2;
+        if (!(grown = realloc(k->out, cap))) {
+            flush_out(k); /* what is held first, then this one alone */
+            xmpp_send_raw(k->conn, text, len);
+            xmpp_free(k->owner->ctx, text);
+            return;
+        }
+        k->out = grown;
+        k->out_cap = cap;
+    }
+    memcpy(k->out + k->out_len, text, len);
+    k->out_len += len;
+    xmpp_free(k->owner->ctx, text);
+    if (k->out_len >= OUT_FLUSH_BYTES)
+        flush_out(k);
+}
+
+static void flush_all(struct component *c)
+{
+    for (size_t i = 0; i < c->nconns; i++)
+        flush_out(&c->conns[i]);
 }
 
 /* The sink of the router's replies and of what requests cause.  While
@@ -432,6 +484,7 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
         return;
     k->state = DISCONNECTED;
     k->fd = -1;
+    k->out_len = 0; /* for a stream that is gone */
     stats_xmpp_detached(k->stats);
     bool dropping = k->dropping;
     k->dropping = false;
@@ -617,8 +670,10 @@ void component_free(struct component *c)
 {
     if (!c)
         return;
-    for (size_t i = 0; i < c->nconns; i++)
+    for (size_t i = 0; i < c->nconns; i++) {
         conn_release(c->conns[i].conn);
+        free(c->conns[i].out);
+    }
     free(c->conns);
     free(c->pfds);
     if (c->ctx)
@@ -759,10 +814,12 @@ static void loop_once(struct component *c, int timeout_ms)
     for (size_t i = 0; i < c->nwakeups; i++)
         if (fds[i].fd >= 0 && fds[i].revents)
             c->wakeups[i].on_ready(c->wakeups[i].arg);
+    flush_all(c); /* the answers of the wake-ups, written by this run */
     xmpp_run_once(c->ctx, 0);
     for (size_t i = 0; i < c->nwakeups; i++)
         if (c->wakeups[i].after)
             c->wakeups[i].after(c->wakeups[i].arg);
+    flush_all(c); /* the stanzas' answers: queued, POLLOUT next turn */
 }
 
 static bool busy(const struct component *c)
@@ -802,6 +859,7 @@ static void close_streams(struct component *c)
             continue;
         log_info("component", "%s: closing the stream to %s:%u", JID(k),
                  k->conf->component.server, k->conf->component.port);
+        flush_out(k); /* before the stream's end */
         k->state = CLOSING;
         xmpp_disconnect(k->conn);
     }
