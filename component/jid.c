@@ -117,7 +117,53 @@ enum jid_status jid_normal_domain(const char *jid, char **out)
     return (*out = strdup(buf)) ? JID_OK : JID_NOMEM;
 }
 
+/* Whether s[0..len) is 1 to JID_PART_MAX bytes of ASCII that the part's
+ * profile leaves as they are: local (nodeprep) lower-case letters,
+ * digits and "-._+"; domain (nameprep) lower-case letters, digits, '-'
+ * and '.', not ending with one; resource (resourceprep) any printable
+ * but the space.  What it refuses goes to stringprep. */
+static bool plain(const char *s, size_t len, char part)
+{
+    if (len == 0 || len > JID_PART_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (part == 'r') {
+            if (c < 0x21 || c > 0x7e)
+                return false;
+        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '.' ||
+                     (part == 'l' && (c == '_' || c == '+')))) {
+            return false;
+        }
+    }
+    return part != 'd' || s[len - 1] != '.';
+}
+
 enum jid_status jid_normal_bare(const char *jid, char **out)
+{
+    const char *local, *domain, *resource;
+    size_t llen, dlen;
+
+    /* the common case, a JID as a server sends it: every part of it
+     * plain ASCII that stringprep would leave unchanged (a tenth of a
+     * registered get's CPU went to libidn) */
+    split(jid, &local, &llen, &domain, &dlen, &resource);
+    if ((!local || plain(local, llen, 'l')) && plain(domain, dlen, 'd') &&
+        (!resource || plain(resource, strlen(resource), 'r'))) {
+        size_t n = (local ? llen + 1 : 0) + dlen;
+
+        if (!(*out = malloc(n + 1)))
+            return JID_NOMEM;
+        memcpy(*out, jid, n);
+        (*out)[n] = '\0';
+        return JID_OK;
+    }
+    return jid_normal_bare_prepped(jid, out);
+}
+
+enum jid_status jid_normal_bare_prepped(const char *jid, char **out)
 {
     const char *local, *domain, *resource;
     size_t llen, dlen, n;

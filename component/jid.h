@@ -28,6 +28,9 @@ enum jid_status {
  * and dropped) with every part prepared, in *out (caller frees; NULL
  * unless JID_OK).  Idempotent: a JID a server sent comes back unchanged. */
 enum jid_status jid_normal_bare(const char *jid, char **out);
+/* The same, every part through stringprep (jid_normal_bare takes a JID
+ * of plain ASCII parts as it is): for the tests that compare the two. */
+enum jid_status jid_normal_bare_prepped(const char *jid, char **out);
 
 /* The domain of jid ("local@domain/resource", "domain", ...), prepared,
  * in *out (caller frees; NULL unless JID_OK).  The local part and the

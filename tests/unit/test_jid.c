@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,6 +122,70 @@ static void test_domain(void **state)
     assert_null(out);
 }
 
+/* The ASCII fast path says what stringprep says: every ASCII byte in
+ * each part, part lengths at the limit, random JIDs of ASCII. */
+static void same(const char *jid)
+{
+    char *a = NULL, *b = NULL;
+    enum jid_status sa = jid_normal_bare(jid, &a);
+    enum jid_status sb = jid_normal_bare_prepped(jid, &b);
+
+    if (sa != sb || (a && b && strcmp(a, b) != 0) || (!a) != (!b))
+        fail_msg("%s: %d %s against stringprep's %d %s", jid, sa, a ? a : "-",
+                 sb, b ? b : "-");
+    free(a);
+    free(b);
+}
+
+static void test_fast_path_is_stringprep(void **state)
+{
+    char jid[3200];
+    unsigned seed = 7;
+
+    (void)state;
+    for (int c = 1; c < 128; c++) {
+        snprintf(jid, sizeof(jid), "a%cb@ex.example/r", c);
+        same(jid);
+        snprintf(jid, sizeof(jid), "ab@e%cx.example/r", c);
+        same(jid);
+        snprintf(jid, sizeof(jid), "ab@ex.example/r%cs", c);
+        same(jid);
+        snprintf(jid, sizeof(jid), "%c@x.example", c);
+        same(jid);
+        snprintf(jid, sizeof(jid), "x.example%c", c);
+        same(jid);
+    }
+    for (int len = 1021; len <= 1025; len++) {
+        memset(jid, 'a', (size_t)len);
+        strcpy(jid + len, "@x.example/r");
+        same(jid);
+        strcpy(jid, "u@");
+        memset(jid + 2, 'b', (size_t)len);
+        jid[2 + len] = '\0';
+        same(jid);
+        strcpy(jid, "u@x/");
+        memset(jid + 4, 'c', (size_t)len);
+        jid[4 + len] = '\0';
+        same(jid);
+    }
+    same("u@x.example.");
+    same("u@x.example/");
+    same("@x.example");
+    same("u@");
+    same("");
+    for (int i = 0; i < 200000; i++) {
+        int n = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 24;
+
+        for (int k = 0; k < n; k++) {
+            static const char pick[] = "aZ0.-_+@/@/ !~\"&'<>:\x7f\x01";
+            seed = seed * 1103515245u + 12345u;
+            jid[k] = pick[(seed >> 16) % (sizeof(pick) - 1)];
+        }
+        jid[n] = '\0';
+        same(jid);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_unicode),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_domain),
+        cmocka_unit_test(test_fast_path_is_stringprep),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
