@@ -2,10 +2,11 @@
  * loadgen.c - the benchmark's load generator: N authenticated c2s
  * sessions (raw sockets, SASL PLAIN on plaintext loopback) keep W iqs each
  * outstanding against a component, for a fixed time, and print one JSON
- * line: round trips/s, p50/p99, errors.  Or, in direct mode, it plays the
- * server side of XEP-0114 itself (listen, handshake) and sends the
- * stanzas straight to the component, so that only the component and its
- * database are measured.
+ * line: round trips/s, p50/p99, errors, and per kind the mean bytes and
+ * elements of a successful reply as it arrived.  Or, in direct mode, it plays
+ * the server side of XEP-0114 itself (listen, handshake) and sends the stanzas
+ * straight to the component, so that only the component and its database are
+ * measured.
  *
  *   loadgen --port C2S_PORT --to COMPONENT_JID [options]
  *   loadgen --direct PORT SECRET COMPONENT_JID [options]
@@ -169,6 +170,8 @@ static struct {
     size_t n, cap;
     long long sent, replies[K_COUNT], errors[K_COUNT];
     long long sent_total, lost, all, ok_all; /* every reply, warm-up too */
+    /* the successful replies of the window: their bytes and elements */
+    long long bytes[K_COUNT], elements[K_COUNT], sized[K_COUNT];
     bool printed_error[K_COUNT];
 } res;
 
@@ -182,7 +185,20 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-static void record(enum kind k, uint64_t sent, uint64_t now, bool error)
+/* The elements of the stanza t[0..tl) (its start tags). */
+static long long elements_of(const char *t, size_t tl)
+{
+    long long n = 0;
+
+    for (size_t i = 0; i + 1 < tl; i++)
+        if (t[i] == '<' && t[i + 1] != '/' && t[i + 1] != '!' &&
+            t[i + 1] != '?')
+            n++;
+    return n;
+}
+
+static void record(enum kind k, uint64_t sent, uint64_t now, bool error,
+                   const char *t, size_t tl)
 {
     /* every reply received in the measured window counts (with a deep
      * queue, those sent in the window may not come back within it) */
@@ -191,6 +207,11 @@ static void record(enum kind k, uint64_t sent, uint64_t now, bool error)
     res.replies[k]++;
     if (error)
         res.errors[k]++;
+    else if (t) {
+        res.bytes[k] += (long long)tl;
+        res.elements[k] += elements_of(t, tl);
+        res.sized[k]++;
+    }
     if (res.n == res.cap) {
         size_t cap = res.cap ? res.cap * 2 : 65536;
         struct sample *v = realloc(res.v, cap * sizeof(*v));
@@ -567,7 +588,7 @@ static void on_reply(const char *t, size_t tl, uint64_t now)
         res.all++;
         res.ok_all += !error;
     }
-    record((enum kind)sl->kind, sl->sent_us, now, error);
+    record((enum kind)sl->kind, sl->sent_us, now, error, t, tl);
     if (error && !res.printed_error[sl->kind]) {
         res.printed_error[sl->kind] = true;
         fprintf(stderr, "loadgen: first error for %s: %.*s\n",
@@ -830,9 +851,15 @@ static void report(double setup_s)
         if (!res.replies[k])
             continue;
         printf(",\"%s\":{\"n\":%lld,\"errors\":%lld,\"p50_ms\":%.3f,"
-               "\"p99_ms\":%.3f}",
+               "\"p99_ms\":%.3f",
                kind_name[k], res.replies[k], res.errors[k], quantile(k, 0.5),
                quantile(k, 0.99));
+        /* a successful reply's mean size, as the server sent it */
+        if (res.sized[k])
+            printf(",\"reply_bytes\":%.1f,\"reply_elements\":%.1f",
+                   (double)res.bytes[k] / (double)res.sized[k],
+                   (double)res.elements[k] / (double)res.sized[k]);
+        printf("}");
     }
     printf("}\n");
     fflush(stdout);
