@@ -115,7 +115,8 @@ static xmpp_stanza_t *reg_form(const struct reg *reg, xmpp_ctx_t *ctx,
                                const struct form_data *prefill,
                                bool own_instructions)
 {
-    struct form_def def = reg->def;
+    /* a registered requester's (prefill) has no invitation to give */
+    struct form_def def = prefill ? reg->def : reg->form_def;
 
     if (!own_instructions)
         def.instructions = NULL;
@@ -132,13 +133,15 @@ xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
          * section 6), for legacy clients: the configured instructions
          * are the query's, and the form does not repeat them */
         xml_add_text(q, "instructions",
-                     reg->def.instructions ? reg->def.instructions
-                                           : TEXT_LEGACY);
+                     reg->form_def.instructions ? reg->form_def.instructions
+                                                : TEXT_LEGACY);
         for (size_t i = 0; i < reg->def.nfields; i++) {
             const struct form_field_def *f = &reg->def.fields[i];
             if (f->type != FORM_FIXED && f->type != FORM_HIDDEN)
                 xml_add_text(q, f->var, NULL);
         }
+    } else if (reg->conf->invites.mode == CONF_INVITES_REQUIRED) {
+        xml_add_text(q, "instructions", REG_TEXT_BY_INVITATION);
     } else if (url) {
         /* form + iq:register instructions + x:oob URL */
         char text[1024];
