@@ -17,6 +17,7 @@ stanzas of interest go to $E2E_WORKDIR/invites-transcript.txt."""
 import hashlib
 import json
 import os
+import re
 import uuid
 
 from e2e import (bare, note_secret, psql_json, q, register_query,
@@ -32,12 +33,18 @@ NODE_LIST = "registrar#list-invites"
 NODE_REVOKE = "registrar#revoke-invite"
 
 
-def transcript(title, xml):
-    """Appends a stanza to the run's transcript (for the closing note)."""
+def transcript(title, xml, sent=None):
+    """Appends a stanza (and the payload sent for it, passwords blanked)
+    to the run's transcript (for the closing note)."""
     path = os.path.join(os.environ.get("E2E_WORKDIR", "/tmp"),
                         "invites-transcript.txt")
     with open(path, "a", encoding="utf-8") as f:
-        f.write("== %s\n%s\n\n" % (title, show(xml)))
+        f.write("== %s\n" % title)
+        if sent is not None:
+            sent = re.sub(r"(<password>|var='password'><value>)[^<]*",
+                          r"\1(password)", sent)
+            f.write("sent: %s\n" % sent)
+        f.write("%s\n\n" % show(xml))
 
 
 class InvitesTest(AdhocBase):
@@ -184,8 +191,9 @@ class InvitesTest(AdhocBase):
         _, v = self.create("single use", max_uses="1")
         token = v["token"]
         c = self.client("i03")
-        reply = self.send(c, "set", submit_form(self.form_with("i03", token)))
-        transcript("redemption by the form's preauth field: the reply", reply)
+        sent = submit_form(self.form_with("i03", token))
+        reply = self.send(c, "set", sent)
+        transcript("redemption by the form's preauth field", reply, sent)
         self.assertResult(reply, "registration with a token")
         self.only_row("i03")
         self.assertEqual(self.uses(token), 1)
@@ -212,16 +220,17 @@ class InvitesTest(AdhocBase):
         c = self.client("i05")
         pre = "<preauth xmlns='%s' token='%s'/>" % (NS_PARS, esc(token))
         reply = self.send(c, "set", pre)
-        transcript("<preauth/> (XEP-0445): the reply", reply)
+        transcript("<preauth/> (XEP-0445)", reply, pre)
         self.assertResult(reply, "preauth")
         self.assertEqual(len(list(reply)), 0, "an empty result")
         self.assertEqual(self.uses(token), 0, "a preauth uses nothing")
         # then plain legacy elements, no token
-        reply = self.send(c, "set", legacy(
-            username="i05-" + uuid.uuid4().hex[:6],
-            password="pw-" + uuid.uuid4().hex[:10],
-            email="i05@example.org"))
-        transcript("after <preauth/>: a plain legacy registration", reply)
+        sent = legacy(username="i05-" + uuid.uuid4().hex[:6],
+                      password="pw-" + uuid.uuid4().hex[:10],
+                      email="i05@example.org")
+        reply = self.send(c, "set", sent)
+        transcript("after <preauth/>: a plain legacy registration", reply,
+                   sent)
         self.assertResult(reply, "registration after preauth")
         self.assertEqual(self.uses(token), 1)
         ev = psql_json("SELECT detail->>'via' AS via FROM registration_events"
@@ -245,11 +254,14 @@ class InvitesTest(AdhocBase):
         first = self.run_cmd(c, "jabber:iq:register")
         self.assertIn("preauth", first["command"]["form"].get_fields())
         sid = first["command"]["sessionid"]
+        form = dict(self.form_with("i07", token),
+                    FORM_TYPE="jabber:iq:register")
         done = self.run_cmd(c, "jabber:iq:register", action="complete",
-                            sessionid=sid,
-                            form=dict(self.form_with("i07", token),
-                                      FORM_TYPE="jabber:iq:register"))
-        transcript("redemption by the ad-hoc registration command", done.xml)
+                            sessionid=sid, form=form)
+        transcript("redemption by the ad-hoc registration command", done.xml,
+                   "<command node='jabber:iq:register' action='complete' "
+                   "sessionid='%s'> with the form %r" % (
+                       sid, dict(form, password="(password)")))
         self.assertCompleted(done, "registration command with a token")
         self.only_row("i07")
         self.assertEqual(self.uses(token), 1)
@@ -259,8 +271,9 @@ class InvitesTest(AdhocBase):
     def test_refused(self):
         c = self.client("i08")
         # no token
-        reply = self.send(c, "set", submit_form(self.form_with("i08")))
-        transcript("no token (mode = required): refused", reply)
+        sent = submit_form(self.form_with("i08"))
+        reply = self.send(c, "set", sent)
+        transcript("no token (mode = required): refused", reply, sent)
         self.assertStanzaError(reply, "forbidden", 403, "auth", "no token",
                                text_contains="by invitation only")
         reply = self.send(c, "set", legacy(username="i08x",
