@@ -254,12 +254,33 @@ static bool tag_is(xmpp_stanza_t *e, const char *name, const char *ns)
     return !ns || (s && strcmp(s, ns) == 0);
 }
 
+/* The form of a requester not registered, with invitations on: pre-filled
+ * with the values of the invitation its <preauth/> bound to it, if any
+ * (without them when they cannot be read: they are a convenience). */
+static void on_prefill(void *arg, enum store_status st,
+                       struct store_record *rec)
+{
+    struct op *op = arg;
+    xmpp_ctx_t *ctx = iq_req_ctx(op->req);
+    xmpp_stanza_t *q = reg_reply_blank_prefilled(
+        op->reg, ctx, st == STORE_OK && rec ? &rec->fields : NULL);
+
+    iq_req_result(op->req, q);
+    xmpp_stanza_release(q);
+    reg_op_done(op);
+}
+
 static void on_get(void *arg, enum store_status st, struct store_record *rec)
 {
     struct op *op = arg;
     xmpp_ctx_t *ctx = iq_req_ctx(op->req);
     xmpp_stanza_t *q;
 
+    if (st == STORE_NOT_FOUND && reg_invites_on(op->reg)) {
+        store_invite_prefill(op->reg->store, reg_op_service(op), op->bare,
+                             on_prefill, op);
+        return;
+    }
     if (st == STORE_OK)
         q = reg_reply_registered(op->reg, ctx, rec);
     else if (st == STORE_NOT_FOUND)

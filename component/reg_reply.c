@@ -111,12 +111,11 @@ xmpp_stanza_t *reg_reply_echo(const struct reg *reg, xmpp_stanza_t *query)
 /* The registration form, pre-filled with prefill when given; without its
  * <instructions/> when the query's own <instructions/> speaks for it
  * (own_instructions false), so that no answer says a text twice. */
-static xmpp_stanza_t *reg_form(const struct reg *reg, xmpp_ctx_t *ctx,
+static xmpp_stanza_t *reg_form(const struct form_def *shown, xmpp_ctx_t *ctx,
                                const struct form_data *prefill,
                                bool own_instructions)
 {
-    /* a registered requester's (prefill) has no invitation to give */
-    struct form_def def = prefill ? reg->def : reg->form_def;
+    struct form_def def = *shown;
 
     if (!own_instructions)
         def.instructions = NULL;
@@ -124,6 +123,12 @@ static xmpp_stanza_t *reg_form(const struct reg *reg, xmpp_ctx_t *ctx,
 }
 
 xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
+{
+    return reg_reply_blank_prefilled(reg, ctx, NULL);
+}
+
+xmpp_stanza_t *reg_reply_blank_prefilled(const struct reg *reg, xmpp_ctx_t *ctx,
+                                         const struct form_data *prefill)
 {
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     const char *url = reg->conf->registration.url;
@@ -156,7 +161,8 @@ xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
     }
     /* form only: the query's instructions are the fallback for clients
      * without data forms (section 6), the configured ones the form's */
-    xml_add(q, reg_form(reg, ctx, NULL, !reg->all_legacy));
+    /* with invitations, the form has their preauth field (reg.c) */
+    xml_add(q, reg_form(&reg->form_def, ctx, prefill, !reg->all_legacy));
     if (url)
         xml_add(q, oob(ctx, url));
     return q;
@@ -205,7 +211,7 @@ xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
     /* one <instructions/>: the query's, which section 3.1 asks for and
      * which says the requester is registered; the form's sign-up text
      * would be a second, stale one */
-    xml_add(q, reg_form(reg, ctx, &rec->fields, false));
+    xml_add(q, reg_form(&reg->def, ctx, &rec->fields, false));
     return q;
 }
 

@@ -454,6 +454,13 @@ void store_invite_bind(struct store *store, const char *service,
                        const char *token, const char *jid, unsigned long ttl_s,
                        store_done_cb cb, void *arg);
 
+/* The field values of the invitation a <preauth/> bound to the bare JID
+ * (binding not expired, invitation usable), for the form it gets:
+ * rec->fields (nothing else of rec is set); STORE_NOT_FOUND when there is
+ * none, or it has no values. */
+void store_invite_prefill(struct store *store, const char *service,
+                          const char *jid, store_get_cb cb, void *arg);
+
 void store_record_clear(struct store_record *rec);
 
 #endif

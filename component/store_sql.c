@@ -1222,6 +1222,41 @@ void store_invite_revoke(struct store *s, const char *service,
         cb(arg, STORE_ERROR, false);
 }
 
+static void prefill_decode(struct job *j, const PGresult *res)
+{
+    int rows = PQntuples(res);
+
+    if (rows == 0) {
+        j->st = STORE_NOT_FOUND;
+        return;
+    }
+    for (int i = 0; i < rows; i++)
+        if (!form_data_add(&j->rec.fields, PQgetvalue(res, i, 0),
+                           PQgetvalue(res, i, 1))) {
+            log_error("store", "out of memory reading an invitation");
+            j->st = STORE_ERROR;
+            return;
+        }
+}
+
+/* service, jid -> a row per field value */
+static const struct store_op op_invite_prefill = {
+    .name = "registrar_invite_prefill",
+    .sql = "SELECT key, value FROM registrar_invite_prefill($1, $2)",
+    .nparams = 2,
+    .decode = prefill_decode,
+    .answer = get_answer,
+};
+
+void store_invite_prefill(struct store *s, const char *service, const char *jid,
+                          store_get_cb cb, void *arg)
+{
+    const char *params[] = {service, jid};
+
+    if (!RUN(s, &op_invite_prefill, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
 static void bind_decode(struct job *j, const PGresult *res)
 {
     if (!returned_true(res))
@@ -1258,6 +1293,7 @@ const struct store_op *const store_sql_ops[] = {
     &op_invite_list,
     &op_invite_revoke,
     &op_invite_bind,
+    &op_invite_prefill,
     &op_remove,
     &op_set_password,
     &op_set_state,

@@ -342,6 +342,26 @@ BEGIN
 END
 $$;
 
+-- The field values of the invitation a <preauth/> bound to p_jid (the
+-- binding not expired, the invitation not revoked nor used up), one row
+-- per value in the order of registrar_get's, for the form that JID gets.
+CREATE FUNCTION @schema@.registrar_invite_prefill(p_service text, p_jid text)
+    RETURNS TABLE (key text, value text)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $$
+SELECT e.key, v.value
+  FROM @schema@.registration_invite_bindings b
+  JOIN @schema@.registration_invites i ON i.id = b.invite_id
+ CROSS JOIN LATERAL pg_catalog.jsonb_each(i.fields) e
+ CROSS JOIN LATERAL pg_catalog.jsonb_array_elements_text(
+     CASE pg_catalog.jsonb_typeof(e.value) WHEN 'array' THEN e.value
+          ELSE pg_catalog.jsonb_build_array(e.value) END)
+     WITH ORDINALITY v(value, n)
+ WHERE b.service = p_service AND b.jid = p_jid AND b.expires_at > now()
+   AND @schema@.registrar_invite_usable(i, p_jid, false)
+ ORDER BY e.key, v.n
+$$;
+
 -- ---- for admins and backends --------------------------------------------------
 
 -- Every invitation, without its hash: its state ('usable', 'expired',
@@ -373,6 +393,7 @@ REVOKE EXECUTE ON FUNCTION
                                      text, jsonb, text, text, text),
     @schema@.registrar_invite_revoke(text, bigint, text, text),
     @schema@.registrar_invite_bind(text, text, text, interval),
+    @schema@.registrar_invite_prefill(text, text),
     @schema@.registrar_put_invite_event(text, text, text, jsonb, text, text,
                                         jsonb, text, text, text[], text,
                                         boolean)

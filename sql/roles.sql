@@ -245,6 +245,7 @@ REVOKE EXECUTE ON FUNCTION
                                      text, jsonb, text, text, text),
     @schema@.registrar_invite_revoke(text, bigint, text, text),
     @schema@.registrar_invite_bind(text, text, text, interval),
+    @schema@.registrar_invite_prefill(text, text),
     @schema@.registrar_put_invite_event(text, text, text, jsonb, text, text,
                                         jsonb, text, text, text[], text,
                                         boolean)
@@ -256,6 +257,7 @@ GRANT EXECUTE ON FUNCTION
                                      text, jsonb, text, text, text),
     @schema@.registrar_invite_revoke(text, bigint, text, text),
     @schema@.registrar_invite_bind(text, text, text, interval),
+    @schema@.registrar_invite_prefill(text, text),
     @schema@.registrar_put_invite_event(text, text, text, jsonb, text, text,
                                         jsonb, text, text, text[], text,
                                         boolean)

@@ -215,7 +215,8 @@ class InvitesTest(AdhocBase):
         self.assertResult(reply, "an update without a token")
 
     def test_redeem_by_preauth(self):
-        _, v = self.create("preauth", max_uses="1")
+        _, v = self.create("preauth", max_uses="1",
+                           fields="email=i05@preset.example")
         token = v["token"]
         c = self.client("i05")
         pre = "<preauth xmlns='%s' token='%s'/>" % (NS_PARS, esc(token))
@@ -224,6 +225,11 @@ class InvitesTest(AdhocBase):
         self.assertResult(reply, "preauth")
         self.assertEqual(len(list(reply)), 0, "an empty result")
         self.assertEqual(self.uses(token), 0, "a preauth uses nothing")
+        # the form it gets now: pre-filled with the invitation's values
+        reply = self.send(c, "get", register_query())
+        transcript("after <preauth/>: the form, pre-filled", reply)
+        self.assertEqual(form_fields(form_of(reply))["email"]["values"],
+                         ["i05@preset.example"], show(reply))
         # then plain legacy elements, no token
         sent = legacy(username="i05-" + uuid.uuid4().hex[:6],
                       password="pw-" + uuid.uuid4().hex[:10],

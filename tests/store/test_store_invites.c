@@ -437,6 +437,47 @@ static void test_list(void **state)
                   "used/1/1,usable/0/-");
 }
 
+static void test_prefill(void **state)
+{
+    struct form_data f = {0};
+    struct made m = {0};
+    struct got g = {0};
+    struct store_invite inv = {.service = SVC,
+                               .token = TOKEN1,
+                               .ttl_s = 3600,
+                               .max_uses = 1,
+                               .fields = &f};
+
+    (void)state;
+    assert_true(form_data_add(&f, "email", "a@preset.example"));
+    assert_true(form_data_add(&f, "team", "red"));
+    assert_true(form_data_add(&f, "team", "blue"));
+    store_invite_create(store, &inv, on_made, &m);
+    form_data_clear(&f);
+    assert_int_equal(m.st, STORE_OK);
+    assert_scalar("SELECT fields FROM registration_invites",
+                  "{\"team\": [\"red\", \"blue\"], "
+                  "\"email\": \"a@preset.example\"}");
+    /* no binding: nothing */
+    store_invite_prefill(store, SVC, "a@x", on_get, &g);
+    assert_int_equal(g.st, STORE_NOT_FOUND);
+    assert_int_equal(bind_invite(TOKEN1, "a@x"), STORE_OK);
+    g = (struct got){0};
+    store_invite_prefill(store, SVC, "a@x", on_get, &g);
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.st, STORE_OK);
+    assert_string_equal(g.fields, "email=a@preset.example;team=red;"
+                                  "team=blue;");
+    /* the registration takes what it leaves out */
+    assert_int_equal(put("a@x", "a", NULL, true), STORE_OK);
+    assert_scalar("SELECT fields->>'email' FROM registrations",
+                  "a@preset.example");
+    /* used up: no longer */
+    g = (struct got){0};
+    store_invite_prefill(store, SVC, "a@x", on_get, &g);
+    assert_int_equal(g.st, STORE_NOT_FOUND);
+}
+
 /* ---- the race: a single-use token, two JIDs, two connections
  * ------------------ */
 
@@ -494,6 +535,7 @@ int main(void)
         cmocka_unit_test_setup(test_preauth_binding, clean),
         cmocka_unit_test_setup(test_events_and_notify, clean),
         cmocka_unit_test_setup(test_list, clean),
+        cmocka_unit_test_setup(test_prefill, clean),
         cmocka_unit_test_setup(test_single_use_race, clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

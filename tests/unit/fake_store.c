@@ -44,6 +44,7 @@ struct invite {
     unsigned max_uses, uses; /* max_uses 0: unlimited */
     bool revoked, expired;
     char *bound_jid; /* the JID of its binding, NULL: none */
+    struct form_data fields;
 };
 
 struct store {
@@ -125,6 +126,7 @@ void fake_store_reset(void)
         free(v->state);
         free(v->label);
         free(v->bound_jid);
+        form_data_clear(&v->fields);
         memset(v, 0, sizeof(*v));
     }
     the_store.invite_seq = 0;
@@ -1041,6 +1043,8 @@ void store_invite_create(struct store *s, const struct store_invite *in,
                          .state = dup(in->initial_state),
                          .label = dup(in->label),
                          .max_uses = in->max_uses};
+    if (in->fields)
+        copy_data(&v->fields, in->fields);
     note_origin(s, &in->origin);
     cells[0] = id;
     cells[1] = v->token;
@@ -1135,4 +1139,23 @@ void store_invite_bind(struct store *s, const char *service, const char *token,
     free(v->bound_jid);
     v->bound_jid = dup(jid);
     cb(arg, STORE_OK, false);
+}
+
+void store_invite_prefill(struct store *s, const char *service, const char *jid,
+                          store_get_cb cb, void *arg)
+{
+    struct invite *v = invite_bound(service, jid);
+    struct store_record rec = {0};
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    if (!invite_usable(v, jid, false) || !v->fields.n) {
+        cb(arg, STORE_NOT_FOUND, NULL);
+        return;
+    }
+    copy_data(&rec.fields, &v->fields);
+    cb(arg, STORE_OK, &rec);
+    store_record_clear(&rec);
 }

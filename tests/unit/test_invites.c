@@ -265,13 +265,24 @@ static void test_preauth_then_plain(void **state)
     const char *r;
 
     (void)state;
-    create_invite(NULL, token, sizeof(token));
+    create_invite("<field var='fields'><value>email=carol@preset.example"
+                  "</value></field>",
+                  token, sizeof(token));
     r = preauth("c@x.example/r", "not-a-token-AAAAAAAAAAAAAA");
     assert_contains(r, ITEM_NOT_FOUND);
     r = preauth("c@x.example/r", token);
     assert_string_equal(r, "<iq from=\"" SERVICE "\" id=\"p1\" "
                            "to=\"c@x.example/r\" type=\"result\"/>");
     assert_int_equal(fake_store_invite_uses(token), 0);
+    /* its form: pre-filled with the invitation's values */
+    r = route("<iq type='get' id='g1' from='c@x.example/r' to='" SERVICE "'>"
+              "<query xmlns='jabber:iq:register'/></iq>");
+    assert_contains(r, "var=\"email\"><required/><value>carol@preset."
+                       "example</value></field>");
+    /* another JID's: not */
+    r = route("<iq type='get' id='g1' from='d@x.example/r' to='" SERVICE "'>"
+              "<query xmlns='jabber:iq:register'/></iq>");
+    assert_not_contains(r, "carol@preset.example");
     /* another JID: not bound */
     r = reg_set("d@x.example/r", "<username>dan</username>"
                                  "<password>pw-dan-1</password>"
