@@ -128,9 +128,11 @@ static bool build_invite_form(struct reg *reg)
     size_t len;
 
     reg->form_def = reg->def;
+    reg->bound_def = reg->def;
     if (inv->mode == CONF_INVITES_OFF)
         return true;
-    if (!(reg->form_fields = calloc(n + 1, sizeof(*reg->form_fields))))
+    if (!(reg->form_fields = calloc(n + 1, sizeof(*reg->form_fields))) ||
+        !(reg->bound_fields = calloc(n + 1, sizeof(*reg->bound_fields))))
         return false;
     if (n)
         memcpy(reg->form_fields, reg->def.fields, n * sizeof(*reg->def.fields));
@@ -144,6 +146,12 @@ static bool build_invite_form(struct reg *reg)
     };
     reg->form_def.fields = reg->form_fields;
     reg->form_def.nfields = n + 1;
+    memcpy(reg->bound_fields, reg->form_fields,
+           (n + 1) * sizeof(*reg->bound_fields));
+    reg->bound_fields[n].required = false;
+    reg->bound_fields[n].label = (char *)"Invitation token (accepted)";
+    reg->bound_def.fields = reg->bound_fields;
+    reg->bound_def.nfields = n + 1;
     if (!required)
         return true;
     len = strlen(REG_TEXT_BY_INVITATION) + (own ? strlen(own) + 1 : 0) + 1;
@@ -238,6 +246,7 @@ void reg_free(struct reg *reg)
     free(reg->pw_fields);
     free(reg->cancel_fields);
     free(reg->form_fields);
+    free(reg->bound_fields);
     free(reg->form_instructions);
     free(reg);
 }
@@ -254,16 +263,17 @@ static bool tag_is(xmpp_stanza_t *e, const char *name, const char *ns)
     return !ns || (s && strcmp(s, ns) == 0);
 }
 
-/* The form of a requester not registered, with invitations on: pre-filled
- * with the values of the invitation its <preauth/> bound to it, if any
- * (without them when they cannot be read: they are a convenience). */
+/* The form of a requester not registered, with invitations on: when its
+ * <preauth/> bound an invitation, one that asks no token, pre-filled with
+ * the invitation's values; else (or when that cannot be read) the form. */
 static void on_prefill(void *arg, enum store_status st,
                        struct store_record *rec)
 {
     struct op *op = arg;
     xmpp_ctx_t *ctx = iq_req_ctx(op->req);
-    xmpp_stanza_t *q = reg_reply_blank_prefilled(
-        op->reg, ctx, st == STORE_OK && rec ? &rec->fields : NULL);
+    xmpp_stanza_t *q = st == STORE_OK && rec
+                           ? reg_reply_blank_bound(op->reg, ctx, &rec->fields)
+                           : reg_reply_blank(op->reg, ctx);
 
     iq_req_result(op->req, q);
     xmpp_stanza_release(q);

@@ -122,30 +122,26 @@ static xmpp_stanza_t *reg_form(const struct form_def *shown, xmpp_ctx_t *ctx,
     return form_build(ctx, &def, "form", prefill);
 }
 
-xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
-{
-    return reg_reply_blank_prefilled(reg, ctx, NULL);
-}
-
-xmpp_stanza_t *reg_reply_blank_prefilled(const struct reg *reg, xmpp_ctx_t *ctx,
-                                         const struct form_data *prefill)
+/* shown: reg->form_def, or reg->bound_def (bound: prefill may be set). */
+static xmpp_stanza_t *blank(const struct reg *reg, xmpp_ctx_t *ctx, bool bound,
+                            const struct form_data *prefill)
 {
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     const char *url = reg->conf->registration.url;
+    const struct form_def *shown = bound ? &reg->bound_def : &reg->form_def;
 
     if (reg->all_legacy) {
         /* form + iq:register fields (instructions plus fields, XEP-0077
          * section 6), for legacy clients: the configured instructions
          * are the query's, and the form does not repeat them */
         xml_add_text(q, "instructions",
-                     reg->form_def.instructions ? reg->form_def.instructions
-                                                : TEXT_LEGACY);
+                     shown->instructions ? shown->instructions : TEXT_LEGACY);
         for (size_t i = 0; i < reg->def.nfields; i++) {
             const struct form_field_def *f = &reg->def.fields[i];
             if (f->type != FORM_FIXED && f->type != FORM_HIDDEN)
                 xml_add_text(q, f->var, NULL);
         }
-    } else if (reg->conf->invites.mode == CONF_INVITES_REQUIRED) {
+    } else if (reg->conf->invites.mode == CONF_INVITES_REQUIRED && !bound) {
         xml_add_text(q, "instructions", REG_TEXT_BY_INVITATION);
     } else if (url) {
         /* form + iq:register instructions + x:oob URL */
@@ -162,10 +158,21 @@ xmpp_stanza_t *reg_reply_blank_prefilled(const struct reg *reg, xmpp_ctx_t *ctx,
     /* form only: the query's instructions are the fallback for clients
      * without data forms (section 6), the configured ones the form's */
     /* with invitations, the form has their preauth field (reg.c) */
-    xml_add(q, reg_form(&reg->form_def, ctx, prefill, !reg->all_legacy));
+    xml_add(q, reg_form(shown, ctx, prefill, !reg->all_legacy));
     if (url)
         xml_add(q, oob(ctx, url));
     return q;
+}
+
+xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
+{
+    return blank(reg, ctx, false, NULL);
+}
+
+xmpp_stanza_t *reg_reply_blank_bound(const struct reg *reg, xmpp_ctx_t *ctx,
+                                     const struct form_data *prefill)
+{
+    return blank(reg, ctx, true, prefill);
 }
 
 xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx)

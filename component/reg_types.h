@@ -83,6 +83,10 @@ struct reg {
     struct form_def form_def;
     struct form_field_def *form_fields; /* NULL: invitations off */
     char *form_instructions;
+    /* The form of a requester whose <preauth/> bound an invitation: def's
+     * fields and "preauth" never required, def's instructions. */
+    struct form_def bound_def;
+    struct form_field_def *bound_fields;
     bool all_legacy;   /* every field has a jabber:iq:register element */
     bool has_password; /* the form has a "password" field */
     bool has_username;

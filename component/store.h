@@ -454,10 +454,10 @@ void store_invite_bind(struct store *store, const char *service,
                        const char *token, const char *jid, unsigned long ttl_s,
                        store_done_cb cb, void *arg);
 
-/* The field values of the invitation a <preauth/> bound to the bare JID
- * (binding not expired, invitation usable), for the form it gets:
- * rec->fields (nothing else of rec is set); STORE_NOT_FOUND when there is
- * none, or it has no values. */
+/* Whether a <preauth/> bound a usable invitation to the bare JID (the
+ * binding not expired), for the form it gets: STORE_OK with the
+ * invitation's field values in rec->fields (maybe none; nothing else of
+ * rec is set), STORE_NOT_FOUND when there is none. */
 void store_invite_prefill(struct store *store, const char *service,
                           const char *jid, store_get_cb cb, void *arg);
 

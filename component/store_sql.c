@@ -1231,7 +1231,8 @@ static void prefill_decode(struct job *j, const PGresult *res)
         return;
     }
     for (int i = 0; i < rows; i++)
-        if (!form_data_add(&j->rec.fields, PQgetvalue(res, i, 0),
+        if (!PQgetisnull(res, i, 0) &&
+            !form_data_add(&j->rec.fields, PQgetvalue(res, i, 0),
                            PQgetvalue(res, i, 1))) {
             log_error("store", "out of memory reading an invitation");
             j->st = STORE_ERROR;

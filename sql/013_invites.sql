@@ -342,24 +342,28 @@ BEGIN
 END
 $$;
 
--- The field values of the invitation a <preauth/> bound to p_jid (the
--- binding not expired, the invitation not revoked nor used up), one row
--- per value in the order of registrar_get's, for the form that JID gets.
+-- Whether a <preauth/> bound a usable invitation to p_jid (the binding
+-- not expired, the invitation not revoked nor used up), and its field
+-- values, for the form that JID gets: no row when none; else one row per
+-- value in the order of registrar_get's, or one row (NULL, NULL) when it
+-- has no values.
 CREATE FUNCTION @schema@.registrar_invite_prefill(p_service text, p_jid text)
     RETURNS TABLE (key text, value text)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp AS $$
-SELECT e.key, v.value
+SELECT f.key, f.value
   FROM @schema@.registration_invite_bindings b
   JOIN @schema@.registration_invites i ON i.id = b.invite_id
- CROSS JOIN LATERAL pg_catalog.jsonb_each(i.fields) e
- CROSS JOIN LATERAL pg_catalog.jsonb_array_elements_text(
-     CASE pg_catalog.jsonb_typeof(e.value) WHEN 'array' THEN e.value
-          ELSE pg_catalog.jsonb_build_array(e.value) END)
-     WITH ORDINALITY v(value, n)
+  LEFT JOIN LATERAL (
+      SELECT e.key, v.value, v.n
+        FROM pg_catalog.jsonb_each(i.fields) e
+       CROSS JOIN LATERAL pg_catalog.jsonb_array_elements_text(
+           CASE pg_catalog.jsonb_typeof(e.value) WHEN 'array' THEN e.value
+                ELSE pg_catalog.jsonb_build_array(e.value) END)
+           WITH ORDINALITY v(value, n)) f ON true
  WHERE b.service = p_service AND b.jid = p_jid AND b.expires_at > now()
    AND @schema@.registrar_invite_usable(i, p_jid, false)
- ORDER BY e.key, v.n
+ ORDER BY f.key, f.n
 $$;
 
 -- ---- for admins and backends --------------------------------------------------

@@ -228,8 +228,13 @@ class InvitesTest(AdhocBase):
         # the form it gets now: pre-filled with the invitation's values
         reply = self.send(c, "get", register_query())
         transcript("after <preauth/>: the form, pre-filled", reply)
-        self.assertEqual(form_fields(form_of(reply))["email"]["values"],
-                         ["i05@preset.example"], show(reply))
+        fields = form_fields(form_of(reply))
+        self.assertEqual(fields["email"]["values"], ["i05@preset.example"],
+                         show(reply))
+        # ... which asks no token any more
+        self.assertFalse(fields["preauth"]["required"], show(reply))
+        self.assertNotIn("by invitation", reply.find(q("query")).findtext(
+            q("instructions")) or "", show(reply))
         # then plain legacy elements, no token
         sent = legacy(username="i05-" + uuid.uuid4().hex[:6],
                       password="pw-" + uuid.uuid4().hex[:10],

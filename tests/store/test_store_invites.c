@@ -476,6 +476,13 @@ static void test_prefill(void **state)
     g = (struct got){0};
     store_invite_prefill(store, SVC, "a@x", on_get, &g);
     assert_int_equal(g.st, STORE_NOT_FOUND);
+    /* bound to one without values: found, no values */
+    create(TOKEN2, 3600, 1, NULL, NULL);
+    assert_int_equal(bind_invite(TOKEN2, "b@x"), STORE_OK);
+    g = (struct got){0};
+    store_invite_prefill(store, SVC, "b@x", on_get, &g);
+    assert_int_equal(g.st, STORE_OK);
+    assert_string_equal(g.fields, "");
 }
 
 /* ---- the race: a single-use token, two JIDs, two connections

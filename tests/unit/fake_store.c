@@ -1151,7 +1151,7 @@ void store_invite_prefill(struct store *s, const char *service, const char *jid,
         cb(arg, STORE_UNAVAILABLE, NULL);
         return;
     }
-    if (!invite_usable(v, jid, false) || !v->fields.n) {
+    if (!invite_usable(v, jid, false)) {
         cb(arg, STORE_NOT_FOUND, NULL);
         return;
     }

@@ -279,10 +279,15 @@ static void test_preauth_then_plain(void **state)
               "<query xmlns='jabber:iq:register'/></iq>");
     assert_contains(r, "var=\"email\"><required/><value>carol@preset."
                        "example</value></field>");
+    /* and asks no token */
+    assert_contains(r, "<field label=\"Invitation token (accepted)\" "
+                       "type=\"text-single\" var=\"preauth\"/></x>");
+    assert_not_contains(r, "by invitation");
     /* another JID's: not */
     r = route("<iq type='get' id='g1' from='d@x.example/r' to='" SERVICE "'>"
               "<query xmlns='jabber:iq:register'/></iq>");
     assert_not_contains(r, "carol@preset.example");
+    assert_contains(r, "by invitation");
     /* another JID: not bound */
     r = reg_set("d@x.example/r", "<username>dan</username>"
                                  "<password>pw-dan-1</password>"
