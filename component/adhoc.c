@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "adhoc_admin.h"
+#include "adhoc_invite.h"
 #include "adhoc_register.h"
 #include "adhoc_session.h"
 #include "form.h"
@@ -33,7 +34,10 @@ static const struct cmd *cmd_at(size_t i)
 {
     if (i == 0)
         return &adhoc_register_cmd;
-    return i - 1 < adhoc_admin_ncmds ? &adhoc_admin_cmds[i - 1] : NULL;
+    if (i - 1 < adhoc_admin_ncmds)
+        return &adhoc_admin_cmds[i - 1];
+    i -= 1 + adhoc_admin_ncmds;
+    return i < adhoc_invite_ncmds ? &adhoc_invite_cmds[i] : NULL;
 }
 
 static const struct cmd *cmd_find(const char *node)
@@ -177,6 +181,12 @@ static void start(struct run *run, xmpp_stanza_t *x)
         else
             adhoc_admin_ask_form(run);
         break;
+    case KIND_INVITE:
+        if (x)
+            adhoc_invite_submit(run, x);
+        else
+            adhoc_invite_start(run);
+        break;
     }
 }
 
@@ -190,6 +200,8 @@ static void submit(struct run *run, xmpp_stanza_t *x)
         adhoc_run_done(run);
     } else if (run->cmd->kind == KIND_REGISTER) {
         adhoc_register_stage(run, x);
+    } else if (run->cmd->kind == KIND_INVITE) {
+        adhoc_invite_submit(run, x);
     } else {
         adhoc_admin_submit(run, x);
     }
@@ -220,6 +232,9 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
     run->adhoc = a;
     run->req = req;
     run->cmd = cmd_find(node);
+    if (run->cmd && run->cmd->invite &&
+        a->conf->invites.mode == CONF_INVITES_OFF)
+        run->cmd = NULL; /* no invitations: no such command */
     run->bare = bare_of(iq_req_ctx(req), from);
     run->service = strdup(a->conf->component.jid);
     admin = run->bare && adhoc_is_admin(a->conf, run->bare);
@@ -310,6 +325,8 @@ void adhoc_command(struct adhoc *a, struct iq_req *req)
 
 static bool may_run(struct adhoc *a, const struct cmd *cmd, const char *bare)
 {
+    if (cmd->invite && a->conf->invites.mode == CONF_INVITES_OFF)
+        return false;
     return !cmd->admin || adhoc_is_admin(a->conf, bare);
 }
 

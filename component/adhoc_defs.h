@@ -10,6 +10,9 @@
 #define ADHOC_NS "http://jabber.org/protocol/commands"
 #define ADHOC_NS_ADMIN "http://jabber.org/protocol/admin"
 #define ADHOC_NODE_ACTIVATE "registrar#activate-user"
+#define ADHOC_NODE_CREATE_INVITE "registrar#create-invite"
+#define ADHOC_NODE_LIST_INVITES "registrar#list-invites"
+#define ADHOC_NODE_REVOKE_INVITE "registrar#revoke-invite"
 
 /* Sessions: per bare JID, in total (non-admins), and how long one lives
  * unused: an admin command's, a registration's. */

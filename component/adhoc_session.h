@@ -33,9 +33,12 @@ enum kind {
     KIND_COUNT,    /* one stage: a number */
     KIND_LIST,     /* max_items, then the JIDs */
     KIND_ACCOUNTS, /* accountjids, then a change to each */
+    KIND_INVITE,   /* invitations (adhoc_invite.c): see invite */
 };
 
 enum act { ACT_NONE, ACT_DISABLE, ACT_REENABLE, ACT_DELETE, ACT_ACTIVATE };
+
+enum invite_act { INVITE_NONE, INVITE_CREATE, INVITE_LIST, INVITE_REVOKE };
 
 /* One command: its node and name (disco) and what it does.  The table is
  * its files': adhoc_register.c's and adhoc_admin.c's. */
@@ -52,6 +55,8 @@ struct cmd {
     const char *jids_label;           /* accounts: the accountjids label */
     enum act act;
     const char *done; /* accounts: what was done, for the note */
+    /* invite: which; run only while the service's invitations are on */
+    enum invite_act invite;
 };
 
 /* ---- the service and its sessions -------------------------------------- */
@@ -144,7 +149,8 @@ struct run {
     char *reason; /* disable: the reason given, NULL: none */
     unsigned max; /* list: at most this many */
     /* list: the JIDs shown, how many the store gave, and whether the
-     * reply's size cut them */
+     * reply's size cut them; create-invite and list-invites: the values
+     * of the result form */
     struct form_data list;
     size_t shown, fetched;
     bool cut_by_size;

@@ -34,6 +34,7 @@
 #include "form_values.h"
 #include "jid.h"
 #include "log.h"
+#include "secret.h"
 #include "store.h"
 #include "text.h"
 
@@ -48,6 +49,7 @@ enum {
     TAKES_SINCE = 1 << 2,
     TAKES_JID = 1 << 3,
     TAKES_LIMIT = 1 << 4,
+    TAKES_INVITE = 1 << 5, /* --uses, --expires, --for, --label */
 };
 
 /* Which service a command acts on. */
@@ -78,6 +80,14 @@ struct admin {
     char *filter_jid;    /* events --jid, prepared; owned */
     const char *state;   /* list --state, as given */
     const char *reason;  /* disable --reason */
+    /* invite-create: --uses, --expires (seconds), --for, --label, --state;
+     * invite-revoke: the id */
+    unsigned uses;
+    unsigned long ttl_s;
+    char *bound_to; /* prepared; owned */
+    const char *label;
+    const char *landing_url; /* the configuration's, or NULL */
+    unsigned long long invite_id;
     unsigned long long since;
     unsigned limit;
     char actor[ADMIN_ACTOR_MAX];
@@ -417,6 +427,127 @@ static int cmd_forget(struct admin *a)
     return a->st == STORE_OK ? 0 : exit_of(a, a->st);
 }
 
+/* ---- invitations (sql/013) ------------------------------------------------
+ */
+
+static void on_invite(void *arg, enum store_status st,
+                      const struct store_table *t)
+{
+    struct admin *a = arg;
+    const char *token, *expires, *id;
+    char uri[3200], landing[2048] = "";
+    const char *at;
+
+    a->answered = true;
+    a->st = st;
+    if (st != STORE_OK)
+        return;
+    if (t->nrows != 1 || t->ncols < 3) {
+        a->st = STORE_ERROR;
+        return;
+    }
+    id = store_table_cell(t, 0, 0);
+    token = store_table_cell(t, 0, 1);
+    expires = store_table_cell(t, 0, 2);
+    snprintf(uri, sizeof(uri), "xmpp:%s?register;preauth=%s", a->service,
+             token);
+    if (a->landing_url && (at = strstr(a->landing_url, "{token}")))
+        text_format(landing, sizeof(landing), "%.*s%s%s",
+                    (int)(at - a->landing_url), a->landing_url, token,
+                    at + strlen("{token}"));
+    if (a->json) {
+        fputs("{\"id\": ", stdout);
+        fputs(id, stdout);
+        fputs(", \"service\": ", stdout);
+        print_json_string(a->service);
+        fputs(", \"token\": ", stdout);
+        print_json_string(token);
+        fputs(", \"uri\": ", stdout);
+        print_json_string(uri);
+        fputs(", \"landing_url\": ", stdout);
+        if (*landing)
+            print_json_string(landing);
+        else
+            fputs("null", stdout);
+        fputs(", \"expires\": ", stdout);
+        if (expires)
+            print_json_string(expires);
+        else
+            fputs("null", stdout);
+        puts("}");
+        return;
+    }
+    printf("id           %s\n"
+           "token        %s   (shown once: only its hash is stored)\n"
+           "uri          %s\n",
+           id, token, uri);
+    if (*landing)
+        printf("landing_url  %s\n", landing);
+    printf("expires      %s\n", expires ? expires : "never");
+}
+
+static int cmd_invite_create(struct admin *a)
+{
+    char token[SECRET_TOKEN_SIZE];
+    struct store_invite inv = {
+        .service = a->service,
+        .token = token,
+        .ttl_s = a->ttl_s,
+        .max_uses = a->uses,
+        .bound_to = a->bound_to,
+        .initial_state = a->state,
+        .label = a->label,
+        .origin = {.actor = a->actor},
+    };
+
+    if (!secret_token(token)) {
+        fail("no randomness for the token (getrandom)");
+        return ADMIN_EXIT_DATABASE;
+    }
+    store_invite_create(a->store, &inv, on_invite, a);
+    explicit_bzero(token, sizeof(token));
+    if (answered(a))
+        return ADMIN_EXIT_DATABASE;
+    return a->st == STORE_OK ? 0 : exit_of(a, a->st);
+}
+
+static int cmd_invite_list(struct admin *a)
+{
+    struct table_req q = {a, SHAPE_ROWS, "invitation", "invitations"};
+
+    store_invite_list(a->store, a->service, a->limit, on_table, &q);
+    if (answered(a))
+        return ADMIN_EXIT_DATABASE;
+    return a->st == STORE_OK ? 0 : exit_of(a, a->st);
+}
+
+static void on_done(void *arg, enum store_status st, bool created);
+
+static int cmd_invite_revoke(struct admin *a)
+{
+    struct store_origin origin = {.actor = a->actor};
+
+    store_invite_revoke(a->store, a->service, a->invite_id, &origin, on_done,
+                        a);
+    if (answered(a))
+        return ADMIN_EXIT_DATABASE;
+    if (a->st == STORE_NOT_FOUND) {
+        fail("no invitation %llu of %s, or revoked already", a->invite_id,
+             a->service);
+        return ADMIN_EXIT_NOT_FOUND;
+    }
+    if (a->st != STORE_OK)
+        return exit_of(a, a->st);
+    if (a->json)
+        printf("{\"command\": \"invite-revoke\", \"id\": %llu, "
+               "\"result\": \"revoked\"}\n",
+               a->invite_id);
+    else
+        printf("revoked invitation %llu of %s (actor %s)\n", a->invite_id,
+               a->service, a->actor);
+    return 0;
+}
+
 /* ---- changes: each an event with the actor ----------------------------- */
 
 static void on_done(void *arg, enum store_status st, bool created)
@@ -593,6 +724,19 @@ static const struct admin_cmd admin_cmds[] = {
      cmd_events},
     {"stats", "", "registrations by state, and bans", false, 0, SCOPE_SERVICE,
      NEEDS_READ, cmd_stats},
+    {"invite-create", "[OPTIONS]",
+     "a new invitation, its token shown once:\n"
+     "--uses N (0: unlimited; default 1),\n"
+     "--expires DURATION (30m, 12h, 7d, 2w;\n"
+     "default the service's default_ttl),\n"
+     "--for JID|DOMAIN, --state active|pending,\n"
+     "--label TEXT",
+     false, TAKES_INVITE | TAKES_STATE, SCOPE_SERVICE, NEEDS_WRITE,
+     cmd_invite_create},
+    {"invite-list", "[--limit N]", "the invitations, newest first", false,
+     TAKES_LIMIT, SCOPE_SERVICE, NEEDS_READ, cmd_invite_list},
+    {"invite-revoke", "ID", "revokes invitation ID", false, 0, SCOPE_SERVICE,
+     NEEDS_WRITE, cmd_invite_revoke},
 };
 
 #define ADMIN_NCMDS (sizeof(admin_cmds) / sizeof(admin_cmds[0]))
@@ -787,6 +931,10 @@ int admin_main(int argc, char **argv)
         OPT_SINCE,
         OPT_JID,
         OPT_LIMIT,
+        OPT_USES,
+        OPT_EXPIRES,
+        OPT_FOR,
+        OPT_LABEL,
     };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -798,6 +946,10 @@ int admin_main(int argc, char **argv)
         {"since", required_argument, NULL, OPT_SINCE},
         {"jid", required_argument, NULL, OPT_JID},
         {"limit", required_argument, NULL, OPT_LIMIT},
+        {"uses", required_argument, NULL, OPT_USES},
+        {"expires", required_argument, NULL, OPT_EXPIRES},
+        {"for", required_argument, NULL, OPT_FOR},
+        {"label", required_argument, NULL, OPT_LABEL},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -805,9 +957,10 @@ int admin_main(int argc, char **argv)
     struct admin a = {0};
     const char *config = NULL, *database = NULL, *service = NULL;
     const char *since = NULL, *jid_opt = NULL, *limit = NULL;
+    const char *uses = NULL, *expires = NULL, *bound = NULL;
     struct conf *conf = NULL;
     unsigned takes = 0;
-    bool verbose = false;
+    bool verbose = false, id_arg;
     unsigned long long n;
     int opt, rc;
 
@@ -846,6 +999,22 @@ int admin_main(int argc, char **argv)
             limit = optarg;
             takes |= TAKES_LIMIT;
             break;
+        case OPT_USES:
+            uses = optarg;
+            takes |= TAKES_INVITE;
+            break;
+        case OPT_EXPIRES:
+            expires = optarg;
+            takes |= TAKES_INVITE;
+            break;
+        case OPT_FOR:
+            bound = optarg;
+            takes |= TAKES_INVITE;
+            break;
+        case OPT_LABEL:
+            a.label = *optarg ? optarg : NULL;
+            takes |= TAKES_INVITE;
+            break;
         case 'v':
             verbose = true;
             break;
@@ -864,12 +1033,22 @@ int admin_main(int argc, char **argv)
     if (!a.cmd)
         return usage_error("unknown command '%s'", argv[optind]);
     optind++;
+    /* invite-revoke takes an invitation's id */
+    id_arg = a.cmd->run == cmd_invite_revoke;
     if (a.cmd->jid_arg && optind >= argc)
         return usage_error("%s needs a JID: %s %s", a.cmd->name, a.cmd->name,
                            a.cmd->args);
-    if (argc - optind > (a.cmd->jid_arg ? 1 : 0))
+    if (id_arg && optind >= argc)
+        return usage_error("%s needs an invitation id: %s %s", a.cmd->name,
+                           a.cmd->name, a.cmd->args);
+    if (argc - optind > (a.cmd->jid_arg || id_arg ? 1 : 0))
         return usage_error("%s: unexpected argument '%s'", a.cmd->name,
-                           argv[optind + (a.cmd->jid_arg ? 1 : 0)]);
+                           argv[optind + (a.cmd->jid_arg || id_arg ? 1 : 0)]);
+    if (id_arg && (!parse_number(argv[optind], (unsigned long long)INT64_MAX,
+                                 &a.invite_id) ||
+                   a.invite_id == 0))
+        return usage_error("%s %s: give an invitation's id (see invite-list)",
+                           a.cmd->name, argv[optind]);
     if (takes & ~a.cmd->takes)
         return usage_error("%s takes no such option: %s %s", a.cmd->name,
                            a.cmd->name, a.cmd->args);
@@ -877,6 +1056,32 @@ int admin_main(int argc, char **argv)
         return usage_error("--config FILE or --database CONNINFO is needed");
 
     /* the values, checked before anything connects */
+    if (a.state && a.cmd->run == cmd_invite_create &&
+        strcmp(a.state, "active") && strcmp(a.state, "pending"))
+        return usage_error("--state %s: give active or pending", a.state);
+    a.uses = 1;
+    if (uses) {
+        if (!parse_number(uses, 1000000000ULL, &n))
+            return usage_error("--uses %s: give a number of uses (0: "
+                               "unlimited)",
+                               uses);
+        a.uses = (unsigned)n;
+    }
+    if (expires && !text_duration_parse(expires, &a.ttl_s))
+        return usage_error("--expires %s: give a duration (30m, 12h, 7d, 2w)",
+                           expires);
+    if (a.label &&
+        (!text_xml_chars_ok(a.label) || form_has_control(a.label, false) ||
+         width_of(a.label) > 256))
+        return usage_error("--label: at most 256 characters of text, no "
+                           "control characters");
+    if (bound) {
+        enum jid_status js = strchr(bound, '@')
+                                 ? jid_normal_bare(bound, &a.bound_to)
+                                 : jid_normal_domain(bound, &a.bound_to);
+        if (js != JID_OK)
+            return usage_error("--for %s: give a JID or a domain", bound);
+    }
     if (a.state && strcmp(a.state, "active") && strcmp(a.state, "pending") &&
         strcmp(a.state, "disabled") && strcmp(a.state, "banned"))
         return usage_error("--state %s: give active, pending, disabled or "
@@ -909,6 +1114,15 @@ int admin_main(int argc, char **argv)
     }
     if ((rc = pick_service(&a, conf, service)))
         goto out;
+    /* invite-create: the service's defaults (without FILE: 7 days) */
+    if (!expires)
+        a.ttl_s = 7 * 86400;
+    for (const struct conf *sv = conf; sv; sv = sv->next)
+        if (a.service && !strcmp(sv->component.jid, a.service)) {
+            if (!expires)
+                a.ttl_s = sv->invites.default_ttl_s;
+            a.landing_url = sv->invites.landing_url;
+        }
     admin_actor(a.actor, sizeof(a.actor));
 
     if (!(a.store = store_new(database ? database : conf->database.conninfo))) {
@@ -945,5 +1159,6 @@ out:
     conf_free(conf);
     free(a.jid);
     free(a.filter_jid);
+    free(a.bound_to);
     return rc;
 }

@@ -612,6 +612,8 @@ static const char *const mode_names[] = {"form", "redirect", NULL};
 static const char *const pwchange_names[] = {"legacy", "form", "off", NULL};
 static const char *const remove_names[] = {"plain", "form", "off", NULL};
 static const char *const state_names[] = {"active", "pending", NULL};
+static const char *const invites_mode_names[] = {"off", "optional", "required",
+                                                 NULL};
 
 /* Index of v in names (NULL-terminated), or -1. */
 static int choice(const char *v, const char *const *names)
@@ -648,6 +650,7 @@ _Static_assert(sizeof(enum conf_mode) == sizeof(int) &&
                    sizeof(enum conf_password_change) == sizeof(int) &&
                    sizeof(enum conf_remove) == sizeof(int) &&
                    sizeof(enum conf_initial_state) == sizeof(int) &&
+                   sizeof(enum conf_invites_mode) == sizeof(int) &&
                    sizeof(enum log_level) == sizeof(int) &&
                    sizeof(enum form_field_type) == sizeof(int),
                "enum options are stored as int");
@@ -659,6 +662,8 @@ static int check_limits(cfg_t *cfg, cfg_opt_t *opt);
 static int check_level(cfg_t *cfg, cfg_opt_t *opt);
 static int check_field_type(cfg_t *cfg, cfg_opt_t *opt);
 static int check_listen(cfg_t *cfg, cfg_opt_t *opt);
+static int check_duration(cfg_t *cfg, cfg_opt_t *opt);
+static int check_landing_url(cfg_t *cfg, cfg_opt_t *opt);
 
 /* ---- the sections ------------------------------------------------------- */
 
@@ -670,6 +675,7 @@ enum section {
     SEC_FIELD,
     SEC_OPTION,
     SEC_LIMITS,
+    SEC_INVITES,
     SEC_METRICS,
     SEC_LOG,
     NSECTIONS,
@@ -701,6 +707,7 @@ static const struct section_def {
                     CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES, NULL},
     [SEC_LIMITS] = {"limits", SEC_ROOT, "limits", true, CFGF_NONE,
                     check_limits},
+    [SEC_INVITES] = {"invites", SEC_ROOT, "invites", true, CFGF_NONE, NULL},
     [SEC_METRICS] = {"metrics", SEC_ROOT, "metrics", false, CFGF_NONE, NULL},
     [SEC_LOG] = {"log", SEC_ROOT, "log", false, CFGF_NONE, NULL},
 };
@@ -855,6 +862,16 @@ static const struct option options[] = {
              RELOAD),
     ROW_UINT(LIMITS, "cache_entries", CONF(limits.cache_entries), 10000,
              RANGE(0, 10000000), RESTART),
+
+    /* invitations (sql/013); the durations also in seconds (copy_conf) */
+    ROW_ENUM(INVITES, "mode", CONF(invites.mode), "off", RELOAD,
+             .choices = invites_mode_names),
+    ROW_STR(INVITES, "default_ttl", CONF(invites.default_ttl), "7d", RELOAD,
+            .check = check_duration),
+    ROW_STR(INVITES, "landing_url", CONF(invites.landing_url), NULL, RELOAD,
+            .check = check_landing_url),
+    ROW_STR(INVITES, "preauth_ttl", CONF(invites.preauth_ttl), "1h", RELOAD,
+            .check = check_duration),
 
     /* the endpoint of metrics.c: none by default */
     ROW_STR(METRICS, "listen", CONF(metrics.listen), NULL, RESTART,
@@ -1276,6 +1293,33 @@ static int check_listen(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+static int check_duration(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+    unsigned long s;
+
+    if (!text_duration_parse(v, &s))
+        report(cfg->line,
+               "%s: '%s' is not a duration (a number and s, m, h, d or w; "
+               "1s to 10 years)",
+               cfg_opt_name(opt), v ? v : "");
+    return 0;
+}
+
+/* An https:// (or http://) URL with {token} where the token goes. */
+static int check_landing_url(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    if (!v ||
+        (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) ||
+        !strstr(v, "{token}"))
+        report(cfg->line,
+               "landing_url: '%s' is not an http(s) URL with {token} in it",
+               v ? v : "");
+    return 0;
+}
+
 static int check_field_type(cfg_t *cfg, cfg_opt_t *opt)
 {
     int type;
@@ -1676,6 +1720,10 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, cfg_t *svc, struct conf *c)
                      load.path, opt_line(comp, "secret"),
                      (unsigned)(st.st_mode & 07777));
     }
+    if (!text_duration_parse(c->invites.default_ttl, &c->invites.default_ttl_s))
+        c->invites.default_ttl_s = 7 * 86400; /* reported: never used */
+    if (!text_duration_parse(c->invites.preauth_ttl, &c->invites.preauth_ttl_s))
+        c->invites.preauth_ttl_s = 3600;
     if (!c->disco.name)
         c->disco.name = dup_or_null(
             c->registration.title ? c->registration.title : "registrar", &oom);

@@ -118,6 +118,22 @@ struct conf_limits {
     unsigned cache_entries;
 };
 
+/* Invitations (sql/013): whether a registration needs one. */
+enum conf_invites_mode {
+    CONF_INVITES_OFF,      /* no token looked for, none offered */
+    CONF_INVITES_OPTIONAL, /* a token is used when given */
+    CONF_INVITES_REQUIRED, /* a new registration needs one */
+};
+
+struct conf_invites {
+    enum conf_invites_mode mode;
+    char *default_ttl; /* a duration (text_duration_parse): "7d", "12h" */
+    char *landing_url; /* "{token}" replaced by the token; NULL: none */
+    char *preauth_ttl; /* how long a <preauth/> binds a token to a JID */
+    /* the two durations in seconds (copy_conf) */
+    unsigned long default_ttl_s, preauth_ttl_s;
+};
+
 /* The metrics endpoint (metrics.c): "HOST:PORT", "[V6]:PORT" or the
  * absolute path of a unix socket; NULL: off. */
 struct conf_metrics {
@@ -135,6 +151,7 @@ struct conf {
     struct conf_disco disco;
     struct conf_registration registration;
     struct conf_limits limits;
+    struct conf_invites invites;
     struct conf_metrics metrics;
     enum log_level log_level;
     unsigned log_stats_interval_s; /* the stats line's period; 0: none */

@@ -13,6 +13,7 @@
  */
 #include "reg.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,58 @@ static void build_legacy_password_form(struct reg *reg)
     };
 }
 
+/* With invitations on: the form shown to requesters not registered,
+ * def's fields and "preauth" (last); its instructions say that
+ * registration is by invitation when it is.  False when out of memory. */
+static bool build_invite_form(struct reg *reg)
+{
+    const struct conf_invites *inv = &reg->conf->invites;
+    bool required = inv->mode == CONF_INVITES_REQUIRED;
+    size_t n = reg->def.nfields;
+    const char *own = reg->def.instructions;
+    size_t len;
+
+    reg->form_def = reg->def;
+    reg->bound_def = reg->def;
+    if (inv->mode == CONF_INVITES_OFF)
+        return true;
+    if (!(reg->form_fields = calloc(n + 1, sizeof(*reg->form_fields))) ||
+        !(reg->bound_fields = calloc(n + 1, sizeof(*reg->bound_fields))))
+        return false;
+    if (n)
+        memcpy(reg->form_fields, reg->def.fields, n * sizeof(*reg->def.fields));
+    reg->form_fields[n] = (struct form_field_def){
+        .var = (char *)REG_FIELD_PREAUTH,
+        .type = FORM_TEXT_SINGLE,
+        .label = (char *)(required ? "Invitation token"
+                                   : "Invitation token (if you have one)"),
+        .required = required,
+        .max_length = 256,
+    };
+    reg->form_def.fields = reg->form_fields;
+    reg->form_def.nfields = n + 1;
+    memcpy(reg->bound_fields, reg->form_fields,
+           (n + 1) * sizeof(*reg->bound_fields));
+    reg->bound_fields[n].required = false;
+    reg->bound_fields[n].label = (char *)"Invitation token (accepted)";
+    reg->bound_def.fields = reg->bound_fields;
+    reg->bound_def.nfields = n + 1;
+    if (!required)
+        return true;
+    len = strlen(REG_TEXT_BY_INVITATION) + (own ? strlen(own) + 1 : 0) + 1;
+    if (!(reg->form_instructions = malloc(len)))
+        return false;
+    snprintf(reg->form_instructions, len, "%s%s%s", REG_TEXT_BY_INVITATION,
+             own ? " " : "", own ? own : "");
+    reg->form_def.instructions = reg->form_instructions;
+    return true;
+}
+
+bool reg_invites_on(const struct reg *reg)
+{
+    return reg->conf->invites.mode != CONF_INVITES_OFF;
+}
+
 struct reg *reg_new(const struct conf *conf, struct store *store,
                     const struct reg_env *env)
 {
@@ -155,7 +208,7 @@ struct reg *reg_new(const struct conf *conf, struct store *store,
                          conf->limits.cache_entries))
         log_warn("reg", "%s: no memory for the cache of registered gets",
                  conf->component.jid);
-    if (!reg->limiter || !build_side_forms(reg)) {
+    if (!reg->limiter || !build_side_forms(reg) || !build_invite_form(reg)) {
         reg_free(reg);
         return NULL;
     }
@@ -192,6 +245,9 @@ void reg_free(struct reg *reg)
     limiter_free(reg->limiter);
     free(reg->pw_fields);
     free(reg->cancel_fields);
+    free(reg->form_fields);
+    free(reg->bound_fields);
+    free(reg->form_instructions);
     free(reg);
 }
 
@@ -207,12 +263,34 @@ static bool tag_is(xmpp_stanza_t *e, const char *name, const char *ns)
     return !ns || (s && strcmp(s, ns) == 0);
 }
 
+/* The form of a requester not registered, with invitations on: when its
+ * <preauth/> bound an invitation, one that asks no token, pre-filled with
+ * the invitation's values; else (or when that cannot be read) the form. */
+static void on_prefill(void *arg, enum store_status st,
+                       struct store_record *rec)
+{
+    struct op *op = arg;
+    xmpp_ctx_t *ctx = iq_req_ctx(op->req);
+    xmpp_stanza_t *q = st == STORE_OK && rec
+                           ? reg_reply_blank_bound(op->reg, ctx, &rec->fields)
+                           : reg_reply_blank(op->reg, ctx);
+
+    iq_req_result(op->req, q);
+    xmpp_stanza_release(q);
+    reg_op_done(op);
+}
+
 static void on_get(void *arg, enum store_status st, struct store_record *rec)
 {
     struct op *op = arg;
     xmpp_ctx_t *ctx = iq_req_ctx(op->req);
     xmpp_stanza_t *q;
 
+    if (st == STORE_NOT_FOUND && reg_invites_on(op->reg)) {
+        store_invite_prefill(op->reg->store, reg_op_service(op), op->bare,
+                             on_prefill, op);
+        return;
+    }
     if (st == STORE_OK)
         q = reg_reply_registered(op->reg, ctx, rec);
     else if (st == STORE_NOT_FOUND)
@@ -378,6 +456,63 @@ static bool admitted(struct op *op, bool is_set)
         return false;
     }
     return true;
+}
+
+static void on_bound(void *arg, enum store_status st, bool created)
+{
+    struct op *op = arg;
+
+    (void)created;
+    switch (st) {
+    case STORE_OK:
+        log_info("reg",
+                 "%s presented an invitation to %s (id=%s): bound "
+                 "for %lu s",
+                 op->bare, reg_op_service(op), reg_op_id(op),
+                 op->reg->conf->invites.preauth_ttl_s);
+        iq_req_result(op->req, NULL);
+        reg_op_done(op);
+        return;
+    case STORE_BAD_INVITE:
+        log_debug("reg", "%s presented no usable invitation to %s (id=%s)",
+                  op->bare, reg_op_service(op), reg_op_id(op));
+        reg_op_fail(op, IQ_ITEM_NOT_FOUND, REG_TEXT_INVITE_INVALID);
+        return;
+    default:
+        reg_op_fail_unavailable(op);
+    }
+}
+
+void reg_preauth(struct reg *reg, struct iq_req *req)
+{
+    struct op *op = reg_op_start(reg, req);
+    xmpp_stanza_t *p = iq_req_payload(req);
+    const char *token = p ? xmpp_stanza_get_attribute(p, "token") : NULL;
+
+    if (!op)
+        return; /* answered: over an in-flight cap */
+    if (!op->bare) {
+        reg_op_fail(op, IQ_BAD_REQUEST, "The request has no sender.");
+        return;
+    }
+    if (strcmp(iq_req_type(req), "set") != 0 || !reg_invites_on(reg)) {
+        reg_op_fail(op, IQ_SERVICE_UNAVAILABLE, NULL);
+        return;
+    }
+    /* who may register, and the rate of registration sets: a token
+     * guessed is a registration tried */
+    if (!admitted(op, true))
+        return;
+    if (!token || !*token) {
+        reg_op_fail(op, IQ_BAD_REQUEST, "The <preauth/> has no token.");
+        return;
+    }
+    if (strlen(token) > 256) {
+        reg_op_fail(op, IQ_ITEM_NOT_FOUND, REG_TEXT_INVITE_INVALID);
+        return;
+    }
+    store_invite_bind(reg->store, reg_op_service(op), token, op->bare,
+                      reg->conf->invites.preauth_ttl_s, on_bound, op);
 }
 
 void reg_handle(struct reg *reg, struct iq_req *req)

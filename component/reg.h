@@ -44,6 +44,18 @@ void reg_free(struct reg *reg);
  * calls back. */
 void reg_handle(struct reg *reg, struct iq_req *req);
 
+/* Handles an iq set whose payload is <preauth xmlns=REG_NS_PARS/>
+ * (XEP-0445): with the service's invitations on, a valid token is bound
+ * to the sender's bare JID for invites.preauth_ttl (a plain registration
+ * from that JID then needs no token), answered with an empty result;
+ * item-not-found (cancel) when the token is not a usable invitation;
+ * service-unavailable when invitations are off.  Takes req as
+ * reg_handle() does. */
+void reg_preauth(struct reg *reg, struct iq_req *req);
+
+/* Whether the service takes invitations (disco: REG_NS_PARS). */
+bool reg_invites_on(const struct reg *reg);
+
 /* Requests taken and not yet answered (a retired reg is freed at 0). */
 unsigned reg_inflight(const struct reg *reg);
 

@@ -10,5 +10,7 @@
 #define REG_NS_CANCEL "jabber:iq:register:cancel"
 #define REG_NS_CHANGEPASSWORD "jabber:iq:register:changepassword"
 #define REG_NS_OOB "jabber:x:oob"
+/* XEP-0379/0445: <preauth xmlns=REG_NS_PARS token='...'/> */
+#define REG_NS_PARS "urn:xmpp:pars:0"
 
 #endif

@@ -247,6 +247,9 @@ void reg_op_done(struct op *op)
     reg_op_tasks_clear(op);
     explicit_bzero(op->password_hash, sizeof(op->password_hash));
     free(op->claim);
+    if (op->invite_token)
+        explicit_bzero(op->invite_token, strlen(op->invite_token));
+    free(op->invite_token);
     free(op->bare);
     free(op);
 }

@@ -111,34 +111,38 @@ xmpp_stanza_t *reg_reply_echo(const struct reg *reg, xmpp_stanza_t *query)
 /* The registration form, pre-filled with prefill when given; without its
  * <instructions/> when the query's own <instructions/> speaks for it
  * (own_instructions false), so that no answer says a text twice. */
-static xmpp_stanza_t *reg_form(const struct reg *reg, xmpp_ctx_t *ctx,
+static xmpp_stanza_t *reg_form(const struct form_def *shown, xmpp_ctx_t *ctx,
                                const struct form_data *prefill,
                                bool own_instructions)
 {
-    struct form_def def = reg->def;
+    struct form_def def = *shown;
 
     if (!own_instructions)
         def.instructions = NULL;
     return form_build(ctx, &def, "form", prefill);
 }
 
-xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
+/* shown: reg->form_def, or reg->bound_def (bound: prefill may be set). */
+static xmpp_stanza_t *blank(const struct reg *reg, xmpp_ctx_t *ctx, bool bound,
+                            const struct form_data *prefill)
 {
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     const char *url = reg->conf->registration.url;
+    const struct form_def *shown = bound ? &reg->bound_def : &reg->form_def;
 
     if (reg->all_legacy) {
         /* form + iq:register fields (instructions plus fields, XEP-0077
          * section 6), for legacy clients: the configured instructions
          * are the query's, and the form does not repeat them */
         xml_add_text(q, "instructions",
-                     reg->def.instructions ? reg->def.instructions
-                                           : TEXT_LEGACY);
+                     shown->instructions ? shown->instructions : TEXT_LEGACY);
         for (size_t i = 0; i < reg->def.nfields; i++) {
             const struct form_field_def *f = &reg->def.fields[i];
             if (f->type != FORM_FIXED && f->type != FORM_HIDDEN)
                 xml_add_text(q, f->var, NULL);
         }
+    } else if (reg->conf->invites.mode == CONF_INVITES_REQUIRED && !bound) {
+        xml_add_text(q, "instructions", REG_TEXT_BY_INVITATION);
     } else if (url) {
         /* form + iq:register instructions + x:oob URL */
         char text[1024];
@@ -153,10 +157,22 @@ xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
     }
     /* form only: the query's instructions are the fallback for clients
      * without data forms (section 6), the configured ones the form's */
-    xml_add(q, reg_form(reg, ctx, NULL, !reg->all_legacy));
+    /* with invitations, the form has their preauth field (reg.c) */
+    xml_add(q, reg_form(shown, ctx, prefill, !reg->all_legacy));
     if (url)
         xml_add(q, oob(ctx, url));
     return q;
+}
+
+xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
+{
+    return blank(reg, ctx, false, NULL);
+}
+
+xmpp_stanza_t *reg_reply_blank_bound(const struct reg *reg, xmpp_ctx_t *ctx,
+                                     const struct form_data *prefill)
+{
+    return blank(reg, ctx, true, prefill);
 }
 
 xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx)
@@ -202,7 +218,7 @@ xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
     /* one <instructions/>: the query's, which section 3.1 asks for and
      * which says the requester is registered; the form's sign-up text
      * would be a second, stale one */
-    xml_add(q, reg_form(reg, ctx, &rec->fields, false));
+    xml_add(q, reg_form(&reg->def, ctx, &rec->fields, false));
     return q;
 }
 

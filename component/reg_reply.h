@@ -19,6 +19,12 @@ bool reg_reply_is_legacy_field(const char *var);
  * otherwise a short <instructions/> and the form with the configured
  * ones.  The x:oob URL after it when one is configured. */
 xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx);
+/* The same for a requester whose <preauth/> bound an invitation (reg.c):
+ * no token asked (the preauth field optional, no instructions saying that
+ * registration is by invitation), the form pre-filled with prefill
+ * (borrowed: the invitation's values). */
+xmpp_stanza_t *reg_reply_blank_bound(const struct reg *reg, xmpp_ctx_t *ctx,
+                                     const struct form_data *prefill);
 /* Redirection (section 5): instructions and a URL only. */
 xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx);
 /* <registered/>, <instructions/> saying so (section 3.1), the values on

@@ -37,6 +37,16 @@
 
 #define REG_INFLIGHT_SLOTS 256
 
+/* Invitations: the field of the form, and the answers. */
+#define REG_FIELD_PREAUTH "preauth"
+#define REG_TEXT_BY_INVITATION                                                 \
+    "Registration with this service is by invitation: enter your "             \
+    "invitation token in the field 'preauth'."
+#define REG_TEXT_INVITE_REQUIRED                                               \
+    "Registration with this service is by invitation only: give a valid "      \
+    "invitation token (the form's field 'preauth', or a <preauth/> first)."
+#define REG_TEXT_INVITE_INVALID "The provided token is invalid or expired."
+
 /* The refusals that come in floods, each logged at most once a second
  * per kind with its count (reg_op.c). */
 enum reg_refusal {
@@ -65,6 +75,18 @@ struct reg {
     struct stats_service *stats; /* the service's counters, or NULL */
     struct limiter *limiter;
     struct form_def def;
+    /* The form shown to a requester not registered: def, or with
+     * invitations (conf invites) def's fields plus "preauth" (last),
+     * required when they are, and instructions that say so.  A
+     * submitted preauth is taken out of the data before def validates it
+     * (reg_update.c). */
+    struct form_def form_def;
+    struct form_field_def *form_fields; /* NULL: invitations off */
+    char *form_instructions;
+    /* The form of a requester whose <preauth/> bound an invitation: def's
+     * fields and "preauth" never required, def's instructions. */
+    struct form_def bound_def;
+    struct form_field_def *bound_fields;
     bool all_legacy;   /* every field has a jabber:iq:register element */
     bool has_password; /* the form has a "password" field */
     bool has_username;
@@ -101,6 +123,7 @@ struct op {
     char *bare;           /* the requester's bare JID */
     xmpp_stanza_t *query; /* borrowed from req */
     char *claim;          /* the username given, trimmed, or NULL */
+    char *invite_token;   /* the preauth field's value, or NULL */
     struct form_data data;
     bool legacy; /* data came as iq:register elements */
     bool registered;

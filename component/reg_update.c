@@ -100,6 +100,18 @@ static void on_put(void *arg, enum store_status st, bool created,
     case STORE_CONFLICT:
         fail_echo(op, IQ_CONFLICT, "That username is already taken.");
         return;
+    case STORE_BAD_INVITE: /* XEP-0445's answer to a bad token */
+        log_debug("reg", "%s gave %s no usable invitation (id=%s)", op->bare,
+                  reg_op_service(op), reg_op_id(op));
+        reg_op_fail(op, IQ_ITEM_NOT_FOUND, REG_TEXT_INVITE_INVALID);
+        return;
+    case STORE_NO_INVITE:
+        log_debug("reg",
+                  "%s may not register with %s without an invitation "
+                  "(id=%s)",
+                  op->bare, reg_op_service(op), reg_op_id(op));
+        reg_op_fail(op, IQ_FORBIDDEN, REG_TEXT_INVITE_REQUIRED);
+        return;
     default:
         reg_op_fail_unavailable(op);
     }
@@ -166,6 +178,10 @@ static void after_register_tasks(struct op *op)
         .consents = consents,
         .nconsents = nconsents,
         .origin = {.iq_id = reg_op_id(op)},
+        /* the token is checked, and used, by the write itself */
+        .invite = op->reg->conf->invites.mode != CONF_INVITES_OFF,
+        .invite_token = op->invite_token,
+        .invite_required = op->reg->conf->invites.mode == CONF_INVITES_REQUIRED,
     };
     store_put(op->reg->store, &put, on_put, op);
 }
@@ -373,8 +389,37 @@ static bool needs_no_read(const struct op *op)
     return !is_password_change(op);
 }
 
+/* The invitation of a set (the form's preauth field; the ad-hoc command's
+ * form too, which reg gets as a set) into op->invite_token, out of the
+ * data: the one way every registration path gives one, and never a
+ * registration field.  False when out of memory (answered). */
+static bool take_invite_token(struct op *op)
+{
+    const char *v = form_data_first(&op->data, REG_FIELD_PREAUTH);
+    size_t len;
+
+    if (op->reg->conf->invites.mode == CONF_INVITES_OFF)
+        return true; /* an unknown field: validation drops it */
+    if (v) {
+        while (*v == ' ' || (*v >= '\t' && *v <= '\r'))
+            v++;
+        len = strlen(v);
+        while (len && (v[len - 1] == ' ' ||
+                       (v[len - 1] >= '\t' && v[len - 1] <= '\r')))
+            len--;
+        if (len && !(op->invite_token = strndup(v, len))) {
+            reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+            return false;
+        }
+    }
+    form_data_remove(&op->data, REG_FIELD_PREAUTH);
+    return true;
+}
+
 void reg_update_set(struct op *op)
 {
+    if (!take_invite_token(op))
+        return;
     if (needs_no_read(op)) {
         check_and_write(op);
         return;

@@ -5,8 +5,10 @@
 #include "secret.h"
 
 #include <crypt.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 bool secret_hash(const char *plain, unsigned cost, char out[SECRET_HASH_MAX])
 {
@@ -84,4 +86,34 @@ void secret_wipe(char *s)
 {
     if (s)
         explicit_bzero(s, strlen(s));
+}
+
+bool secret_token(char out[SECRET_TOKEN_SIZE])
+{
+    static const char b64url[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        "0123456789-_";
+    unsigned char raw[SECRET_TOKEN_BYTES];
+    size_t got = 0, o = 0;
+    ssize_t n;
+
+    while (got < sizeof(raw)) {
+        n = getrandom(raw + got, sizeof(raw) - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof(raw); i += 3) {
+        unsigned v =
+            (unsigned)raw[i] << 16 | (unsigned)raw[i + 1] << 8 | raw[i + 2];
+        out[o++] = b64url[v >> 18 & 63];
+        out[o++] = b64url[v >> 12 & 63];
+        out[o++] = b64url[v >> 6 & 63];
+        out[o++] = b64url[v & 63];
+    }
+    out[o] = '\0';
+    explicit_bzero(raw, sizeof(raw));
+    return true;
 }

@@ -50,4 +50,11 @@ bool secret_hash_ok(const char *hash);
 /* Overwrites s with zeros (a compiler may not drop it). */
 void secret_wipe(char *s);
 
+/* An invitation token (sql/013): SECRET_TOKEN_BYTES random bytes of
+ * getrandom(2) (144 bits) in base64url without padding, into out.  False
+ * when the kernel gives no randomness (nothing written). */
+#define SECRET_TOKEN_BYTES 18
+#define SECRET_TOKEN_SIZE (SECRET_TOKEN_BYTES / 3 * 4 + 1)
+bool secret_token(char out[SECRET_TOKEN_SIZE]);
+
 #endif

@@ -40,6 +40,11 @@ enum store_status {
                         * written */
     STORE_DENIED,      /* the database role lacks a right the operation
                         * needs (SQLSTATE 42501): a grant, not a retry */
+    STORE_BAD_INVITE,  /* a put's invitation token is unknown, expired,
+                        * revoked, used up or bound to another JID or
+                        * domain (nothing written) */
+    STORE_NO_INVITE,   /* a put that would create a registration has no
+                        * invitation, and one is required */
     STORE_ERROR,       /* anything else; logged with the SQL state */
 };
 
@@ -105,6 +110,14 @@ struct store_put {
     const struct store_consent *consents;
     size_t nconsents;
     struct store_origin origin;
+    /* Invitations (sql/013).  invite false: none looked for (the
+     * service's invites are off).  Else invite_token (NULL: the one bound
+     * to the JID by store_invite_bind, if any) is checked, and a creation
+     * uses it, in the same transaction; invite_required: a creation
+     * without one is STORE_NO_INVITE.  An update uses none. */
+    bool invite;
+    const char *invite_token;
+    bool invite_required;
 };
 
 struct store;
@@ -398,6 +411,55 @@ void store_forget(struct store *store, const char *jid, store_table_cb cb,
  * oldest pending registration, NULL: none). */
 void store_stats(struct store *store, const char *service, store_table_cb cb,
                  void *arg);
+
+/* ---- invitations (sql/013) ---------------------------------------------- */
+
+/* A new invitation; everything borrowed for the call. */
+struct store_invite {
+    const char *service;
+    const char *token;         /* >= 22 characters; NULL: made by the
+                                * database */
+    unsigned long ttl_s;       /* 0: never expires */
+    unsigned max_uses;         /* 0: unlimited */
+    const char *bound_to;      /* a bare JID or a domain; NULL: anyone */
+    const char *initial_state; /* "active", "pending"; NULL: the
+                                * service's */
+    /* values for the fields a registration leaves out (a jsonb object,
+     * as a put's fields); NULL: none */
+    const struct form_data *fields;
+    const char *label;          /* NULL: none */
+    struct store_origin origin; /* actor: the creator */
+};
+
+/* One row: id, token, expires_at (UTC, "YYYY-MM-DDTHH:MM:SSZ"; NULL:
+ * never), event_id. */
+void store_invite_create(struct store *store, const struct store_invite *inv,
+                         store_table_cb cb, void *arg);
+/* The service's invitations, newest first, at most max (0: no limit):
+ * id, label, creator, created_at, expires_at, max_uses, uses, bound_to,
+ * initial_state, state (usable, expired, revoked, used), redemptions (a
+ * JSON array of {jid, at, event_id}); never the token or its hash. */
+void store_invite_list(struct store *store, const char *service, unsigned max,
+                       store_table_cb cb, void *arg);
+/* Revokes invitation id of service; STORE_NOT_FOUND when there is none
+ * (or it was revoked already). */
+void store_invite_revoke(struct store *store, const char *service,
+                         unsigned long long id,
+                         const struct store_origin *origin, store_done_cb cb,
+                         void *arg);
+/* XEP-0445 <preauth/>: binds token to the bare JID for ttl_s seconds when
+ * it is a usable invitation of service for that JID (STORE_OK), else
+ * STORE_BAD_INVITE.  Uses nothing. */
+void store_invite_bind(struct store *store, const char *service,
+                       const char *token, const char *jid, unsigned long ttl_s,
+                       store_done_cb cb, void *arg);
+
+/* Whether a <preauth/> bound a usable invitation to the bare JID (the
+ * binding not expired), for the form it gets: STORE_OK with the
+ * invitation's field values in rec->fields (maybe none; nothing else of
+ * rec is set), STORE_NOT_FOUND when there is none. */
+void store_invite_prefill(struct store *store, const char *service,
+                          const char *jid, store_get_cb cb, void *arg);
 
 void store_record_clear(struct store_record *rec);
 

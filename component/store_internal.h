@@ -42,7 +42,7 @@
 #define STORE_READERS_MAX 8
 
 /* The most parameters a statement takes. */
-#define STORE_PARAMS_MAX 10
+#define STORE_PARAMS_MAX 12
 
 /* ---- operations (store_sql.c) and their jobs (store.c) ------------------ */
 

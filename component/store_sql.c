@@ -405,6 +405,10 @@ static void put_decode(struct job *j, const PGresult *res)
         j->st = STORE_CONFLICT;
     else if (strcmp(v, "invalid") == 0)
         j->st = STORE_INVALID;
+    else if (strcmp(v, "invite_invalid") == 0)
+        j->st = STORE_BAD_INVITE;
+    else if (strcmp(v, "invite_required") == 0)
+        j->st = STORE_NO_INVITE;
     else
         j->st = STORE_ERROR;
     if (j->st == STORE_INVALID)
@@ -433,6 +437,23 @@ static const struct store_op op_put = {
     .decode = put_decode,
     .answer = put_answer,
     .event = "registered", /* a creation's */
+    .iq_param = 7,
+    .event_created = true,
+};
+
+/* The same with an invitation (sql/013): ..., token (NULL: the JID's
+ * binding), required -> the outcomes above, invite_invalid or
+ * invite_required.  No write-through: a creation writes two events (the
+ * registration's, then invite_redeemed), and the entry is dropped. */
+static const struct store_op op_put_invite = {
+    .name = "registrar_put_invite",
+    .sql = "SELECT outcome, reason, event_id FROM registrar_put_invite_event("
+           "$1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9, $10::text[],"
+           " $11, $12::boolean)",
+    .nparams = 12,
+    .decode = put_decode,
+    .answer = put_answer,
+    .event = "registered",
     .iq_param = 7,
     .event_created = true,
 };
@@ -500,15 +521,20 @@ void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
     char *consents = consents_json(put->consents, put->nconsents);
     char *keep = keep_array(put->def);
     const char *params[] = {
-        put->service, put->jid,           put->username,
-        json,         put->password_hash, store_state_name(put->initial_state),
-        consents,     put->origin.iq_id,  put->origin.actor,
-        keep};
+        put->service,       put->jid,
+        put->username,      json,
+        put->password_hash, store_state_name(put->initial_state),
+        consents,           put->origin.iq_id,
+        put->origin.actor,  keep,
+        put->invite_token,  put->invite_required ? "true" : "false"};
+    bool ok = json && consents && keep;
 
-    if (!json || !consents || !keep ||
-        !store_run_image(s, &op_put, params,
-                         (int)(sizeof(params) / sizeof(*params)), (store_fn)cb,
-                         arg, put_image(s, put)))
+    if (ok && put->invite)
+        ok = store_run(s, &op_put_invite, params, 12, (store_fn)cb, arg);
+    else if (ok)
+        ok = store_run_image(s, &op_put, params, 10, (store_fn)cb, arg,
+                             put_image(s, put));
+    if (!ok)
         cb(arg, STORE_ERROR, false, NULL);
     /* the job has its own copy; the values may include hashes */
     if (json)
@@ -1098,9 +1124,177 @@ bool store_sql_check_params(const struct job *j,
 /* ---- the catalogue --------------------------------------------------------
  */
 
+/* ---- invitations (sql/013) ----------------------------------------------
+ */
+
+/* service, token, ttl (seconds; NULL: never), max_uses (NULL: unlimited),
+ * bound_to, state, fields, label, actor, iq_id -> id, token, expires_at,
+ * event_id.  Not a write of registrations: no event for the cache to
+ * know (its notification reads the log), and no check when sent again
+ * (a second attempt with the same token is a conflict). */
+static const struct store_op op_invite_create = {
+    .name = "registrar_invite_create",
+    .sql = "SELECT t.*, to_json(t)::text FROM ("
+           "  SELECT c.id, c.token,"
+           "         to_char(c.expires_at AT TIME ZONE 'UTC',"
+           "                 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS expires_at,"
+           "         c.event_id"
+           "    FROM registrar_invite_create($1, $2,"
+           "         make_interval(secs => $3::bigint), $4::integer, $5, $6,"
+           "         $7::jsonb, $8, $9, $10) c) t",
+    .nparams = 10,
+    .decode = table_decode_found,
+    .answer = table_answer,
+};
+
+void store_invite_create(struct store *s, const struct store_invite *inv,
+                         store_table_cb cb, void *arg)
+{
+    char ttl[32], uses[32];
+    char *json = inv->fields ? fields_json(NULL, inv->fields) : NULL;
+    const char *params[] = {inv->service,
+                            inv->token,
+                            inv->ttl_s ? ttl : NULL,
+                            inv->max_uses ? uses : NULL,
+                            inv->bound_to,
+                            inv->initial_state,
+                            json,
+                            inv->label,
+                            inv->origin.actor,
+                            inv->origin.iq_id};
+
+    snprintf(ttl, sizeof(ttl), "%lu", inv->ttl_s);
+    snprintf(uses, sizeof(uses), "%u", inv->max_uses);
+    if ((inv->fields && !json) || !RUN(s, &op_invite_create, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+    free(json);
+}
+
+/* service, max (NULL: no limit) */
+static const struct store_op op_invite_list = {
+    .name = "registrar_invite_list",
+    .sql = "SELECT t.*, to_json(t)::text FROM ("
+           "  SELECT id, label, creator,"
+           "         date_trunc('second', created_at) AS created_at,"
+           "         date_trunc('second', expires_at) AS expires_at,"
+           "         max_uses, uses, bound_to, initial_state, state,"
+           "         redemptions"
+           "    FROM registration_invites_admin"
+           "   WHERE service = $1::text"
+           "   ORDER BY id DESC LIMIT $2::bigint) t",
+    .nparams = 2,
+    .decode = table_decode,
+    .answer = table_answer,
+};
+
+void store_invite_list(struct store *s, const char *service, unsigned max,
+                       store_table_cb cb, void *arg)
+{
+    char lim[32];
+    const char *params[] = {service, max ? lim : NULL};
+
+    snprintf(lim, sizeof(lim), "%u", max);
+    if (!RUN(s, &op_invite_list, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
+/* service, id, actor, iq_id -> done */
+static const struct store_op op_invite_revoke = {
+    .name = "registrar_invite_revoke",
+    .sql = "SELECT done, event_id"
+           "  FROM registrar_invite_revoke($1, $2::bigint, $3, $4)",
+    .nparams = 4,
+    .decode = decode_found,
+    .answer = answer_done,
+};
+
+void store_invite_revoke(struct store *s, const char *service,
+                         unsigned long long id,
+                         const struct store_origin *origin, store_done_cb cb,
+                         void *arg)
+{
+    char num[32];
+    const char *params[] = {service, num, origin ? origin->actor : NULL,
+                            origin ? origin->iq_id : NULL};
+
+    snprintf(num, sizeof(num), "%llu", id);
+    if (!RUN(s, &op_invite_revoke, params, cb, arg))
+        cb(arg, STORE_ERROR, false);
+}
+
+static void prefill_decode(struct job *j, const PGresult *res)
+{
+    int rows = PQntuples(res);
+
+    if (rows == 0) {
+        j->st = STORE_NOT_FOUND;
+        return;
+    }
+    for (int i = 0; i < rows; i++)
+        if (!PQgetisnull(res, i, 0) &&
+            !form_data_add(&j->rec.fields, PQgetvalue(res, i, 0),
+                           PQgetvalue(res, i, 1))) {
+            log_error("store", "out of memory reading an invitation");
+            j->st = STORE_ERROR;
+            return;
+        }
+}
+
+/* service, jid -> a row per field value */
+static const struct store_op op_invite_prefill = {
+    .name = "registrar_invite_prefill",
+    .sql = "SELECT key, value FROM registrar_invite_prefill($1, $2)",
+    .nparams = 2,
+    .decode = prefill_decode,
+    .answer = get_answer,
+};
+
+void store_invite_prefill(struct store *s, const char *service, const char *jid,
+                          store_get_cb cb, void *arg)
+{
+    const char *params[] = {service, jid};
+
+    if (!RUN(s, &op_invite_prefill, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
+static void bind_decode(struct job *j, const PGresult *res)
+{
+    if (!returned_true(res))
+        j->st = STORE_BAD_INVITE;
+}
+
+/* service, token, jid, ttl (seconds) -> bound */
+static const struct store_op op_invite_bind = {
+    .name = "registrar_invite_bind",
+    .sql = "SELECT registrar_invite_bind($1, $2, $3,"
+           " make_interval(secs => $4::bigint))",
+    .nparams = 4,
+    .decode = bind_decode,
+    .answer = answer_done,
+};
+
+void store_invite_bind(struct store *s, const char *service, const char *token,
+                       const char *jid, unsigned long ttl_s, store_done_cb cb,
+                       void *arg)
+{
+    char ttl[32];
+    const char *params[] = {service, token, jid, ttl};
+
+    snprintf(ttl, sizeof(ttl), "%lu", ttl_s);
+    if (!RUN(s, &op_invite_bind, params, cb, arg))
+        cb(arg, STORE_ERROR, false);
+}
+
 const struct store_op *const store_sql_ops[] = {
     &op_get,
     &op_put,
+    &op_put_invite,
+    &op_invite_create,
+    &op_invite_list,
+    &op_invite_revoke,
+    &op_invite_bind,
+    &op_invite_prefill,
     &op_remove,
     &op_set_password,
     &op_set_state,

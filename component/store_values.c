@@ -28,6 +28,10 @@ const char *store_status_name(enum store_status st)
         return "banned";
     case STORE_DENIED:
         return "denied";
+    case STORE_BAD_INVITE:
+        return "bad-invite";
+    case STORE_NO_INVITE:
+        return "no-invite";
     case STORE_ERROR:
         break;
     }

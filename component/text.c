@@ -396,3 +396,37 @@ bool text_xml_name_ok(const char *s)
     }
     return true;
 }
+
+bool text_duration_parse(const char *text, unsigned long *seconds)
+{
+    static const struct {
+        char unit;
+        unsigned long s;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+    const unsigned long max = 3650UL * 86400UL; /* ten years */
+    unsigned long n = 0, mult = 1;
+    const char *p = text;
+
+    if (!p || *p < '0' || *p > '9')
+        return false;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        n = n * 10 + (unsigned long)(*p - '0');
+        if (n > max)
+            return false;
+    }
+    if (*p) {
+        bool known = false;
+
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (*p == units[i].unit) {
+                mult = units[i].s;
+                known = true;
+            }
+        if (!known || p[1])
+            return false;
+    }
+    if (n == 0 || n * mult > max)
+        return false;
+    *seconds = n * mult;
+    return true;
+}

@@ -78,4 +78,8 @@ bool text_xml_chars_ok(const char *s);
  * allowed: what may follow '<' or stand before '=' in a tag. */
 bool text_xml_name_ok(const char *s);
 
+/* A duration: digits and a unit (s, m, h, d, w; none: seconds), 1 s to 10
+ * years ("7d", "12h"); into *seconds.  False when s is not one. */
+bool text_duration_parse(const char *s, unsigned long *seconds);
+
 #endif

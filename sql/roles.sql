@@ -231,3 +231,39 @@ GRANT EXECUTE ON FUNCTION
     @schema@.registrar_forget_jid(text),
     @schema@.registrar_purge_events(interval)
     TO registrar_admin;
+
+-- invitations (sql/013): nobody but the owner reads the token hashes;
+-- the daemon creates, revokes, binds and redeems, and lists through the
+-- view; readers see the view; admins create and revoke in SQL too
+REVOKE ALL ON @schema@.registration_invites,
+              @schema@.registration_invite_redemptions,
+              @schema@.registration_invite_bindings,
+              @schema@.registration_invites_admin
+    FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION
+    @schema@.registrar_invite_create(text, text, interval, integer, text,
+                                     text, jsonb, text, text, text),
+    @schema@.registrar_invite_revoke(text, bigint, text, text),
+    @schema@.registrar_invite_bind(text, text, text, interval),
+    @schema@.registrar_invite_prefill(text, text),
+    @schema@.registrar_put_invite_event(text, text, text, jsonb, text, text,
+                                        jsonb, text, text, text[], text,
+                                        boolean)
+    FROM PUBLIC;
+GRANT SELECT ON @schema@.registration_invites_admin
+    TO registrar_service, registrar_reader;
+GRANT EXECUTE ON FUNCTION
+    @schema@.registrar_invite_create(text, text, interval, integer, text,
+                                     text, jsonb, text, text, text),
+    @schema@.registrar_invite_revoke(text, bigint, text, text),
+    @schema@.registrar_invite_bind(text, text, text, interval),
+    @schema@.registrar_invite_prefill(text, text),
+    @schema@.registrar_put_invite_event(text, text, text, jsonb, text, text,
+                                        jsonb, text, text, text[], text,
+                                        boolean)
+    TO registrar_service;
+GRANT EXECUTE ON FUNCTION
+    @schema@.registrar_invite_create(text, text, interval, integer, text,
+                                     text, jsonb, text, text, text),
+    @schema@.registrar_invite_revoke(text, bigint, text, text)
+    TO registrar_admin;

@@ -28,6 +28,8 @@
 #             (test_services.py)
 #   events    the contests form again, for test_events.py: a LISTEN
 #             backend reading registration_events during a burst
+#   invites   the accounts form by invitation only (tests/fixtures/
+#             invites.conf), admin adm01 (test_invites.py)
 # waits until each answers disco#info, runs the python suite (all of
 # test_*.py, or the names given, e.g.
 # test_accounts.AccountsTest.test_race_same_username), then stops registrar
@@ -86,7 +88,7 @@ fi
 declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [redirect]=redirect [remote]=contests [survey]=contests [reload]=contests
     [notify]=contests [desk]=desk [quiz]=services [adhoc]=accounts
-    [events]=contests)
+    [events]=contests [invites]=invites)
 # an instance serving a second component from the same process
 declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
@@ -95,7 +97,7 @@ declare -A REGISTRATION=(
     [survey]='    url = "https://example.org/survey"')
 INSTANCES="contests accounts policy redirect remote survey reload desk quiz
     events
-    adhoc"
+    adhoc invites"
 
 show_logs()
 {
@@ -146,6 +148,7 @@ suite_add_users e2e e2e-
 
 # the admin of the adhoc instance (an account of the pool, e2e.py's POOL)
 REGISTRATION[adhoc]="    admins = {\"adm01@$XMPP_DOMAIN\"}"
+REGISTRATION[invites]="${REGISTRATION[adhoc]}"
 for name in $INSTANCES notify; do
     second=()
     if [ -n "${SECOND_JID[$name]:-}" ]; then

@@ -103,6 +103,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ctx = xmpp_ctx_new(NULL, NULL);
         confs[0] = fixture_conf("contests", FUZZ_CONTESTS);
         confs[1] = fixture_conf("accounts", FUZZ_ACCOUNTS);
+        /* the invitations' paths too: the form's preauth field, <preauth/> */
+        confs[1].invites.mode = CONF_INVITES_OPTIONAL;
         env.hasher = worker_new(0, 0); /* inline: bcrypt runs at once */
         for (int i = 0; i < 2; i++) {
             regs[i] = reg_new(&confs[i], fake_store(), &env);

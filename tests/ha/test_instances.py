@@ -25,6 +25,11 @@ registrar.py, configs from tests/fixtures; all stopped after the test):
     the survivors take the killed instance's share.
   3 a username race across instances: two JIDs served by two different
     instances claim the same username at the same time, ten rounds.
+  4 a single-use invitation raced across instances (issue 20.1, the
+    invites fixture: invitations required): each round a token made by
+    the SQL function of backends (registrar_invite_create), two JIDs served
+    by two different instances register with it at the same time: exactly
+    one result and one item-not-found, one row, the token used once.
 
 Every test checks that each registration answered 'result' is in the
 database (the row holds the last acknowledged submission or one sent
@@ -407,6 +412,113 @@ class InstancesTest(FaultCase):
                         winner, winner_inst = bare(u), r.name
                 out.append(dict(round=i, users=(a, b), kinds=kinds,
                                 rows=rows, winner=winner,
+                                winner_instance=winner_inst,
+                                two_instances=all(handled)))
+                # the winner cancels: both race again next round
+                if winner:
+                    u = a if winner == bare(a) else b
+                    rm = await clients[u].ask("set", jid,
+                                              register_query("<remove/>"),
+                                              REQ_TIMEOUT * 3)
+                    self.assertEqual(kind(rm), "result",
+                                     "%s could not cancel" % u)
+            return dict(mapping=mapping, rounds=out)
+        finally:
+            await asyncio.gather(*(c.stop() for c in cs),
+                                 return_exceptions=True)
+
+
+class InviteRaceTest(FaultCase):
+
+    # ------------------------------- 4. a single-use invitation, 2 inst.
+
+    def test_4_single_use_invite_across_instances(self):
+        jid = "race.localhost"
+        rs = [self.registrar(n, config(jid, service="invites",
+                                       level="debug"))
+              for n in ("inviteA", "inviteB")]
+        for r in rs:
+            self.wait_attached(r, 30)
+        rounds = 10
+        res = self.arun(self._invite_race(jid, rs, rounds), timeout=240)
+        outcomes = collections.Counter(tuple(sorted(r["kinds"]))
+                                       for r in res["rounds"])
+        good = [r for r in res["rounds"]
+                if sorted(r["kinds"]) == ["error/cancel/item-not-found",
+                                          "result"]
+                and len(r["rows"]) == 1 and r["uses"] == 1
+                and r["two_instances"]]
+        rcs = {r.name: r.stop() for r in rs}
+        fig = dict(rounds=rounds, users_per_instance=res["mapping"],
+                   outcomes={" + ".join(k): n for k, n in outcomes.items()},
+                   one_result_one_item_not_found=len(good),
+                   winners_per_instance=dict(collections.Counter(
+                       r["winner_instance"] for r in res["rounds"]
+                       if r["winner_instance"])),
+                   exit_on_sigterm=rcs)
+        ok = len(good) == rounds and all(rc == 0 for rc in rcs.values())
+        record("ha 4 single-use invitation, 2 instances",
+               "PASS" if ok else "FAIL", **fig)
+        bad = [r for r in res["rounds"] if r not in good]
+        self.assertEqual(bad, [], "rounds without exactly one result and "
+                         "one item-not-found across both instances")
+        for name, rc in rcs.items():
+            self.assertEqual(rc, 0, "%s: exit status after SIGTERM" % name)
+
+    async def _invite_race(self, jid, rs, rounds):
+        cs = await asyncio.gather(*(login(u, attempts=3) for u in RACE_USERS))
+        clients = dict(zip(RACE_USERS, cs))
+        try:
+            marks = [r.mark() for r in rs]
+            await asyncio.gather(*(c.ask("get", jid, register_query(),
+                                         REQ_TIMEOUT * 3)
+                                   for c in cs))
+            inst = {}
+            for r, mk in zip(rs, marks):
+                for _, line in r.matching(r"iq get id=\S+ from x\d+@", mk):
+                    u = re.search(r"from (x\d+)@", line).group(1)
+                    inst[u] = r.name
+            groups = collections.defaultdict(list)
+            for u in RACE_USERS:
+                groups[inst.get(u)].append(u)
+            mapping = {k: v for k, v in groups.items()}
+            self.assertTrue(all(groups.get(r.name) for r in rs),
+                            "the %d users all went to one instance: %r"
+                            % (len(RACE_USERS), mapping))
+            a, b = groups[rs[0].name][0], groups[rs[1].name][0]
+            tag = os.urandom(3).hex()
+            out = []
+            for i in range(rounds):
+                token = psql_json(
+                    "SELECT token FROM registrar_invite_create(:'s', NULL, "
+                    "interval '1 hour', 1, NULL, NULL, NULL, :'l', NULL, "
+                    "NULL)", s=jid, l="race %s %d" % (tag, i))[0]["token"]
+                e2e.note_secret(token)
+                marks = [r.mark() for r in rs]
+                replies = await asyncio.gather(*(
+                    clients[u].ask("set", jid, e2e.submit_form({
+                        "username": "inv-%s-%d-%s" % (tag, i, u),
+                        "password": "pw-%s-%d" % (tag, i),
+                        "email": "%s@example.org" % u,
+                        "preauth": token}), REQ_TIMEOUT * 3)
+                    for u in (a, b)))
+                kinds = [kind(x) for x in replies]
+                handled = [bool(r.matching(r"iq set id=\S+ from %s@" % u,
+                                           mk))
+                           for r, mk, u in zip(rs, marks, (a, b))]
+                rows = [row["jid"] for row in psql_json(
+                    "SELECT jid FROM registrations WHERE service = :'s' "
+                    "AND jid IN (:'a', :'b')", s=jid, a=bare(a), b=bare(b))]
+                uses = psql_json(
+                    "SELECT uses FROM registration_invites WHERE "
+                    "token_hash = sha256(convert_to(:'t', 'UTF8'))",
+                    t=token)[0]["uses"]
+                winner = winner_inst = None
+                for u, k, r in zip((a, b), kinds, rs):
+                    if k == "result":
+                        winner, winner_inst = bare(u), r.name
+                out.append(dict(round=i, users=(a, b), kinds=kinds,
+                                rows=rows, uses=uses, winner=winner,
                                 winner_instance=winner_inst,
                                 two_instances=all(handled)))
                 # the winner cancels: both race again next round

@@ -76,6 +76,7 @@ POOL = (["probe"]
         + ["s%02d" % i for i in range(1, 5)]      # two services, one process
         + ["adm01"] + ["h%02d" % i for i in range(1, 11)]  # ad-hoc commands
         + ["m%02d" % i for i in range(1, 5)]      # moderation
+        + ["i%02d" % i for i in range(1, 13)]     # invitations
         + ["blocked1"])                           # a blocked_jids match
 
 RACERS = ["r%02d" % i for i in range(1, 26)]

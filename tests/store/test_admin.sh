@@ -419,6 +419,84 @@ else
         "another user not checked"
 fi
 
+# ---- invitations (sql/013) ------------------------------------------------
+
+run 64 -c "$one" invite-create --expires soon
+err_has "--expires soon"
+run 64 -c "$one" invite-create --state disabled
+err_has "--state disabled: give active or pending"
+run 64 -c "$one" invite-create --for 'not@a@jid'
+err_has "--for not@a@jid"
+run 64 -c "$one" invite-revoke
+err_has "invite-revoke needs an invitation id"
+run 64 -c "$one" invite-revoke abc
+err_has "give an invitation's id"
+run 64 -c "$one" invite-list --uses 3
+err_has "invite-list takes no such option"
+before=$(last_event)
+run 0 -c "$one" invite-create --uses 2 --expires 2d --for Example.ORG \
+    --state pending --label "for carol"
+out_has "uri          xmpp:$svc?register;preauth="
+out_has "(shown once: only its hash is stored)"
+token=$(sed -n 's/^token *\([A-Za-z0-9_-]*\) .*/\1/p' "$work/out")
+equals "a token of 144 bits, base64url" "${#token}" 24
+equals "the row: only the token's SHA-256, the values given, the actor" \
+    "$(sql "SELECT token_hash = sha256(convert_to('$token', 'UTF8')),
+                   max_uses, uses, bound_to, initial_state, label,
+                   creator = '$actor',
+                   extract(epoch FROM expires_at - created_at)::bigint
+              FROM registration_invites")" \
+    "t|2|0|example.org|pending|for carol|t|172800"
+equals "the token is stored nowhere" \
+    "$(sql "SELECT count(*) FROM registration_invites i
+             WHERE i::text LIKE '%$token%'")" 0
+equals "its event" \
+    "$(sql "SELECT event || ' ' || jid || ' ' || (detail->>'label')
+              FROM registration_events WHERE id > $before")" \
+    "invite_created $actor for carol"
+run 0 -c "$one" invite-create --json --uses 0
+equals "invite-create --json: unlimited, 7 days, the uri" \
+    "$(json_sql "$(cat "$work/out")" "SELECT i.max_uses IS NULL,
+            extract(epoch FROM i.expires_at - i.created_at)::bigint,
+            (:'j'::jsonb)->>'uri' = 'xmpp:$svc?register;preauth='
+                                     || ((:'j'::jsonb)->>'token')
+       FROM registration_invites i
+      WHERE i.id = ((:'j'::jsonb)->>'id')::bigint")" "t|604800|t"
+id=$(sql "SELECT min(id) FROM registration_invites")
+run 0 -c "$one" invite-list
+out_has "for carol"
+out_has "(2 invitations)"
+out_lacks "$token"
+run 0 --database "$as_reader" --service "$svc" invite-list --json --limit 1
+equals "invite-list --json --limit 1: the newest" \
+    "$(json_sql "$(cat "$work/out")" \
+        "SELECT jsonb_array_length(:'j'::jsonb),
+                (:'j'::jsonb)->0->>'state'")" "1|usable"
+run 0 -c "$one" invite-revoke "$id"
+out_has "revoked invitation $id of $svc (actor $actor)"
+run 1 -c "$one" invite-revoke "$id"
+err_has "no invitation $id of $svc, or revoked already"
+equals "revoked, by the actor, an event" \
+    "$(sql "SELECT i.revoked_by = '$actor', e.event
+              FROM registration_invites i JOIN registration_events e
+                ON e.detail->>'invite' = i.id::text
+               AND e.event = 'invite_revoked'
+             WHERE i.id = $id")" "t|invite_revoked"
+# SQL for backends: an admin's role may create and revoke, a reader not
+equals "registrar_invite_create as registrar_admin" \
+    "$("$PSQL" -X -At -q -d "$as_admin" -c "SELECT length(token)
+        FROM registrar_invite_create('$svc', NULL, interval '1 day', 1,
+             NULL, NULL, NULL, 'backend', NULL, NULL)")" 43
+"$PSQL" -X -At -q -d "$as_reader" -c "SELECT registrar_invite_create('$svc',
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)" \
+    >"$work/out" 2>"$work/err"
+[ $? != 0 ] && grep -q "permission denied" "$work/err"
+check "a reader may not create an invitation" $?
+"$PSQL" -X -At -q -d "$as_reader" -c "SELECT token_hash
+    FROM registration_invites" >"$work/out" 2>"$work/err"
+[ $? != 0 ] && grep -q "permission denied" "$work/err"
+check "a reader may not read the hashes" $?
+
 # ---- an unreachable database ---------------------------------------------
 
 run 75 --database "host=127.0.0.1 port=1 dbname=$db connect_timeout=2" \

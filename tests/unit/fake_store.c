@@ -34,7 +34,22 @@ struct ban {
     char *service, *jid, *reason;
 };
 
+/* An invitation (as sql/013's registration_invites, the token kept in
+ * clear: a test's), and a JID's <preauth/> binding to one. */
+#define FAKE_INVITES 64
+
+struct invite {
+    bool used;
+    char *service, *token, *bound_to, *state, *label;
+    unsigned max_uses, uses; /* max_uses 0: unlimited */
+    bool revoked, expired;
+    char *bound_jid; /* the JID of its binding, NULL: none */
+    struct form_data fields;
+};
+
 struct store {
+    struct invite invites[FAKE_INVITES];
+    unsigned long long invite_seq;
     struct row rows[FAKE_MAX];
     struct ban bans[FAKE_MAX];
     bool down;
@@ -103,6 +118,18 @@ void fake_store_reset(void)
         row_free(&the_store.rows[i]);
         ban_free(&the_store.bans[i]);
     }
+    for (int i = 0; i < FAKE_INVITES; i++) {
+        struct invite *v = &the_store.invites[i];
+        free(v->service);
+        free(v->token);
+        free(v->bound_to);
+        free(v->state);
+        free(v->label);
+        free(v->bound_jid);
+        form_data_clear(&v->fields);
+        memset(v, 0, sizeof(*v));
+    }
+    the_store.invite_seq = 0;
     the_store.down = false;
 }
 
@@ -262,11 +289,45 @@ void store_get_cached(struct store *s, const char *service, const char *jid,
     store_get(s, service, jid, NULL, on_cached_get, &g);
 }
 
+/* ---- invitations (as sql/013) ------------------------------------------- */
+
+static struct invite *invite_by_token(const char *service, const char *token)
+{
+    for (int i = 0; i < FAKE_INVITES; i++) {
+        struct invite *v = &the_store.invites[i];
+        if (v->used && !strcmp(v->service, service) && !strcmp(v->token, token))
+            return v;
+    }
+    return NULL;
+}
+
+static struct invite *invite_bound(const char *service, const char *jid)
+{
+    for (int i = 0; i < FAKE_INVITES; i++) {
+        struct invite *v = &the_store.invites[i];
+        if (v->used && v->bound_jid && !strcmp(v->service, service) &&
+            !strcmp(v->bound_jid, jid))
+            return v;
+    }
+    return NULL;
+}
+
+static bool invite_usable(const struct invite *v, const char *jid, bool expiry)
+{
+    const char *at = strchr(jid, '@');
+
+    return v && !v->revoked && (!v->max_uses || v->uses < v->max_uses) &&
+           (!expiry || !v->expired) &&
+           (!v->bound_to || !strcmp(v->bound_to, jid) ||
+            (!strchr(v->bound_to, '@') && at && !strcmp(v->bound_to, at + 1)));
+}
+
 void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
                void *arg)
 {
     struct row *r;
     struct ban *b;
+    struct invite *inv = NULL;
     bool created = false;
 
     if (s->down) {
@@ -283,6 +344,22 @@ void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
             strcmp(o->jid, put->jid) != 0 &&
             strcasecmp(o->username, put->username) == 0) {
             cb(arg, STORE_CONFLICT, false, NULL);
+            return;
+        }
+    }
+    if (put->invite) { /* as sql/013 */
+        inv = put->invite_token
+                  ? invite_by_token(put->service, put->invite_token)
+                  : invite_bound(put->service, put->jid);
+        if (put->invite_token && !invite_usable(inv, put->jid, true)) {
+            cb(arg, STORE_BAD_INVITE, false, NULL);
+            return;
+        }
+        if (!invite_usable(inv, put->jid, false) ||
+            find(put->service, put->jid))
+            inv = NULL;
+        if (!inv && put->invite_required && !find(put->service, put->jid)) {
+            cb(arg, STORE_NO_INVITE, false, NULL);
             return;
         }
     }
@@ -303,6 +380,14 @@ void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
         r->service = dup(put->service);
         r->jid = dup(put->jid);
         r->state = put->initial_state;
+        if (inv && inv->state)
+            r->state = !strcmp(inv->state, "pending") ? STORE_STATE_PENDING
+                                                      : STORE_STATE_ACTIVE;
+        if (inv) {
+            inv->uses++;
+            free(inv->bound_jid);
+            inv->bound_jid = NULL;
+        }
         created = true;
     }
     free(r->username);
@@ -905,4 +990,172 @@ void store_set_statement_timeout(struct store *s, unsigned seconds)
 enum store_status store_prepare(struct store *s)
 {
     return s->down ? STORE_UNAVAILABLE : STORE_OK;
+}
+
+/* ---- invitations (as sql/013) ------------------------------------------- */
+
+void fake_store_invite_expire(const char *token)
+{
+    for (int i = 0; i < FAKE_INVITES; i++)
+        if (the_store.invites[i].used &&
+            !strcmp(the_store.invites[i].token, token))
+            the_store.invites[i].expired = true;
+}
+
+unsigned fake_store_invite_uses(const char *token)
+{
+    for (int i = 0; i < FAKE_INVITES; i++)
+        if (the_store.invites[i].used &&
+            !strcmp(the_store.invites[i].token, token))
+            return the_store.invites[i].uses;
+    return 0;
+}
+
+void store_invite_create(struct store *s, const struct store_invite *in,
+                         store_table_cb cb, void *arg)
+{
+    static const char *const names[] = {"id", "token", "expires_at",
+                                        "event_id"};
+    static const bool numbers[] = {true, false, false, true};
+    struct fake_table t;
+    struct invite *v = NULL;
+    char id[32], made[64];
+    const char *cells[4];
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    for (int i = 0; i < FAKE_INVITES && !v; i++)
+        if (!s->invites[i].used)
+            v = &s->invites[i];
+    if (!v) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    snprintf(id, sizeof(id), "%llu", ++s->invite_seq);
+    snprintf(made, sizeof(made), "fake-token-made-by-the-store-%llu",
+             s->invite_seq);
+    *v = (struct invite){.used = true,
+                         .service = dup(in->service),
+                         .token = dup(in->token ? in->token : made),
+                         .bound_to = dup(in->bound_to),
+                         .state = dup(in->initial_state),
+                         .label = dup(in->label),
+                         .max_uses = in->max_uses};
+    if (in->fields)
+        copy_data(&v->fields, in->fields);
+    note_origin(s, &in->origin);
+    cells[0] = id;
+    cells[1] = v->token;
+    cells[2] = in->ttl_s ? "2030-01-01T00:00:00Z" : NULL;
+    cells[3] = id;
+    table_start(&t, names, 4);
+    table_row(&t, cells, numbers);
+    table_answer(&t, cb, arg);
+}
+
+void store_invite_list(struct store *s, const char *service, unsigned max,
+                       store_table_cb cb, void *arg)
+{
+    static const char *const names[] = {"id",   "label", "max_uses",
+                                        "uses", "state", "bound_to"};
+    static const bool numbers[] = {true, false, true, true, false, false};
+    struct fake_table t;
+    unsigned n = 0;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    table_start(&t, names, 6);
+    for (int i = FAKE_INVITES - 1; i >= 0 && (!max || n < max); i--) {
+        struct invite *v = &s->invites[i];
+        char id[32], mx[32], uses[32];
+        const char *cells[6];
+
+        if (!v->used || strcmp(v->service, service) != 0)
+            continue;
+        snprintf(id, sizeof(id), "%d", i + 1);
+        snprintf(mx, sizeof(mx), "%u", v->max_uses);
+        snprintf(uses, sizeof(uses), "%u", v->uses);
+        cells[0] = id;
+        cells[1] = v->label;
+        cells[2] = v->max_uses ? mx : NULL;
+        cells[3] = uses;
+        cells[4] = v->revoked                              ? "revoked"
+                   : v->max_uses && v->uses >= v->max_uses ? "used"
+                   : v->expired                            ? "expired"
+                                                           : "usable";
+        cells[5] = v->bound_to;
+        table_row(&t, cells, numbers);
+        n++;
+    }
+    table_answer(&t, cb, arg);
+}
+
+void store_invite_revoke(struct store *s, const char *service,
+                         unsigned long long id,
+                         const struct store_origin *origin, store_done_cb cb,
+                         void *arg)
+{
+    struct invite *v =
+        id >= 1 && id <= FAKE_INVITES ? &s->invites[id - 1] : NULL;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, false);
+        return;
+    }
+    if (!v || !v->used || strcmp(v->service, service) != 0 || v->revoked) {
+        cb(arg, STORE_NOT_FOUND, false);
+        return;
+    }
+    v->revoked = true;
+    free(v->bound_jid);
+    v->bound_jid = NULL;
+    note_origin(s, origin);
+    cb(arg, STORE_OK, false);
+}
+
+void store_invite_bind(struct store *s, const char *service, const char *token,
+                       const char *jid, unsigned long ttl_s, store_done_cb cb,
+                       void *arg)
+{
+    struct invite *v = invite_by_token(service, token), *old;
+
+    (void)ttl_s;
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, false);
+        return;
+    }
+    if (!invite_usable(v, jid, true)) {
+        cb(arg, STORE_BAD_INVITE, false);
+        return;
+    }
+    if ((old = invite_bound(service, jid))) {
+        free(old->bound_jid);
+        old->bound_jid = NULL;
+    }
+    free(v->bound_jid);
+    v->bound_jid = dup(jid);
+    cb(arg, STORE_OK, false);
+}
+
+void store_invite_prefill(struct store *s, const char *service, const char *jid,
+                          store_get_cb cb, void *arg)
+{
+    struct invite *v = invite_bound(service, jid);
+    struct store_record rec = {0};
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    if (!invite_usable(v, jid, false)) {
+        cb(arg, STORE_NOT_FOUND, NULL);
+        return;
+    }
+    copy_data(&rec.fields, &v->fields);
+    cb(arg, STORE_OK, &rec);
+    store_record_clear(&rec);
 }

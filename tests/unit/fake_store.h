@@ -27,4 +27,8 @@ const char *fake_store_last_actor(void);
 /* How many consents the last put recorded. */
 size_t fake_store_last_nconsents(void);
 
+/* Invitations: the one of token expires; how many times it was used. */
+void fake_store_invite_expire(const char *token);
+unsigned fake_store_invite_uses(const char *token);
+
 #endif

@@ -536,6 +536,67 @@ static void test_cache_options(void **state)
     free(msgs);
 }
 
+/* invites { }: defaults, values (durations in seconds), the titled form,
+ * refusals at their line */
+static void test_invites_options(void **state)
+{
+    char *msgs;
+    struct conf *c;
+
+    (void)state;
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration { field \"email\" { } }\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_int_equal(c->invites.mode, CONF_INVITES_OFF);
+    assert_string_equal(c->invites.default_ttl, "7d");
+    assert_int_equal(c->invites.default_ttl_s, 7 * 86400);
+    assert_int_equal(c->invites.preauth_ttl_s, 3600);
+    assert_null(c->invites.landing_url);
+    conf_free(c);
+    free(msgs);
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration { field \"email\" { } }\n"
+                  "invites { mode = \"required\" default_ttl = \"2w\"\n"
+                  " landing_url = \"https://i.example/#{token}\"\n"
+                  " preauth_ttl = \"90\" }\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_int_equal(c->invites.mode, CONF_INVITES_REQUIRED);
+    assert_int_equal(c->invites.default_ttl_s, 14 * 86400);
+    assert_int_equal(c->invites.preauth_ttl_s, 90);
+    assert_string_equal(c->invites.landing_url, "https://i.example/#{token}");
+    conf_free(c);
+    free(msgs);
+    /* per service in the titled form */
+    c = load_text("component \"a.example\" { secret = \"s\"\n"
+                  " registration { field \"email\" { } }\n"
+                  " invites { mode = \"optional\" } }\n"
+                  "component \"b.example\" { secret = \"s\"\n"
+                  " registration { field \"email\" { } } }\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_int_equal(c->invites.mode, CONF_INVITES_OPTIONAL);
+    assert_non_null(c->next);
+    assert_int_equal(c->next->invites.mode, CONF_INVITES_OFF);
+    conf_free(c);
+    free(msgs);
+    assert_null(load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                          "registration { field \"email\" { } }\n"
+                          "invites {\n mode = \"closed\"\n"
+                          " default_ttl = \"7 days\"\n"
+                          " landing_url = \"ftp://x/{token}\"\n"
+                          " preauth_ttl = \"0s\" }\n",
+                          &msgs));
+    assert_contains(msgs, ":4: invites: mode 'closed' is not one of off, "
+                          "optional, required");
+    assert_contains(msgs, ":5: default_ttl: '7 days' is not a duration");
+    assert_contains(msgs, ":6: landing_url: 'ftp://x/{token}' is not an "
+                          "http(s) URL with {token} in it");
+    assert_contains(msgs, ":7: preauth_ttl: '0s' is not a duration");
+    free(msgs);
+}
+
 static void test_restart_only_options(void **state)
 {
     char *msgs;
@@ -1036,6 +1097,7 @@ int main(void)
         cmocka_unit_test(test_forms_cannot_mix),
         cmocka_unit_test(test_titled_validated),
         cmocka_unit_test(test_lines_after_comments),
+        cmocka_unit_test(test_invites_options),
         cmocka_unit_test(test_every_mistake_of_the_example),
         cmocka_unit_test(test_every_mistake_reported),
         cmocka_unit_test(test_syntax_error_stops),
