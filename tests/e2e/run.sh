@@ -28,6 +28,9 @@
 #             (test_services.py)
 #   events    the contests form again, for test_events.py: a LISTEN
 #             backend reading registration_events during a burst
+#   messages  messages to users (tests/fixtures/messages.conf: welcome,
+#             activated, disabled, admin_notice; pending; adm01 an admin;
+#             notices to msgops) for test_messages.py
 # waits until each answers disco#info, runs the python suite (all of
 # test_*.py, or the names given, e.g.
 # test_accounts.AccountsTest.test_race_same_username), then stops registrar
@@ -86,7 +89,7 @@ fi
 declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [redirect]=redirect [remote]=contests [survey]=contests [reload]=contests
     [notify]=contests [desk]=desk [quiz]=services [adhoc]=accounts
-    [events]=contests)
+    [events]=contests [messages]=messages)
 # an instance serving a second component from the same process
 declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
@@ -95,7 +98,7 @@ declare -A REGISTRATION=(
     [survey]='    url = "https://example.org/survey"')
 INSTANCES="contests accounts policy redirect remote survey reload desk quiz
     events
-    adhoc"
+    adhoc messages"
 
 show_logs()
 {
@@ -158,6 +161,7 @@ for name in $INSTANCES notify; do
 done
 export NOTIFY_CONF=$WORK/notify.conf
 export RELOAD_CONF=$WORK/reload.conf RELOAD_LOG=$WORK/reload.log
+export MESSAGES_CONF=$WORK/messages.conf MESSAGES_LOG=$WORK/messages.log
 
 for name in $INSTANCES; do
     suite_registrar_start "$name"

@@ -21,6 +21,8 @@
 #     take over
 #   3 two instances on race.localhost; two JIDs, one on each instance,
 #     claim the same username at the same time, ten rounds
+#   4 two instances on race.localhost with messages to users: state
+#     changes by plain SQL told to each user exactly once
 # Each checks that every registration answered 'result' is on file, that
 # what the killed instance lost was an error or a timeout on the client,
 # and that every client is served again; the figures (acknowledged and
