@@ -58,6 +58,7 @@ struct service {
     bool due;         /* a notification came since the last claim went */
     bool inflight;    /* a claim is out */
     double next_poll; /* no claim asked for: one at this time anyway */
+    double last;      /* when the last claim went */
 };
 
 struct messages {
@@ -207,10 +208,12 @@ void messages_turn(struct messages *m)
         if (s->inflight || !s->sink || !s->ctx ||
             !messages_state_wanted(s->conf))
             continue;
-        if (!s->due && now < s->next_poll)
+        if ((!s->due && now < s->next_poll) ||
+            (s->last > 0 && now < s->last + MESSAGES_GAP_S))
             continue;
         s->due = false;
         s->inflight = true;
+        s->last = now;
         s->next_poll = now + MESSAGES_POLL_S;
         store_claim_state_changes(m->store, s->conf->component.jid,
                                   MESSAGES_BATCH, on_claim, s);

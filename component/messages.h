@@ -22,7 +22,8 @@
  * event, so every commit that wrote events counts), when its connection
  * is made, and every
  * MESSAGES_POLL_S seconds; one claim of at most MESSAGES_BATCH changes
- * per service at a time, from the loop (messages_turn), never waiting.
+ * per service at a time, MESSAGES_GAP_S apart at least, from the loop
+ * (messages_turn), never waiting.
  * No connection here: stanzas go to each service's iq_sink.
  */
 #ifndef REGISTRAR_MESSAGES_H
@@ -38,9 +39,12 @@
 #include "store.h"
 #include "template.h"
 
-/* The state changes one claim takes at most, and the poll's period. */
+/* The state changes one claim takes at most, the poll's period, and the
+ * least time between two claims of a service (a flood of commits, each
+ * notified, costs at most 10 claims a second). */
 #define MESSAGES_BATCH 100
 #define MESSAGES_POLL_S 5.0
+#define MESSAGES_GAP_S 0.1
 
 /* A <message type='normal'/> from from to to with body (all borrowed);
  * NULL when out of memory.  Caller releases it. */
