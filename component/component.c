@@ -295,6 +295,16 @@ static void dropped_flush(struct conn *k)
                  JID(k), n, k->dropped.total);
 }
 
+xmpp_ctx_t *component_ctx(struct component *c)
+{
+    return c->ctx;
+}
+
+const struct iq_sink *component_sink(struct component *c, size_t i)
+{
+    return i < c->nconns ? &c->conns[i].sink : NULL;
+}
+
 static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *arg)
 {
     struct conn *k = arg;

@@ -53,6 +53,14 @@ struct component *component_new(const struct conf *services,
                                 size_t n);
 void component_free(struct component *c);
 
+/* The context every stanza of c is made with, and the sink of the i-th
+ * service's connection (what requests cause goes there too: sent while
+ * attached, dropped and counted otherwise); both borrowed from c.  NULL
+ * sink when there is no i-th service.  For what a service sends of its
+ * own accord (messages.h). */
+xmpp_ctx_t *component_ctx(struct component *c);
+const struct iq_sink *component_sink(struct component *c, size_t i);
+
 struct stats;
 /* Counts each connection's link (attached or not, reconnects) in the
  * block of stats (stats.h; borrowed, must outlive c) of its JID. */

@@ -19,6 +19,7 @@
  * service's JID, secret_file, disco's name, local_domains).
  */
 #include "conf.h"
+#include "template.h"
 #include "text.h"
 
 #include <confuse.h>
@@ -659,6 +660,7 @@ _Static_assert(sizeof(enum conf_mode) == sizeof(int) &&
 static int check_component(cfg_t *cfg, cfg_opt_t *opt);
 static int check_registration(cfg_t *cfg, cfg_opt_t *opt);
 static int check_limits(cfg_t *cfg, cfg_opt_t *opt);
+static int check_messages(cfg_t *cfg, cfg_opt_t *opt);
 static int check_level(cfg_t *cfg, cfg_opt_t *opt);
 static int check_field_type(cfg_t *cfg, cfg_opt_t *opt);
 static int check_listen(cfg_t *cfg, cfg_opt_t *opt);
@@ -676,6 +678,7 @@ enum section {
     SEC_OPTION,
     SEC_LIMITS,
     SEC_INVITES,
+    SEC_MESSAGES,
     SEC_METRICS,
     SEC_LOG,
     NSECTIONS,
@@ -708,6 +711,8 @@ static const struct section_def {
     [SEC_LIMITS] = {"limits", SEC_ROOT, "limits", true, CFGF_NONE,
                     check_limits},
     [SEC_INVITES] = {"invites", SEC_ROOT, "invites", true, CFGF_NONE, NULL},
+    [SEC_MESSAGES] = {"messages", SEC_ROOT, "messages", true, CFGF_NONE,
+                      check_messages},
     [SEC_METRICS] = {"metrics", SEC_ROOT, "metrics", false, CFGF_NONE, NULL},
     [SEC_LOG] = {"log", SEC_ROOT, "log", false, CFGF_NONE, NULL},
 };
@@ -872,6 +877,12 @@ static const struct option options[] = {
             .check = check_landing_url),
     ROW_STR(INVITES, "preauth_ttl", CONF(invites.preauth_ttl), "1h", RELOAD,
             .check = check_duration),
+    /* messages to users: templates (template.h), none by default */
+    ROW_STR(MESSAGES, "welcome", CONF(messages.welcome), NULL, RELOAD),
+    ROW_STR(MESSAGES, "activated", CONF(messages.activated), NULL, RELOAD),
+    ROW_STR(MESSAGES, "disabled", CONF(messages.disabled), NULL, RELOAD),
+    ROW_STR(MESSAGES, "admin_notice", CONF(messages.admin_notice), NULL,
+            RELOAD),
 
     /* the endpoint of metrics.c: none by default */
     ROW_STR(METRICS, "listen", CONF(metrics.listen), NULL, RESTART,
@@ -1570,6 +1581,34 @@ static int check_limits(cfg_t *cfg, cfg_opt_t *opt)
     if (per_jid && total && per_jid > total)
         report(pair_line(sec, "inflight_per_jid", "inflight_total"),
                "limits: inflight_per_jid is larger than inflight_total");
+    return 0;
+}
+
+/* Every template of messages: not empty, text XML allows, placeholders
+ * template.h knows; each problem at its option's line. */
+static int check_messages(cfg_t *cfg, cfg_opt_t *opt)
+{
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+
+    (void)cfg;
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const char *name = options[i].name;
+        const char *v;
+        char why[256];
+
+        if (options[i].section != SEC_MESSAGES || !(v = cfg_getstr(sec, name)))
+            continue;
+        if (str_blank(v))
+            report(opt_line(sec, name),
+                   "messages: %s is empty (leave it out to send none)", name);
+        else if (!text_xml_chars_ok(v))
+            report(opt_line(sec, name),
+                   "messages: %s holds a character XML does not allow (or "
+                   "is not UTF-8)",
+                   name);
+        else if (!template_check(v, why, sizeof(why)))
+            report(opt_line(sec, name), "messages: %s: %s", name, why);
+    }
     return 0;
 }
 

@@ -9,7 +9,8 @@
  * titled form: one 'component "JID" { ... registration { } limits { }
  * disco { } }' per service, JIDs unique); database and log are the file's.
  * Each service is a complete struct conf: its own component, disco,
- * registration and limits, with path, database and log_level copied from
+ * registration, limits and messages, with path, database and log_level
+ * copied from
  * the top level.  So reg, router and component take the struct conf of
  * their one service and know nothing of the others.  conf_load() returns
  * the first service; `next` chains the rest, in file order.
@@ -134,6 +135,16 @@ struct conf_invites {
     unsigned long default_ttl_s, preauth_ttl_s;
 };
 
+/* The messages to users (messages.c), each a template (template.h) of
+ * {service}, {jid}, {username}, {state} and {reason}; NULL: not sent
+ * (admin_notice: the fixed text of before). */
+struct conf_messages {
+    char *welcome;      /* to the user after a registration */
+    char *activated;    /* to the user: the registration became active */
+    char *disabled;     /* to the user: it became disabled */
+    char *admin_notice; /* to each notify_jids entry: a new registration */
+};
+
 /* The metrics endpoint (metrics.c): "HOST:PORT", "[V6]:PORT" or the
  * absolute path of a unix socket; NULL: off. */
 struct conf_metrics {
@@ -152,6 +163,7 @@ struct conf {
     struct conf_registration registration;
     struct conf_limits limits;
     struct conf_invites invites;
+    struct conf_messages messages;
     struct conf_metrics metrics;
     enum log_level log_level;
     unsigned log_stats_interval_s; /* the stats line's period; 0: none */

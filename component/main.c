@@ -20,6 +20,7 @@
 #include "component.h"
 #include "conf.h"
 #include "log.h"
+#include "messages.h"
 #include "metrics.h"
 #include "monitor.h"
 #include "reg.h"
@@ -93,6 +94,7 @@ struct app {
     struct stats *stats;
     struct metrics *metrics;
     struct monitor *monitor;
+    struct messages *messages; /* to users: the state changes */
     struct component *comp;
     /* the regs replaced by a reload live until their requests are
      * answered, and their chain with them */
@@ -161,6 +163,28 @@ static bool db_busy(void *ctx)
             store_interrupt(a->store);
     }
     return store_busy(a->store) || worker_pending(a->db) > 0;
+}
+
+/* component_wakeup glue for the messages to users: before the store's,
+ * so that a claim goes out in the same turn. */
+static void messages_after(void *ctx)
+{
+    struct app *a = ctx;
+
+    messages_turn(a->messages);
+}
+
+/* The messages' services: conf's chain (in the order of the running
+ * ones), each on its connection; the store tells them of its
+ * notifications once one wants state changes (a reload that turns them
+ * on: from the store's next connection, the poll meanwhile). */
+static void messages_wire(struct app *a, struct conf *const *confs)
+{
+    for (size_t i = 0; i < a->nservices; i++)
+        messages_set_service(a->messages, i, confs[i], component_ctx(a->comp),
+                             component_sink(a->comp, i));
+    if (messages_listening(a->messages))
+        store_set_notify(a->store, messages_notified, a->messages);
 }
 
 /* component_wakeup glue for the monitor, and its STATUS= part. */
@@ -294,6 +318,7 @@ static void on_reload(void *arg)
     a->conf = next;
     for (size_t i = 0; i < a->nservices; i++)
         router_set(a->routers[i], matched[i], regs[i]);
+    messages_wire(a, matched);
     free(matched);
     log_set_level(a->verbose ? LOG_LEVEL_DEBUG : next->log_level);
     monitor_set_interval(a->monitor, next->log_stats_interval_s);
@@ -555,6 +580,7 @@ static int serve(struct app *a)
          .busy = worker_busy,
          .arg = a->worker},
         {.fd = worker_fd(a->db), .on_ready = drain, .arg = a->db},
+        {.fd = -1, .after = messages_after, .arg = a},
         {.fd = -1,
          .watch = watch_store,
          .on_ready = store_ready,
@@ -578,11 +604,22 @@ static int serve(struct app *a)
             made = a->routers[i] != NULL;
         }
     }
-    comp = made ? component_new(a->boot, a->routers, wakeups, 4) : NULL;
+    made = made && (a->messages = messages_new(a->store, a->stats, a->nservices,
+                                               monotonic_seconds));
+    comp = made ? component_new(a->boot, a->routers, wakeups, 5) : NULL;
     if (comp) {
+        struct conf **confs = calloc(a->nservices, sizeof(*confs));
+        size_t i = 0;
+
         component_set_stats(comp, a->stats);
         a->comp = comp;
-        rc = component_run(comp, &control);
+        for (struct conf *s = a->conf; confs && s; s = s->next)
+            confs[i++] = s;
+        if (confs) {
+            messages_wire(a, confs);
+            free(confs);
+            rc = component_run(comp, &control);
+        }
     }
 out:
     /* Whatever is still in hand ends now.  The transaction in flight is
@@ -602,6 +639,9 @@ out:
     if (a->db)
         worker_drain(a->db);
     store_turn(a->store); /* what the hashing's last done()s submitted */
+    store_set_notify(a->store, NULL, NULL);
+    messages_free(a->messages); /* the store answered its claims */
+    a->messages = NULL;
     worker_free(a->worker);
     worker_free(a->db);
     a->comp = NULL;

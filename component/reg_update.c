@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "messages.h"
 #include "reg_account.h"
 #include "reg_op.h"
 #include "reg_reply.h"
@@ -34,32 +35,48 @@ static void fail_echo(struct op *op, enum iq_error e, const char *text)
 }
 
 /* A new registration: a <message type='normal'/> to each notify_jids
- * entry, naming the service, the JID and its username (never a private
- * value). */
+ * entry (the admin_notice template, or the fixed text), then the welcome
+ * to the user when the service has one (messages.h); neither ever
+ * carries a private value. */
 static void send_notices(struct op *op)
 {
-    const struct conf_list *to = &op->reg->conf->registration.notify_jids;
-    const char *user = form_data_first(&op->data, "username");
+    const struct conf *conf = op->reg->conf;
+    const struct conf_list *to = &conf->registration.notify_jids;
     xmpp_ctx_t *ctx = iq_req_ctx(op->req);
-    char body[1024];
+    struct template_values v = {
+        .service = reg_op_service(op),
+        .jid = op->bare,
+        .username = form_data_first(&op->data, "username"),
+        .state = store_state_name(conf->registration.initial_state ==
+                                          CONF_STATE_PENDING
+                                      ? STORE_STATE_PENDING
+                                      : STORE_STATE_ACTIVE),
+    };
+    char body[TEMPLATE_BODY_MAX];
+    xmpp_stanza_t *m;
 
-    if (to->n == 0)
-        return;
-    text_format(body, sizeof(body), "New registration with %s: %s%s%s%s",
-                reg_op_service(op), op->bare, user ? " (username " : "",
-                user ? user : "", user ? ")" : "");
-    for (size_t i = 0; i < to->n; i++) {
-        xmpp_stanza_t *m = xmpp_message_new(ctx, "normal", to->items[i], NULL);
-        if (!m)
-            continue;
-        xmpp_stanza_set_from(m, reg_op_service(op));
-        xmpp_message_set_body(m, body);
-        iq_req_send(op->req, m);
-        xmpp_stanza_release(m);
-        stats_notice_sent(op->reg->stats);
+    if (to->n > 0) {
+        messages_notice_body(body, sizeof(body), conf, &v);
+        for (size_t i = 0; i < to->n; i++) {
+            if (!(m = messages_stanza(ctx, v.service, to->items[i], body)))
+                continue;
+            iq_req_send(op->req, m);
+            xmpp_stanza_release(m);
+            stats_notice_sent(op->reg->stats);
+        }
+        log_info("reg", "told %zu JID(s) of the registration of %s (id=%s)",
+                 to->n, op->bare, reg_op_id(op));
     }
-    log_info("reg", "told %zu JID(s) of the registration of %s (id=%s)", to->n,
-             op->bare, reg_op_id(op));
+    if (!conf->messages.welcome)
+        return;
+    template_expand(body, sizeof(body), conf->messages.welcome, &v);
+    if (!(m = messages_stanza(ctx, v.service, op->bare, body)))
+        return;
+    iq_req_send(op->req, m);
+    xmpp_stanza_release(m);
+    stats_message_sent(op->reg->stats, STATS_MESSAGE_WELCOME);
+    log_info("reg", "welcomed %s to %s (%s; id=%s)", op->bare, v.service,
+             v.state, reg_op_id(op));
 }
 
 static void on_put(void *arg, enum store_status st, bool created,
@@ -75,7 +92,8 @@ static void on_put(void *arg, enum store_status st, bool created,
         log_info("reg", "%s %s with %s (id=%s)", op->bare,
                  created ? "registered" : "updated the registration",
                  reg_op_service(op), reg_op_id(op));
-        /* notices first: the reply is the last stanza of the request */
+        /* notices and welcome first: the reply is the last stanza of the
+         * request */
         if (created)
             send_notices(op);
         iq_req_result(op->req, NULL);

@@ -48,6 +48,12 @@ static const char *const refusal_names[STATS_NREFUSALS] = {
     [STATS_REFUSED_COMMAND_SESSIONS] = "command_sessions",
 };
 
+static const char *const message_names[STATS_NMESSAGES] = {
+    [STATS_MESSAGE_WELCOME] = "welcome",
+    [STATS_MESSAGE_ACTIVATED] = "activated",
+    [STATS_MESSAGE_DISABLED] = "disabled",
+};
+
 static const char *const cache_drop_names[STATS_NCACHE_DROPS] = {
     [STATS_CACHE_CAPACITY] = "capacity",
     [STATS_CACHE_CHANGED] = "changed",
@@ -110,6 +116,7 @@ struct stats_service {
     level xmpp_up;
     counter xmpp_attaches; /* every attach; reconnects: all but the first */
     counter notices;
+    counter messages[STATS_NMESSAGES];
     level sessions;
     level registrations[STORE_NSTATES]; /* -1: not read yet */
     counter cache_hits, cache_misses;
@@ -273,6 +280,12 @@ void stats_notice_sent(struct stats_service *svc)
 {
     if (svc)
         add(&svc->notices, 1);
+}
+
+void stats_message_sent(struct stats_service *svc, enum stats_message kind)
+{
+    if (svc && kind < STATS_NMESSAGES)
+        add(&svc->messages[kind], 1);
 }
 
 void stats_set_sessions(struct stats_service *svc, unsigned n)
@@ -541,6 +554,15 @@ static void render_services(struct out *o, const struct stats *s)
                           (const level *)(const void *)base);
         }
     }
+    family(o, "registrar_messages_sent_total", "counter",
+           "Messages sent to users, by kind: welcome (after a "
+           "registration), activated, disabled (a state change).");
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t k = 0; k < STATS_NMESSAGES; k++) {
+            put_service(o, "registrar_messages_sent_total", &s->svc[i]);
+            put(o, ",kind=\"%s\"} %" PRIu64 "\n", message_names[k],
+                get(&s->svc[i].messages[k]));
+        }
     family(o, "registrar_cache_evictions_total", "counter",
            "Entries that left the cache, by reason: capacity (least "
            "recently used), changed (its registration), reset (emptied).");

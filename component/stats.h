@@ -68,6 +68,15 @@ enum stats_txn {
     STATS_NTXN
 };
 
+/* Messages to users (messages.c): the label kind of
+ * registrar_messages_sent_total. */
+enum stats_message {
+    STATS_MESSAGE_WELCOME,   /* after a registration */
+    STATS_MESSAGE_ACTIVATED, /* the registration became active */
+    STATS_MESSAGE_DISABLED,  /* it became disabled */
+    STATS_NMESSAGES
+};
+
 /* Why entries left a service's cache of registered gets (store_cache.h):
  * the label reason of registrar_cache_evictions_total. */
 enum stats_cache_drop {
@@ -113,6 +122,8 @@ void stats_xmpp_attached(struct stats_service *svc);
 void stats_xmpp_detached(struct stats_service *svc);
 /* A message sent to a notify_jids entry. */
 void stats_notice_sent(struct stats_service *svc);
+/* A message of kind sent to a user (messages.c). */
+void stats_message_sent(struct stats_service *svc, enum stats_message kind);
 /* Ad-hoc command sessions open. */
 void stats_set_sessions(struct stats_service *svc, unsigned n);
 /* The registrations of the service in state, as the database said. */

@@ -331,6 +331,43 @@ void store_list_bans(struct store *store, const char *service, unsigned max,
 void store_count_bans(struct store *store, const char *service,
                       store_count_cb cb, void *arg);
 
+/* ---- messages to users (sql/014) ---------------------------------------- */
+
+/* A state change to tell its user of: borrowed for the callback. */
+struct store_state_change {
+    long long event_id;     /* registration_events.id */
+    const char *jid;        /* the bare JID */
+    const char *username;   /* as the registration has it now; NULL: none */
+    enum store_state state; /* STORE_STATE_ACTIVE or STORE_STATE_DISABLED */
+    const char *reason;     /* a disable's reason, NULL: none */
+};
+
+/* changes[0..n) borrowed for the duration of the callback; n is 0 unless
+ * STORE_OK. */
+typedef void (*store_changes_cb)(void *arg, enum store_status st,
+                                 const struct store_state_change *changes,
+                                 size_t n);
+
+/* Claims the state changes of the service still to be told, at most max
+ * (registrar_claim_state_changes): once committed, no other claim (of
+ * this store or another instance's) returns them.  The callback runs after
+ * the commit: what it sends is sent at most once.  n == max: more may
+ * follow.  None (n 0) when another claim of the service holds its cursor
+ * now, and at the service's first claim (which starts at the log's end). */
+void store_claim_state_changes(struct store *store, const char *service,
+                               unsigned max, store_changes_cb cb, void *arg);
+
+/* From now on, the store's connection LISTENs on registrar (as with a
+ * cache) and cb(arg, payload) runs on the loop for each notification of
+ * a commit that wrote events (any writer: this store, another instance,
+ * plain SQL; payload borrowed for the call, the JSON of sql/005), and
+ * cb(arg, NULL) each time a connection is made (what was notified while
+ * there was none is lost).  cb only takes note: it must not call the
+ * store.  Before the store is attached (the last call wins); NULL cb:
+ * none. */
+typedef void (*store_notify_cb)(void *arg, const char *payload);
+void store_set_notify(struct store *store, store_notify_cb cb, void *arg);
+
 /* ---- for the metrics -------------------------------------------------- */
 
 /* counts[state] (indexed by enum store_state), borrowed for the call;

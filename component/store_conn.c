@@ -500,6 +500,7 @@ void store_conn_setup_done(struct store *s, bool refused)
     log_info("store", "connected to database %s on %s:%s as %s", PQdb(s->conn),
              PQhost(s->conn), PQport(s->conn), PQuser(s->conn));
     store_conn_up(s);
+    store_listen_connected(s);
 }
 
 enum store_status store_connect(struct store *s)

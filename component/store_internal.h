@@ -13,8 +13,9 @@
  *                   the session, blocking waits;
  *   store_migrate.c the migrations and sql/roles.sql, the migrator worker;
  *   store_listen.c  the cache of registered gets on the connection: LISTEN,
- *                   the notifications, the read of the event log, the
- *                   cached get and its write-through.
+ *                   the notifications (and store_set_notify's callback),
+ *                   the read of the event log, the cached get and its
+ *                   write-through.
  * and store_values.c, the plain values of store.h (no libpq: the unit
  * tests' fake store links it).
  *
@@ -202,6 +203,10 @@ struct store {
      * whether this connection LISTENs on registrar */
     struct store_cache *cache;
     bool listening;
+    /* store_listen.c: told of each notification and each new connection
+     * (store_set_notify; NULL: none) */
+    store_notify_cb notify_cb;
+    void *notify_arg;
     /* store.c: connections of their own for the cached gets' reads
      * (store_set_readers), each a store of its own (reader: publishes no
      * gauge, never migrates), watched with this one through one epoll set
@@ -295,7 +300,8 @@ bool store_conn_exec(struct store *s, PGconn *conn, const char *sql,
 /* ---- store_listen.c -------------------------------------------------------
  */
 
-/* Whether a new connection must LISTEN (some service has a cache). */
+/* Whether a new connection must LISTEN (some service has a cache, or
+ * store_set_notify gave a callback). */
 bool store_listen_wanted(const struct store *s);
 /* With readers, the gets do not go through this connection: whether it
  * must send a transaction (or connect) only for the cache's read of the
@@ -316,6 +322,9 @@ void store_listen_drain(struct store *s);
 void store_listen_answered(struct store *s, const struct job *j);
 /* The transaction of the jobs of list (by next) committed. */
 void store_listen_committed(struct store *s, const struct job *list);
+/* The connection is made (its session settings, LISTEN included, done):
+ * the notify callback hears of it. */
+void store_listen_connected(struct store *s);
 /* The connection is closed: the cache is emptied. */
 void store_listen_closed(struct store *s);
 

@@ -3,7 +3,9 @@
  * store's connection: LISTEN registrar with the session's settings, the
  * notifications read with everything else the server sends, the read of
  * the event log pipelined into the next transaction, the cached get, and
- * the write-through of this store's writes.
+ * the write-through of this store's writes; and, for store_set_notify,
+ * the same LISTEN telling its callback of each notification and of each
+ * new connection.
  *
  * Nothing here waits or sends a transaction of its own: the read of the
  * log goes out first in the next transaction the queue sends (a get that
@@ -45,7 +47,19 @@ bool store_set_cache(struct store *s, const char *service, unsigned entries)
 
 bool store_listen_wanted(const struct store *s)
 {
-    return store_cache_on(s->cache);
+    return store_cache_on(s->cache) || s->notify_cb;
+}
+
+void store_set_notify(struct store *s, store_notify_cb cb, void *arg)
+{
+    s->notify_cb = cb;
+    s->notify_arg = arg;
+}
+
+void store_listen_connected(struct store *s)
+{
+    if (s->notify_cb && s->listening)
+        s->notify_cb(s->notify_arg, NULL);
 }
 
 bool store_listen_read_due(const struct store *s)
@@ -115,8 +129,12 @@ void store_listen_drain(struct store *s)
     PGnotify *n;
 
     while (s->conn && (n = PQnotifies(s->conn))) {
-        if (s->cache && strcmp(n->relname, "registrar") == 0)
-            store_cache_notified(s->cache, n->extra);
+        if (strcmp(n->relname, "registrar") == 0) {
+            if (s->cache)
+                store_cache_notified(s->cache, n->extra);
+            if (s->notify_cb)
+                s->notify_cb(s->notify_arg, n->extra);
+        }
         PQfreemem(n);
     }
 }

@@ -1121,6 +1121,86 @@ bool store_sql_check_params(const struct job *j,
     return true;
 }
 
+/* ---- messages to users: the claim of state changes (sql/014) ------------
+ */
+
+#define CLAIM_COLS 5 /* event_id, jid, username, state, reason */
+
+/* Into j->jids, CLAIM_COLS a row. */
+static void claim_decode(struct job *j, const PGresult *res)
+{
+    size_t rows = (size_t)PQntuples(res);
+    bool oom = false;
+
+    if (PQnfields(res) != CLAIM_COLS) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    if (rows == 0)
+        return;
+    if (!(j->jids = calloc(rows * CLAIM_COLS, sizeof(*j->jids)))) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    j->njids = rows * CLAIM_COLS;
+    for (size_t r = 0; r < rows && !oom; r++)
+        for (size_t c = 0; c < CLAIM_COLS; c++)
+            j->jids[r * CLAIM_COLS + c] = dup_field(res, (int)r, (int)c, &oom);
+    if (oom) {
+        log_error("store", "out of memory reading %s", j->op->name);
+        j->st = STORE_ERROR;
+    }
+}
+
+static void claim_answer(struct job *j)
+{
+    size_t rows = j->st == STORE_OK ? j->njids / CLAIM_COLS : 0, n = 0;
+    struct store_state_change *c = NULL;
+
+    if (rows && !(c = calloc(rows, sizeof(*c))))
+        j->st = STORE_ERROR;
+    for (size_t r = 0; c && r < rows; r++) {
+        char *const *f = &j->jids[r * CLAIM_COLS];
+        enum store_state state;
+
+        /* the function returns only these; anything else is skipped */
+        if (!f[0] || !f[1] || !f[3] || !state_of(f[3], &state) ||
+            state == STORE_STATE_PENDING)
+            continue;
+        c[n++] = (struct store_state_change){
+            .event_id = strtoll(f[0], NULL, 10),
+            .jid = f[1],
+            .username = f[2],
+            .state = state,
+            .reason = f[4],
+        };
+    }
+    ((store_changes_cb)j->cb)(j->arg, j->st, j->st == STORE_OK ? c : NULL,
+                              j->st == STORE_OK ? n : 0);
+    free(c);
+}
+
+/* service, max */
+static const struct store_op op_claim_state_changes = {
+    .name = "registrar_claim_state_changes",
+    .sql = "SELECT event_id, jid, username, state, reason"
+           "  FROM registrar_claim_state_changes($1::text, $2::integer)",
+    .nparams = 2,
+    .decode = claim_decode,
+    .answer = claim_answer,
+};
+
+void store_claim_state_changes(struct store *s, const char *service,
+                               unsigned max, store_changes_cb cb, void *arg)
+{
+    char limit[16];
+    const char *params[] = {service, limit};
+
+    snprintf(limit, sizeof(limit), "%u", max ? max : 1);
+    if (!RUN(s, &op_claim_state_changes, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL, 0);
+}
+
 /* ---- the catalogue --------------------------------------------------------
  */
 
@@ -1312,6 +1392,7 @@ const struct store_op *const store_sql_ops[] = {
     &op_export,
     &op_forget,
     &op_stats,
+    &op_claim_state_changes, /* messages to users */
     &store_sql_check,
 };
 

@@ -267,3 +267,10 @@ GRANT EXECUTE ON FUNCTION
                                      text, jsonb, text, text, text),
     @schema@.registrar_invite_revoke(text, bigint, text, text)
     TO registrar_admin;
+-- messages to users (sql/014): registrar claims the state changes to
+-- tell; readers see how far each service's claims went
+REVOKE ALL ON @schema@.registrar_message_cursors FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @schema@.registrar_claim_state_changes(text, integer)
+    TO registrar_service;
+GRANT SELECT ON @schema@.registrar_message_cursors TO registrar_reader;

@@ -4,7 +4,7 @@
 # every source and header of component/:
 #  - libstrophe (strophe.h) only in the XMPP modules: the connection and
 #    the wiring (component, main) and the protocol modules that build and
-#    read stanzas (form, iq, xml, router, reg*, adhoc*).  The store, conf,
+#    read stanzas (form, iq, xml, router, reg*, adhoc*, messages).  The store, conf,
 #    the worker, secret, limiter, text, log, policy, jid, notify, the
 #    counters and the metrics (stats, monitor, metrics) and the plain
 #    values know nothing of XMPP.
@@ -25,7 +25,8 @@ done
 
 xmpp_module() {
     case $1 in
-    component | main | form | iq | xml | router | reg | reg_* | adhoc | adhoc_*)
+    component | main | form | iq | xml | router | reg | reg_* | adhoc | adhoc_* | \
+        messages)
         return 0 ;;
     esac
     return 1

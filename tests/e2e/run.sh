@@ -30,6 +30,9 @@
 #             backend reading registration_events during a burst
 #   invites   the accounts form by invitation only (tests/fixtures/
 #             invites.conf), admin adm01 (test_invites.py)
+#   messages  messages to users (tests/fixtures/messages.conf: welcome,
+#             activated, disabled, admin_notice; pending; adm01 an admin;
+#             notices to msgops) for test_messages.py
 # waits until each answers disco#info, runs the python suite (all of
 # test_*.py, or the names given, e.g.
 # test_accounts.AccountsTest.test_race_same_username), then stops registrar
@@ -88,7 +91,7 @@ fi
 declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [redirect]=redirect [remote]=contests [survey]=contests [reload]=contests
     [notify]=contests [desk]=desk [quiz]=services [adhoc]=accounts
-    [events]=contests [invites]=invites)
+    [events]=contests [invites]=invites [messages]=messages)
 # an instance serving a second component from the same process
 declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
@@ -97,7 +100,7 @@ declare -A REGISTRATION=(
     [survey]='    url = "https://example.org/survey"')
 INSTANCES="contests accounts policy redirect remote survey reload desk quiz
     events
-    adhoc invites"
+    adhoc invites messages"
 
 show_logs()
 {
@@ -161,6 +164,7 @@ for name in $INSTANCES notify; do
 done
 export NOTIFY_CONF=$WORK/notify.conf
 export RELOAD_CONF=$WORK/reload.conf RELOAD_LOG=$WORK/reload.log
+export MESSAGES_CONF=$WORK/messages.conf MESSAGES_LOG=$WORK/messages.log
 
 for name in $INSTANCES; do
     suite_registrar_start "$name"

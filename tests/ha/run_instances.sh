@@ -24,6 +24,8 @@
 #   4 two instances on race.localhost by invitation only (tests/fixtures/
 #     invites.conf); two JIDs, one on each instance, register with the
 #     same single-use token at the same time, ten rounds
+#   5 two instances on race.localhost with messages to users: state
+#     changes by plain SQL told to each user exactly once
 # Each checks that every registration answered 'result' is on file, that
 # what the killed instance lost was an error or a timeout on the client,
 # and that every client is served again; the figures (acknowledged and

@@ -30,6 +30,10 @@ registrar.py, configs from tests/fixtures; all stopped after the test):
     the SQL function of backends (registrar_invite_create), two JIDs served
     by two different instances register with it at the same time: exactly
     one result and one item-not-found, one row, the token used once.
+  5 messages to users (issue 20) with two instances of race.localhost
+    listening: 8 users' states changed by plain SQL (activated, then
+    disabled with a reason, one commit each): each user gets each message
+    exactly once, from one instance or the other.
 
 Every test checks that each registration answered 'result' is in the
 database (the row holds the last acknowledged submission or one sent
@@ -58,12 +62,13 @@ import time
 import e2e
 import faults
 from faults import (FaultCase, LoadLoop, conf_text, env, kind, login,
-                    marked_form, record, row_marker, rows_of)
+                    marked_form, psql_super, record, row_marker, rows_of)
 from e2e import bare, legacy, psql_json, register_query
 
 LOAD_USERS = ["h%02d" % i for i in range(1, 21)]
 RACE_USERS = ["x%02d" % i for i in range(1, 13)]
-POOL = ["probe"] + LOAD_USERS + RACE_USERS
+MSG_USERS = ["y%02d" % i for i in range(1, 9)]
+POOL = ["probe"] + LOAD_USERS + RACE_USERS + MSG_USERS
 
 REQ_TIMEOUT = float(os.environ.get("HA_REQ_TIMEOUT", "3"))
 KILL_STALL_S = float(os.environ.get("HA_KILL_STALL", "0.3"))
@@ -363,6 +368,92 @@ class InstancesTest(FaultCase):
                          "one conflict, decided across both instances")
         for name, rc in rcs.items():
             self.assertEqual(rc, 0, "%s: exit status after SIGTERM" % name)
+
+    # ------------------------------ 5. state changes told once, 2 inst.
+
+    def test_5_state_changes_told_once_by_two_instances(self):
+        """Two instances of race.localhost with messages { activated
+        disabled } (tests/fixtures/messages.conf), both attached, both
+        listening: each user's state changed by plain SQL (activated, then
+        disabled with a reason, each its own commit, all users at once) is
+        told to that user exactly once, by one instance or the other."""
+        jid = "race.localhost"
+        rs = self.start_instances(jid, ["msgA", "msgB"], service="messages",
+                                  level="debug")
+        res = self.arun(self._told_once(jid, rs), timeout=180)
+        rcs = {r.name: r.stop() for r in rs}
+        told = {r.name: len(r.matching(r" messages: told \S+ that its "
+                                        r"registration with %s is " % jid))
+                for r in rs}
+        fig = dict(users=len(MSG_USERS), changes=2 * len(MSG_USERS),
+                   messages_received=res["received"],
+                   told_per_instance=told, exit_on_sigterm=rcs)
+        bad = {u: bodies for u, bodies in res["per_user"].items()
+               if sorted(bodies) != sorted(res["want"][u])}
+        ok = not bad and sum(told.values()) == 2 * len(MSG_USERS) and \
+            all(rc == 0 for rc in rcs.values())
+        record("ha 5 state changes told once, 2 instances",
+               "PASS" if ok else "FAIL", **fig)
+        self.assertEqual(bad, {}, "users not told exactly once of each "
+                         "change (got, per user)")
+        self.assertEqual(sum(told.values()), 2 * len(MSG_USERS), told)
+        for name, rc in rcs.items():
+            self.assertEqual(rc, 0, "%s: exit status after SIGTERM" % name)
+
+    async def _told_once(self, jid, rs):
+        cs = await asyncio.gather(*(login(u, attempts=3) for u in MSG_USERS))
+        got = {u: [] for u in MSG_USERS}
+        for u, c in zip(MSG_USERS, cs):
+            def on_message(msg, u=u):
+                if msg["from"].bare == jid and msg["type"] == "normal":
+                    got[u].append(msg["body"])
+            c.add_event_handler("message", on_message)
+            c.send_presence()
+        try:
+            await asyncio.sleep(0.5)
+            names = {}
+            for u, c in zip(MSG_USERS, cs):
+                names[u] = "%s-%s" % (u, os.urandom(3).hex())
+                reply = await c.ask("set", jid, legacy(
+                    username=names[u], password="pw-" + os.urandom(4).hex(),
+                    email="%s@example.org" % u), REQ_TIMEOUT * 3)
+                self.assertEqual(kind(reply), "result", "%s registers" % u)
+            # the welcomes (one each), then nothing else yet
+            deadline = time.time() + 20
+            while time.time() < deadline and any(len(got[u]) < 1
+                                                 for u in MSG_USERS):
+                await asyncio.sleep(0.1)
+            for u in MSG_USERS:
+                got[u].clear()
+            # a backend's plain SQL: every user activated, then disabled,
+            # one commit each, all at once
+            stmts = []
+            for u in MSG_USERS:
+                stmts.append("UPDATE registrations SET state = 'active' "
+                             "WHERE service = '%s' AND jid = '%s';"
+                             % (jid, bare(u)))
+            for u in MSG_USERS:
+                stmts.append("UPDATE registrations SET state = 'disabled', "
+                             "disabled_reason = 'reason %s' WHERE service = "
+                             "'%s' AND jid = '%s';" % (u, jid, bare(u)))
+            await asyncio.to_thread(psql_super, " ".join(
+                "BEGIN; %s COMMIT;" % st for st in stmts))
+            want = {u: ["%s, your registration with %s is active."
+                        % (names[u], jid),
+                        "Your registration with %s is disabled: reason %s"
+                        % (jid, u)] for u in MSG_USERS}
+            deadline = time.time() + 30
+            while time.time() < deadline and any(
+                    len(got[u]) < 2 for u in MSG_USERS):
+                await asyncio.sleep(0.1)
+            # and no second copy comes later (a poll of each instance)
+            await asyncio.sleep(7)
+            return dict(per_user={u: list(b) for u, b in got.items()},
+                        want=want,
+                        received=sum(len(b) for b in got.values()))
+        finally:
+            await asyncio.gather(*(c.stop() for c in cs),
+                                 return_exceptions=True)
 
     async def _race(self, jid, rs, rounds):
         cs = await asyncio.gather(*(login(u, attempts=3) for u in RACE_USERS))

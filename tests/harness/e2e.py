@@ -77,6 +77,8 @@ POOL = (["probe"]
         + ["adm01"] + ["h%02d" % i for i in range(1, 11)]  # ad-hoc commands
         + ["m%02d" % i for i in range(1, 5)]      # moderation
         + ["i%02d" % i for i in range(1, 13)]     # invitations
+        + ["w%02d" % i for i in range(1, 9)]      # messages to users
+        + ["msgops"]                              # told of those
         + ["blocked1"])                           # a blocked_jids match
 
 RACERS = ["r%02d" % i for i in range(1, 26)]

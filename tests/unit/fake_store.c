@@ -47,11 +47,24 @@ struct invite {
     struct form_data fields;
 };
 
+/* A state change to active or disabled (as sql/014 claims them). */
+struct change {
+    char *service, *jid, *reason;
+    enum store_state state;
+    bool claimed;
+};
+
+#define FAKE_CHANGES 64
+
 struct store {
     struct invite invites[FAKE_INVITES];
     unsigned long long invite_seq;
     struct row rows[FAKE_MAX];
     struct ban bans[FAKE_MAX];
+    struct change changes[FAKE_CHANGES];
+    size_t nchanges;
+    store_notify_cb notify_cb;
+    void *notify_arg;
     bool down;
     char last_iq_id[128], last_actor[128]; /* of the last change */
     size_t last_nconsents;                 /* of the last put */
@@ -130,6 +143,13 @@ void fake_store_reset(void)
         memset(v, 0, sizeof(*v));
     }
     the_store.invite_seq = 0;
+    for (size_t i = 0; i < the_store.nchanges; i++) {
+        free(the_store.changes[i].service);
+        free(the_store.changes[i].jid);
+        free(the_store.changes[i].reason);
+    }
+    the_store.nchanges = 0;
+    the_store.notify_cb = NULL;
     the_store.down = false;
 }
 
@@ -520,11 +540,57 @@ void store_set_state(struct store *s, const char *service, const char *jid,
         return;
     }
     note_origin(s, origin);
+    if (r->state != state && state != STORE_STATE_PENDING &&
+        s->nchanges < FAKE_CHANGES)
+        s->changes[s->nchanges++] =
+            (struct change){.service = dup(service),
+                            .jid = dup(jid),
+                            .reason = state == STORE_STATE_DISABLED && origin
+                                          ? dup(origin->reason)
+                                          : NULL,
+                            .state = state};
     r->state = state;
     free(r->disabled_reason);
     r->disabled_reason =
         state == STORE_STATE_DISABLED && origin ? dup(origin->reason) : NULL;
     cb(arg, STORE_OK, false);
+    if (s->notify_cb) /* the commit's notification */
+        s->notify_cb(s->notify_arg, "{\"id\": 1, \"count\": 1}");
+}
+
+/* The state changes of store_set_state not claimed yet, in order; at
+ * most max. */
+void store_claim_state_changes(struct store *s, const char *service,
+                               unsigned max, store_changes_cb cb, void *arg)
+{
+    struct store_state_change c[FAKE_CHANGES];
+    size_t n = 0;
+
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < s->nchanges && n < max; i++) {
+        struct change *ch = &s->changes[i];
+        struct row *r;
+
+        if (ch->claimed || strcmp(ch->service, service) != 0)
+            continue;
+        ch->claimed = true;
+        r = find(service, ch->jid);
+        c[n++] = (struct store_state_change){.event_id = (long long)i + 1,
+                                             .jid = ch->jid,
+                                             .username = r ? r->username : NULL,
+                                             .state = ch->state,
+                                             .reason = ch->reason};
+    }
+    cb(arg, STORE_OK, c, n);
+}
+
+void store_set_notify(struct store *s, store_notify_cb cb, void *arg)
+{
+    s->notify_cb = cb;
+    s->notify_arg = arg;
 }
 
 static bool row_in(const struct row *r, const char *service,

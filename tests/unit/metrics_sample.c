@@ -53,6 +53,8 @@ int main(void)
         stats_xmpp_attached(v);
         stats_xmpp_attached(v);
         stats_notice_sent(v);
+        for (int m = 0; m < STATS_NMESSAGES; m++)
+            stats_message_sent(v, (enum stats_message)m);
         stats_set_sessions(v, 4);
         for (int st = 0; st < STORE_NSTATES; st++)
             stats_set_registrations(v, (enum store_state)st, 10u + st);

@@ -745,6 +745,37 @@ static void test_register_notices(void **state)
     reg_free(r2);
 }
 
+/* messages { welcome }: a registration through the command welcomes its
+ * user (the bare JID) before the command's one answer, as the
+ * jabber:iq:register set does. */
+static void test_register_welcome(void **state)
+{
+    struct conf c = conf;
+    struct reg *r2;
+    const char *r;
+    char sid[64];
+
+    (void)state;
+    c.messages.welcome = "Welcome to {service}, {username} ({state})";
+    r2 = reg_new(&c, fake_store(), &sync_env);
+    assert_non_null(r2);
+    adhoc_set(adhoc, &c, r2);
+    r = command(USER_FULL, "w1", "jabber:iq:register", "execute", NULL, NULL);
+    snprintf(sid, sizeof(sid), "%s", sid_of(r));
+    xmpp_stanza_release(command_keep(USER_FULL, "w2", "jabber:iq:register",
+                                     "complete", sid,
+                                     ACCOUNTS_FORM("juliet", "s3cret-pw")));
+    assert_int_equal(sink.nsent, 2);
+    assert_string_equal(sink.sent[0],
+                        "<message from=\"" SERVICE "\" "
+                        "to=\"juliet@capulet.example\" type=\"normal\">"
+                        "<body>Welcome to " SERVICE ", juliet (active)"
+                        "</body></message>");
+    assert_contains(sink.sent[1], "status=\"completed\"");
+    adhoc_set(adhoc, &conf, reg);
+    reg_free(r2);
+}
+
 /* A table full of registration sessions (made-up JIDs) does not stop an
  * admin: theirs are outside the total cap. */
 static void test_admin_reserve(void **state)
@@ -1292,6 +1323,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_through_router, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_notices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_register_welcome, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_reserve, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_register_ttl, setup, teardown),

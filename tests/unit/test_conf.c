@@ -536,6 +536,74 @@ static void test_cache_options(void **state)
     free(msgs);
 }
 
+/* messages { }: templates kept as written, none by default; an unknown
+ * placeholder, an empty template or a character XML refuses is reported
+ * at its line; in the titled form, per service */
+static void test_messages_options(void **state)
+{
+    char *msgs;
+    struct conf *c;
+
+    (void)state;
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration { field \"email\" { } }\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_null(c->messages.welcome);
+    assert_null(c->messages.activated);
+    assert_null(c->messages.disabled);
+    assert_null(c->messages.admin_notice);
+    conf_free(c);
+    free(msgs);
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration { field \"email\" { } }\n"
+                  "messages {\n"
+                  "  welcome = \"Welcome to {service}, {username} ({state})\"\n"
+                  "  activated = \"{jid}: active {{ok}}\"\n"
+                  "  disabled = \"Disabled: {reason}\"\n"
+                  "  admin_notice = \"{jid} is {state}\"\n"
+                  "}\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_string_equal(c->messages.welcome,
+                        "Welcome to {service}, {username} ({state})");
+    assert_string_equal(c->messages.activated, "{jid}: active {{ok}}");
+    assert_string_equal(c->messages.disabled, "Disabled: {reason}");
+    assert_string_equal(c->messages.admin_notice, "{jid} is {state}");
+    conf_free(c);
+    free(msgs);
+    assert_null(load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                          "registration { field \"email\" { } }\n"
+                          "messages {\n"
+                          "  welcome = \"Hi {password}\"\n"
+                          "  activated = \"\"\n"
+                          "  disabled = \"{reason\"\n"
+                          "}\n",
+                          &msgs));
+    assert_contains(msgs, ":4: messages: welcome: unknown placeholder at "
+                          "'{password}'");
+    assert_contains(msgs, ":5: messages: activated is empty");
+    assert_contains(msgs, ":6: messages: disabled: unknown placeholder at "
+                          "'{reason'");
+    free(msgs);
+    c = load_text("component \"a.example\" {\n"
+                  "  secret = \"s\"\n"
+                  "  registration { field \"email\" { } }\n"
+                  "  messages { activated = \"on\" }\n"
+                  "}\n"
+                  "component \"b.example\" {\n"
+                  "  secret = \"s\"\n"
+                  "  registration { field \"email\" { } }\n"
+                  "}\n",
+                  &msgs);
+    assert_non_null(c);
+    assert_string_equal(c->messages.activated, "on");
+    assert_non_null(c->next);
+    assert_null(c->next->messages.activated);
+    conf_free(c);
+    free(msgs);
+}
+
 /* invites { }: defaults, values (durations in seconds), the titled form,
  * refusals at their line */
 static void test_invites_options(void **state)
@@ -1098,6 +1166,7 @@ int main(void)
         cmocka_unit_test(test_titled_validated),
         cmocka_unit_test(test_lines_after_comments),
         cmocka_unit_test(test_invites_options),
+        cmocka_unit_test(test_messages_options),
         cmocka_unit_test(test_every_mistake_of_the_example),
         cmocka_unit_test(test_every_mistake_reported),
         cmocka_unit_test(test_syntax_error_stops),

@@ -1250,6 +1250,58 @@ static void test_notices(void **state)
     reg_free(reg);
 }
 
+/* messages { welcome admin_notice }: the admins' notice as its template
+ * says (the state named), then the welcome to the user's bare JID, then
+ * the result; no private value in either; an update sends neither. */
+static void test_welcome(void **state)
+{
+    static char *ops[] = {"ops@example.org"};
+    struct conf c = accounts;
+    struct reg *reg;
+    xmpp_stanza_t *iq;
+
+    (void)state;
+    c.registration.notify_jids = (struct conf_list){ops, 1};
+    c.registration.initial_state = CONF_STATE_PENDING;
+    c.messages.welcome = "Welcome to {service}, {username} <{jid}>: {state}. "
+                         "{{password}} {reason}.";
+    c.messages.admin_notice = "{jid} ({username}) is {state} at {service}";
+    reg = reg_new(&c, fake_store(), &sync_env);
+    tu_sink_clear(&sink);
+    iq = tu_parse(ctx, "<iq type='set' id='w1' from='" BILL "' "
+                       "to='accounts.example'><query "
+                       "xmlns='jabber:iq:register'><username>bill</username>"
+                       "<password>theglobe</password><email>b@x.example"
+                       "</email></query></iq>");
+    reg_handle(reg, iq_req_new(iq, "accounts.example", &sink.sink));
+    xmpp_stanza_release(iq);
+    assert_int_equal(sink.nsent, 3);
+    assert_string_equal(
+        sink.sent[0], "<message from=\"accounts.example\" "
+                      "to=\"ops@example.org\" type=\"normal\"><body>" BILL_BARE
+                      " (bill) is pending at accounts.example</body>"
+                      "</message>");
+    assert_string_equal(sink.sent[1],
+                        "<message from=\"accounts.example\" to=\"" BILL_BARE
+                        "\" type=\"normal\"><body>Welcome to "
+                        "accounts.example, bill &lt;" BILL_BARE
+                        "&gt;: pending. {password} .</body></message>");
+    assert_contains(sink.sent[2], "type=\"result\"");
+    for (int i = 0; i < 3; i++)
+        assert_not_contains(sink.sent[i], "theglobe");
+    /* an update: no welcome, no notice */
+    tu_sink_clear(&sink);
+    iq = tu_parse(ctx, "<iq type='set' id='w2' from='" BILL "' "
+                       "to='accounts.example'><query "
+                       "xmlns='jabber:iq:register'><username>bill</username>"
+                       "<password>theglobe</password><email>c@x.example"
+                       "</email></query></iq>");
+    reg_handle(reg, iq_req_new(iq, "accounts.example", &sink.sink));
+    xmpp_stanza_release(iq);
+    assert_int_equal(sink.nsent, 1);
+    reg_free(reg);
+}
+
 /* Disabled while an update's secrets were hashed: the store refuses the
  * write (sql/007), and the answer is not-allowed. */
 static void test_disabled_meanwhile(void **state)
@@ -1336,6 +1388,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_consent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_notices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_welcome, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_secret_wiped, setup,
                                         teardown),
     };
