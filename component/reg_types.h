@@ -124,6 +124,8 @@ struct op {
     xmpp_stanza_t *query; /* borrowed from req */
     char *claim;          /* the username given, trimmed, or NULL */
     char *invite_token;   /* the preauth field's value, or NULL */
+    /* a creation's state, as the database made it (store_put.started) */
+    enum store_state started;
     struct form_data data;
     bool legacy; /* data came as iq:register elements */
     bool registered;

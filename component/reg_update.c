@@ -47,10 +47,8 @@ static void send_notices(struct op *op)
         .service = reg_op_service(op),
         .jid = op->bare,
         .username = form_data_first(&op->data, "username"),
-        .state = store_state_name(conf->registration.initial_state ==
-                                          CONF_STATE_PENDING
-                                      ? STORE_STATE_PENDING
-                                      : STORE_STATE_ACTIVE),
+        /* as the database created it (an invitation's state included) */
+        .state = store_state_name(op->started),
     };
     char body[TEMPLATE_BODY_MAX];
     xmpp_stanza_t *m;
@@ -200,7 +198,9 @@ static void after_register_tasks(struct op *op)
         .invite = op->reg->conf->invites.mode != CONF_INVITES_OFF,
         .invite_token = op->invite_token,
         .invite_required = op->reg->conf->invites.mode == CONF_INVITES_REQUIRED,
+        .started = &op->started,
     };
+    op->started = put.initial_state;
     store_put(op->reg->store, &put, on_put, op);
 }
 

@@ -883,12 +883,12 @@ void store_attach(struct store *s, struct worker *migrator, unsigned queue_max)
 bool store_run(struct store *s, const struct store_op *op,
                const char *const *params, int np, store_fn cb, void *arg)
 {
-    return store_run_image(s, op, params, np, cb, arg, NULL);
+    return store_run_image(s, op, params, np, cb, arg, NULL, NULL);
 }
 
 bool store_run_image(struct store *s, const struct store_op *op,
                      const char *const *params, int np, store_fn cb, void *arg,
-                     struct store_cache_image *image)
+                     struct store_cache_image *image, enum store_state *started)
 {
     struct job *j;
 
@@ -904,6 +904,7 @@ bool store_run_image(struct store *s, const struct store_op *op,
     }
     j->op = op;
     j->image = image;
+    j->started_out = started;
     j->np = np;
     for (int i = 0; i < np; i++) {
         if (params[i] && !(j->p[i] = strdup(params[i]))) {

@@ -107,6 +107,10 @@ struct store_put {
      * text-private field of def other than "password" that fields does
      * not hold: an update without secrets needs no read first. */
     enum store_state initial_state; /* for a new registration only */
+    /* Where the state a new registration starts in is written before the
+     * callback (initial_state, or an invitation's: sql/013), when the put
+     * created one; NULL: not wanted.  Borrowed until the callback. */
+    enum store_state *started;
     const struct store_consent *consents;
     size_t nconsents;
     struct store_origin origin;

@@ -117,6 +117,10 @@ struct job {
     /* a put's row as a read would return it, for the cache's
      * write-through (NULL: none, the entry is dropped); owned */
     struct store_cache_image *image;
+    /* a put's: where the state a creation starts in goes (borrowed from
+     * the caller until its callback; NULL: nowhere), and that state */
+    enum store_state *started_out;
+    enum store_state started;
 };
 
 /* store.c: a job of op with copies of params[0..np) (NULL entries
@@ -125,10 +129,12 @@ struct job {
  * op->nparams: the caller answers STORE_ERROR. */
 bool store_run(struct store *s, const struct store_op *op,
                const char *const *params, int np, store_fn cb, void *arg);
-/* store_run with the image of a put (takes it, NULL: none). */
+/* store_run with the image of a put (takes it, NULL: none) and where its
+ * creation's state goes (borrowed, NULL: nowhere). */
 bool store_run_image(struct store *s, const struct store_op *op,
                      const char *const *params, int np, store_fn cb, void *arg,
-                     struct store_cache_image *image);
+                     struct store_cache_image *image,
+                     enum store_state *started);
 
 /* store_sql.c: a failed result (NULL: none) of conn as a status, logged
  * (the SQL state and the primary message, never a DETAIL). */

@@ -393,9 +393,19 @@ static void put_decode(struct job *j, const PGresult *res)
 {
     const char *v = PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "";
 
-    if (strcmp(v, "created") == 0)
+    if (strcmp(v, "created") == 0) {
+        int col = PQfnumber(res, "state");
+
         j->created = true;
-    else if (strcmp(v, "updated") == 0)
+        /* the invitation's put says the state it created (sql/013); the
+         * plain put's is the one it was given */
+        if (!state_of(col >= 0 && !PQgetisnull(res, 0, col)
+                          ? PQgetvalue(res, 0, col)
+                      : j->p[5] ? j->p[5]
+                                : "active",
+                      &j->started))
+            j->started = STORE_STATE_ACTIVE;
+    } else if (strcmp(v, "updated") == 0)
         j->created = false;
     else if (strcmp(v, "disabled") == 0)
         j->st = STORE_NOT_ALLOWED;
@@ -423,6 +433,8 @@ static void put_decode(struct job *j, const PGresult *res)
 
 static void put_answer(struct job *j)
 {
+    if (j->st == STORE_OK && j->created && j->started_out)
+        *j->started_out = j->started;
     ((store_put_cb)j->cb)(j->arg, j->st, j->created, j->reason);
 }
 
@@ -447,7 +459,8 @@ static const struct store_op op_put = {
  * registration's, then invite_redeemed), and the entry is dropped. */
 static const struct store_op op_put_invite = {
     .name = "registrar_put_invite",
-    .sql = "SELECT outcome, reason, event_id FROM registrar_put_invite_event("
+    .sql = "SELECT outcome, reason, state, event_id FROM "
+           "registrar_put_invite_event("
            "$1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8, $9, $10::text[],"
            " $11, $12::boolean)",
     .nparams = 12,
@@ -530,10 +543,11 @@ void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
     bool ok = json && consents && keep;
 
     if (ok && put->invite)
-        ok = store_run(s, &op_put_invite, params, 12, (store_fn)cb, arg);
+        ok = store_run_image(s, &op_put_invite, params, 12, (store_fn)cb, arg,
+                             NULL, put->started);
     else if (ok)
         ok = store_run_image(s, &op_put, params, 10, (store_fn)cb, arg,
-                             put_image(s, put));
+                             put_image(s, put), put->started);
     if (!ok)
         cb(arg, STORE_ERROR, false, NULL);
     /* the job has its own copy; the values may include hashes */

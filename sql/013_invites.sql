@@ -264,7 +264,8 @@ $$;
 -- An update of a registration on file uses no invitation (a token given
 -- is still checked).  A creation with one counts its use, records the
 -- redemption and writes 'invite_redeemed' after 'registered'; event_id
--- is the registration's event.
+-- is the registration's event, state the state a creation starts in (the
+-- invitation's initial state over the service's; NULL otherwise).
 CREATE FUNCTION @schema@.registrar_put_invite_event(p_service text,
                                                     p_jid text,
                                                     p_username text,
@@ -279,6 +280,7 @@ CREATE FUNCTION @schema@.registrar_put_invite_event(p_service text,
                                                     p_required boolean,
                                                     OUT outcome text,
                                                     OUT reason text,
+                                                    OUT state text,
                                                     OUT event_id bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp AS $$
@@ -323,6 +325,10 @@ BEGIN
                     ELSE inv.fields || p_fields END,
                p_password_hash, coalesce(inv.initial_state, p_state),
                p_consents, p_iq_id, p_actor, p_keep) e;
+    IF outcome = 'created' THEN
+        -- the state it was created in: the invitation's over the service's
+        state := coalesce(inv.initial_state, p_state, 'active');
+    END IF;
     IF outcome = 'created' AND inv.id IS NOT NULL THEN
         UPDATE @schema@.registration_invites SET uses = uses + 1
          WHERE id = inv.id;

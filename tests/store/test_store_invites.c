@@ -129,6 +129,10 @@ static struct made create(const char *token, unsigned long ttl_s,
     return m;
 }
 
+/* The state the last put that created a registration said it started
+ * in (store_put.started). */
+static enum store_state started;
+
 static enum store_status put_on(struct store *s, const char *jid,
                                 const char *user, const char *token,
                                 bool required)
@@ -143,7 +147,8 @@ static enum store_status put_on(struct store *s, const char *jid,
                           .origin = {.iq_id = "r1"},
                           .invite = true,
                           .invite_token = token,
-                          .invite_required = required};
+                          .invite_required = required,
+                          .started = &started};
 
     assert_true(form_data_add(&d, "first", "x"));
     store_put(s, &p, on_put, &g);
@@ -228,8 +233,10 @@ static void test_redeem_single_use(void **state)
 
     (void)state;
     assert_int_equal(put("a@x", "alice", TOKEN1, true), STORE_OK);
-    /* the invitation's initial state wins over the put's */
+    /* the invitation's initial state wins over the put's, and the put
+     * says so (the welcome message names it) */
     assert_int_equal(state_of("a@x"), STORE_STATE_PENDING);
+    assert_int_equal(started, STORE_STATE_PENDING);
     assert_scalar("SELECT uses FROM registration_invites", "1");
     assert_scalar("SELECT jid FROM registration_invite_redemptions", "a@x");
     /* used up: another JID cannot */

@@ -437,6 +437,8 @@ void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
     }
     note_origin(s, &put->origin);
     s->last_nconsents = put->nconsents;
+    if (created && put->started)
+        *put->started = r->state;
     cb(arg, STORE_OK, created, NULL);
 }
 

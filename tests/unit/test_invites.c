@@ -455,6 +455,38 @@ static void test_pending_by_invitation(void **state)
                      STORE_STATE_PENDING);
 }
 
+/* The welcome names the state the registration was created in: the
+ * invitation's, not the service's (messages { welcome }, issue 20). */
+static void test_welcome_names_the_invitations_state(void **state)
+{
+    char token[128], xml[2048];
+    xmpp_stanza_t *st;
+
+    (void)state;
+    conf.messages.welcome = (char *)"Welcome, you are {state}.";
+    create_invite("<field var='initial_state'><value>pending</value></field>",
+                  token, sizeof(token));
+    snprintf(xml, sizeof(xml),
+             "<iq type='set' id='r1' from='w@x.example/r' to='" SERVICE "'>"
+             "<query xmlns='jabber:iq:register'>"
+             "<x xmlns='jabber:x:data' type='submit'>"
+             "<field var='FORM_TYPE'><value>jabber:iq:register</value></field>"
+             "<field var='username'><value>wen</value></field>"
+             "<field var='password'><value>secret-pw</value></field>"
+             "<field var='email'><value>w@mail.example</value></field>"
+             "<field var='preauth'><value>%s</value></field>"
+             "</x></query></iq>",
+             token);
+    st = tu_parse(ctx, xml);
+    tu_sink_clear(&sink);
+    router_stanza(router, st, &sink.sink);
+    xmpp_stanza_release(st);
+    assert_true(sink.nsent >= 2);
+    assert_contains(sink.sent[sink.nsent - 2], "Welcome, you are pending.");
+    assert_contains(sink.sent[sink.nsent - 1], "type=\"result\"");
+    conf.messages.welcome = NULL;
+}
+
 static void test_optional(void **state)
 {
     char token[128];
@@ -496,6 +528,8 @@ int main(void)
                                         setup_required, teardown),
         cmocka_unit_test_setup_teardown(test_pending_by_invitation,
                                         setup_required, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_welcome_names_the_invitations_state, setup_optional, teardown),
         cmocka_unit_test_setup_teardown(test_optional, setup_optional,
                                         teardown),
     };
