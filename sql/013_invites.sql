@@ -408,3 +408,43 @@ REVOKE EXECUTE ON FUNCTION
                                         jsonb, text, text, text[], text,
                                         boolean)
     FROM PUBLIC;
+
+-- ---- forgetting a JID covers the invitations ---------------------------
+
+-- registrar_forget_jid (010) with what this migration keeps of a JID: its
+-- redemptions and its <preauth/> bindings go; an invitation it created
+-- or revoked keeps its row (other JIDs' redemptions hang on it) with the
+-- creator or revoker named 'forgotten'.  The same signature, owner and
+-- grants.
+CREATE OR REPLACE FUNCTION @schema@.registrar_forget_jid(p_jid text,
+                                                         OUT registrations bigint,
+                                                         OUT bans bigint,
+                                                         OUT events bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ignored text;
+BEGIN
+    ignored := set_config('registrar.iq_id', '', true)
+               || set_config('registrar.actor', '', true)
+               || set_config('registrar.op', 'forget', true)
+               || set_config('registrar.maintenance', 'on', true);
+    WITH gone AS (DELETE FROM @schema@.registrations WHERE jid = p_jid
+                  RETURNING 1)
+    SELECT count(*) INTO registrations FROM gone;
+    WITH gone AS (DELETE FROM @schema@.registration_bans WHERE jid = p_jid
+                  RETURNING 1)
+    SELECT count(*) INTO bans FROM gone;
+    WITH gone AS (DELETE FROM @schema@.registration_events WHERE jid = p_jid
+                  RETURNING 1)
+    SELECT count(*) INTO events FROM gone;
+    DELETE FROM @schema@.registration_invite_redemptions WHERE jid = p_jid;
+    DELETE FROM @schema@.registration_invite_bindings WHERE jid = p_jid;
+    UPDATE @schema@.registration_invites SET creator = 'forgotten'
+     WHERE creator = p_jid;
+    UPDATE @schema@.registration_invites SET revoked_by = 'forgotten'
+     WHERE revoked_by = p_jid;
+    ignored := set_config('registrar.op', '', true)
+               || set_config('registrar.maintenance', '', true);
+END
+$$;

@@ -319,6 +319,33 @@ static void test_required(void **state)
     assert_scalar("SELECT count(*) FROM registrations", "1");
 }
 
+/* registrar_forget_jid (013's) takes a JID's redemptions and bindings
+ * with it, and its name off the invitations it made. */
+static void test_forget_covers_invitations(void **state)
+{
+    (void)state;
+    create(TOKEN1, 3600, 0, NULL, NULL);
+    create(TOKEN2, 3600, 0, NULL, NULL);
+    assert_int_equal(put("a@x", "alice", TOKEN1, true), STORE_OK);
+    assert_int_equal(put("b@x", "bob", TOKEN1, true), STORE_OK);
+    assert_int_equal(bind_invite(TOKEN2, "a@x"), STORE_OK);
+    pgtest_exec(db, "UPDATE registration_invites SET creator = 'a@x'");
+    pgtest_exec(db, "SELECT registrar_forget_jid('a@x')");
+    assert_scalar("SELECT count(*) FROM registration_invite_redemptions"
+                  " WHERE jid = 'a@x'",
+                  "0");
+    assert_scalar("SELECT count(*) FROM registration_invite_bindings"
+                  " WHERE jid = 'a@x'",
+                  "0");
+    assert_scalar("SELECT count(*) FROM registration_invites"
+                  " WHERE creator = 'a@x'",
+                  "0");
+    /* another's stays */
+    assert_scalar("SELECT count(*) FROM registration_invite_redemptions"
+                  " WHERE jid = 'b@x'",
+                  "1");
+}
+
 static void test_preauth_binding(void **state)
 {
     (void)state;
@@ -547,6 +574,7 @@ int main(void)
         cmocka_unit_test_setup(test_bound_tokens, clean),
         cmocka_unit_test_setup(test_required, clean),
         cmocka_unit_test_setup(test_preauth_binding, clean),
+        cmocka_unit_test_setup(test_forget_covers_invitations, clean),
         cmocka_unit_test_setup(test_events_and_notify, clean),
         cmocka_unit_test_setup(test_list, clean),
         cmocka_unit_test_setup(test_prefill, clean),
