@@ -224,7 +224,7 @@ struct store_check {
      * roles.sql) that the role lacks, "" when none; read only when the
      * schema is this binary's, or its version could not be read */
     bool rights_read;
-    char missing[768];
+    char missing[1536];
     bool owner;     /* the role owns registrar's tables or their schema, or
                      * is a superuser */
     bool separated; /* the tables belong to registrar_owner */

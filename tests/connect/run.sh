@@ -138,7 +138,7 @@ run norights
 expect norights 76 \
     "database: ok: connected to registrar on $PORT_RE as norights" \
     "schema: FAIL: cannot read its version: norights may not read registrar_schema_migrations \(see rights\)" \
-    "rights: FAIL: norights lacks SELECT on registrations, SELECT on registration_events, SELECT on registration_bans, SELECT on registrar_schema_migrations, EXECUTE on registrar_put_checked\(.*\), EXECUTE on registrar_remove\(.*\), EXECUTE on registrar_set_password\(.*\), EXECUTE on registrar_set_state_from\(.*\), EXECUTE on registrar_unban\(.*\): GRANT registrar_service TO norights" \
+    "rights: FAIL: norights lacks SELECT on registrations, SELECT on registration_events, SELECT on registration_bans, SELECT on registrar_schema_migrations, EXECUTE on registrar_put_event\(\), EXECUTE on registrar_remove_event\(\), EXECUTE on registrar_set_password_event\(\), EXECUTE on registrar_set_state_event\(\), EXECUTE on registrar_unban_event\(\), EXECUTE on registrar_claim_state_changes\(\), EXECUTE on registrar_put_invite_event\(\), EXECUTE on registrar_invite_create\(\), EXECUTE on registrar_invite_revoke\(\), EXECUTE on registrar_invite_bind\(\), EXECUTE on registrar_invite_prefill\(\), SELECT on registration_invites_admin: GRANT registrar_service TO norights" \
     "xmpp $JID: ok: .*"
 
 # SELECT granted, EXECUTE not: the write functions are named
@@ -147,7 +147,7 @@ super -c "GRANT SELECT ON registrations, registration_events, registration_bans,
 run norights
 expect norights 76 \
     "schema: ok: version [0-9]+, this registrar's" \
-    "rights: FAIL: norights lacks EXECUTE on registrar_put_checked\(.*\), EXECUTE on registrar_remove\(.*\), EXECUTE on registrar_set_password\(.*\), EXECUTE on registrar_set_state_from\(.*\), EXECUTE on registrar_unban\(.*\): GRANT registrar_service TO norights"
+    "rights: FAIL: norights lacks EXECUTE on registrar_put_event\(\), EXECUTE on registrar_remove_event\(\), EXECUTE on registrar_set_password_event\(\), EXECUTE on registrar_set_state_event\(\), EXECUTE on registrar_unban_event\(\), EXECUTE on registrar_claim_state_changes\(\), .*: GRANT registrar_service TO norights"
 super -c "GRANT registrar_service TO norights" || exit 1
 run norights
 expect norights 0 "rights: ok: .*"
