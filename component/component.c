@@ -224,11 +224,13 @@ static void send_checked(struct conn *k, xmpp_stanza_t *stanza)
         return;
     }
     xmpp_stanza_release(out);
-    if (k->out_len + len > k->out_cap) {
+    /* and a NUL after: libstrophe reads the data as a string too (its
+     * debug line of what it sends) */
+    if (k->out_len + len + 1 > k->out_cap) {
         size_t cap = k->out_cap ? k->out_cap : 4096;
         char *grown;
 
-        while (cap < k->out_len + len)
+        while (cap < k->out_len + len + 1)
             cap *= 2;
         if (!(grown = realloc(k->out, cap))) {
             flush_out(k); /* what is held first, then this one alone */
@@ -241,6 +243,7 @@ static void send_checked(struct conn *k, xmpp_stanza_t *stanza)
     }
     memcpy(k->out + k->out_len, text, len);
     k->out_len += len;
+    k->out[k->out_len] = '\0';
     xmpp_free(k->owner->ctx, text);
     if (k->out_len >= OUT_FLUSH_BYTES)
         flush_out(k);
