@@ -36,9 +36,11 @@ void messages_notice_body(char *out, size_t size, const struct conf *conf,
         template_expand(out, size, conf->messages.admin_notice, v);
         return;
     }
-    text_format(out, size, "New registration with %s: %s%s%s%s", v->service,
+    /* the state it starts in named (issue 20), as the template can */
+    text_format(out, size, "New registration with %s: %s%s%s%s%s%s", v->service,
                 v->jid, user ? " (username " : "", user ? user : "",
-                user ? ")" : "");
+                user ? ")" : "", v->state ? ", " : "",
+                v->state ? v->state : "");
 }
 
 bool messages_state_wanted(const struct conf *conf)

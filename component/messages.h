@@ -53,7 +53,7 @@ xmpp_stanza_t *messages_stanza(xmpp_ctx_t *ctx, const char *from,
 
 /* The admins' notice of a new registration: the service's admin_notice
  * template, or without one the fixed text ("New registration with
- * SERVICE: JID (username NAME)").  Into out (size bytes), cut between
+ * SERVICE: JID (username NAME), STATE").  Into out (size bytes), cut between
  * characters. */
 void messages_notice_body(char *out, size_t size, const struct conf *conf,
                           const struct template_values *v);

@@ -102,11 +102,11 @@ static void test_notice_body(void **state)
     (void)state;
     messages_notice_body(out, sizeof(out), &c, &v);
     assert_string_equal(out, "New registration with accounts.example: "
-                             "u@example.org (username u)");
+                             "u@example.org (username u), pending");
     v.username = NULL;
     messages_notice_body(out, sizeof(out), &c, &v);
     assert_string_equal(
-        out, "New registration with accounts.example: u@example.org");
+        out, "New registration with accounts.example: u@example.org, pending");
     c.messages.admin_notice = "{jid}: {state}";
     messages_notice_body(out, sizeof(out), &c, &v);
     assert_string_equal(out, "u@example.org: pending");
