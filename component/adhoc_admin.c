@@ -225,20 +225,6 @@ static void on_count(void *arg, enum store_status st, unsigned long n)
     adhoc_run_done(run);
 }
 
-/* Bytes text takes in the serialised reply at most (each character
- * libstrophe may escape counted as its longest entity). */
-static size_t xml_len(const char *s)
-{
-    size_t n = 0;
-
-    for (; s && *s; s++)
-        n += *s == '&'                 ? 5
-             : *s == '<' || *s == '>'  ? 4
-             : *s == '"' || *s == '\'' ? 6
-                                       : 1;
-    return n;
-}
-
 /* What a list reply takes besides its values: the iq around the command
  * (its attributes), the command and the form with no value (measured),
  * and room for the note. */
@@ -264,8 +250,9 @@ static size_t list_overhead(struct run *run)
     }
     /* <iq id='' type='result' to='' from='' xmlns='jabber:client'></iq>
      * and a note of at most 512 bytes */
-    return n + 128 + xml_len(iq_req_id(run->req)) +
-           xml_len(iq_req_from(run->req)) + xml_len(iq_req_to(run->req)) + 512;
+    return n + 128 + xml_escaped_len(iq_req_id(run->req)) +
+           xml_escaped_len(iq_req_from(run->req)) +
+           xml_escaped_len(iq_req_to(run->req)) + 512;
 }
 
 /* Answers the list in run->list, with a note when JIDs were left out:
@@ -323,7 +310,7 @@ static void on_list(void *arg, enum store_status st, char *const *jids,
     over = list_overhead(run); /* more than all: an id of 60 KiB... */
     room = over < ADHOC_REPLY_MAX ? ADHOC_REPLY_MAX - over : 0;
     for (run->shown = 0; run->shown < limit; run->shown++) {
-        cost = strlen("<value></value>") + xml_len(jids[run->shown]);
+        cost = strlen("<value></value>") + xml_escaped_len(jids[run->shown]);
         if (cost > room) {
             run->cut_by_size = true;
             break;

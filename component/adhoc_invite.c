@@ -28,6 +28,9 @@
 #define FORM_TYPE_INVITE "urn:registrar:invite"
 /* list-invites: the newest ones, at most */
 #define INVITE_LIST_MAX 100
+/* list-invites' reply beyond its lines: the iq, command and form
+ * elements, the field and the note (generous) */
+#define INVITE_LIST_OVERHEAD 2048
 
 const struct cmd adhoc_invite_cmds[] = {
     {.node = ADHOC_NODE_CREATE_INVITE,
@@ -385,20 +388,44 @@ static void on_list(void *arg, enum store_status st,
         adhoc_run_done(run);
         return;
     }
-    /* one line per invitation: its row as JSON (no token, no hash) */
-    for (size_t r = 0; r < t->nrows; r++)
-        if (!form_value_append(v, store_table_json(t, r))) {
+    /* one line per invitation: its row as JSON (no token, no hash), as
+     * many as keep the reply under ADHOC_REPLY_MAX (the envelope, the
+     * form and the note: INVITE_LIST_OVERHEAD at most, the iq's own
+     * attributes counted apart) */
+    size_t shown, room = ADHOC_REPLY_MAX - INVITE_LIST_OVERHEAD, cost;
+    size_t attrs = xml_escaped_len(iq_req_id(run->req)) +
+                   xml_escaped_len(iq_req_from(run->req)) +
+                   xml_escaped_len(iq_req_to(run->req));
+
+    room = attrs < room ? room - attrs : 0;
+    for (shown = 0; shown < t->nrows; shown++) {
+        cost = strlen("<value></value>") +
+               xml_escaped_len(store_table_json(t, shown));
+        if (cost > room)
+            break;
+        room -= cost;
+        if (!form_value_append(v, store_table_json(t, shown))) {
             iq_req_error(run->req, IQ_INTERNAL_SERVER_ERROR, NULL, NULL);
             adhoc_run_done(run);
             return;
         }
+    }
     c = adhoc_command_elem(run, run->s ? run->s->id : NULL, "completed");
     if (c) {
+        char note[200];
+
         xml_add(c,
                 form_build(iq_req_ctx(run->req), &def, "result", &run->list));
         if (t->nrows == 0)
             adhoc_add_note(c, "info", "No invitations.");
-        else if (t->nrows == INVITE_LIST_MAX)
+        else if (shown < t->nrows) {
+            snprintf(note, sizeof(note),
+                     "The newest %zu only, to keep the reply under %d KiB "
+                     "(the rest: registrar admin invite-list, or the view "
+                     "registration_invites_admin).",
+                     shown, ADHOC_REPLY_MAX / 1024);
+            adhoc_add_note(c, "warn", note);
+        } else if (t->nrows == INVITE_LIST_MAX)
             adhoc_add_note(c, "warn",
                            "The newest 100 only (the rest: registrar admin "
                            "invite list, or the view "

@@ -479,7 +479,9 @@ void store_invite_create(struct store *store, const struct store_invite *inv,
 /* The service's invitations, newest first, at most max (0: no limit):
  * id, label, creator, created_at, expires_at, max_uses, uses, bound_to,
  * initial_state, state (usable, expired, revoked, used), redemptions (a
- * JSON array of {jid, at, event_id}); never the token or its hash. */
+ * JSON array of {jid, at, event_id}: the newest 10 only, uses counts them
+ * all; the view registration_invites_admin has every one); never the token
+ * or its hash. */
 void store_invite_list(struct store *store, const char *service, unsigned max,
                        store_table_cb cb, void *arg);
 /* Revokes invitation id of service; STORE_NOT_FOUND when there is none

@@ -1272,7 +1272,13 @@ static const struct store_op op_invite_list = {
            "         date_trunc('second', created_at) AS created_at,"
            "         date_trunc('second', expires_at) AS expires_at,"
            "         max_uses, uses, bound_to, initial_state, state,"
-           "         redemptions"
+           /* the newest 10 only (store.h): an unlimited invitation's
+            * list grows without bound (uses counts them all) */
+           "         (SELECT coalesce(jsonb_agg(e ORDER BY n), '[]')"
+           "            FROM jsonb_array_elements(redemptions)"
+           "                 WITH ORDINALITY AS a(e, n)"
+           "           WHERE n > jsonb_array_length(redemptions) - 10)"
+           "         AS redemptions"
            "    FROM registration_invites_admin"
            "   WHERE service = $1::text"
            "   ORDER BY id DESC LIMIT $2::bigint) t",
@@ -1292,7 +1298,7 @@ void store_invite_list(struct store *s, const char *service, unsigned max,
         cb(arg, STORE_ERROR, NULL);
 }
 
-/* service, id, actor, iq_id -> done */
+/* service, id, actor, iq_id -> done, event_id */
 static const struct store_op op_invite_revoke = {
     .name = "registrar_invite_revoke",
     .sql = "SELECT done, event_id"

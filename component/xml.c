@@ -107,3 +107,15 @@ const char *xml_check(xmpp_stanza_t *e)
             return why;
     return NULL;
 }
+
+size_t xml_escaped_len(const char *s)
+{
+    size_t n = 0;
+
+    for (; s && *s; s++)
+        n += *s == '&'                 ? 5
+             : *s == '<' || *s == '>'  ? 4
+             : *s == '"' || *s == '\'' ? 6
+                                       : 1;
+    return n;
+}

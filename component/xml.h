@@ -9,6 +9,7 @@
 #ifndef REGISTRAR_XML_H
 #define REGISTRAR_XML_H
 
+#include <stddef.h>
 #include <strophe.h>
 
 /* A new <name xmlns=ns/> (ns may be NULL); caller owns it. */
@@ -35,5 +36,10 @@ void xml_wipe_texts(xmpp_stanza_t *e);
  * (text.h).  NULL when e is fine; otherwise a static text naming the
  * kind of part at fault (e.g. "a text"), never its content. */
 const char *xml_check(xmpp_stanza_t *e);
+
+/* Bytes text (may be NULL: 0) takes in a serialised stanza at most, each
+ * character libstrophe may escape counted as its longest entity: for
+ * replies that must stay under a size (adhoc.h's ADHOC_REPLY_MAX). */
+size_t xml_escaped_len(const char *text);
 
 #endif

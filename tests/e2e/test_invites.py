@@ -343,6 +343,47 @@ class InvitesTest(AdhocBase):
         cond, code, etype, _ = self.run_error(user, NODE_CREATE)
         self.assertEqual((cond, code, etype), ("forbidden", "403", "cancel"))
 
+    def test_list_stays_under_reply_cap(self):
+        """list-invites keeps its reply under 60 KiB: 100 invitations with
+        256-character labels (each '&', five bytes escaped) and twelve
+        redemptions each would take some 400 KiB; the newest that fit are
+        listed, with a note, and each shows at most its newest 10
+        redemptions."""
+        label = "cap&" + "&" * 252
+        try:
+            psql_exec(
+                "WITH i AS (INSERT INTO registration_invites"
+                "   (service, token_hash, label, creator)"
+                " SELECT :'s', sha256(convert_to('cap-' || g, 'UTF8')),"
+                "        :'l', 'cap@localhost'"
+                "   FROM generate_series(1, 100) g RETURNING id)"
+                " INSERT INTO registration_invite_redemptions"
+                "   (invite_id, service, jid, at)"
+                " SELECT i.id, :'s', 'cap' || r || '@localhost',"
+                "        now() - r * interval '1 s'"
+                "   FROM i, generate_series(1, 12) r",
+                s=self.service, l=label)
+            admin = self.commands_client(ADMIN)
+            lst = self.run_cmd(admin, NODE_LIST)
+            self.assertCompleted(lst, "list-invites")
+            size = len(str(lst).encode())
+            self.assertLess(size, 60 * 1024, "the reply stays under 60 KiB")
+            lines = lst["command"]["form"].get_values()["invites"]
+            lines = lines if isinstance(lines, list) else lines.split("\n")
+            rows = [json.loads(line) for line in lines if line.strip()]
+            self.assertGreater(len(rows), 10)
+            self.assertLess(len(rows), 100)
+            notes = self.notes(lst)
+            self.assertTrue(any(t == "warn" and "newest %d only" % len(rows)
+                                in x for t, x in notes), notes)
+            for r in rows:
+                if r["label"] == label:
+                    self.assertEqual(len(r["redemptions"]), 10, r)
+        finally:
+            psql_exec("DELETE FROM registration_invites"
+                      " WHERE service = :'s' AND creator = 'cap@localhost'",
+                      s=self.service)
+
 
 if __name__ == "__main__":
     import unittest

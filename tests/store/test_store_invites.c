@@ -471,6 +471,36 @@ static void test_list(void **state)
                   "used/1/1,usable/0/-");
 }
 
+/* An unlimited invitation's list shows its newest 10 redemptions (uses
+ * counts them all): a list reply stays bounded however often it is used. */
+static void test_list_redemptions_bounded(void **state)
+{
+    struct listed l = {0};
+    char jid[32], user[16];
+
+    (void)state;
+    create(TOKEN1, 3600, 0, NULL, NULL);
+    for (int i = 1; i <= 12; i++) {
+        snprintf(jid, sizeof(jid), "u%02d@x", i);
+        snprintf(user, sizeof(user), "u%02d", i);
+        assert_int_equal(put(jid, user, TOKEN1, false), STORE_OK);
+    }
+    store_invite_list(store, SVC, 0, on_listed, &l);
+    assert_int_equal(l.st, STORE_OK);
+    assert_int_equal(l.rows, 1);
+    assert_non_null(strstr(l.json, "\"uses\":12"));
+    /* the newest 10, oldest of them first: u03 .. u12 */
+    assert_null(strstr(l.json, "u01@x"));
+    assert_null(strstr(l.json, "u02@x"));
+    assert_non_null(strstr(l.json, "u03@x"));
+    assert_non_null(strstr(l.json, "u12@x"));
+    assert_true(strstr(l.json, "u03@x") < strstr(l.json, "u12@x"));
+    /* the view keeps every one */
+    assert_scalar("SELECT jsonb_array_length(redemptions)"
+                  "  FROM registration_invites_admin",
+                  "12");
+}
+
 static void test_prefill(void **state)
 {
     struct form_data f = {0};
@@ -577,6 +607,7 @@ int main(void)
         cmocka_unit_test_setup(test_forget_covers_invitations, clean),
         cmocka_unit_test_setup(test_events_and_notify, clean),
         cmocka_unit_test_setup(test_list, clean),
+        cmocka_unit_test_setup(test_list_redemptions_bounded, clean),
         cmocka_unit_test_setup(test_prefill, clean),
         cmocka_unit_test_setup(test_single_use_race, clean),
     };
