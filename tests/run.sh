@@ -3,7 +3,8 @@
 #
 # As root it first installs what it needs from Debian's packages (set
 # REGISTRAR_SKIP_APT=1 to skip).  Then it builds twice and runs ctest in
-# each build: a normal build (unit, PostgreSQL and end-to-end tests), and
+# each build (ctest -j, the cores: tests/CMakeLists.txt says which run
+# alone): a normal build (unit, PostgreSQL and end-to-end tests), and
 # one with AddressSanitizer + UndefinedBehaviorSanitizer, in which any
 # report, leaks included, fails the run.  Servers are started on free
 # loopback ports as the unprivileged user registrar-test and stopped again.
@@ -49,7 +50,8 @@ run_suite() {
     # a failing suite must not end the script (set -e, pipefail): the
     # later builds still run and the closing line still counts
     set +e
-    (cd "$dir" && ctest --output-on-failure --timeout 900 "${ctest_args[@]}") \
+    (cd "$dir" && ctest --output-on-failure --timeout 900 -j"$jobs" \
+        "${ctest_args[@]}") \
         2>&1 | tee "$dir/ctest.log"
     [ "${PIPESTATUS[0]}" = 0 ] || status=1
     set -e
