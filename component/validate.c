@@ -407,8 +407,10 @@ static bool uri_ok(const char *s)
                 return false;
         } else {
             colon = memchr(host, ':', (size_t)(end - host));
-            if ((colon ? colon : end) == host)
-                return false; /* no host */
+            /* no host: only "///path" (file:///etc/hosts) */
+            if ((colon ? colon : end) == host &&
+                (colon || host != a || *end != '/'))
+                return false;
         }
         for (const char *q = colon ? colon + 1 : end; q < end; q++)
             if (!is_digit(*q))

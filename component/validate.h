@@ -53,7 +53,8 @@ bool validate_datatype_ordered(enum validate_datatype dt);
  * - xs:boolean: true, false, 1, 0;
  * - xs:anyURI: an absolute URI of RFC 3986's shape: a scheme, ':', then
  *   characters of RFC 3986 or above U+007F (an IRI), %XX escapes, at most
- *   one '#', a non-empty host after "//" and a numeric port;
+ *   one '#', after "//" a host (empty only before a path: file:///x)
+ *   and a numeric port;
  * - xs:language: [a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*;
  * - xs:string: anything. */
 bool validate_value(enum validate_datatype dt, const char *s);
