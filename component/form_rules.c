@@ -5,6 +5,7 @@
 #include "form_rules.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pattern.h"
@@ -138,10 +139,42 @@ bool form_rules_check(const struct form_field_def *f, form_rules_report report,
     return ok;
 }
 
+/* XML Schema's whiteSpace facet: every datatype but xs:string collapses,
+ * so white space at either end is not part of the value checked (the
+ * value stored is left as it is).  A copy without it, or NULL when value
+ * has none (or out of memory: then value is checked as it is). */
+static char *collapsed(enum validate_datatype dt, const char *value)
+{
+    size_t len = strlen(value), start = 0;
+
+    if (dt == VALIDATE_STRING)
+        return NULL;
+    while (start < len && strchr(" \t\r\n", value[start]))
+        start++;
+    while (len > start && strchr(" \t\r\n", value[len - 1]))
+        len--;
+    if (start == 0 && len == strlen(value))
+        return NULL;
+    return strndup(value + start, len - start);
+}
+
+static bool value_ok(const struct form_field_def *f, enum validate_datatype dt,
+                     const char *value, char *why, size_t size);
+
 bool form_rules_value(const struct form_field_def *f, const char *value,
                       char *why, size_t size)
 {
     enum validate_datatype dt = datatype_of(f);
+    char *trimmed = collapsed(dt, value);
+    bool ok = value_ok(f, dt, trimmed ? trimmed : value, why, size);
+
+    free(trimmed);
+    return ok;
+}
+
+static bool value_ok(const struct form_field_def *f, enum validate_datatype dt,
+                     const char *value, char *why, size_t size)
+{
     const char *noun = validate_datatype_noun(dt);
     char excerpt[TEXT_EXCERPT_SIZE(TEXT_EXCERPT_CHARS)];
     int cmp;

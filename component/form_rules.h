@@ -43,7 +43,9 @@ bool form_rules_check(const struct form_field_def *f, form_rules_report report,
 /* True when f has any XEP-0122 rule (and its form carries <validate/>). */
 bool form_rules_any(const struct form_field_def *f);
 
-/* Checks one non-blank value of f against its datatype, range and regex.
+/* Checks one non-blank value of f against its datatype, range and regex
+ * (white space at either end ignored but for xs:string: XML Schema's
+ * whiteSpace facet).
  * False with a sentence to follow the field's name ("must be an integer
  * from 13 to 120") written to why (size bytes). */
 bool form_rules_value(const struct form_field_def *f, const char *value,

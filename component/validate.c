@@ -239,8 +239,8 @@ static bool date_part(const char **pp, struct instant *t)
         neg = true, p++;
     y0 = p;
     while (is_digit(*p)) {
-        if (p - y0 >= 12)
-            return false; /* more than a year needs, and overflow */
+        if (p - y0 >= 9)
+            return false; /* years of 9 digits at most: no overflow */
         y = y * 10 + (*p++ - '0');
     }
     if (p - y0 < 4 || (p - y0 > 4 && *y0 == '0') || y == 0)

@@ -45,7 +45,7 @@ bool validate_datatype_ordered(enum validate_datatype dt);
  * - integers: [+-]?[0-9]+, within the type's bounds (xs:integer has none);
  * - xs:decimal: [+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+);
  * - xs:double: a decimal with an optional exponent, INF, -INF, NaN;
- * - xs:date: -?YYYY-MM-DD (year of 4 digits or more without a leading
+ * - xs:date: -?YYYY-MM-DD (year of 4 to 9 digits without a leading
  *   zero, not 0000; days of the month, 29 February in leap years) and an
  *   optional time zone (Z or +hh:mm / -hh:mm, up to 14:00);
  * - xs:dateTime: a date, T, a time; xs:time: hh:mm:ss(.s+)? and an
