@@ -1161,9 +1161,15 @@ static void test_validate_options(void **state)
                   " field \"tags\" { type = \"list-multi\" list_min = 1\n"
                   "  list_max = 2 option \"a\" { } option \"b\" { }\n"
                   "  option \"c\" { } }\n"
-                  " field \"plain\" { } }\n",
+                  " field \"plain\" { }\n"
+                  " field \"code\" { regex = '\\p{Lu}\\d{2}' } }\n",
                   &msgs);
     assert_non_null(c);
+    /* single quotes keep a backslash (double quotes take it as an
+     * escape) */
+    f = &c->registration.fields[4];
+    assert_string_equal(f->regex, "\\p{Lu}\\d{2}");
+    assert_non_null(f->pattern);
     f = &c->registration.fields[0];
     assert_string_equal(f->datatype, "xs:integer");
     assert_string_equal(f->range_min, "13");
