@@ -19,6 +19,8 @@
  * service's JID, secret_file, disco's name, local_domains).
  */
 #include "conf.h"
+#include "form_rules.h"
+#include "pattern.h"
 #include "template.h"
 #include "text.h"
 
@@ -846,6 +848,15 @@ static const struct option options[] = {
     ROW_SIZE(FIELD, "max_length", FIELD(max_length), FORM_DEFAULT_MAX_LENGTH,
              RANGE(1, FORM_LIMIT_MAX_LENGTH), RELOAD),
     ROW_STR(FIELD, "consent", FIELD(consent), NULL, RELOAD),
+    /* XEP-0122 validation (form_rules.c checks them together) */
+    ROW_STR(FIELD, "datatype", FIELD(datatype), NULL, RELOAD),
+    ROW_STR(FIELD, "range_min", FIELD(range_min), NULL, RELOAD),
+    ROW_STR(FIELD, "range_max", FIELD(range_max), NULL, RELOAD),
+    ROW_STR(FIELD, "regex", FIELD(regex), NULL, RELOAD),
+    ROW_SIZE(FIELD, "list_min", FIELD(list_min), 0, RANGE(0, FORM_MAX_VALUES),
+             RELOAD),
+    ROW_SIZE(FIELD, "list_max", FIELD(list_max), 0, RANGE(0, FORM_MAX_VALUES),
+             RELOAD),
 
     /* option "VALUE" { } of a list field: the title is its value */
     ROW_STR(OPTION, "label", OPTION(label), NULL, RELOAD),
@@ -1416,6 +1427,8 @@ static bool var_ok(const char *var)
     return true;
 }
 
+static void check_field_rules(cfg_t *field, enum form_field_type type);
+
 static void check_field(cfg_t *field)
 {
     const char *var = cfg_title(field);
@@ -1461,6 +1474,59 @@ static void check_field(cfg_t *field)
                    "characters)",
                    var);
     }
+    check_field_rules(field, type);
+}
+
+/* A problem of form_rules_check(), on the line of the key it is about. */
+static void report_rule(void *arg, enum form_rules_key key, size_t index,
+                        const char *text)
+{
+    static const char *const keys[] = {
+        [FORM_RULES_TYPE] = "type",
+        [FORM_RULES_DATATYPE] = "datatype",
+        [FORM_RULES_RANGE_MIN] = "range_min",
+        [FORM_RULES_RANGE_MAX] = "range_max",
+        [FORM_RULES_REGEX] = "regex",
+        [FORM_RULES_LIST_MIN] = "list_min",
+        [FORM_RULES_LIST_MAX] = "list_max",
+        [FORM_RULES_OPTION] = NULL,
+    };
+    cfg_t *field = arg;
+    int line = key == FORM_RULES_OPTION
+                   ? sec_line(cfg_getnsec(field, "option", (unsigned)index))
+                   : opt_line(field, keys[key]);
+
+    report(line, "field \"%s\": %s", cfg_title(field), text);
+}
+
+/* The XEP-0122 keys of a field, together (form_rules.c). */
+static void check_field_rules(cfg_t *field, enum form_field_type type)
+{
+    unsigned n = cfg_size(field, "option");
+    struct form_option *opts = calloc(n ? n : 1, sizeof(*opts));
+    long lmin = cfg_getint(field, "list_min"),
+         lmax = cfg_getint(field, "list_max");
+    struct form_field_def f = {
+        .var = (char *)cfg_title(field),
+        .type = type,
+        .datatype = cfg_getstr(field, "datatype"),
+        .range_min = cfg_getstr(field, "range_min"),
+        .range_max = cfg_getstr(field, "range_max"),
+        .regex = cfg_getstr(field, "regex"),
+        .list_min = lmin > 0 ? (size_t)lmin : 0,
+        .list_max = lmax > 0 ? (size_t)lmax : 0,
+        .options = opts,
+    };
+
+    if (!opts) {
+        report(sec_line(field), "out of memory");
+        return;
+    }
+    for (unsigned i = 0; i < n; i++)
+        opts[f.noptions++] = (struct form_option){
+            .value = (char *)cfg_title(cfg_getnsec(field, "option", i))};
+    (void)form_rules_check(&f, report_rule, field);
+    free(opts);
 }
 
 /* Each entry of opt must be a bare JID (user@domain). */
@@ -1700,6 +1766,13 @@ static bool copy_field(cfg_t *sec, struct form_field_def *f)
         return false;
     if (f->consent)
         f->required = true; /* a consent must be given */
+    if (f->regex) {         /* checked: only out of memory fails here */
+        char why[256];
+        size_t offset;
+        if (!(f->pattern =
+                  pattern_compile(f->regex, why, sizeof(why), &offset)))
+            return false;
+    }
     if (n) {
         f->options = calloc(n, sizeof(*f->options));
         if (!f->options)
@@ -2115,6 +2188,7 @@ static void field_free(struct form_field_def *f)
     }
     free(f->options);
     free(f->var);
+    pattern_free(f->pattern);
     free_section(SEC_FIELD, f);
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "form_rules.h"
 #include "text.h"
 #include "xml.h"
 
@@ -35,6 +36,46 @@ static void problem_set(struct form_problem *p, const char *fmt, ...)
 
 /* ---- building ---------------------------------------------------------- */
 
+/* XEP-0122's <validate/>: one method (range, regex, or basic), then the
+ * list range. */
+static void build_validate(xmpp_stanza_t *field, const struct form_field_def *f)
+{
+    xmpp_ctx_t *ctx = xmpp_stanza_get_context(field);
+    xmpp_stanza_t *v = xml_elem(ctx, "validate", FORM_VALIDATE_NS), *m;
+    char n[32];
+
+    if (!v)
+        return;
+    xmpp_stanza_set_attribute(v, "datatype",
+                              f->datatype ? f->datatype : "xs:string");
+    if (f->range_min || f->range_max) {
+        if ((m = xml_elem(ctx, "range", NULL))) {
+            if (f->range_min)
+                xmpp_stanza_set_attribute(m, "min", f->range_min);
+            if (f->range_max)
+                xmpp_stanza_set_attribute(m, "max", f->range_max);
+            xml_add(v, m);
+        }
+    } else if (f->regex) {
+        xml_add_text(v, "regex", f->regex);
+    } else {
+        xml_add(v, xml_elem(ctx, "basic", NULL));
+    }
+    if ((f->list_min || f->list_max) &&
+        (m = xml_elem(ctx, "list-range", NULL))) {
+        if (f->list_min) {
+            snprintf(n, sizeof(n), "%zu", f->list_min);
+            xmpp_stanza_set_attribute(m, "min", n);
+        }
+        if (f->list_max) {
+            snprintf(n, sizeof(n), "%zu", f->list_max);
+            xmpp_stanza_set_attribute(m, "max", n);
+        }
+        xml_add(v, m);
+    }
+    xml_add(field, v);
+}
+
 static void build_field(xmpp_stanza_t *x, const struct form_field_def *f,
                         const struct form_data *prefill)
 {
@@ -51,6 +92,8 @@ static void build_field(xmpp_stanza_t *x, const struct form_field_def *f,
         xml_add_text(field, "desc", f->desc);
     if (f->required)
         xml_add(field, xml_elem(ctx, "required", NULL));
+    if (form_rules_any(f))
+        build_validate(field, f);
     if (f->type == FORM_FIXED || f->type == FORM_HIDDEN) {
         if (f->value)
             xml_add_text(field, "value", f->value);
@@ -299,10 +342,81 @@ static bool values_blank(const struct form_value *v)
     return true;
 }
 
+/* The problems of one submission (not-acceptable ones): the first
+ * FORM_MAX_PROBLEMS texts, and how many there were. */
+struct problems {
+    char text[FORM_MAX_PROBLEMS][FORM_PROBLEM_SIZE];
+    size_t n;
+};
+
+static void problems_add(struct problems *ps, const char *text)
+{
+    if (ps->n < FORM_MAX_PROBLEMS)
+        (void)text_format(ps->text[ps->n], sizeof(ps->text[0]), "%s", text);
+    ps->n++;
+}
+
+/* One problem: its own text; several: "N problems: A; B; and K more". */
+static void problems_write(const struct problems *ps,
+                           struct form_problem *problem)
+{
+    size_t shown = ps->n < FORM_MAX_PROBLEMS ? ps->n : FORM_MAX_PROBLEMS;
+    size_t len;
+
+    if (!problem)
+        return;
+    if (ps->n == 1) {
+        problem_set(problem, "%s", ps->text[0]);
+        return;
+    }
+    problem_set(problem, "%zu problems: ", ps->n);
+    for (size_t i = 0; i < shown; i++) {
+        len = strlen(problem->text);
+        (void)text_format(problem->text + len, sizeof(problem->text) - len,
+                          "%s%s", i ? "; " : "", ps->text[i]);
+    }
+    if (ps->n > shown) {
+        len = strlen(problem->text);
+        (void)text_format(problem->text + len, sizeof(problem->text) - len,
+                          "; and %zu more", ps->n - shown);
+    }
+}
+
+/* The XEP-0122 rules of f on the values of v (checked by check_values):
+ * the first value that breaks one, then the list range; each problem
+ * names the field by its label, else its var. */
+static void check_rules(const struct form_field_def *f,
+                        const struct form_value *v, struct problems *ps)
+{
+    const char *name = f->label ? f->label : f->var;
+    char why[192], text[FORM_PROBLEM_SIZE];
+    size_t n = 0;
+    bool bad = false;
+
+    for (size_t i = 0; i < v->nvalues; i++) {
+        if (is_blank(v->values[i]))
+            continue;
+        n++;
+        if (!bad && f->type != FORM_BOOLEAN &&
+            !form_rules_value(f, v->values[i], why, sizeof(why))) {
+            (void)text_format(text, sizeof(text), "%s: %s", name, why);
+            problems_add(ps, text);
+            bad = true;
+        }
+    }
+    if (n && form_type_is_multi(f->type) &&
+        !form_rules_count(f, n, why, sizeof(why))) {
+        (void)text_format(text, sizeof(text), "%s: %s", name, why);
+        problems_add(ps, text);
+    }
+}
+
 enum form_status form_validate(const struct form_def *def,
                                struct form_data *data, bool keep_private,
                                struct form_problem *problem)
 {
+    struct problems ps = {.n = 0};
+    struct form_problem one = {{0}};
     enum form_status st;
 
     if (data->form_type && def->form_type &&
@@ -319,23 +433,38 @@ enum form_status form_validate(const struct form_def *def,
         }
         i++;
     }
+    /* Every field, so that a refusal lists every problem; a malformed
+     * submission (bad-request) is answered at its first. */
     for (size_t i = 0; i < def->nfields; i++) {
         const struct form_field_def *f = &def->fields[i];
         struct form_value *v = form_data_find(data, f->var);
 
         if (f->type == FORM_FIXED || f->type == FORM_HIDDEN)
             continue;
-        if (v && (st = check_values(f, v, problem)) != FORM_OK)
-            return st;
+        if (v && (st = check_values(f, v, &one)) != FORM_OK) {
+            if (st != FORM_NOT_ACCEPTABLE) {
+                problem_set(problem, "%s", one.text);
+                return st;
+            }
+            problems_add(&ps, one.text);
+            continue;
+        }
+        if (v && form_rules_any(f))
+            check_rules(f, v, &ps);
         if (values_blank(v)) {
             if (v)
                 form_data_remove(data, f->var);
             if (f->required &&
                 !(keep_private && f->type == FORM_TEXT_PRIVATE && !v)) {
-                problem_set(problem, "field '%s' is required", f->var);
-                return FORM_NOT_ACCEPTABLE;
+                (void)text_format(one.text, sizeof(one.text),
+                                  "field '%s' is required", f->var);
+                problems_add(&ps, one.text);
             }
         }
+    }
+    if (ps.n) {
+        problems_write(&ps, problem);
+        return FORM_NOT_ACCEPTABLE;
     }
     return FORM_OK;
 }

@@ -26,12 +26,22 @@ enum form_status {
 /* Why a form was refused: a sentence naming the field where one is at
  * fault.  Never contains a submitted value. */
 struct form_problem {
-    char text[256];
+    char text[1024];
 };
+
+/* A refusal for several values lists at most this many problems, then
+ * "and K more". */
+#define FORM_MAX_PROBLEMS 8
+/* Each problem's text is cut (between two characters) at this size. */
+#define FORM_PROBLEM_SIZE 256
+#define FORM_VALIDATE_NS "http://jabber.org/protocol/xdata-validate"
 
 /* Builds <x xmlns='jabber:x:data' type=TYPE/> ("form" or "result") from
  * def; with prefill, puts its values in (never those of text-private
- * fields).  Caller owns the result (xmpp_stanza_release). */
+ * fields).  A field with XEP-0122 rules (form_rules.h) carries
+ * <validate xmlns=FORM_VALIDATE_NS datatype=.../> after its <desc/> and
+ * <required/>: <range/>, <regex/> or <basic/>, then <list-range/>.  Caller owns
+ * the result (xmpp_stanza_release). */
 xmpp_stanza_t *form_build(xmpp_ctx_t *ctx, const struct form_def *def,
                           const char *type, const struct form_data *prefill);
 
@@ -50,7 +60,10 @@ enum form_status form_parse(xmpp_stanza_t *x, struct form_data *out,
  * for a single-value field.  FORM_NOT_ACCEPTABLE: required field missing
  * or blank, value too long (text-private: over FORM_PRIVATE_MAX_BYTES
  * whatever max_length says), not among the options, bad JID or boolean,
- * control characters. */
+ * control characters, a XEP-0122 rule broken (datatype, range, regex,
+ * list range: form_rules.h).  Every field is checked: one problem keeps
+ * its own text; several are listed in one text, "N problems: A; B; ...",
+ * the first FORM_MAX_PROBLEMS of them then "and K more". */
 enum form_status form_validate(const struct form_def *def,
                                struct form_data *data, bool keep_private,
                                struct form_problem *problem);

@@ -24,6 +24,8 @@
 /* Hard cap on max_length that a configuration may ask for. */
 #define FORM_LIMIT_MAX_LENGTH 65536
 
+struct pattern; /* pattern.h: a compiled XEP-0122 <regex/> */
+
 enum form_field_type {
     FORM_BOOLEAN,
     FORM_FIXED,
@@ -55,6 +57,14 @@ struct form_field_def {
                         * consented to; the value must be true; NULL: none */
     struct form_option *options;
     size_t noptions;
+    /* XEP-0122 (validate.h), all optional; checked at load (conf.c) */
+    char *datatype;  /* "xs:integer"...; NULL: none (xs:string) */
+    char *range_min; /* <range min=/> in the datatype's terms, or NULL */
+    char *range_max; /* <range max=/>, or NULL */
+    char *regex;     /* <regex/>, XML Schema subset; NULL: none */
+    struct pattern *pattern; /* regex compiled (owned by conf), or NULL */
+    size_t list_min;         /* -multi fields: <list-range min=/>; 0: none */
+    size_t list_max;         /* <list-range max=/>; 0: none */
 };
 
 /* A form definition; every pointer is borrowed from its owner. */

@@ -14,7 +14,8 @@
 #    tests' fake store links it), not store_cache.c, nothing else.
 #  - libconfuse (confuse.h) only in conf.c, ICU (unicode/*.h) only in
 #    text.c, libidn (stringprep.h) only in jid.c, libmicrohttpd
-#    (microhttpd.h) only in metrics.c: each library behind one file.
+#    (microhttpd.h) only in metrics.c, PCRE2 (pcre2.h) only in pattern.c:
+#    each library behind one file.
 # Usage: headers_free_of_xmpp.sh CC SOURCE_DIR BINARY_DIR [INCLUDE_DIR...]
 cc=$1 src=$2 bin=$3
 shift 3
@@ -56,7 +57,7 @@ for f in "$src"/component/*.c "$src"/component/*.h; do
     grep -q 'strophe\.h' <<<"$deps" && has_strophe=1
     grep -q 'libpq-fe\.h' <<<"$deps" && has_pq=1
     for lib in 'confuse\.h:conf.c' 'unicode/[a-z0-9_]*\.h:text.c' \
-        'stringprep\.h:jid.c' 'microhttpd\.h:metrics.c'; do
+        'stringprep\.h:jid.c' 'microhttpd\.h:metrics.c' 'pcre2\.h:pattern.c'; do
         pattern=${lib%:*} owner=${lib##*:}
         if grep -q "$pattern" <<<"$deps" && [ "$name" != "$owner" ]; then
             echo "component/$name reaches ${pattern//\\/}: only $owner may"

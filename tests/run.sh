@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 packages=(
     build-essential cmake pkg-config
     libstrophe-dev libpq-dev libconfuse-dev libcrypt-dev libidn-dev libicu-dev
-    libmicrohttpd-dev libcmocka-dev prometheus
+    libmicrohttpd-dev libcmocka-dev libpcre2-dev prometheus
     postgresql postgresql-contrib prosody ejabberd python3 python3-slixmpp
     python3-aioxmpp python3-yaml python3-psycopg2 openssl
     procps util-linux systemd man-db groff-base

@@ -30,6 +30,8 @@
 #             backend reading registration_events during a burst
 #   invites   the accounts form by invitation only (tests/fixtures/
 #             invites.conf), admin adm01 (test_invites.py)
+#   validate  XEP-0122 rules on the form's fields (tests/fixtures/
+#             validate.conf) for test_validate.py
 #   messages  messages to users (tests/fixtures/messages.conf: welcome,
 #             activated, disabled, admin_notice; pending; adm01 an admin;
 #             notices to msgops) for test_messages.py
@@ -91,7 +93,8 @@ fi
 declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [redirect]=redirect [remote]=contests [survey]=contests [reload]=contests
     [notify]=contests [desk]=desk [quiz]=services [adhoc]=accounts
-    [events]=contests [invites]=invites [messages]=messages)
+    [events]=contests [invites]=invites [messages]=messages
+    [validate]=validate)
 # an instance serving a second component from the same process
 declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
@@ -100,7 +103,8 @@ declare -A REGISTRATION=(
     [survey]='    url = "https://example.org/survey"')
 INSTANCES="contests accounts policy redirect remote survey reload desk quiz
     events
-    adhoc invites messages"
+    adhoc invites messages
+    validate"
 
 show_logs()
 {

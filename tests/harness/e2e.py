@@ -79,6 +79,7 @@ POOL = (["probe"]
         + ["i%02d" % i for i in range(1, 13)]     # invitations
         + ["w%02d" % i for i in range(1, 9)]      # messages to users
         + ["msgops"]                              # told of those
+        + ["v%02d" % i for i in range(1, 9)]      # XEP-0122 validation
         + ["blocked1"])                           # a blocked_jids match
 
 RACERS = ["r%02d" % i for i in range(1, 26)]

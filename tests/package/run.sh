@@ -126,7 +126,7 @@ check "version $version is the project's $upstream" \
     test "${version%-*}" = "$upstream"
 check "architecture is dpkg's" test "$arch" = "$(dpkg --print-architecture)"
 for dep in adduser libc6 libstrophe0 libpq5 libconfuse2 libcrypt1 libidn12 \
-    libicu72 libmicrohttpd12; do
+    libicu72 libmicrohttpd12 libpcre2-8-0; do
     check "depends on $dep" grep -Eq "(^|, )$dep( |,|$)" <<<"$depends"
 done
 

@@ -1144,6 +1144,76 @@ static void test_problems_logged(void **state)
     free(path);
 }
 
+/* XEP-0122 keys (issue 21): read, the regex compiled; every problem
+ * reported with its line, PCRE2's message and offset for a bad regex. */
+static void test_validate_options(void **state)
+{
+    char *msgs;
+    struct conf *c;
+    const struct form_field_def *f;
+
+    (void)state;
+    c = load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                  "registration {\n"
+                  " field \"age\" { datatype = \"xs:integer\"\n"
+                  "  range_min = \"13\" range_max = \"120\" }\n"
+                  " field \"nick\" { regex = \"[a-z]{3,8}\" }\n"
+                  " field \"tags\" { type = \"list-multi\" list_min = 1\n"
+                  "  list_max = 2 option \"a\" { } option \"b\" { }\n"
+                  "  option \"c\" { } }\n"
+                  " field \"plain\" { }\n"
+                  " field \"code\" { regex = '\\p{Lu}\\d{2}' } }\n",
+                  &msgs);
+    assert_non_null(c);
+    /* single quotes keep a backslash (double quotes take it as an
+     * escape) */
+    f = &c->registration.fields[4];
+    assert_string_equal(f->regex, "\\p{Lu}\\d{2}");
+    assert_non_null(f->pattern);
+    f = &c->registration.fields[0];
+    assert_string_equal(f->datatype, "xs:integer");
+    assert_string_equal(f->range_min, "13");
+    assert_string_equal(f->range_max, "120");
+    assert_null(f->pattern);
+    f = &c->registration.fields[1];
+    assert_string_equal(f->regex, "[a-z]{3,8}");
+    assert_non_null(f->pattern);
+    f = &c->registration.fields[2];
+    assert_int_equal(f->list_min, 1);
+    assert_int_equal(f->list_max, 2);
+    f = &c->registration.fields[3];
+    assert_null(f->datatype);
+    assert_null(f->regex);
+    assert_int_equal(f->list_min + f->list_max, 0);
+    conf_free(c);
+    free(msgs);
+    assert_null(load_text("component { jid = \"c.example\" secret = \"s\" }\n"
+                          "registration {\n"
+                          " field \"a\" {\n datatype = \"xs:number\" }\n"
+                          " field \"b\" { datatype = \"xs:byte\"\n"
+                          "  range_min = \"-200\"\n  range_max = \"5\" }\n"
+                          " field \"c\" {\n  regex = \"[z-a]\" }\n"
+                          " field \"d\" {\n  regex = \"^x\" }\n"
+                          " field \"e\" { type = \"text-single\"\n"
+                          "  list_min = 2 }\n"
+                          " field \"f\" { range_max = \"z\" }\n"
+                          "}\n",
+                          &msgs));
+    assert_contains(msgs, ":4: field \"a\": datatype 'xs:number' is not one "
+                          "of XEP-0122's");
+    assert_contains(msgs, ":6: field \"b\": range_min '-200' is not an "
+                          "integer from -128 to 127");
+    assert_contains(msgs, ":9: field \"c\": regex: range out of order in "
+                          "character class at offset 3");
+    assert_contains(msgs, ":11: field \"d\": regex: '^' and '$' are literals "
+                          "in XML Schema");
+    assert_contains(msgs, ":13: field \"e\": a list range goes only on a "
+                          "-multi field");
+    assert_contains(msgs, ":14: field \"f\": a range needs an ordered "
+                          "datatype");
+    free(msgs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1166,6 +1236,7 @@ int main(void)
         cmocka_unit_test(test_titled_validated),
         cmocka_unit_test(test_lines_after_comments),
         cmocka_unit_test(test_invites_options),
+        cmocka_unit_test(test_validate_options),
         cmocka_unit_test(test_messages_options),
         cmocka_unit_test(test_every_mistake_of_the_example),
         cmocka_unit_test(test_every_mistake_reported),
