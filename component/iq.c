@@ -133,6 +133,11 @@ out:
     return req;
 }
 
+const char *iq_req_lang(const struct iq_req *req)
+{
+    return xmpp_stanza_get_attribute(req->iq, "xml:lang");
+}
+
 xmpp_ctx_t *iq_req_ctx(const struct iq_req *req)
 {
     return xmpp_stanza_get_context(req->iq);

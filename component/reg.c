@@ -21,6 +21,7 @@
 #include "log.h"
 #include "policy.h"
 #include "reg_account.h"
+#include "reg_challenge.h"
 #include "reg_op.h"
 #include "reg_reply.h"
 #include "reg_types.h"
@@ -275,9 +276,7 @@ static void on_prefill(void *arg, enum store_status st,
                            ? reg_reply_blank_bound(op->reg, ctx, &rec->fields)
                            : reg_reply_blank(op->reg, ctx);
 
-    iq_req_result(op->req, q);
-    xmpp_stanza_release(q);
-    reg_op_done(op);
+    reg_challenge_reply(op, q); /* with a challenge when one is asked */
 }
 
 static void on_get(void *arg, enum store_status st, struct store_record *rec)
@@ -293,9 +292,11 @@ static void on_get(void *arg, enum store_status st, struct store_record *rec)
     }
     if (st == STORE_OK)
         q = reg_reply_registered(op->reg, ctx, rec);
-    else if (st == STORE_NOT_FOUND)
-        q = reg_reply_blank(op->reg, ctx);
-    else {
+    else if (st == STORE_NOT_FOUND) {
+        /* with a challenge when one is asked */
+        reg_challenge_reply(op, reg_reply_blank(op->reg, ctx));
+        return;
+    } else {
         reg_op_fail_unavailable(op);
         return;
     }

@@ -141,6 +141,13 @@ struct op {
     char problem[64];    /* why the legacy elements were refused */
     char password_hash[SECRET_HASH_MAX];
     bool has_password_hash;
+    /* challenges (reg_challenge.c): the answer a set gives (taken out of
+     * data), the reply a get holds while its challenge is issued, and
+     * what a set does once its challenge is passed */
+    char *challenge_id, *challenge_answer;
+    xmpp_stanza_t *challenge_reply;
+    const struct challenge_qa *challenge_qa;
+    void (*challenge_next)(struct op *op);
 };
 
 #endif

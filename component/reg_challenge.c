@@ -1,0 +1,310 @@
+/*
+ * reg_challenge.c - XEP-0158 challenges in In-Band Registration: the
+ * form's challenge on a get, the check of the answer before a new
+ * registration is written (reg_challenge.h).
+ *
+ * Whether a challenge is asked is challenge.h's rule, weighed with what
+ * the store says of the JID and the service (store_challenge_status:
+ * lockout, recent failures, the sign-ups of the last minute).  The
+ * challenge itself is the database's (sql/015): issued per get, single
+ * use, bound to the bare JID, expiring, its answers kept as salted
+ * SHA-256 only; so any instance behind the server checks what another
+ * issued.  Never logs an answer.
+ */
+#include "reg_challenge.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "challenge.h"
+#include "form.h"
+#include "log.h"
+#include "reg_op.h"
+#include "text.h"
+#include "xml.h"
+
+bool reg_challenge_on(const struct reg *reg)
+{
+    return reg->conf->challenge.mode != CHALLENGE_OFF;
+}
+
+static xmpp_stanza_t *field(xmpp_ctx_t *ctx, const char *var, const char *type,
+                            const char *label, const char *value)
+{
+    xmpp_stanza_t *f = xml_elem(ctx, "field", NULL);
+
+    if (!f)
+        return NULL;
+    xmpp_stanza_set_attribute(f, "var", var);
+    if (type)
+        xmpp_stanza_set_attribute(f, "type", type);
+    if (label)
+        xmpp_stanza_set_attribute(f, "label", label);
+    if (value)
+        xml_add_text(f, "value", value);
+    return f;
+}
+
+void reg_challenge_add_fields(xmpp_ctx_t *ctx, xmpp_stanza_t *x, const char *id,
+                              const char *from, const char *sid,
+                              const char *question)
+{
+    xmpp_stanza_t *qa;
+
+    xml_add(x, field(ctx, REG_CHALLENGE_FIELD, "hidden", NULL, id));
+    xml_add(x, field(ctx, "from", "hidden", NULL, from));
+    if (sid)
+        xml_add(x, field(ctx, "sid", "hidden", NULL, sid));
+    if ((qa = field(ctx, REG_CHALLENGE_QA, "text-single", question, NULL))) {
+        xml_add(qa, xml_elem(ctx, "required", NULL));
+        xml_add(x, qa);
+    }
+}
+
+/* The rule for op's JID, given what the store says. */
+static bool required(const struct op *op,
+                     const struct store_challenge_status *cs, const char **why)
+{
+    const struct conf *conf = op->reg->conf;
+    const char *at = strchr(op->bare, '@');
+    struct challenge_risk r = {
+        .domain = at ? at + 1 : op->bare,
+        .local_domains =
+            (const char *const *)conf->registration.local_domains.items,
+        .nlocal = conf->registration.local_domains.n,
+        .trusted_domains =
+            (const char *const *)conf->challenge.trusted_domains.items,
+        .ntrusted = conf->challenge.trusted_domains.n,
+        .failed_recently = cs->failed_recently,
+        .signups_last_minute = cs->signups_last_minute,
+        .signups_per_minute = conf->challenge.signups_per_minute,
+    };
+
+    return challenge_required(conf->challenge.mode, &r, why);
+}
+
+static void fail_locked(struct op *op, unsigned long seconds)
+{
+    char text[200];
+
+    log_debug("reg", "%s is locked out of %s's challenges for %lu s (id=%s)",
+              op->bare, reg_op_service(op), seconds, reg_op_id(op));
+    text_format(text, sizeof(text),
+                "Too many wrong answers to the challenge: try again in %lu "
+                "seconds.",
+                seconds ? seconds : 1);
+    reg_op_fail(op, IQ_RESOURCE_CONSTRAINT, text);
+}
+
+/* ---- the get ------------------------------------------------------------ */
+
+static void send_reply(struct op *op)
+{
+    xmpp_stanza_t *q = op->challenge_reply;
+
+    op->challenge_reply = NULL;
+    iq_req_result(op->req, q);
+    xmpp_stanza_release(q);
+    reg_op_done(op);
+}
+
+static void on_issued(void *arg, enum store_status st, const char *id)
+{
+    struct op *op = arg;
+    xmpp_stanza_t *x;
+
+    if (st != STORE_OK) {
+        log_error("reg", "cannot issue a challenge to %s for %s (id=%s): %s",
+                  op->bare, reg_op_service(op), reg_op_id(op),
+                  store_status_name(st));
+        reg_op_fail_unavailable(op);
+        return;
+    }
+    x = xmpp_stanza_get_child_by_name_and_ns(op->challenge_reply, "x", FORM_NS);
+    if (!x) { /* a reply without a form: nothing to fill, no challenge */
+        send_reply(op);
+        return;
+    }
+    reg_challenge_add_fields(iq_req_ctx(op->req), x, id, iq_req_to(op->req),
+                             iq_req_id(op->req), op->challenge_qa->question);
+    log_debug("reg", "challenged %s for %s (id=%s)", op->bare,
+              reg_op_service(op), reg_op_id(op));
+    send_reply(op);
+}
+
+static void on_get_status(void *arg, enum store_status st,
+                          const struct store_challenge_status *cs)
+{
+    struct op *op = arg;
+    const struct conf_challenge *c = &op->reg->conf->challenge;
+    const struct challenge_qa *qa;
+    const char *why;
+    unsigned rnd = 0;
+
+    if (st != STORE_OK) {
+        reg_op_fail_unavailable(op);
+        return;
+    }
+    if (cs->locked_for_s) {
+        fail_locked(op, cs->locked_for_s);
+        return;
+    }
+    if (!required(op, cs, &why)) {
+        send_reply(op);
+        return;
+    }
+    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        rnd = (unsigned)op->reg->now();
+    if (!(qa = challenge_qa_pick(&c->qa, iq_req_lang(op->req), rnd))) {
+        reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    op->challenge_qa = qa;
+    store_challenge_issue(op->reg->store, reg_op_service(op), op->bare,
+                          c->ttl_s, (const char *const *)qa->answers,
+                          qa->nanswers, on_issued, op);
+}
+
+void reg_challenge_reply(struct op *op, xmpp_stanza_t *q)
+{
+    op->challenge_reply = q;
+    if (!reg_challenge_on(op->reg)) {
+        send_reply(op);
+        return;
+    }
+    store_challenge_status(op->reg->store, reg_op_service(op), op->bare,
+                           op->reg->conf->challenge.lockout_s, on_get_status,
+                           op);
+}
+
+/* ---- the set ------------------------------------------------------------ */
+
+/* The first value of var, taken out of op->data into *out (NULL: none). */
+static bool take(struct op *op, const char *var, char **out)
+{
+    const char *v = form_data_first(&op->data, var);
+
+    if (v && !*out && !(*out = strdup(v))) {
+        reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return false;
+    }
+    form_data_remove(&op->data, var);
+    return true;
+}
+
+bool reg_challenge_take(struct op *op)
+{
+    if (!reg_challenge_on(op->reg))
+        return true; /* unknown fields: validation drops them */
+    if (!take(op, REG_CHALLENGE_FIELD, &op->challenge_id) ||
+        !take(op, REG_CHALLENGE_QA, &op->challenge_answer))
+        return false;
+    /* echoes of the form's hidden fields: not registration data */
+    form_data_remove(&op->data, "sid");
+    form_data_remove(&op->data, "from");
+    return true;
+}
+
+static void on_checked(void *arg, enum store_status st,
+                       enum store_challenge outcome)
+{
+    struct op *op = arg;
+    const char *text;
+
+    if (st != STORE_OK) {
+        reg_op_fail_unavailable(op);
+        return;
+    }
+    switch (outcome) {
+    case STORE_CHALLENGE_OK:
+        log_info("reg", "%s answered %s's challenge (id=%s)", op->bare,
+                 reg_op_service(op), reg_op_id(op));
+        op->challenge_next(op);
+        return;
+    case STORE_CHALLENGE_LOCKED:
+        log_info("reg",
+                 "%s is locked out of %s's challenges for %lu s after "
+                 "%u failures (id=%s)",
+                 op->bare, reg_op_service(op),
+                 op->reg->conf->challenge.lockout_s,
+                 op->reg->conf->challenge.max_failures, reg_op_id(op));
+        fail_locked(op, op->reg->conf->challenge.lockout_s);
+        return;
+    case STORE_CHALLENGE_WRONG:
+        text = "The answer to the challenge is wrong: ask for the form again "
+               "for a new challenge.";
+        break;
+    case STORE_CHALLENGE_EXPIRED:
+        text = "The challenge has expired: ask for the form again for a new "
+               "challenge.";
+        break;
+    case STORE_CHALLENGE_USED:
+        text = "The challenge was answered already: ask for the form again "
+               "for a new challenge.";
+        break;
+    case STORE_CHALLENGE_FOREIGN:
+        text = "The challenge was issued to another JID: ask for the form "
+               "for a challenge of your own.";
+        break;
+    default:
+        text = "No such challenge: ask for the form for a new challenge.";
+    }
+    log_info("reg", "%s failed %s's challenge (%s; id=%s)", op->bare,
+             reg_op_service(op),
+             outcome == STORE_CHALLENGE_WRONG     ? "wrong answer"
+             : outcome == STORE_CHALLENGE_EXPIRED ? "expired"
+             : outcome == STORE_CHALLENGE_USED    ? "answered before"
+             : outcome == STORE_CHALLENGE_FOREIGN ? "another JID's"
+                                                  : "unknown",
+             reg_op_id(op));
+    reg_op_fail(op, IQ_NOT_ACCEPTABLE, text);
+}
+
+static void on_set_status(void *arg, enum store_status st,
+                          const struct store_challenge_status *cs)
+{
+    struct op *op = arg;
+    const struct conf_challenge *c = &op->reg->conf->challenge;
+    char folded[CHALLENGE_ANSWER_MAX + 1];
+    const char *why = NULL;
+
+    if (st != STORE_OK) {
+        reg_op_fail_unavailable(op);
+        return;
+    }
+    if (cs->locked_for_s) {
+        fail_locked(op, cs->locked_for_s);
+        return;
+    }
+    if (!required(op, cs, &why)) {
+        op->challenge_next(op);
+        return;
+    }
+    if (!op->challenge_id || !op->challenge_answer) {
+        log_debug("reg", "%s gave %s no challenge answer (asked: %s; id=%s)",
+                  op->bare, reg_op_service(op), why, reg_op_id(op));
+        reg_op_fail(op, IQ_NOT_ACCEPTABLE, REG_TEXT_CHALLENGE_REQUIRED);
+        return;
+    }
+    /* an answer that cannot be folded is no answer: it matches none */
+    if (!challenge_fold(op->challenge_answer, folded, sizeof(folded)))
+        folded[0] = '\0';
+    store_challenge_check(op->reg->store, reg_op_service(op), op->bare,
+                          op->challenge_id, folded, c->max_failures,
+                          c->lockout_s, on_checked, op);
+    explicit_bzero(folded, sizeof(folded));
+}
+
+void reg_challenge_gate(struct op *op, void (*next)(struct op *op))
+{
+    if (!reg_challenge_on(op->reg)) {
+        next(op);
+        return;
+    }
+    op->challenge_next = next;
+    store_challenge_status(op->reg->store, reg_op_service(op), op->bare,
+                           op->reg->conf->challenge.lockout_s, on_set_status,
+                           op);
+}

@@ -1,0 +1,52 @@
+/*
+ * reg_challenge.h - XEP-0158 challenges of In-Band Registration
+ * (reg_challenge.c): the get's form carries one when the service's rule
+ * (challenge.h) asks for it, and a new registration, whatever its path
+ * (the form, the legacy elements, the ad-hoc command), is written only
+ * after the right answer to a challenge issued to its bare JID.  For reg*.c
+ * only (reg_types.h), and the builder for the unit tests.
+ */
+#ifndef REGISTRAR_REG_CHALLENGE_H
+#define REGISTRAR_REG_CHALLENGE_H
+
+#include <stdbool.h>
+#include <strophe.h>
+
+#include "reg_types.h"
+
+/* The form's fields (XEP-0158 section 7, FORM_TYPE jabber:iq:register). */
+#define REG_CHALLENGE_FIELD "challenge"
+#define REG_CHALLENGE_QA "qa"
+
+#define REG_TEXT_CHALLENGE_REQUIRED                                            \
+    "Registration with this service needs the answer to a challenge: ask "     \
+    "for the registration form (an iq get) and fill in its field 'qa'."
+
+/* Whether the service's challenges are on (challenge { mode } not off). */
+bool reg_challenge_on(const struct reg *reg);
+
+/* Appends to the form x (borrowed) the hidden fields 'challenge' (id),
+ * 'from' (the service's JID) and 'sid' (the get's id; NULL: none) and the
+ * field 'qa' labelled with question, required. */
+void reg_challenge_add_fields(xmpp_ctx_t *ctx, xmpp_stanza_t *x, const char *id,
+                              const char *from, const char *sid,
+                              const char *question);
+
+/* A get's reply q (a <query/> for a requester not registered; taken):
+ * sent as it is when no challenge is required, else with a challenge
+ * issued to op's bare JID added to its form; resource-constraint while
+ * the JID is locked out.  Ends op. */
+void reg_challenge_reply(struct op *op, xmpp_stanza_t *q);
+
+/* Takes the challenge's answer out of op->data (fields 'challenge', 'qa',
+ * 'sid', 'from') into op; false when out of memory (answered). */
+bool reg_challenge_take(struct op *op);
+
+/* A new registration: when the rule asks for a challenge, next(op) runs
+ * only after op's answer was checked right (single use, bound to the JID,
+ * in time); else op is answered not-acceptable (no answer, a wrong,
+ * expired, replayed or another JID's one: the next get issues a new
+ * challenge) or resource-constraint (locked out).  Takes op. */
+void reg_challenge_gate(struct op *op, void (*next)(struct op *op));
+
+#endif
