@@ -33,6 +33,9 @@
 #   messages  messages to users (tests/fixtures/messages.conf: welcome,
 #             activated, disabled, admin_notice; pending; adm01 an admin;
 #             notices to msgops) for test_messages.py
+#   challenge the accounts form with a challenge for every new registration
+#             (tests/fixtures/challenge.conf, its questions copied to
+#             $WORK/challenge_qa.txt) for test_challenge.py
 # waits until each answers disco#info, runs the python suite (all of
 # test_*.py, or the names given, e.g.
 # test_accounts.AccountsTest.test_race_same_username), then stops registrar
@@ -91,7 +94,8 @@ fi
 declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [redirect]=redirect [remote]=contests [survey]=contests [reload]=contests
     [notify]=contests [desk]=desk [quiz]=services [adhoc]=accounts
-    [events]=contests [invites]=invites [messages]=messages)
+    [events]=contests [invites]=invites [messages]=messages
+    [challenge]=challenge)
 # an instance serving a second component from the same process
 declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
@@ -100,7 +104,7 @@ declare -A REGISTRATION=(
     [survey]='    url = "https://example.org/survey"')
 INSTANCES="contests accounts policy redirect remote survey reload desk quiz
     events
-    adhoc invites messages"
+    adhoc invites messages challenge"
 
 show_logs()
 {
@@ -152,6 +156,11 @@ suite_add_users e2e e2e-
 # the admin of the adhoc instance (an account of the pool, e2e.py's POOL)
 REGISTRATION[adhoc]="    admins = {\"adm01@$XMPP_DOMAIN\"}"
 REGISTRATION[invites]="${REGISTRATION[adhoc]}"
+# the challenge's questions, where registrar (its own user) reads them
+cp "$(dirname "${BASH_SOURCE[0]}")/../fixtures/challenge_qa.txt" "$WORK/" ||
+    exit 1
+chmod 644 "$WORK/challenge_qa.txt"
+export CHALLENGE_CONF=$WORK/challenge.conf CHALLENGE_QA=$WORK/challenge_qa.txt
 for name in $INSTANCES notify; do
     second=()
     if [ -n "${SECOND_JID[$name]:-}" ]; then
@@ -160,7 +169,8 @@ for name in $INSTANCES notify; do
     fi
     suite_conf "$name" "${SERVICE[$name]}" JID="$name.localhost" \
         SECRET="${SECRET[$name]}" LOG_LEVEL="${E2E_LOG_LEVEL:-debug}" \
-        REGISTRATION="${REGISTRATION[$name]:-}" "${second[@]}"
+        REGISTRATION="${REGISTRATION[$name]:-}" "${second[@]}" \
+        QA_FILE="$WORK/challenge_qa.txt"
 done
 export NOTIFY_CONF=$WORK/notify.conf
 export RELOAD_CONF=$WORK/reload.conf RELOAD_LOG=$WORK/reload.log
