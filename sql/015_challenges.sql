@@ -26,7 +26,9 @@
 -- keeps at most 4 live challenges per JID (its oldest go): the tables
 -- stay bounded by the JIDs the server authenticated in the last ttl.
 --
--- registrar_service runs the four functions and reads nothing else here.
+-- registrar_service runs three functions (issue, check, status) and reads
+-- nothing else here; registrar_forget_jid (013) now forgets a JID's
+-- challenges and failures too.
 --
 -- The schema's name is written @schema@ (see 010).
 
@@ -236,3 +238,43 @@ REVOKE EXECUTE ON FUNCTION
                                        interval),
     @schema@.registrar_challenge_status(text, text, interval)
     FROM PUBLIC;
+
+-- ---- forgetting a JID covers its challenges ------------------------------
+
+-- registrar_forget_jid (013's) with what this migration keeps of a JID:
+-- its challenges and its failure counts go too.  The same signature,
+-- owner and grants.
+CREATE OR REPLACE FUNCTION @schema@.registrar_forget_jid(p_jid text,
+                                                         OUT registrations bigint,
+                                                         OUT bans bigint,
+                                                         OUT events bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ignored text;
+BEGIN
+    ignored := set_config('registrar.iq_id', '', true)
+               || set_config('registrar.actor', '', true)
+               || set_config('registrar.op', 'forget', true)
+               || set_config('registrar.maintenance', 'on', true);
+    WITH gone AS (DELETE FROM @schema@.registrations WHERE jid = p_jid
+                  RETURNING 1)
+    SELECT count(*) INTO registrations FROM gone;
+    WITH gone AS (DELETE FROM @schema@.registration_bans WHERE jid = p_jid
+                  RETURNING 1)
+    SELECT count(*) INTO bans FROM gone;
+    WITH gone AS (DELETE FROM @schema@.registration_events WHERE jid = p_jid
+                  RETURNING 1)
+    SELECT count(*) INTO events FROM gone;
+    DELETE FROM @schema@.registration_invite_redemptions WHERE jid = p_jid;
+    DELETE FROM @schema@.registration_invite_bindings WHERE jid = p_jid;
+    DELETE FROM @schema@.registration_challenges WHERE jid = p_jid;
+    DELETE FROM @schema@.registration_challenge_failures WHERE jid = p_jid;
+    UPDATE @schema@.registration_invites SET creator = 'forgotten'
+     WHERE creator = p_jid;
+    UPDATE @schema@.registration_invites SET revoked_by = 'forgotten'
+     WHERE revoked_by = p_jid;
+    ignored := set_config('registrar.op', '', true)
+               || set_config('registrar.maintenance', '', true);
+END
+$$;

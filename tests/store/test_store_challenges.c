@@ -5,7 +5,8 @@
  * to (another JID's check neither passes nor uses it), expires; several
  * accepted answers; failures counted per JID, the max_failures-th locking
  * it out, a right answer clearing the count; the status the 'risk' rule
- * reads (lockout, recent failure, the sign-ups of the last minute).
+ * reads (lockout, recent failure, the sign-ups of the last minute);
+ * registrar_forget_jid forgetting a JID's challenges and failures.
  *
  * Needs REGISTRAR_TEST_ADMIN_CONNINFO (tests/store/run.sh).
  */
@@ -319,6 +320,21 @@ static void test_bounded_per_jid(void **state)
     assert_scalar("SELECT count(*) FROM registration_challenges", "1");
 }
 
+static void test_forget_covers_challenges(void **state)
+{
+    struct issued a = issue("a@x", 120);
+
+    (void)state;
+    issue("b@x", 120);
+    assert_int_equal(check("a@x", a.id, "rome"), STORE_CHALLENGE_WRONG);
+    pgtest_exec(db, "SELECT registrar_forget_jid('a@x')");
+    assert_scalar("SELECT count(*) FROM registration_challenges"
+                  " WHERE jid = 'a@x'",
+                  "0");
+    assert_scalar("SELECT count(*) FROM registration_challenge_failures", "0");
+    assert_scalar("SELECT count(*) FROM registration_challenges", "1");
+}
+
 static void test_service_role_rights(void **state)
 {
     (void)state;
@@ -347,6 +363,7 @@ int main(void)
         cmocka_unit_test_setup(test_failures_lock_out, clean),
         cmocka_unit_test_setup(test_signups_last_minute, clean),
         cmocka_unit_test_setup(test_bounded_per_jid, clean),
+        cmocka_unit_test_setup(test_forget_covers_challenges, clean),
         cmocka_unit_test_setup(test_service_role_rights, clean),
     };
 
