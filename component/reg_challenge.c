@@ -20,6 +20,7 @@
 
 #include "challenge.h"
 #include "form.h"
+#include "limiter.h"
 #include "log.h"
 #include "reg_op.h"
 #include "text.h"
@@ -100,6 +101,22 @@ static void fail_locked(struct op *op, unsigned long seconds)
 
 /* ---- the get ------------------------------------------------------------ */
 
+/* The query's own <instructions/> (those for clients without data forms)
+ * say that the form's question must be answered: such a client cannot
+ * register here. */
+static void tell_legacy_clients(xmpp_stanza_t *q)
+{
+    xmpp_stanza_t *in = xmpp_stanza_get_child_by_name(q, "instructions");
+    xmpp_stanza_t *t = in ? xmpp_stanza_get_children(in) : NULL;
+    const char *old = t ? xmpp_stanza_get_text_ptr(t) : NULL;
+    char text[2048];
+
+    if (!t || !old || !xmpp_stanza_is_text(t))
+        return;
+    text_format(text, sizeof(text), "%s %s", REG_TEXT_CHALLENGE_FORM, old);
+    xmpp_stanza_set_text(t, text);
+}
+
 static void send_reply(struct op *op)
 {
     xmpp_stanza_t *q = op->challenge_reply;
@@ -129,9 +146,34 @@ static void on_issued(void *arg, enum store_status st, const char *id)
     }
     reg_challenge_add_fields(iq_req_ctx(op->req), x, id, iq_req_to(op->req),
                              iq_req_id(op->req), op->challenge_qa->question);
+    tell_legacy_clients(op->challenge_reply);
     log_debug("reg", "challenged %s for %s (id=%s)", op->bare,
               reg_op_service(op), reg_op_id(op));
     send_reply(op);
+}
+
+/* A get that would issue a challenge writes to the database: it takes
+ * from the rate limits as a set does (reg.c's admitted()); false when
+ * over one (answered policy-violation). */
+static bool issue_admitted(struct op *op)
+{
+    struct reg *reg = op->reg;
+    const char *which;
+    double retry;
+    char text[160];
+
+    if (limiter_take(reg->limiter, op->bare, reg->now(), &which, &retry))
+        return true;
+    stats_refused(reg->stats, !strcmp(which, "jid") ? STATS_REFUSED_JID_RATE
+                              : !strcmp(which, "domain")
+                                  ? STATS_REFUSED_DOMAIN_RATE
+                                  : STATS_REFUSED_SERVICE_RATE);
+    snprintf(text, sizeof(text),
+             "Too many registration requests (%s limit); try again in "
+             "%.0f seconds.",
+             which, retry < 1 ? 1 : retry + 0.5);
+    reg_op_fail(op, IQ_POLICY_VIOLATION, text);
+    return false;
 }
 
 static void on_get_status(void *arg, enum store_status st,
@@ -155,6 +197,8 @@ static void on_get_status(void *arg, enum store_status st,
         send_reply(op);
         return;
     }
+    if (!issue_admitted(op))
+        return;
     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         rnd = (unsigned)op->reg->now();
     if (!(qa = challenge_qa_pick(&c->qa, iq_req_lang(op->req), rnd))) {

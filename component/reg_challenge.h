@@ -22,6 +22,11 @@
     "Registration with this service needs the answer to a challenge: ask "     \
     "for the registration form (an iq get) and fill in its field 'qa'."
 
+/* Before the query's <instructions/> when a challenge is in the form. */
+#define REG_TEXT_CHALLENGE_FORM                                                \
+    "This service asks a question before a registration: answer it in the "    \
+    "data form's field 'qa' (the fields alone are not enough)."
+
 /* Whether the service's challenges are on (challenge { mode } not off). */
 bool reg_challenge_on(const struct reg *reg);
 

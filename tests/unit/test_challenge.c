@@ -275,12 +275,17 @@ static double test_now(void)
     return 100.0;
 }
 
+/* the next start's rate limit per JID (burst, per minute; 0: none) */
+static unsigned jid_burst, jid_per_minute;
+
 static void start(enum challenge_mode mode)
 {
     const struct adhoc_env env = {.now = test_now};
 
     conf = base;
     conf.challenge.mode = mode;
+    conf.limits.jid_burst = jid_burst;
+    conf.limits.jid_per_minute = jid_per_minute;
     reg = reg_new(&conf, fake_store(), &sync_env);
     adhoc = adhoc_new(&conf, reg, fake_store(), &env);
     router = router_new(&conf, reg);
@@ -300,6 +305,16 @@ static int setup_always(void **state)
 {
     (void)state;
     return setup_mode(CHALLENGE_ALWAYS);
+}
+
+static int setup_limited(void **state)
+{
+    (void)state;
+    jid_burst = 2;
+    jid_per_minute = 1;
+    setup_mode(CHALLENGE_ALWAYS);
+    jid_burst = jid_per_minute = 0;
+    return 0;
 }
 
 static int setup_risk(void **state)
@@ -406,6 +421,11 @@ static void test_form_carries_challenge(void **state)
                        "</field>");
     /* never the answer */
     assert_not_contains(r, "aris");
+    /* the legacy clients' instructions say that the form is needed */
+    assert_contains(r, "<instructions>This service asks a question before a "
+                       "registration: answer it in the data form's field "
+                       "'qa' (the fields alone are not enough). Choose a "
+                       "username");
     r = get_form("a@x.example/r", "en", id);
     assert_contains(r, "label=\"What is the capital of France?\"");
 }
@@ -563,6 +583,25 @@ static void test_risk(void **state)
     assert_contains(r, NOT_ACCEPTABLE);
 }
 
+static void test_gets_take_from_the_rate_limit(void **state)
+{
+    char id[40];
+    const char *r;
+
+    (void)state;
+    get_form("a@x.example/r", "en", id);
+    assert_true(strlen(id) > 0);
+    get_form("a@x.example/r", "en", id);
+    r = get_form("a@x.example/r", "en", id);
+    assert_contains(r, "<policy-violation");
+    assert_contains(r, "Too many registration requests (jid limit)");
+    r = submit("a@x.example/r", "alice", id, "paris");
+    assert_contains(r, "<policy-violation");
+    /* another JID has its own */
+    get_form("b@x.example/r", "en", id);
+    assert_true(strlen(id) > 0);
+}
+
 static void test_store_down(void **state)
 {
     char id[40];
@@ -594,6 +633,8 @@ int main(void)
                                         setup_always, teardown),
         cmocka_unit_test_setup_teardown(test_lockout, setup_always, teardown),
         cmocka_unit_test_setup_teardown(test_risk, setup_risk, teardown),
+        cmocka_unit_test_setup_teardown(test_gets_take_from_the_rate_limit,
+                                        setup_limited, teardown),
         cmocka_unit_test_setup_teardown(test_store_down, setup_always,
                                         teardown),
     };
