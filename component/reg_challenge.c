@@ -208,7 +208,7 @@ static void on_get_status(void *arg, enum store_status st,
     op->challenge_qa = qa;
     store_challenge_issue(op->reg->store, reg_op_service(op), op->bare,
                           c->ttl_s, (const char *const *)qa->answers,
-                          qa->nanswers, on_issued, op);
+                          qa->nanswers, NULL, on_issued, op);
 }
 
 void reg_challenge_reply(struct op *op, xmpp_stanza_t *q)

@@ -532,13 +532,33 @@ typedef void (*store_challenge_check_cb)(void *arg, enum store_status st,
 typedef void (*store_challenge_status_cb)(
     void *arg, enum store_status st, const struct store_challenge_status *cs);
 
+/* An image challenge's PNG (XEP-0231's data) and its cid. */
+struct store_challenge_image {
+    const unsigned char *png;
+    size_t len;
+    const char *cid; /* "sha1+HEX@bob.xmpp.org" */
+};
+
 /* A new challenge of service for the bare JID, valid ttl_s seconds,
  * accepting each of the nanswers (1 to 16) normalised answers (stored only
- * as salted SHA-256; everything borrowed for the call). */
+ * as salted SHA-256); image: its PNG (NULL: a question).  Everything
+ * borrowed for the call. */
 void store_challenge_issue(struct store *store, const char *service,
                            const char *jid, unsigned long ttl_s,
                            const char *const *answers, size_t nanswers,
+                           const struct store_challenge_image *image,
                            store_challenge_issue_cb cb, void *arg);
+
+/* png (len bytes; owned by the store, valid for the call) and the seconds
+ * its challenge stays live; NULL unless STORE_OK. */
+typedef void (*store_challenge_image_cb)(void *arg, enum store_status st,
+                                         const unsigned char *png, size_t len,
+                                         unsigned long ttl_s);
+/* XEP-0231: the PNG of service's live image challenge cid;
+ * STORE_NOT_FOUND when there is none. */
+void store_challenge_image(struct store *store, const char *service,
+                           const char *cid, store_challenge_image_cb cb,
+                           void *arg);
 /* The normalised answer of the JID to challenge id: single use, bound to
  * the JID it was issued to; a failure counts, the max_failures-th locks
  * the JID out for lockout_s seconds. */

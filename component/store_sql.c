@@ -1407,12 +1407,13 @@ static void challenge_issue_answer(struct job *j)
                                       j->st == STORE_OK ? j->reason : NULL);
 }
 
-/* service, jid, ttl (seconds), answers (text[]) -> id */
+/* service, jid, ttl (seconds), answers (text[]), image (bytea), cid ->
+ * id */
 static const struct store_op op_challenge_issue = {
     .name = "registrar_challenge_issue",
     .sql = "SELECT registrar_challenge_issue($1, $2,"
-           " make_interval(secs => $3::bigint), $4::text[])",
-    .nparams = 4,
+           " make_interval(secs => $3::bigint), $4::text[], $5::bytea, $6)",
+    .nparams = 6,
     .decode = challenge_issue_decode,
     .answer = challenge_issue_answer,
 };
@@ -1420,11 +1421,13 @@ static const struct store_op op_challenge_issue = {
 void store_challenge_issue(struct store *s, const char *service,
                            const char *jid, unsigned long ttl_s,
                            const char *const *answers, size_t nanswers,
+                           const struct store_challenge_image *image,
                            store_challenge_issue_cb cb, void *arg)
 {
+    static const char hex[] = "0123456789abcdef";
     char ttl[32];
-    struct buf b = {0};
-    char *arr;
+    struct buf b = {0}, img = {0};
+    char *arr, *png = NULL;
 
     snprintf(ttl, sizeof(ttl), "%lu", ttl_s);
     buf_put(&b, "{", 1);
@@ -1434,14 +1437,84 @@ void store_challenge_issue(struct store *s, const char *service,
         buf_text_element(&b, answers[i]);
     }
     buf_put(&b, "}", 1);
+    if (image) { /* bytea in hex, as text */
+        buf_put(&img, "\\x", 2);
+        for (size_t i = 0; i < image->len; i++) {
+            char two[2] = {hex[image->png[i] >> 4], hex[image->png[i] & 15]};
+            buf_put(&img, two, 2);
+        }
+        if (!(png = buf_take(&img))) {
+            free(buf_take(&b));
+            cb(arg, STORE_ERROR, NULL);
+            return;
+        }
+    }
     if (!(arr = buf_take(&b))) {
+        free(png);
         cb(arg, STORE_ERROR, NULL);
         return;
     }
-    const char *params[] = {service, jid, ttl, arr};
+    const char *params[] = {service, jid, ttl,
+                            arr,     png, image ? image->cid : NULL};
     if (!RUN(s, &op_challenge_issue, params, cb, arg))
         cb(arg, STORE_ERROR, NULL);
     free(arr);
+    free(png);
+}
+
+static void challenge_image_decode(struct job *j, const PGresult *res)
+{
+    size_t len = 0;
+    unsigned char *png;
+
+    if (PQntuples(res) == 0) {
+        j->st = STORE_NOT_FOUND;
+        return;
+    }
+    png = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &len);
+    if (!png) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    /* the bytes in reason (owned, freed with the job), their length in
+     * count, the ttl in states[0] */
+    if ((j->reason = malloc(len ? len : 1)))
+        memcpy(j->reason, png, len);
+    PQfreemem(png);
+    if (!j->reason) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    j->count = len;
+    j->states[0] = strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+}
+
+static void challenge_image_answer(struct job *j)
+{
+    bool ok = j->st == STORE_OK;
+
+    ((store_challenge_image_cb)j->cb)(
+        j->arg, j->st, ok ? (const unsigned char *)j->reason : NULL,
+        ok ? j->count : 0, ok ? j->states[0] : 0);
+}
+
+/* service, cid -> image, ttl */
+static const struct store_op op_challenge_image = {
+    .name = "registrar_challenge_image",
+    .sql = "SELECT image, ttl FROM registrar_challenge_image($1, $2)",
+    .nparams = 2,
+    .decode = challenge_image_decode,
+    .answer = challenge_image_answer,
+};
+
+void store_challenge_image(struct store *s, const char *service,
+                           const char *cid, store_challenge_image_cb cb,
+                           void *arg)
+{
+    const char *params[] = {service, cid};
+
+    if (!RUN(s, &op_challenge_image, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL, 0, 0);
 }
 
 static void challenge_check_decode(struct job *j, const PGresult *res)
@@ -1571,6 +1644,7 @@ const struct store_op *const store_sql_ops[] = {
     &op_challenge_issue,     /* challenges */
     &op_challenge_check,
     &op_challenge_status,
+    &op_challenge_image,
     &store_sql_check,
 };
 

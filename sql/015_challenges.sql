@@ -6,7 +6,11 @@
 -- hidden field 'challenge'; its accepted answers are stored only as
 -- SHA-256 of id || ':' || the answer as registrar normalised it (trimmed,
 -- case-folded: challenge.h), so a dump of the table tells no answer, and
--- the same answer hashes differently in every challenge.
+-- the same answer hashes differently in every challenge.  An image
+-- challenge (XEP-0158 'ocr') keeps its PNG and its XEP-0231 cid
+-- (sha1+HEX@bob.xmpp.org, made by registrar) so that any instance behind
+-- the server answers the Bits of Binary get for it
+-- (registrar_challenge_image) while the challenge is live.
 --
 -- registrar_challenge_check takes the answer of a set: it is single use
 -- (the first check marks it used, right or wrong: UPDATE ... WHERE
@@ -26,7 +30,7 @@
 -- keeps at most 4 live challenges per JID (its oldest go): the tables
 -- stay bounded by the JIDs the server authenticated in the last ttl.
 --
--- registrar_service runs three functions (issue, check, status) and reads
+-- registrar_service runs four functions (issue, check, status, image) and reads
 -- nothing else here; registrar_forget_jid (013) now forgets a JID's
 -- challenges and failures too.
 --
@@ -37,18 +41,27 @@ CREATE TABLE @schema@.registration_challenges (
     service      text        NOT NULL,
     jid          text        NOT NULL,
     answer_hashes bytea[]    NOT NULL,
+    image        bytea,
+    image_cid    text,
     created_at   timestamptz NOT NULL DEFAULT now(),
     expires_at   timestamptz NOT NULL,
     used_at      timestamptz,
     CONSTRAINT registration_challenges_pkey PRIMARY KEY (id),
     CONSTRAINT registration_challenges_answers
-        CHECK (cardinality(answer_hashes) BETWEEN 1 AND 16)
+        CHECK (cardinality(answer_hashes) BETWEEN 1 AND 16),
+    CONSTRAINT registration_challenges_image_size
+        CHECK (octet_length(image) <= 1048576),
+    CONSTRAINT registration_challenges_image_cid
+        CHECK ((image IS NULL) = (image_cid IS NULL))
 );
 
 CREATE INDEX registration_challenges_jid_idx
     ON @schema@.registration_challenges (service, jid, created_at);
 CREATE INDEX registration_challenges_expires_idx
     ON @schema@.registration_challenges (service, expires_at);
+CREATE INDEX registration_challenges_cid_idx
+    ON @schema@.registration_challenges (service, image_cid)
+    WHERE image_cid IS NOT NULL;
 
 COMMENT ON TABLE @schema@.registration_challenges IS
     'XEP-0158 challenges (sql/015): single use, bound to a JID, the '
@@ -76,11 +89,14 @@ RETURN pg_catalog.sha256(pg_catalog.convert_to(p_id || ':' || p_answer,
                                                'UTF8'));
 
 -- A new challenge of p_service for p_jid, valid for p_ttl, accepting each
--- of p_answers (normalised: 1 to 16 of them); returns its id.
+-- of p_answers (normalised: 1 to 16 of them); p_image and p_image_cid:
+-- its PNG and cid (both NULL: a question); returns its id.
 CREATE FUNCTION @schema@.registrar_challenge_issue(p_service text,
                                                    p_jid text,
                                                    p_ttl interval,
-                                                   p_answers text[])
+                                                   p_answers text[],
+                                                   p_image bytea,
+                                                   p_image_cid text)
     RETURNS text LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -88,7 +104,8 @@ DECLARE
 BEGIN
     IF p_service IS NULL OR p_jid IS NULL OR p_ttl IS NULL
        OR p_ttl <= interval '0' OR coalesce(cardinality(p_answers), 0) < 1
-       OR array_position(p_answers, NULL) IS NOT NULL THEN
+       OR array_position(p_answers, NULL) IS NOT NULL
+       OR (p_image IS NULL) <> (p_image_cid IS NULL) THEN
         RAISE EXCEPTION 'registrar_challenge_issue: give a service, a JID, '
                         'a positive ttl and at least one answer'
             USING ERRCODE = 'invalid_parameter_value';
@@ -106,11 +123,11 @@ BEGIN
                      ORDER BY o.created_at DESC, o.id OFFSET 3);
     new_id := replace(gen_random_uuid()::text, '-', '');
     INSERT INTO @schema@.registration_challenges
-           (id, service, jid, answer_hashes, expires_at)
+           (id, service, jid, answer_hashes, image, image_cid, expires_at)
     VALUES (new_id, p_service, p_jid,
             ARRAY(SELECT @schema@.registrar_challenge_hash(new_id, a)
                     FROM unnest(p_answers) a),
-            now() + p_ttl);
+            p_image, p_image_cid, now() + p_ttl);
     RETURN new_id;
 END
 $$;
@@ -199,6 +216,20 @@ BEGIN
 END
 $$;
 
+-- XEP-0231: the PNG of p_service's live (not expired) image challenge
+-- whose cid is p_cid; no row when there is none.
+CREATE FUNCTION @schema@.registrar_challenge_image(p_service text,
+                                                   p_cid text)
+    RETURNS TABLE (image bytea, ttl integer)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp AS $$
+SELECT c.image, ceil(extract(epoch FROM c.expires_at - now()))::integer
+  FROM @schema@.registration_challenges c
+ WHERE c.service = p_service AND c.image_cid = p_cid
+   AND c.expires_at > now()
+ LIMIT 1
+$$;
+
 -- What the 'risk' rule and the lockout need for p_jid: the seconds its
 -- lockout still runs (0: none), whether it failed within p_recent, and the
 -- service's sign-ups (events 'registered') in the last minute.
@@ -232,7 +263,9 @@ REVOKE ALL ON @schema@.registration_challenges,
               @schema@.registration_challenge_failures
     FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION
-    @schema@.registrar_challenge_issue(text, text, interval, text[]),
+    @schema@.registrar_challenge_issue(text, text, interval, text[], bytea,
+                                       text),
+    @schema@.registrar_challenge_image(text, text),
     @schema@.registrar_challenge_fail(text, text, integer, interval),
     @schema@.registrar_challenge_check(text, text, text, text, integer,
                                        interval),

@@ -280,7 +280,9 @@ REVOKE ALL ON @schema@.registration_challenges,
               @schema@.registration_challenge_failures
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
-    @schema@.registrar_challenge_issue(text, text, interval, text[]),
+    @schema@.registrar_challenge_issue(text, text, interval, text[], bytea,
+                                       text),
+    @schema@.registrar_challenge_image(text, text),
     @schema@.registrar_challenge_check(text, text, text, text, integer,
                                        interval),
     @schema@.registrar_challenge_status(text, text, interval)

@@ -140,7 +140,8 @@ static struct issued issue(const char *jid, unsigned long ttl_s)
     static const char *const answers[] = {"paris", "lutetia"};
     struct issued i = {0};
 
-    store_challenge_issue(store, SVC, jid, ttl_s, answers, 2, on_issued, &i);
+    store_challenge_issue(store, SVC, jid, ttl_s, answers, 2, NULL, on_issued,
+                          &i);
     assert_int_equal(i.calls, 1);
     assert_int_equal(i.st, STORE_OK);
     assert_int_equal(strlen(i.id), 32);
@@ -320,6 +321,66 @@ static void test_bounded_per_jid(void **state)
     assert_scalar("SELECT count(*) FROM registration_challenges", "1");
 }
 
+struct image {
+    int calls;
+    enum store_status st;
+    unsigned char png[64];
+    size_t len;
+    unsigned long ttl;
+};
+
+static void on_image(void *arg, enum store_status st, const unsigned char *png,
+                     size_t len, unsigned long ttl)
+{
+    struct image *im = arg;
+
+    im->calls++;
+    im->st = st;
+    im->len = len;
+    im->ttl = ttl;
+    if (png && len <= sizeof(im->png))
+        memcpy(im->png, png, len);
+}
+
+static void test_image_for_bob(void **state)
+{
+    static const char *const answers[] = {"k7mx2p"};
+    /* bytes of every value, a NUL and a backslash among them */
+    const unsigned char png[] = {0x89, 'P', 'N', 'G', 0, '\\', 0xff, 0x7f};
+    const struct store_challenge_image img = {
+        .png = png, .len = sizeof(png), .cid = "sha1+abc@bob.xmpp.org"};
+    struct issued i = {0};
+    struct image im = {0};
+    char sql[256];
+
+    (void)state;
+    store_challenge_issue(store, SVC, "a@x", 120, answers, 1, &img, on_issued,
+                          &i);
+    assert_int_equal(i.st, STORE_OK);
+    store_challenge_image(store, SVC, "sha1+abc@bob.xmpp.org", on_image, &im);
+    assert_int_equal(im.calls, 1);
+    assert_int_equal(im.st, STORE_OK);
+    assert_int_equal(im.len, sizeof(png));
+    assert_memory_equal(im.png, png, sizeof(png));
+    assert_true(im.ttl > 110 && im.ttl <= 120);
+    /* another service's, an unknown cid: none */
+    store_challenge_image(store, "other", "sha1+abc@bob.xmpp.org", on_image,
+                          &im);
+    assert_int_equal(im.st, STORE_NOT_FOUND);
+    /* expired: none */
+    snprintf(sql, sizeof(sql),
+             "UPDATE registration_challenges SET expires_at = now()"
+             " - interval '1 second' WHERE id = '%s'",
+             i.id);
+    pgtest_exec(db, sql);
+    store_challenge_image(store, SVC, "sha1+abc@bob.xmpp.org", on_image, &im);
+    assert_int_equal(im.st, STORE_NOT_FOUND);
+    /* the answer of an image challenge is hashed like any */
+    assert_scalar("SELECT count(*) FROM registration_challenges c"
+                  " WHERE c::text ILIKE '%k7mx2p%'",
+                  "0");
+}
+
 static void test_forget_covers_challenges(void **state)
 {
     struct issued a = issue("a@x", 120);
@@ -348,7 +409,7 @@ static void test_service_role_rights(void **state)
                   "t");
     assert_scalar("SELECT has_function_privilege('public',"
                   " 'registrar_challenge_issue(text, text, interval,"
-                  " text[])', 'EXECUTE')",
+                  " text[], bytea, text)', 'EXECUTE')",
                   "f");
 }
 
@@ -363,6 +424,7 @@ int main(void)
         cmocka_unit_test_setup(test_failures_lock_out, clean),
         cmocka_unit_test_setup(test_signups_last_minute, clean),
         cmocka_unit_test_setup(test_bounded_per_jid, clean),
+        cmocka_unit_test_setup(test_image_for_bob, clean),
         cmocka_unit_test_setup(test_forget_covers_challenges, clean),
         cmocka_unit_test_setup(test_service_role_rights, clean),
     };

@@ -68,6 +68,9 @@ struct challenge {
     char *service, *jid;
     char *answers[CHALLENGE_MAX_ANSWERS];
     size_t nanswers;
+    unsigned char *png; /* an image challenge's */
+    size_t png_len;
+    char *cid;
 };
 
 struct failures {
@@ -180,6 +183,8 @@ void fake_store_reset(void)
         free(c->jid);
         for (size_t k = 0; k < c->nanswers; k++)
             free(c->answers[k]);
+        free(c->png);
+        free(c->cid);
         memset(c, 0, sizeof(*c));
         free(f->service);
         free(f->jid);
@@ -1290,6 +1295,7 @@ static struct failures *failures_of(const char *service, const char *jid,
 void store_challenge_issue(struct store *s, const char *service,
                            const char *jid, unsigned long ttl_s,
                            const char *const *answers, size_t nanswers,
+                           const struct store_challenge_image *image,
                            store_challenge_issue_cb cb, void *arg)
 {
     struct challenge *c = NULL;
@@ -1313,6 +1319,11 @@ void store_challenge_issue(struct store *s, const char *service,
     for (size_t i = 0; i < nanswers; i++)
         c->answers[i] = dup(answers[i]);
     c->nanswers = nanswers;
+    if (image && (c->png = malloc(image->len ? image->len : 1))) {
+        memcpy(c->png, image->png, image->len);
+        c->png_len = image->len;
+        c->cid = dup(image->cid);
+    }
     cb(arg, STORE_OK, c->id);
 }
 
@@ -1400,4 +1411,23 @@ const char *fake_store_challenge_answer(const char *id)
             !strcmp(the_store.challenges[i].id, id))
             return the_store.challenges[i].answers[0];
     return NULL;
+}
+
+void store_challenge_image(struct store *s, const char *service,
+                           const char *cid, store_challenge_image_cb cb,
+                           void *arg)
+{
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL, 0, 0);
+        return;
+    }
+    for (int i = 0; i < FAKE_CHALLENGES; i++) {
+        struct challenge *c = &s->challenges[i];
+        if (c->used && c->cid && !c->expired && !strcmp(c->cid, cid) &&
+            !strcmp(c->service, service)) {
+            cb(arg, STORE_OK, c->png, c->png_len, 120);
+            return;
+        }
+    }
+    cb(arg, STORE_NOT_FOUND, NULL, 0, 0);
 }
