@@ -670,6 +670,8 @@ static int check_listen(cfg_t *cfg, cfg_opt_t *opt);
 static int check_duration(cfg_t *cfg, cfg_opt_t *opt);
 static int check_landing_url(cfg_t *cfg, cfg_opt_t *opt);
 static int check_challenge(cfg_t *cfg, cfg_opt_t *opt);
+static int check_image_cmd(cfg_t *cfg, cfg_opt_t *opt);
+static int check_fallback_url(cfg_t *cfg, cfg_opt_t *opt);
 
 /* ---- the sections ------------------------------------------------------- */
 
@@ -894,6 +896,12 @@ static const struct option options[] = {
     ROW_STR(CHALLENGE, "lockout", CONF(challenge.lockout), "15m", RELOAD,
             .check = check_duration),
     ROW_STR(CHALLENGE, "qa_file", CONF(challenge.qa_file), NULL, RELOAD),
+    ROW_STR(CHALLENGE, "image_cmd", CONF(challenge.image_cmd), NULL, RELOAD,
+            .check = check_image_cmd),
+    ROW_STR(CHALLENGE, "image_timeout", CONF(challenge.image_timeout), "5s",
+            RELOAD, .check = check_duration),
+    ROW_STR(CHALLENGE, "fallback_url", CONF(challenge.fallback_url), NULL,
+            RELOAD, .check = check_fallback_url),
     ROW_LIST(CHALLENGE, "trusted_domains", CONF(challenge.trusted_domains),
              RELOAD),
     ROW_UINT(CHALLENGE, "signups_per_minute",
@@ -1641,10 +1649,39 @@ static int check_challenge(cfg_t *cfg, cfg_opt_t *opt)
     const char *mode = cfg_getstr(sec, "mode");
 
     (void)cfg;
-    if (mode && strcmp(mode, "off") != 0 && !cfg_getstr(sec, "qa_file"))
+    if (mode && strcmp(mode, "off") != 0 && !cfg_getstr(sec, "qa_file") &&
+        !cfg_getstr(sec, "image_cmd"))
         report(opt_line(sec, "mode"),
-               "challenge: mode '%s' needs something to ask: set qa_file",
+               "challenge: mode '%s' needs something to ask: set qa_file or "
+               "image_cmd",
                mode);
+    return 0;
+}
+
+/* An absolute path to a file registrar may run. */
+static int check_image_cmd(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    if (!v || v[0] != '/')
+        report(cfg->line, "image_cmd: '%s' is not an absolute path",
+               v ? v : "");
+    else if (access(v, X_OK) != 0)
+        report(cfg->line, "image_cmd: cannot run %s: %s", v, strerror(errno));
+    return 0;
+}
+
+/* An https:// (or http://) URL with {cid} where the image's cid goes. */
+static int check_fallback_url(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    if (!v ||
+        (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) ||
+        !strstr(v, "{cid}") || !text_xml_chars_ok(v))
+        report(cfg->line,
+               "fallback_url: '%s' is not an http(s) URL with {cid} in it",
+               v ? v : "");
     return 0;
 }
 
@@ -1803,6 +1840,9 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, cfg_t *svc, struct conf *c)
         c->challenge.ttl_s = 120;
     if (!text_duration_parse(c->challenge.lockout, &c->challenge.lockout_s))
         c->challenge.lockout_s = 900;
+    if (!text_duration_parse(c->challenge.image_timeout,
+                             &c->challenge.image_timeout_s))
+        c->challenge.image_timeout_s = 5;
     if (c->challenge.mode != CHALLENGE_OFF && c->challenge.qa_file) {
         char err[512];
         cfg_t *ch = cfg_getsec(svc, "challenge");

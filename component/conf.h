@@ -144,11 +144,17 @@ struct conf_challenge {
     char *lockout; /* a duration: how long max_failures locks a JID out */
     unsigned max_failures; /* wrong answers before the lockout; 0: never */
     char *qa_file;         /* LANG|QUESTION|ANSWER[|ANSWER...] lines */
+    /* an image ('ocr') challenge instead: run with the answer, prints a
+     * PNG (challenge_image.h); NULL: questions of qa_file */
+    char *image_cmd;
+    char *image_timeout; /* a duration: image_cmd is killed after it */
+    char *fallback_url;  /* "{cid}" replaced: the image on the web */
     /* risk: domains besides registration { local_domains } that need none */
     struct conf_list trusted_domains;
-    unsigned signups_per_minute;    /* risk: above it, everyone; 0: none */
-    unsigned long ttl_s, lockout_s; /* the durations (copy_conf) */
-    struct challenge_qa_set qa;     /* qa_file, read (copy_conf) */
+    unsigned signups_per_minute; /* risk: above it, everyone; 0: none */
+    /* the durations (copy_conf) */
+    unsigned long ttl_s, lockout_s, image_timeout_s;
+    struct challenge_qa_set qa; /* qa_file, read (copy_conf) */
 };
 
 /* The messages to users (messages.c), each a template (template.h) of

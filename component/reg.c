@@ -179,6 +179,7 @@ struct reg *reg_new(const struct conf *conf, struct store *store,
     reg->conf = conf;
     reg->store = store;
     reg->hasher = env->hasher;
+    reg->imager = env->imager;
     reg->now = env->now;
     /* the counters outlive every reg of the service (a reload's too) */
     reg->stats = stats_service(env->stats, conf->component.jid);
@@ -514,6 +515,20 @@ void reg_preauth(struct reg *reg, struct iq_req *req)
     }
     store_invite_bind(reg->store, reg_op_service(op), token, op->bare,
                       reg->conf->invites.preauth_ttl_s, on_bound, op);
+}
+
+bool reg_bob_on(const struct reg *reg)
+{
+    return reg_challenge_images(reg);
+}
+
+void reg_bob(struct reg *reg, struct iq_req *req)
+{
+    struct op *op = reg_op_start(reg, req);
+
+    if (!op)
+        return; /* answered: over an in-flight cap */
+    reg_challenge_bob(op);
 }
 
 void reg_handle(struct reg *reg, struct iq_req *req)

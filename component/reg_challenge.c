@@ -19,11 +19,13 @@
 #include <sys/random.h>
 
 #include "challenge.h"
+#include "challenge_image.h"
 #include "form.h"
 #include "limiter.h"
 #include "log.h"
 #include "reg_op.h"
 #include "text.h"
+#include "worker.h"
 #include "xml.h"
 
 bool reg_challenge_on(const struct reg *reg)
@@ -61,6 +63,91 @@ void reg_challenge_add_fields(xmpp_ctx_t *ctx, xmpp_stanza_t *x, const char *id,
     if ((qa = field(ctx, REG_CHALLENGE_QA, "text-single", question, NULL))) {
         xml_add(qa, xml_elem(ctx, "required", NULL));
         xml_add(x, qa);
+    }
+}
+
+bool reg_challenge_images(const struct reg *reg)
+{
+    return reg_challenge_on(reg) && reg->conf->challenge.image_cmd;
+}
+
+/* fallback_url with {cid} replaced, into out; false when too long. */
+static bool fallback(const char *url, const char *cid, char *out, size_t size)
+{
+    const char *at = url ? strstr(url, "{cid}") : NULL;
+
+    if (!at)
+        return false;
+    return snprintf(out, size, "%.*s%s%s", (int)(at - url), url, cid,
+                    at + strlen("{cid}")) < (int)size;
+}
+
+/* <name xmlns=ns type=type>text</name>, or NULL. */
+static xmpp_stanza_t *typed_text(xmpp_ctx_t *ctx, const char *name,
+                                 const char *ns, const char *type,
+                                 const char *text)
+{
+    xmpp_stanza_t *e = xml_elem(ctx, name, ns);
+    xmpp_stanza_t *t = e ? xmpp_stanza_new(ctx) : NULL;
+
+    if (!t) {
+        if (e)
+            xmpp_stanza_release(e);
+        return NULL;
+    }
+    if (type)
+        xmpp_stanza_set_attribute(e, "type", type);
+    xmpp_stanza_set_text(t, text);
+    xmpp_stanza_add_child(e, t);
+    xmpp_stanza_release(t);
+    return e;
+}
+
+void reg_challenge_add_image(xmpp_ctx_t *ctx, xmpp_stanza_t *q,
+                             xmpp_stanza_t *x, const char *id, const char *from,
+                             const char *sid, const char *cid, unsigned width,
+                             unsigned height, const unsigned char *png,
+                             size_t len, const char *fallback_url)
+{
+    xmpp_stanza_t *ocr, *media, *data;
+    char ref[128], num[16];
+    char *b64;
+
+    xml_add(x, field(ctx, REG_CHALLENGE_FIELD, "hidden", NULL, id));
+    xml_add(x, field(ctx, "from", "hidden", NULL, from));
+    if (sid)
+        xml_add(x, field(ctx, "sid", "hidden", NULL, sid));
+    if (!(ocr = field(ctx, REG_CHALLENGE_OCR, "text-single",
+                      "Enter the text you see", NULL)))
+        return;
+    xml_add(ocr, xml_elem(ctx, "required", NULL));
+    if ((media = xml_elem(ctx, "media", REG_NS_MEDIA))) {
+        snprintf(num, sizeof(num), "%u", height);
+        xmpp_stanza_set_attribute(media, "height", num);
+        snprintf(num, sizeof(num), "%u", width);
+        xmpp_stanza_set_attribute(media, "width", num);
+        snprintf(ref, sizeof(ref), "cid:%s", cid);
+        xml_add(media, typed_text(ctx, "uri", NULL, "image/png", ref));
+        if (fallback_url)
+            xml_add(media,
+                    typed_text(ctx, "uri", NULL, "image/png", fallback_url));
+        xml_add(ocr, media);
+    }
+    xml_add(x, ocr);
+    if ((b64 = xmpp_base64_encode(ctx, png, len))) {
+        if ((data = typed_text(ctx, "data", REG_NS_BOB, "image/png", b64))) {
+            xmpp_stanza_set_attribute(data, "cid", cid);
+            xmpp_stanza_set_attribute(data, "max-age", "0");
+            xml_add(q, data);
+        }
+        xmpp_free(ctx, b64);
+    }
+    if (fallback_url) {
+        xmpp_stanza_t *oob = xml_elem(ctx, "x", "jabber:x:oob");
+        if (oob) {
+            xml_add_text(oob, "url", fallback_url);
+            xml_add(q, oob);
+        }
     }
 }
 
@@ -144,12 +231,151 @@ static void on_issued(void *arg, enum store_status st, const char *id)
         send_reply(op);
         return;
     }
-    reg_challenge_add_fields(iq_req_ctx(op->req), x, id, iq_req_to(op->req),
-                             iq_req_id(op->req), op->challenge_qa->question);
+    if (op->challenge_png) {
+        const struct conf_challenge *c = &op->reg->conf->challenge;
+        char url[1024];
+        unsigned w, h;
+
+        challenge_image_size(op->challenge_png, op->challenge_png_len, &w, &h);
+        reg_challenge_add_image(
+            iq_req_ctx(op->req), op->challenge_reply, x, id, iq_req_to(op->req),
+            iq_req_id(op->req), op->challenge_cid, w, h, op->challenge_png,
+            op->challenge_png_len,
+            fallback(c->fallback_url, op->challenge_cid, url, sizeof(url))
+                ? url
+                : NULL);
+    } else {
+        reg_challenge_add_fields(iq_req_ctx(op->req), x, id, iq_req_to(op->req),
+                                 iq_req_id(op->req),
+                                 op->challenge_qa->question);
+    }
     tell_legacy_clients(op->challenge_reply);
     log_debug("reg", "challenged %s for %s (id=%s)", op->bare,
               reg_op_service(op), reg_op_id(op));
     send_reply(op);
+}
+
+/* ---- an image challenge: image_cmd on the image worker ----------------- */
+
+struct image_job {
+    struct op *op;
+    char *cmd;
+    unsigned timeout_ms;
+    char answer[CHALLENGE_IMAGE_ANSWER_LEN + 1];
+    unsigned char *png;
+    size_t len;
+    bool ok;
+    char why[256];
+};
+
+/* On the worker thread: touches nothing but the job. */
+static void image_work(void *arg)
+{
+    struct image_job *j = arg;
+
+    j->ok = challenge_image_run(j->cmd, j->answer, j->timeout_ms,
+                                CHALLENGE_IMAGE_MAX, &j->png, &j->len, j->why,
+                                sizeof(j->why));
+}
+
+static void image_drop(void *arg)
+{
+    struct image_job *j = arg;
+
+    j->ok = false;
+    snprintf(j->why, sizeof(j->why), "stopping");
+}
+
+static void image_job_free(struct image_job *j)
+{
+    explicit_bzero(j->answer, sizeof(j->answer));
+    free(j->png);
+    free(j->cmd);
+    free(j);
+}
+
+/* A failed image command fails closed: no challenge, no registration.
+ * One log line a minute per service, with the count since the last. */
+static void image_failed(struct op *op, const char *why)
+{
+    struct reg *reg = op->reg;
+    double now = reg->now();
+
+    reg->image_failures++;
+    if (reg->image_failure_logged == 0 ||
+        now - reg->image_failure_logged >= 60) {
+        log_error("reg",
+                  "%s: the challenge image command failed %u time(s) since "
+                  "the last line: %s; no registration without a challenge",
+                  reg_op_service(op), reg->image_failures, why);
+        reg->image_failures = 0;
+        reg->image_failure_logged = now;
+    }
+    reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR,
+                "The challenge cannot be made now; registration needs one: "
+                "try again later.");
+}
+
+/* On the loop: the image drawn (or not); issued with its answer. */
+static void image_done(void *arg)
+{
+    struct image_job *j = arg;
+    struct op *op = j->op;
+    const char *answers[1] = {j->answer};
+    struct store_challenge_image img;
+    char *hex;
+
+    if (!j->ok) {
+        image_failed(op, j->why);
+        image_job_free(j);
+        return;
+    }
+    hex = xmpp_sha1(iq_req_ctx(op->req), j->png, j->len);
+    if (!hex) {
+        reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        image_job_free(j);
+        return;
+    }
+    snprintf(op->challenge_cid, sizeof(op->challenge_cid),
+             "sha1+%s@bob.xmpp.org", hex);
+    xmpp_free(iq_req_ctx(op->req), hex);
+    op->challenge_png = j->png;
+    op->challenge_png_len = j->len;
+    j->png = NULL;
+    img = (struct store_challenge_image){.png = op->challenge_png,
+                                         .len = op->challenge_png_len,
+                                         .cid = op->challenge_cid};
+    store_challenge_issue(op->reg->store, reg_op_service(op), op->bare,
+                          op->reg->conf->challenge.ttl_s, answers, 1, &img,
+                          on_issued, op);
+    image_job_free(j);
+}
+
+static void start_image(struct op *op)
+{
+    const struct conf_challenge *c = &op->reg->conf->challenge;
+    struct image_job *j = calloc(1, sizeof(*j));
+
+    if (!j || !(j->cmd = strdup(c->image_cmd)) ||
+        !challenge_image_answer(j->answer)) {
+        if (j)
+            image_job_free(j);
+        reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    j->op = op;
+    j->timeout_ms = (unsigned)(c->image_timeout_s * 1000);
+    if (!op->reg->imager ||
+        !worker_submit_for(op->reg->imager, op->reg, image_work, image_done,
+                           image_drop, j)) {
+        image_job_free(j);
+        log_debug("reg", "no room to draw a challenge for %s (id=%s)", op->bare,
+                  reg_op_id(op));
+        reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,
+                    "Too many challenges are being made: try again in a "
+                    "few seconds.");
+        return;
+    }
 }
 
 /* A get that would issue a challenge writes to the database: it takes
@@ -199,6 +425,10 @@ static void on_get_status(void *arg, enum store_status st,
     }
     if (!issue_admitted(op))
         return;
+    if (c->image_cmd) {
+        start_image(op);
+        return;
+    }
     if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
         rnd = (unsigned)op->reg->now();
     if (!(qa = challenge_qa_pick(&c->qa, iq_req_lang(op->req), rnd))) {
@@ -243,7 +473,8 @@ bool reg_challenge_take(struct op *op)
     if (!reg_challenge_on(op->reg))
         return true; /* unknown fields: validation drops them */
     if (!take(op, REG_CHALLENGE_FIELD, &op->challenge_id) ||
-        !take(op, REG_CHALLENGE_QA, &op->challenge_answer))
+        !take(op, REG_CHALLENGE_QA, &op->challenge_answer) ||
+        !take(op, REG_CHALLENGE_OCR, &op->challenge_answer))
         return false;
     /* echoes of the form's hidden fields: not registration data */
     form_data_remove(&op->data, "sid");
@@ -351,4 +582,52 @@ void reg_challenge_gate(struct op *op, void (*next)(struct op *op))
     store_challenge_status(op->reg->store, reg_op_service(op), op->bare,
                            op->reg->conf->challenge.lockout_s, on_set_status,
                            op);
+}
+
+/* ---- XEP-0231: the images, by cid ------------------------------------ */
+
+static void on_bob(void *arg, enum store_status st, const unsigned char *png,
+                   size_t len, unsigned long ttl_s)
+{
+    struct op *op = arg;
+    xmpp_ctx_t *ctx = iq_req_ctx(op->req);
+    xmpp_stanza_t *p = iq_req_payload(op->req), *data = NULL;
+    const char *cid = p ? xmpp_stanza_get_attribute(p, "cid") : NULL;
+    char *b64;
+
+    (void)ttl_s;
+    if (st == STORE_NOT_FOUND) {
+        reg_op_fail(op, IQ_ITEM_NOT_FOUND, NULL);
+        return;
+    }
+    if (st != STORE_OK) {
+        reg_op_fail_unavailable(op);
+        return;
+    }
+    if ((b64 = xmpp_base64_encode(ctx, png, len))) {
+        data = typed_text(ctx, "data", REG_NS_BOB, "image/png", b64);
+        xmpp_free(ctx, b64);
+    }
+    if (!data) {
+        reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+    xmpp_stanza_set_attribute(data, "cid", cid);
+    xmpp_stanza_set_attribute(data, "max-age", "0");
+    iq_req_result(op->req, data);
+    xmpp_stanza_release(data);
+    reg_op_done(op);
+}
+
+void reg_challenge_bob(struct op *op)
+{
+    xmpp_stanza_t *p = iq_req_payload(op->req);
+    const char *cid = p ? xmpp_stanza_get_attribute(p, "cid") : NULL;
+
+    if (!reg_challenge_images(op->reg) || !cid || strlen(cid) > 128 ||
+        strncmp(cid, "sha1+", 5) != 0) {
+        reg_op_fail(op, IQ_ITEM_NOT_FOUND, NULL);
+        return;
+    }
+    store_challenge_image(op->reg->store, reg_op_service(op), cid, on_bob, op);
 }

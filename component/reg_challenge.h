@@ -17,15 +17,19 @@
 /* The form's fields (XEP-0158 section 7, FORM_TYPE jabber:iq:register). */
 #define REG_CHALLENGE_FIELD "challenge"
 #define REG_CHALLENGE_QA "qa"
+#define REG_CHALLENGE_OCR "ocr"
+#define REG_NS_BOB "urn:xmpp:bob"
+#define REG_NS_MEDIA "urn:xmpp:media-element"
 
 #define REG_TEXT_CHALLENGE_REQUIRED                                            \
     "Registration with this service needs the answer to a challenge: ask "     \
-    "for the registration form (an iq get) and fill in its field 'qa'."
+    "for the registration form (an iq get) and fill in its challenge "         \
+    "field ('qa' or 'ocr')."
 
 /* Before the query's <instructions/> when a challenge is in the form. */
 #define REG_TEXT_CHALLENGE_FORM                                                \
-    "This service asks a question before a registration: answer it in the "    \
-    "data form's field 'qa' (the fields alone are not enough)."
+    "This service asks a challenge before a registration: answer it in the "   \
+    "data form (the fields alone are not enough)."
 
 /* Whether the service's challenges are on (challenge { mode } not off). */
 bool reg_challenge_on(const struct reg *reg);
@@ -36,6 +40,25 @@ bool reg_challenge_on(const struct reg *reg);
 void reg_challenge_add_fields(xmpp_ctx_t *ctx, xmpp_stanza_t *x, const char *id,
                               const char *from, const char *sid,
                               const char *question);
+
+/* An image challenge instead of a question: the hidden fields as above,
+ * the field 'ocr' with a XEP-0221 <media/> of width x height whose <uri/>
+ * is cid:CID (and fallback, when not NULL, a second one), required; and
+ * in the query q (borrowed) the PNG as XEP-0231 <data/> (max-age 0: it is
+ * ephemeral) and, with fallback, a XEP-0066 <x xmlns='jabber:x:oob'/>. */
+void reg_challenge_add_image(xmpp_ctx_t *ctx, xmpp_stanza_t *q,
+                             xmpp_stanza_t *x, const char *id, const char *from,
+                             const char *sid, const char *cid, unsigned width,
+                             unsigned height, const unsigned char *png,
+                             size_t len, const char *fallback);
+
+/* Whether the service's challenges are images (BoB gets answered). */
+bool reg_challenge_images(const struct reg *reg);
+
+/* XEP-0231: a get of <data xmlns='urn:xmpp:bob' cid='...'/> answered with
+ * the PNG of a live image challenge (any instance's), else
+ * item-not-found.  Takes op. */
+void reg_challenge_bob(struct op *op);
 
 /* A get's reply q (a <query/> for a requester not registered; taken):
  * sent as it is when no challenge is required, else with a challenge

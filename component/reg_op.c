@@ -254,6 +254,7 @@ void reg_op_done(struct op *op)
         explicit_bzero(op->challenge_answer, strlen(op->challenge_answer));
     free(op->challenge_answer);
     free(op->challenge_id);
+    free(op->challenge_png);
     if (op->challenge_reply)
         xmpp_stanza_release(op->challenge_reply);
     free(op->bare);

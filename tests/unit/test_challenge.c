@@ -11,8 +11,12 @@
  */
 #include "testutil.h"
 
+#include <sys/stat.h>
+#include <time.h>
+
 #include "adhoc.h"
 #include "challenge.h"
+#include "challenge_image.h"
 #include "fake_store.h"
 #include "fixture.h"
 #include "log.h"
@@ -183,6 +187,120 @@ static void test_rule(void **state)
     assert_false(challenge_required(CHALLENGE_RISK, &r, &why));
 }
 
+/* ---- image commands ------------------------------------------------------ */
+
+/* A PNG's first 24 bytes (signature, IHDR of 200 x 70), in printf's
+ * octal escapes. */
+#define PNG_HEAD                                                               \
+    "\\211PNG\\r\\n\\032\\n\\000\\000\\000\\rIHDR\\000\\000\\000\\310"         \
+    "\\000\\000\\000F"
+
+static char script_dir[] = "/tmp/registrar-img.XXXXXX";
+
+/* An executable script NAME of body in script_dir; its path into out. */
+static void script(char *out, size_t size, const char *name, const char *body)
+{
+    FILE *f;
+
+    snprintf(out, size, "%s/%s", script_dir, name);
+    f = fopen(out, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\n%s\n", body);
+    fclose(f);
+    assert_int_equal(chmod(out, 0755), 0);
+}
+
+/* the answer the drawing script was given (it writes it to a file) */
+static char drawn_answer[64];
+
+static void read_drawn_answer(void)
+{
+    char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/answer", script_dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(drawn_answer, sizeof(drawn_answer), f));
+    fclose(f);
+}
+
+static char draw_cmd[128], fail_cmd[128];
+
+static void make_scripts(void)
+{
+    char body[512];
+
+    assert_non_null(mkdtemp(script_dir));
+    snprintf(body, sizeof(body),
+             "printf %%s \"$1\" >%s/answer\nprintf '" PNG_HEAD "'\n"
+             "printf 'rest of the image'",
+             script_dir);
+    script(draw_cmd, sizeof(draw_cmd), "draw", body);
+    script(fail_cmd, sizeof(fail_cmd), "fail", "echo oops >&2; exit 3");
+}
+
+static void test_image_answer(void **state)
+{
+    char a[CHALLENGE_IMAGE_ANSWER_LEN + 1], b[CHALLENGE_IMAGE_ANSWER_LEN + 1];
+
+    (void)state;
+    assert_true(challenge_image_answer(a));
+    assert_true(challenge_image_answer(b));
+    assert_int_equal(strlen(a), CHALLENGE_IMAGE_ANSWER_LEN);
+    assert_int_equal(strspn(a, "abcdefghjkmnpqrstuvwxyz23456789"),
+                     CHALLENGE_IMAGE_ANSWER_LEN);
+    assert_string_not_equal(a, b); /* 1 in 31^6 */
+}
+
+/* Runs cmd; its result, the reason in why. */
+static bool run(const char *cmd, unsigned timeout_ms, size_t max, char *why,
+                size_t *len)
+{
+    unsigned char *png = NULL;
+    bool ok = challenge_image_run(cmd, "abc234", timeout_ms, max, &png, len,
+                                  why, 256);
+
+    if (ok) {
+        unsigned w, h;
+        challenge_image_size(png, *len, &w, &h);
+        assert_int_equal(w, 200);
+        assert_int_equal(h, 70);
+    }
+    free(png);
+    return ok;
+}
+
+static void test_image_run(void **state)
+{
+    char why[256], cmd[128];
+    size_t len = 0;
+    struct timespec t0, t1;
+
+    (void)state;
+    assert_true(run(draw_cmd, 2000, 4096, why, &len));
+    assert_int_equal(len, 24 + strlen("rest of the image"));
+    read_drawn_answer();
+    assert_string_equal(drawn_answer, "abc234");
+    assert_false(run(fail_cmd, 2000, 4096, why, &len));
+    assert_contains(why, "exited with a failure");
+    script(cmd, sizeof(cmd), "text", "echo not a picture");
+    assert_false(run(cmd, 2000, 4096, why, &len));
+    assert_contains(why, "printed no PNG");
+    script(cmd, sizeof(cmd), "big", "head -c 100000 /dev/zero");
+    assert_false(run(cmd, 2000, 1000, why, &len));
+    assert_contains(why, "printed more than the bound (killed)");
+    /* killed at the deadline, its children with it (process group) */
+    script(cmd, sizeof(cmd), "slow", "sleep 30 & sleep 30");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_false(run(cmd, 300, 4096, why, &len));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_contains(why, "did not finish in time (killed)");
+    assert_true(t1.tv_sec - t0.tv_sec < 3);
+    assert_false(run("/nonexistent/cmd", 300, 4096, why, &len));
+    assert_contains(why, "cannot run /nonexistent/cmd");
+}
+
 /* ---- the configuration -------------------------------------------------- */
 
 /* Loads component.conf + accounts.conf + section; the problems in err. */
@@ -317,6 +435,25 @@ static int setup_limited(void **state)
     return 0;
 }
 
+static int setup_image(void **state)
+{
+    (void)state;
+    setup_mode(CHALLENGE_ALWAYS);
+    conf.challenge.image_cmd = draw_cmd;
+    conf.challenge.image_timeout_s = 2;
+    conf.challenge.fallback_url = (char *)"https://img.example/c/{cid}.png";
+    return 0;
+}
+
+static int setup_image_failing(void **state)
+{
+    (void)state;
+    setup_mode(CHALLENGE_ALWAYS);
+    conf.challenge.image_cmd = fail_cmd;
+    conf.challenge.image_timeout_s = 2;
+    return 0;
+}
+
 static int setup_risk(void **state)
 {
     (void)state;
@@ -422,10 +559,9 @@ static void test_form_carries_challenge(void **state)
     /* never the answer */
     assert_not_contains(r, "aris");
     /* the legacy clients' instructions say that the form is needed */
-    assert_contains(r, "<instructions>This service asks a question before a "
-                       "registration: answer it in the data form's field "
-                       "'qa' (the fields alone are not enough). Choose a "
-                       "username");
+    assert_contains(r, "<instructions>This service asks a challenge before a "
+                       "registration: answer it in the data form (the "
+                       "fields alone are not enough). Choose a username");
     r = get_form("a@x.example/r", "en", id);
     assert_contains(r, "label=\"What is the capital of France?\"");
 }
@@ -602,6 +738,87 @@ static void test_gets_take_from_the_rate_limit(void **state)
     assert_true(strlen(id) > 0);
 }
 
+static void test_image_challenge(void **state)
+{
+    char id[40], cid[96], xml[512];
+    const char *r, *p;
+
+    (void)state;
+    r = get_form("a@x.example/r", "en", id);
+    assert_true(strlen(id) > 0);
+    /* XEP-0158's ocr field with XEP-0221's media, the image by cid */
+    assert_contains(r, "<field label=\"Enter the text you see\" "
+                       "type=\"text-single\" var=\"ocr\"><required/><media "
+                       "height=\"70\" width=\"200\" "
+                       "xmlns=\"urn:xmpp:media-element\"><uri "
+                       "type=\"image/png\">cid:sha1+");
+    p = strstr(r, "<uri type=\"image/png\">cid:") +
+        strlen("<uri type=\"image/png\">cid:");
+    snprintf(cid, sizeof(cid), "%.*s", (int)strcspn(p, "<"), p);
+    assert_int_equal(strlen(cid), strlen("sha1+@bob.xmpp.org") + 40);
+    assert_contains(r, "@bob.xmpp.org</uri><uri type=\"image/png\">"
+                       "https://img.example/c/sha1+");
+    /* XEP-0231's data in the query, XEP-0066's URL */
+    assert_contains(r, "<data cid=\"");
+    assert_contains(r, "max-age=\"0\" type=\"image/png\" "
+                       "xmlns=\"urn:xmpp:bob\">iVBORw0KGgo");
+    assert_contains(r, "<x xmlns=\"jabber:x:oob\"><url>https://img.example/c/");
+    read_drawn_answer();
+    assert_not_contains(r, drawn_answer);
+    /* the image by a BoB get */
+    snprintf(xml, sizeof(xml),
+             "<iq type='get' id='b1' from='z@y.example/r' to='" SERVICE "'>"
+             "<data xmlns='urn:xmpp:bob' cid='%s'/></iq>",
+             cid);
+    r = route(xml);
+    assert_contains(r, "type=\"result\"");
+    assert_contains(r, "xmlns=\"urn:xmpp:bob\">iVBORw0KGgo");
+    r = route("<iq type='get' id='b2' from='z@y.example/r' to='" SERVICE "'>"
+              "<data xmlns='urn:xmpp:bob' cid='sha1+00@bob.xmpp.org'/></iq>");
+    assert_contains(r, "<item-not-found");
+    r = route("<iq type='get' id='d1' from='z@y.example/r' to='" SERVICE "'>"
+              "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+    assert_contains(r, "<feature var=\"urn:xmpp:bob\"/>");
+    /* a wrong answer, then the right one (upper case) to a new one */
+    snprintf(xml, sizeof(xml), "%s", id);
+    r = submit("a@x.example/r", "alice", xml, "zzzzzz");
+    assert_contains(r, NOT_ACCEPTABLE);
+    get_form("a@x.example/r", "en", id);
+    read_drawn_answer();
+    for (char *c = drawn_answer; *c; c++)
+        *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 'a' + 'A' : *c);
+    /* the answer goes in 'ocr' */
+    snprintf(xml, sizeof(xml),
+             "<iq type='set' id='r1' from='a@x.example/r' to='" SERVICE "'>"
+             "<query xmlns='jabber:iq:register'>"
+             "<x xmlns='jabber:x:data' type='submit'>"
+             "<field var='challenge'><value>%s</value></field>"
+             "<field var='ocr'><value>%s</value></field>"
+             "<field var='username'><value>alice</value></field>"
+             "<field var='password'><value>secret-pw</value></field>"
+             "<field var='email'><value>a@mail.example</value></field>"
+             "</x></query></iq>",
+             id, drawn_answer);
+    r = route(xml);
+    assert_contains(r, "type=\"result\"");
+}
+
+static void test_image_command_fails_closed(void **state)
+{
+    char id[40];
+    const char *r;
+
+    (void)state;
+    r = get_form("a@x.example/r", "en", id);
+    assert_contains(r, "<error code=\"500\" type=\"wait\"><internal-server-"
+                       "error");
+    assert_contains(r, "The challenge cannot be made now");
+    /* and no registration without one */
+    r = submit("a@x.example/r", "alice", NULL, NULL);
+    assert_contains(r, NOT_ACCEPTABLE);
+    assert_int_equal(fake_store_count(), 0);
+}
+
 static void test_store_down(void **state)
 {
     char id[40];
@@ -624,6 +841,8 @@ int main(void)
         cmocka_unit_test(test_fold),
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_conf),
+        cmocka_unit_test(test_image_answer),
+        cmocka_unit_test(test_image_run),
         cmocka_unit_test_setup_teardown(test_form_carries_challenge,
                                         setup_always, teardown),
         cmocka_unit_test_setup_teardown(test_right_answer_registers,
@@ -635,6 +854,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_risk, setup_risk, teardown),
         cmocka_unit_test_setup_teardown(test_gets_take_from_the_rate_limit,
                                         setup_limited, teardown),
+        cmocka_unit_test_setup_teardown(test_image_challenge, setup_image,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_image_command_fails_closed,
+                                        setup_image_failing, teardown),
         cmocka_unit_test_setup_teardown(test_store_down, setup_always,
                                         teardown),
     };
@@ -651,7 +874,17 @@ int main(void)
     base.challenge.ttl_s = 120;
     base.challenge.lockout_s = 900;
     base.challenge.max_failures = 3;
+    make_scripts();
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     unlink(qa_path);
+    for (const char *const *n =
+             (const char *const[]){"draw", "fail", "text", "big", "slow",
+                                   "answer", NULL};
+         *n; n++) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/%s", script_dir, *n);
+        unlink(path);
+    }
+    rmdir(script_dir);
     return rc;
 }
