@@ -15,7 +15,10 @@ challenge issued by one instance and answered through another:
 tests/ha/test_instances.py, ejabberd.)  The stanzas go to $E2E_WORKDIR/challenge-transcript.txt."""
 
 import asyncio
+import base64
+import hashlib
 import os
+import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -23,8 +26,9 @@ import xml.etree.ElementTree as ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatcherId
 
-from e2e import (form_fields, form_of, legacy, note_secret, psql_json,
-                 register_query, show, submit_form, REPLY_TIMEOUT)
+from e2e import (E2ETestCase, bare, form_fields, form_of, legacy, note_secret,
+                 psql_json, query_of, register_query, rows_for, show,
+                 submit_form, REPLY_TIMEOUT)
 from test_adhoc import AdhocBase
 
 ANSWERS = {"en": "Quetzal-Bird", "fr": "Quetzal-Oiseau"}
@@ -237,3 +241,158 @@ class ChallengeTest(AdhocBase):
         self.assertStanzaError(reply, "resource-constraint", 500, "wait",
                                "a get while locked out")
         self.assertNoRow("k09", "locked out")
+
+
+def cut_data(reply):
+    """reply with the base64 of its XEP-0231 <data/> cut to 60
+    characters (for the transcript)."""
+    return ET.fromstring(re.sub(
+        r"(<(?:ns\d+:)?data [^>]*>)([A-Za-z0-9+/]{60})[A-Za-z0-9+/=]+",
+        r"\1\2...", ET.tostring(reply, encoding="unicode")))
+
+
+def drawn_answer():
+    """The answer the image command was last given (the suite's wrapper
+    of deploy/registrar-captcha notes it: a test's only way to read the
+    picture)."""
+    with open(os.environ["CAPTCHA_ANSWER"], encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def gajim_view(reply):
+    """What Gajim's registration dialog gets from the reply, by Gajim's own
+    XMPP library (python3-nbxmpp): nbxmpp.modules.register.util's
+    _parse_register_data (the form and the XEP-0231 data, its SHA-1
+    checked), and, as gajim/gtk/dataform.py's FormGrid._add_media_field and
+    ImageMediaField do, the image/* <uri/> starting with 'cid' of a
+    text-single field, looked up in the bob cache that the account wizard
+    fills with cid.split('@')[0] -> data.  (The image, the field to
+    fill)."""
+    from nbxmpp.modules.register.util import _parse_register_data
+    from nbxmpp.protocol import Iq
+    from nbxmpp.simplexml import NodeBuilder
+
+    iq = Iq(node=NodeBuilder(ET.tostring(reply, encoding="unicode"))
+            .getDom())
+    data = _parse_register_data(iq)
+    bob_cache = {}
+    if data.bob_data is not None:
+        bob_cache[data.bob_data.cid.split("@")[0]] = data.bob_data.data
+    for field in data.form.iter_fields():
+        if field.type_ == "hidden" or not field.media:
+            continue
+        if field.type_ not in ("text-single", "text-private", "text-multi"):
+            continue
+        for uri in field.media.uris:
+            if (uri.type_.startswith("image/")
+                    and uri.uri_data.startswith("cid")):
+                key = uri.uri_data.split(":")[1].split("@")[0]
+                return bob_cache.get(key), field
+    return None, None
+
+
+class CaptchaTest(E2ETestCase):
+    """Image challenges on the "captcha" and "captchafail" services."""
+    SERVICE_ENV = "CAPTCHA_JID"
+
+    def image_form(self, client):
+        reply = self.send(client, "get", register_query())
+        self.assertResult(reply, "the image form")
+        fields = form_fields(form_of(reply))
+        self.assertIn("ocr", fields, show(reply))
+        return reply, fields
+
+    def test_image_form_bob_and_answer(self):
+        c = self.client("k11")
+        reply, fields = self.image_form(c)
+        answer = drawn_answer()
+        note_secret(answer)
+        text = show(reply)
+        # the transcript with the base64 cut short
+        transcript("an image challenge as sent (base64 cut)", cut_data(reply))
+        self.assertNotIn(answer, text)
+        ocr = form_of(reply).find(
+            "{jabber:x:data}field[@var='ocr']")
+        media = ocr.find("{urn:xmpp:media-element}media")
+        self.assertIsNotNone(media, text)
+        uris = [(u.get("type"), u.text) for u in
+                media.findall("{urn:xmpp:media-element}uri")]
+        self.assertEqual(uris[0][0], "image/png")
+        self.assertTrue(re.fullmatch(r"cid:sha1\+[0-9a-f]{40}@bob\.xmpp\.org",
+                                     uris[0][1]), uris)
+        cid = uris[0][1][4:]
+        self.assertEqual(uris[1], ("image/png",
+                                   "https://captcha.example/%s.png" % cid))
+        data = query_of(reply).find("{urn:xmpp:bob}data")
+        self.assertEqual((data.get("cid"), data.get("type"),
+                          data.get("max-age")), (cid, "image/png", "0"))
+        png = base64.b64decode(data.text)
+        self.assertEqual(png[:8], b"\x89PNG\r\n\x1a\n")
+        self.assertEqual(hashlib.sha1(png).hexdigest(),
+                         cid[len("sha1+"):-len("@bob.xmpp.org")])
+        self.assertEqual(media.get("width"),
+                         str(int.from_bytes(png[16:20], "big")))
+        oob = query_of(reply).find("{jabber:x:oob}x")
+        self.assertEqual(oob.findtext("{jabber:x:oob}url"),
+                         "https://captcha.example/%s.png" % cid)
+        # what Gajim's form widget would show: the image and the field
+        image, field = gajim_view(reply)
+        self.assertEqual(image, png, "Gajim's view finds the image")
+        self.assertEqual(field.var, "ocr")
+        # disco, and the image by a BoB get (another user, as a client
+        # that did not keep the data would)
+        other = self.client("k12")
+        info = self.send(other, "get", "<query xmlns='%s'/>"
+                         % "http://jabber.org/protocol/disco#info")
+        self.assertIn("urn:xmpp:bob", [f.get("var") for f in info.iter(
+            "{http://jabber.org/protocol/disco#info}feature")])
+        bob = self.send(other, "get", "<data xmlns='urn:xmpp:bob' cid='%s'/>"
+                        % cid)
+        transcript("a BoB get answered (base64 cut)", cut_data(bob))
+        self.assertResult(bob, "the BoB get")
+        got = bob.find("{urn:xmpp:bob}data")
+        self.assertEqual(base64.b64decode(got.text), png)
+        self.assertEqual(got.get("cid"), cid)
+        bad = self.send(other, "get", "<data xmlns='urn:xmpp:bob' "
+                        "cid='sha1+%s@bob.xmpp.org'/>" % ("0" * 40))
+        self.assertStanzaError(bad, "item-not-found", 404, "cancel",
+                               "an unknown cid")
+        # the answer, in upper case
+        reply = self.send(c, "set", submit_form({
+            "challenge": fields["challenge"]["values"][0],
+            "from": self.service, "sid": fields["sid"]["values"][0],
+            "ocr": answer.upper(),
+            "username": "k11-" + uuid.uuid4().hex[:6],
+            "password": "pw-" + uuid.uuid4().hex[:10],
+            "email": "k11@example.org"}))
+        self.assertResult(reply, "the image's answer")
+        self.only_row("k11")
+
+    def test_wrong_answer(self):
+        c = self.client("k13")
+        _, fields = self.image_form(c)
+        note_secret(drawn_answer())
+        reply = self.send(c, "set", submit_form({
+            "challenge": fields["challenge"]["values"][0],
+            "ocr": "nope42", "username": "k13-" + uuid.uuid4().hex[:6],
+            "password": "pw-" + uuid.uuid4().hex[:10],
+            "email": "k13@example.org"}))
+        self.assertStanzaError(reply, "not-acceptable", 406, "modify",
+                               "a wrong reading", text_contains="is wrong")
+        self.assertNoRow("k13", "a wrong reading")
+
+    def test_failing_command_fails_closed(self):
+        service = os.environ["CAPTCHAFAIL_JID"]
+        c = self.client("k14")
+        reply = self.send(c, "get", register_query(), to=service)
+        transcript("the image command fails: internal-server-error", reply)
+        self.assertStanzaError(reply, "internal-server-error", 500, "wait",
+                               "a failing image command",
+                               text_contains="cannot be made now")
+        reply = self.send(c, "set", legacy(
+            username="k14-" + uuid.uuid4().hex[:6],
+            password="pw-" + uuid.uuid4().hex[:10],
+            email="k14@example.org"), to=service)
+        self.assertStanzaError(reply, "not-acceptable", 406, "modify",
+                               "no registration without a challenge")
+        self.assertEqual(rows_for(service, bare("k14")), [])

@@ -79,7 +79,7 @@ POOL = (["probe"]
         + ["i%02d" % i for i in range(1, 13)]     # invitations
         + ["w%02d" % i for i in range(1, 9)]      # messages to users
         + ["msgops"]                              # told of those
-        + ["k%02d" % i for i in range(1, 15)]     # challenges
+        + ["k%02d" % i for i in range(1, 19)]     # challenges
         + ["blocked1"])                           # a blocked_jids match
 
 RACERS = ["r%02d" % i for i in range(1, 26)]
