@@ -617,6 +617,8 @@ static const char *const remove_names[] = {"plain", "form", "off", NULL};
 static const char *const state_names[] = {"active", "pending", NULL};
 static const char *const invites_mode_names[] = {"off", "optional", "required",
                                                  NULL};
+static const char *const challenge_mode_names[] = {"off", "always", "risk",
+                                                   NULL};
 
 /* Index of v in names (NULL-terminated), or -1. */
 static int choice(const char *v, const char *const *names)
@@ -654,6 +656,7 @@ _Static_assert(sizeof(enum conf_mode) == sizeof(int) &&
                    sizeof(enum conf_remove) == sizeof(int) &&
                    sizeof(enum conf_initial_state) == sizeof(int) &&
                    sizeof(enum conf_invites_mode) == sizeof(int) &&
+                   sizeof(enum challenge_mode) == sizeof(int) &&
                    sizeof(enum log_level) == sizeof(int) &&
                    sizeof(enum form_field_type) == sizeof(int),
                "enum options are stored as int");
@@ -668,6 +671,9 @@ static int check_field_type(cfg_t *cfg, cfg_opt_t *opt);
 static int check_listen(cfg_t *cfg, cfg_opt_t *opt);
 static int check_duration(cfg_t *cfg, cfg_opt_t *opt);
 static int check_landing_url(cfg_t *cfg, cfg_opt_t *opt);
+static int check_challenge(cfg_t *cfg, cfg_opt_t *opt);
+static int check_image_cmd(cfg_t *cfg, cfg_opt_t *opt);
+static int check_fallback_url(cfg_t *cfg, cfg_opt_t *opt);
 
 /* ---- the sections ------------------------------------------------------- */
 
@@ -681,6 +687,7 @@ enum section {
     SEC_LIMITS,
     SEC_INVITES,
     SEC_MESSAGES,
+    SEC_CHALLENGE,
     SEC_METRICS,
     SEC_LOG,
     NSECTIONS,
@@ -715,6 +722,8 @@ static const struct section_def {
     [SEC_INVITES] = {"invites", SEC_ROOT, "invites", true, CFGF_NONE, NULL},
     [SEC_MESSAGES] = {"messages", SEC_ROOT, "messages", true, CFGF_NONE,
                       check_messages},
+    [SEC_CHALLENGE] = {"challenge", SEC_ROOT, "challenge", true, CFGF_NONE,
+                       check_challenge},
     [SEC_METRICS] = {"metrics", SEC_ROOT, "metrics", false, CFGF_NONE, NULL},
     [SEC_LOG] = {"log", SEC_ROOT, "log", false, CFGF_NONE, NULL},
 };
@@ -888,6 +897,26 @@ static const struct option options[] = {
             .check = check_landing_url),
     ROW_STR(INVITES, "preauth_ttl", CONF(invites.preauth_ttl), "1h", RELOAD,
             .check = check_duration),
+    /* challenges (XEP-0158; challenge.h, sql/015) */
+    ROW_ENUM(CHALLENGE, "mode", CONF(challenge.mode), "off", RELOAD,
+             .choices = challenge_mode_names),
+    ROW_STR(CHALLENGE, "ttl", CONF(challenge.ttl), "120s", RELOAD,
+            .check = check_duration),
+    ROW_UINT(CHALLENGE, "max_failures", CONF(challenge.max_failures), 3,
+             RANGE(0, 1000), RELOAD),
+    ROW_STR(CHALLENGE, "lockout", CONF(challenge.lockout), "15m", RELOAD,
+            .check = check_duration),
+    ROW_STR(CHALLENGE, "qa_file", CONF(challenge.qa_file), NULL, RELOAD),
+    ROW_STR(CHALLENGE, "image_cmd", CONF(challenge.image_cmd), NULL, RELOAD,
+            .check = check_image_cmd),
+    ROW_STR(CHALLENGE, "image_timeout", CONF(challenge.image_timeout), "5s",
+            RELOAD, .check = check_duration),
+    ROW_STR(CHALLENGE, "fallback_url", CONF(challenge.fallback_url), NULL,
+            RELOAD, .check = check_fallback_url),
+    ROW_LIST(CHALLENGE, "trusted_domains", CONF(challenge.trusted_domains),
+             RELOAD),
+    ROW_UINT(CHALLENGE, "signups_per_minute",
+             CONF(challenge.signups_per_minute), 0, LIMIT, RELOAD),
     /* messages to users: templates (template.h), none by default */
     ROW_STR(MESSAGES, "welcome", CONF(messages.welcome), NULL, RELOAD),
     ROW_STR(MESSAGES, "activated", CONF(messages.activated), NULL, RELOAD),
@@ -1678,6 +1707,50 @@ static int check_messages(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+/* A challenge mode other than off needs something to ask: qa_file (read
+ * and checked, line by line, by copy_conf). */
+static int check_challenge(cfg_t *cfg, cfg_opt_t *opt)
+{
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+    const char *mode = cfg_getstr(sec, "mode");
+
+    (void)cfg;
+    if (mode && strcmp(mode, "off") != 0 && !cfg_getstr(sec, "qa_file") &&
+        !cfg_getstr(sec, "image_cmd"))
+        report(opt_line(sec, "mode"),
+               "challenge: mode '%s' needs something to ask: set qa_file or "
+               "image_cmd",
+               mode);
+    return 0;
+}
+
+/* An absolute path to a file registrar may run. */
+static int check_image_cmd(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    if (!v || v[0] != '/')
+        report(cfg->line, "image_cmd: '%s' is not an absolute path",
+               v ? v : "");
+    else if (access(v, X_OK) != 0)
+        report(cfg->line, "image_cmd: cannot run %s: %s", v, strerror(errno));
+    return 0;
+}
+
+/* An https:// (or http://) URL with {cid} where the image's cid goes. */
+static int check_fallback_url(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    if (!v ||
+        (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) ||
+        !strstr(v, "{cid}") || !text_xml_chars_ok(v))
+        report(cfg->line,
+               "fallback_url: '%s' is not an http(s) URL with {cid} in it",
+               v ? v : "");
+    return 0;
+}
+
 /* Reads the component secret from path: the first line, which must not
  * be empty, from a file that others cannot read and that nobody but its
  * owner can write (whoever can write it chooses the secret).  read(2) into
@@ -1836,6 +1909,24 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, cfg_t *svc, struct conf *c)
         c->invites.default_ttl_s = 7 * 86400; /* reported: never used */
     if (!text_duration_parse(c->invites.preauth_ttl, &c->invites.preauth_ttl_s))
         c->invites.preauth_ttl_s = 3600;
+    if (!text_duration_parse(c->challenge.ttl, &c->challenge.ttl_s))
+        c->challenge.ttl_s = 120;
+    if (!text_duration_parse(c->challenge.lockout, &c->challenge.lockout_s))
+        c->challenge.lockout_s = 900;
+    if (!text_duration_parse(c->challenge.image_timeout,
+                             &c->challenge.image_timeout_s))
+        c->challenge.image_timeout_s = 5;
+    if (c->challenge.mode != CHALLENGE_OFF && c->challenge.qa_file) {
+        char err[512];
+        cfg_t *ch = cfg_getsec(svc, "challenge");
+
+        if (!challenge_qa_load(c->challenge.qa_file, &c->challenge.qa, err,
+                               sizeof(err))) {
+            report(ch ? opt_line(ch, "qa_file") : 0, "challenge: qa_file: %s",
+                   err);
+            return false;
+        }
+    }
     if (!c->disco.name)
         c->disco.name = dup_or_null(
             c->registration.title ? c->registration.title : "registrar", &oom);
@@ -2201,6 +2292,7 @@ static void service_free(struct conf *c)
     for (size_t i = 0; i < c->registration.nfields; i++)
         field_free(&c->registration.fields[i]);
     free(c->registration.fields);
+    challenge_qa_free(&c->challenge.qa);
     free(c->path);
     free(c);
 }

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "challenge.h"
 #include "form_values.h"
 #include "log.h"
 
@@ -135,6 +136,27 @@ struct conf_invites {
     unsigned long default_ttl_s, preauth_ttl_s;
 };
 
+/* Challenges (XEP-0158: challenge.h, reg_challenge.c, sql/015): when a
+ * new registration must answer one, and what it is asked. */
+struct conf_challenge {
+    enum challenge_mode mode;
+    char *ttl;     /* a duration: how long a challenge may be answered */
+    char *lockout; /* a duration: how long max_failures locks a JID out */
+    unsigned max_failures; /* wrong answers before the lockout; 0: never */
+    char *qa_file;         /* LANG|QUESTION|ANSWER[|ANSWER...] lines */
+    /* an image ('ocr') challenge instead: run with the answer, prints a
+     * PNG (challenge_image.h); NULL: questions of qa_file */
+    char *image_cmd;
+    char *image_timeout; /* a duration: image_cmd is killed after it */
+    char *fallback_url;  /* "{cid}" replaced: the image on the web */
+    /* risk: domains besides registration { local_domains } that need none */
+    struct conf_list trusted_domains;
+    unsigned signups_per_minute; /* risk: above it, everyone; 0: none */
+    /* the durations (copy_conf) */
+    unsigned long ttl_s, lockout_s, image_timeout_s;
+    struct challenge_qa_set qa; /* qa_file, read (copy_conf) */
+};
+
 /* The messages to users (messages.c), each a template (template.h) of
  * {service}, {jid}, {username}, {state} and {reason}; NULL: not sent
  * (admin_notice: the fixed text of before). */
@@ -164,6 +186,7 @@ struct conf {
     struct conf_limits limits;
     struct conf_invites invites;
     struct conf_messages messages;
+    struct conf_challenge challenge;
     struct conf_metrics metrics;
     enum log_level log_level;
     unsigned log_stats_interval_s; /* the stats line's period; 0: none */

@@ -133,6 +133,14 @@ out:
     return req;
 }
 
+const char *iq_req_lang(const struct iq_req *req)
+{
+    const char *lang = xmpp_stanza_get_attribute(req->iq, "xml:lang");
+
+    /* libstrophe's parser keeps xml:lang without its prefix */
+    return lang ? lang : xmpp_stanza_get_attribute(req->iq, "lang");
+}
+
 xmpp_ctx_t *iq_req_ctx(const struct iq_req *req)
 {
     return xmpp_stanza_get_context(req->iq);

@@ -97,6 +97,8 @@ struct iq_req *iq_req_relay(const struct iq_req *outer, const char *type,
 
 /* Accessors; everything borrowed from the request. */
 xmpp_ctx_t *iq_req_ctx(const struct iq_req *req);
+/* The request's xml:lang (borrowed), or NULL. */
+const char *iq_req_lang(const struct iq_req *req);
 const char *iq_req_id(const struct iq_req *req);
 const char *iq_req_from(const struct iq_req *req);
 /* The address the request was sent to (what replies come from), or self

@@ -50,6 +50,9 @@
  * requests: the store's bound is a backstop above them, not the queue
  * that decides (its operations go out 60 to a transaction). */
 #define HASH_QUEUE_MAX 64
+/* challenge images (image_cmd, up to its timeout each): two at a time,
+ * at most this many waiting (challenge_image.h) */
+#define IMAGE_QUEUE_MAX 16
 #define DB_QUEUE_MAX 4096
 /* Once stopping, how long the transaction in flight may still take before
  * it is abandoned (and every queued operation answered 'try again
@@ -84,6 +87,7 @@ struct app {
     size_t nservices;
     struct store *store;
     struct worker *worker; /* bcrypt */
+    struct worker *imager; /* challenge images (image_cmd) */
     struct worker *db;     /* a schema migration start-up could not do */
     double stop_seen;      /* when the stop was first noticed; 0: not yet */
     struct reg_env env;
@@ -551,14 +555,18 @@ static int serve(struct app *a)
      * must still do gets a thread of its own */
     a->worker = worker_new(2, HASH_QUEUE_MAX);
     a->db = worker_new(1, 0);
-    if (!a->worker || !a->db)
+    a->imager = worker_new(2, IMAGE_QUEUE_MAX);
+    if (!a->worker || !a->db || !a->imager)
         goto out;
+    worker_set_shares(a->imager, (unsigned)a->nservices);
     worker_set_shares(a->worker, (unsigned)a->nservices);
     store_attach(a->store, a->db, DB_QUEUE_MAX);
     if (!store_set_readers(a->store, a->conf->database.read_connections))
         goto out;
-    a->env = (struct reg_env){
-        .hasher = a->worker, .now = monotonic_seconds, .stats = a->stats};
+    a->env = (struct reg_env){.hasher = a->worker,
+                              .imager = a->imager,
+                              .now = monotonic_seconds,
+                              .stats = a->stats};
     a->monitor = monitor_new(&(struct monitor_env){.stats = a->stats,
                                                    .store = a->store,
                                                    .services = a->boot,
@@ -580,6 +588,10 @@ static int serve(struct app *a)
          .busy = worker_busy,
          .arg = a->worker},
         {.fd = worker_fd(a->db), .on_ready = drain, .arg = a->db},
+        {.fd = worker_fd(a->imager),
+         .on_ready = drain,
+         .busy = worker_busy,
+         .arg = a->imager},
         {.fd = -1, .after = messages_after, .arg = a},
         {.fd = -1,
          .watch = watch_store,
@@ -634,8 +646,12 @@ out:
         worker_close(a->db);
     if (a->worker)
         worker_close(a->worker);
+    if (a->imager)
+        worker_close(a->imager); /* a command in hand runs to its timeout */
     if (a->worker)
         worker_drain(a->worker);
+    if (a->imager)
+        worker_drain(a->imager);
     if (a->db)
         worker_drain(a->db);
     store_turn(a->store); /* what the hashing's last done()s submitted */
@@ -643,6 +659,7 @@ out:
     messages_free(a->messages); /* the store answered its claims */
     a->messages = NULL;
     worker_free(a->worker);
+    worker_free(a->imager);
     worker_free(a->db);
     a->comp = NULL;
     component_free(comp);

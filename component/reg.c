@@ -21,6 +21,7 @@
 #include "log.h"
 #include "policy.h"
 #include "reg_account.h"
+#include "reg_challenge.h"
 #include "reg_op.h"
 #include "reg_reply.h"
 #include "reg_types.h"
@@ -178,6 +179,7 @@ struct reg *reg_new(const struct conf *conf, struct store *store,
     reg->conf = conf;
     reg->store = store;
     reg->hasher = env->hasher;
+    reg->imager = env->imager;
     reg->now = env->now;
     /* the counters outlive every reg of the service (a reload's too) */
     reg->stats = stats_service(env->stats, conf->component.jid);
@@ -275,9 +277,7 @@ static void on_prefill(void *arg, enum store_status st,
                            ? reg_reply_blank_bound(op->reg, ctx, &rec->fields)
                            : reg_reply_blank(op->reg, ctx);
 
-    iq_req_result(op->req, q);
-    xmpp_stanza_release(q);
-    reg_op_done(op);
+    reg_challenge_reply(op, q); /* with a challenge when one is asked */
 }
 
 static void on_get(void *arg, enum store_status st, struct store_record *rec)
@@ -293,9 +293,11 @@ static void on_get(void *arg, enum store_status st, struct store_record *rec)
     }
     if (st == STORE_OK)
         q = reg_reply_registered(op->reg, ctx, rec);
-    else if (st == STORE_NOT_FOUND)
-        q = reg_reply_blank(op->reg, ctx);
-    else {
+    else if (st == STORE_NOT_FOUND) {
+        /* with a challenge when one is asked */
+        reg_challenge_reply(op, reg_reply_blank(op->reg, ctx));
+        return;
+    } else {
         reg_op_fail_unavailable(op);
         return;
     }
@@ -513,6 +515,20 @@ void reg_preauth(struct reg *reg, struct iq_req *req)
     }
     store_invite_bind(reg->store, reg_op_service(op), token, op->bare,
                       reg->conf->invites.preauth_ttl_s, on_bound, op);
+}
+
+bool reg_bob_on(const struct reg *reg)
+{
+    return reg_challenge_images(reg);
+}
+
+void reg_bob(struct reg *reg, struct iq_req *req)
+{
+    struct op *op = reg_op_start(reg, req);
+
+    if (!op)
+        return; /* answered: over an in-flight cap */
+    reg_challenge_bob(op);
 }
 
 void reg_handle(struct reg *reg, struct iq_req *req)

@@ -23,6 +23,9 @@ struct reg_env {
     /* Where bcrypt runs (borrowed; must outlive the reg): the threads of
      * the daemon, or an inline worker in tests. */
     struct worker *hasher;
+    /* Where challenge images are drawn (image_cmd; borrowed, must outlive
+     * the reg); NULL: none (an image challenge then fails closed). */
+    struct worker *imager;
     /* Monotonic seconds, for the rate limits. */
     double (*now)(void);
     /* Where the service's requests are counted (borrowed; must outlive
@@ -43,6 +46,12 @@ void reg_free(struct reg *reg);
  * Takes req: answers it exactly once and ends it, now or when the store
  * calls back. */
 void reg_handle(struct reg *reg, struct iq_req *req);
+
+/* XEP-0231: an iq get of <data xmlns='urn:xmpp:bob' cid='...'/>, the
+ * image of a challenge (reg_challenge.h); takes req.  reg_bob_on: whether
+ * the service's challenges are images (disco's urn:xmpp:bob). */
+void reg_bob(struct reg *reg, struct iq_req *req);
+bool reg_bob_on(const struct reg *reg);
 
 /* Handles an iq set whose payload is <preauth xmlns=REG_NS_PARS/>
  * (XEP-0445): with the service's invitations on, a valid token is bound

@@ -250,6 +250,13 @@ void reg_op_done(struct op *op)
     if (op->invite_token)
         explicit_bzero(op->invite_token, strlen(op->invite_token));
     free(op->invite_token);
+    if (op->challenge_answer)
+        explicit_bzero(op->challenge_answer, strlen(op->challenge_answer));
+    free(op->challenge_answer);
+    free(op->challenge_id);
+    free(op->challenge_png);
+    if (op->challenge_reply)
+        xmpp_stanza_release(op->challenge_reply);
     free(op->bare);
     free(op);
 }

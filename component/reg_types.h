@@ -71,6 +71,7 @@ struct reg {
     /* reg.h's struct reg_env, copied: where bcrypt runs (borrowed), and
      * monotonic seconds for the rate limits */
     struct worker *hasher;
+    struct worker *imager; /* reg_env's: challenge images, or NULL */
     double (*now)(void);
     struct stats_service *stats; /* the service's counters, or NULL */
     struct limiter *limiter;
@@ -99,6 +100,10 @@ struct reg {
     unsigned inflight; /* ops not yet done */
     /* requests in flight per bare JID (entries with n > 0 only) */
     struct reg_jid_count *by_jid[REG_INFLIGHT_SLOTS];
+    /* failed image commands since the last line about them, and when
+     * that was (reg_challenge.c: one line a minute) */
+    unsigned image_failures;
+    double image_failure_logged;
     /* refusals, per kind, logged once a second (reg_op.c) */
     struct limiter_tally refused[REG_REFUSED_KINDS];
 };
@@ -141,6 +146,16 @@ struct op {
     char problem[64];    /* why the legacy elements were refused */
     char password_hash[SECRET_HASH_MAX];
     bool has_password_hash;
+    /* challenges (reg_challenge.c): the answer a set gives (taken out of
+     * data), the reply a get holds while its challenge is issued, and
+     * what a set does once its challenge is passed */
+    char *challenge_id, *challenge_answer;
+    unsigned char *challenge_png; /* an image challenge's, being issued */
+    size_t challenge_png_len;
+    char challenge_cid[96];
+    xmpp_stanza_t *challenge_reply;
+    const struct challenge_qa *challenge_qa;
+    void (*challenge_next)(struct op *op);
 };
 
 #endif

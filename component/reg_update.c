@@ -18,6 +18,7 @@
 #include "log.h"
 #include "messages.h"
 #include "reg_account.h"
+#include "reg_challenge.h"
 #include "reg_op.h"
 #include "reg_reply.h"
 #include "text.h"
@@ -337,9 +338,18 @@ static bool is_password_change(const struct op *op)
            form_data_get(&op->data, "password");
 }
 
+/* A new registration, its challenge passed (or none asked): its secrets
+ * hashed, then the write. */
+static void register_new(struct op *op)
+{
+    hash_secrets(op);
+    reg_op_run_tasks(op, after_register_tasks);
+}
+
 /* The checks of every set, whatever path it took: the form, the username,
- * the consents; then the secrets (an update's compared with those on
- * file, a new registration's hashed) and the write. */
+ * the consents; a new registration's challenge (reg_challenge.h); then
+ * the secrets (an update's compared with those on file, a new
+ * registration's hashed) and the write. */
 static void check_and_write(struct op *op)
 {
     const struct form_def *def = &op->reg->def;
@@ -359,8 +369,7 @@ static void check_and_write(struct op *op)
         check_secret_changes(op);
         return;
     }
-    hash_secrets(op);
-    reg_op_run_tasks(op, after_register_tasks);
+    reg_challenge_gate(op, register_new);
 }
 
 static void on_get_for_set(void *arg, enum store_status st,
@@ -436,9 +445,11 @@ static bool take_invite_token(struct op *op)
 
 void reg_update_set(struct op *op)
 {
-    if (!take_invite_token(op))
+    if (!take_invite_token(op) || !reg_challenge_take(op))
         return;
-    if (needs_no_read(op)) {
+    /* with challenges, a new registration must be told from an update
+     * before the write: read first */
+    if (needs_no_read(op) && !reg_challenge_on(op->reg)) {
         check_and_write(op);
         return;
     }

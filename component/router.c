@@ -217,6 +217,12 @@ static void disco_info(struct router *r, struct iq_req *req,
         xmpp_stanza_add_child(q, f);
         xmpp_stanza_release(f);
     }
+    if (reg_bob_on(r->reg)) { /* XEP-0231: challenge images (reg.h) */
+        xmpp_stanza_t *f = xml_elem(ctx, "feature", NULL);
+        if (f)
+            xmpp_stanza_set_attribute(f, "var", "urn:xmpp:bob");
+        xml_add(q, f);
+    }
     if (reg_invites_on(r->reg)) { /* XEP-0445's <preauth/> (reg.h) */
         xmpp_stanza_t *f = xml_elem(ctx, "feature", NULL);
         if (f)
@@ -267,6 +273,9 @@ static void route_iq(struct router *r, struct iq_req *req, bool is_get)
         return;
     } else if (payload_is(p, "preauth", REG_NS_PARS)) {
         reg_preauth(r->reg, req); /* takes req */
+        return;
+    } else if (is_get && payload_is(p, "data", "urn:xmpp:bob")) {
+        reg_bob(r->reg, req); /* takes req: a challenge's image */
         return;
     } else if (payload_is(p, "command", ADHOC_NS)) {
         adhoc_command(r->adhoc, req); /* takes req */

@@ -504,6 +504,76 @@ void store_invite_bind(struct store *store, const char *service,
 void store_invite_prefill(struct store *store, const char *service,
                           const char *jid, store_get_cb cb, void *arg);
 
+/* ---- challenges (sql/015, XEP-0158) ---------------------------------------
+ */
+
+/* A challenge check's outcome (registrar_challenge_check). */
+enum store_challenge {
+    STORE_CHALLENGE_OK = 0, /* right, in time, the JID's own: now used */
+    STORE_CHALLENGE_WRONG,
+    STORE_CHALLENGE_EXPIRED,
+    STORE_CHALLENGE_USED,    /* answered before: a replay */
+    STORE_CHALLENGE_UNKNOWN, /* no such challenge of the service */
+    STORE_CHALLENGE_FOREIGN, /* issued to another JID */
+    STORE_CHALLENGE_LOCKED,  /* the JID is locked out (maybe from now) */
+};
+
+/* For the 'risk' rule and the lockout (registrar_challenge_status). */
+struct store_challenge_status {
+    unsigned long locked_for_s;        /* 0: not locked out */
+    bool failed_recently;              /* a failure within the window */
+    unsigned long signups_last_minute; /* the service's 'registered' */
+};
+
+/* id: the challenge's (owned by the store, valid for the call); NULL
+ * unless STORE_OK. */
+typedef void (*store_challenge_issue_cb)(void *arg, enum store_status st,
+                                         const char *id);
+typedef void (*store_challenge_check_cb)(void *arg, enum store_status st,
+                                         enum store_challenge outcome);
+typedef void (*store_challenge_status_cb)(
+    void *arg, enum store_status st, const struct store_challenge_status *cs);
+
+/* An image challenge's PNG (XEP-0231's data) and its cid. */
+struct store_challenge_image {
+    const unsigned char *png;
+    size_t len;
+    const char *cid; /* "sha1+HEX@bob.xmpp.org" */
+};
+
+/* A new challenge of service for the bare JID, valid ttl_s seconds,
+ * accepting each of the nanswers (1 to 16) normalised answers (stored only
+ * as salted SHA-256); image: its PNG (NULL: a question).  Everything
+ * borrowed for the call. */
+void store_challenge_issue(struct store *store, const char *service,
+                           const char *jid, unsigned long ttl_s,
+                           const char *const *answers, size_t nanswers,
+                           const struct store_challenge_image *image,
+                           store_challenge_issue_cb cb, void *arg);
+
+/* png (len bytes; owned by the store, valid for the call) and the seconds
+ * its challenge stays live; NULL unless STORE_OK. */
+typedef void (*store_challenge_image_cb)(void *arg, enum store_status st,
+                                         const unsigned char *png, size_t len,
+                                         unsigned long ttl_s);
+/* XEP-0231: the PNG of service's live image challenge cid;
+ * STORE_NOT_FOUND when there is none. */
+void store_challenge_image(struct store *store, const char *service,
+                           const char *cid, store_challenge_image_cb cb,
+                           void *arg);
+/* The normalised answer of the JID to challenge id: single use, bound to
+ * the JID it was issued to; a failure counts, the max_failures-th locks
+ * the JID out for lockout_s seconds. */
+void store_challenge_check(struct store *store, const char *service,
+                           const char *jid, const char *id, const char *answer,
+                           unsigned max_failures, unsigned long lockout_s,
+                           store_challenge_check_cb cb, void *arg);
+/* The JID's lockout and recent failures (within recent_s seconds), and the
+ * service's sign-ups in the last minute. */
+void store_challenge_status(struct store *store, const char *service,
+                            const char *jid, unsigned long recent_s,
+                            store_challenge_status_cb cb, void *arg);
+
 void store_record_clear(struct store_record *rec);
 
 #endif

@@ -1386,6 +1386,240 @@ void store_invite_bind(struct store *s, const char *service, const char *token,
         cb(arg, STORE_ERROR, false);
 }
 
+/* ---- challenges (sql/015) ------------------------------------------------ */
+
+/* A text[] literal's element: in double quotes, \ and " escaped. */
+static void buf_text_element(struct buf *b, const char *v)
+{
+    buf_str(b, "\"");
+    for (const char *p = v; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            buf_put(b, "\\", 1);
+        buf_put(b, p, 1);
+    }
+    buf_str(b, "\"");
+}
+
+static void challenge_issue_decode(struct job *j, const PGresult *res)
+{
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0) ||
+        !(j->reason = strdup(PQgetvalue(res, 0, 0))))
+        j->st = STORE_ERROR;
+}
+
+static void challenge_issue_answer(struct job *j)
+{
+    ((store_challenge_issue_cb)j->cb)(j->arg, j->st,
+                                      j->st == STORE_OK ? j->reason : NULL);
+}
+
+/* service, jid, ttl (seconds), answers (text[]), image (bytea), cid ->
+ * id */
+static const struct store_op op_challenge_issue = {
+    .name = "registrar_challenge_issue",
+    .sql = "SELECT registrar_challenge_issue($1, $2,"
+           " make_interval(secs => $3::bigint), $4::text[], $5::bytea, $6)",
+    .nparams = 6,
+    .decode = challenge_issue_decode,
+    .answer = challenge_issue_answer,
+};
+
+void store_challenge_issue(struct store *s, const char *service,
+                           const char *jid, unsigned long ttl_s,
+                           const char *const *answers, size_t nanswers,
+                           const struct store_challenge_image *image,
+                           store_challenge_issue_cb cb, void *arg)
+{
+    static const char hex[] = "0123456789abcdef";
+    char ttl[32];
+    struct buf b = {0}, img = {0};
+    char *arr, *png = NULL;
+
+    snprintf(ttl, sizeof(ttl), "%lu", ttl_s);
+    buf_put(&b, "{", 1);
+    for (size_t i = 0; i < nanswers; i++) {
+        if (i)
+            buf_put(&b, ",", 1);
+        buf_text_element(&b, answers[i]);
+    }
+    buf_put(&b, "}", 1);
+    if (image) { /* bytea in hex, as text */
+        buf_put(&img, "\\x", 2);
+        for (size_t i = 0; i < image->len; i++) {
+            char two[2] = {hex[image->png[i] >> 4], hex[image->png[i] & 15]};
+            buf_put(&img, two, 2);
+        }
+        if (!(png = buf_take(&img))) {
+            free(buf_take(&b));
+            cb(arg, STORE_ERROR, NULL);
+            return;
+        }
+    }
+    if (!(arr = buf_take(&b))) {
+        free(png);
+        cb(arg, STORE_ERROR, NULL);
+        return;
+    }
+    const char *params[] = {service, jid, ttl,
+                            arr,     png, image ? image->cid : NULL};
+    if (!RUN(s, &op_challenge_issue, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+    free(arr);
+    free(png);
+}
+
+static void challenge_image_decode(struct job *j, const PGresult *res)
+{
+    size_t len = 0;
+    unsigned char *png;
+
+    if (PQntuples(res) == 0) {
+        j->st = STORE_NOT_FOUND;
+        return;
+    }
+    png = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &len);
+    if (!png) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    /* the bytes in reason (owned, freed with the job), their length in
+     * count, the ttl in states[0] */
+    if ((j->reason = malloc(len ? len : 1)))
+        memcpy(j->reason, png, len);
+    PQfreemem(png);
+    if (!j->reason) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    j->count = len;
+    j->states[0] = strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+}
+
+static void challenge_image_answer(struct job *j)
+{
+    bool ok = j->st == STORE_OK;
+
+    ((store_challenge_image_cb)j->cb)(
+        j->arg, j->st, ok ? (const unsigned char *)j->reason : NULL,
+        ok ? j->count : 0, ok ? j->states[0] : 0);
+}
+
+/* service, cid -> image, ttl */
+static const struct store_op op_challenge_image = {
+    .name = "registrar_challenge_image",
+    .sql = "SELECT image, ttl FROM registrar_challenge_image($1, $2)",
+    .nparams = 2,
+    .decode = challenge_image_decode,
+    .answer = challenge_image_answer,
+};
+
+void store_challenge_image(struct store *s, const char *service,
+                           const char *cid, store_challenge_image_cb cb,
+                           void *arg)
+{
+    const char *params[] = {service, cid};
+
+    if (!RUN(s, &op_challenge_image, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL, 0, 0);
+}
+
+static void challenge_check_decode(struct job *j, const PGresult *res)
+{
+    static const char *const names[] = {[STORE_CHALLENGE_OK] = "ok",
+                                        [STORE_CHALLENGE_WRONG] = "wrong",
+                                        [STORE_CHALLENGE_EXPIRED] = "expired",
+                                        [STORE_CHALLENGE_USED] = "used",
+                                        [STORE_CHALLENGE_UNKNOWN] = "unknown",
+                                        [STORE_CHALLENGE_FOREIGN] = "foreign",
+                                        [STORE_CHALLENGE_LOCKED] = "locked"};
+
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            if (strcmp(PQgetvalue(res, 0, 0), names[i]) == 0) {
+                j->count = i;
+                return;
+            }
+    j->st = STORE_ERROR;
+}
+
+static void challenge_check_answer(struct job *j)
+{
+    ((store_challenge_check_cb)j->cb)(j->arg, j->st,
+                                      j->st == STORE_OK
+                                          ? (enum store_challenge)j->count
+                                          : STORE_CHALLENGE_UNKNOWN);
+}
+
+/* service, jid, id, answer, max_failures, lockout (seconds) -> outcome */
+static const struct store_op op_challenge_check = {
+    .name = "registrar_challenge_check",
+    .sql = "SELECT registrar_challenge_check($1, $2, $3, $4, $5::integer,"
+           " make_interval(secs => $6::bigint))",
+    .nparams = 6,
+    .decode = challenge_check_decode,
+    .answer = challenge_check_answer,
+};
+
+void store_challenge_check(struct store *s, const char *service,
+                           const char *jid, const char *id, const char *answer,
+                           unsigned max_failures, unsigned long lockout_s,
+                           store_challenge_check_cb cb, void *arg)
+{
+    char maxf[16], lockout[32];
+    const char *params[] = {service, jid, id, answer, maxf, lockout};
+
+    snprintf(maxf, sizeof(maxf), "%u", max_failures);
+    snprintf(lockout, sizeof(lockout), "%lu", lockout_s);
+    if (!RUN(s, &op_challenge_check, params, cb, arg))
+        cb(arg, STORE_ERROR, STORE_CHALLENGE_UNKNOWN);
+}
+
+static void challenge_status_decode(struct job *j, const PGresult *res)
+{
+    if (PQntuples(res) != 1) {
+        j->st = STORE_ERROR;
+        return;
+    }
+    j->states[0] = strtoul(PQgetvalue(res, 0, 0), NULL, 10);
+    j->states[1] = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    j->states[2] = strtoul(PQgetvalue(res, 0, 2), NULL, 10);
+}
+
+static void challenge_status_answer(struct job *j)
+{
+    struct store_challenge_status cs = {
+        .locked_for_s = j->states[0],
+        .failed_recently = j->states[1] != 0,
+        .signups_last_minute = j->states[2],
+    };
+
+    ((store_challenge_status_cb)j->cb)(j->arg, j->st,
+                                       j->st == STORE_OK ? &cs : NULL);
+}
+
+/* service, jid, recent (seconds) -> locked_for, failed_recently, signups */
+static const struct store_op op_challenge_status = {
+    .name = "registrar_challenge_status",
+    .sql = "SELECT locked_for, failed_recently, signups_last_minute"
+           " FROM registrar_challenge_status($1, $2,"
+           " make_interval(secs => $3::bigint))",
+    .nparams = 3,
+    .decode = challenge_status_decode,
+    .answer = challenge_status_answer,
+};
+
+void store_challenge_status(struct store *s, const char *service,
+                            const char *jid, unsigned long recent_s,
+                            store_challenge_status_cb cb, void *arg)
+{
+    char recent[32];
+    const char *params[] = {service, jid, recent};
+
+    snprintf(recent, sizeof(recent), "%lu", recent_s);
+    if (!RUN(s, &op_challenge_status, params, cb, arg))
+        cb(arg, STORE_ERROR, NULL);
+}
+
 const struct store_op *const store_sql_ops[] = {
     &op_get,
     &op_put,
@@ -1413,6 +1647,10 @@ const struct store_op *const store_sql_ops[] = {
     &op_forget,
     &op_stats,
     &op_claim_state_changes, /* messages to users */
+    &op_challenge_issue,     /* challenges */
+    &op_challenge_check,
+    &op_challenge_status,
+    &op_challenge_image,
     &store_sql_check,
 };
 

@@ -430,3 +430,54 @@ bool text_duration_parse(const char *text, unsigned long *seconds)
     *seconds = n * mult;
     return true;
 }
+
+bool text_fold(const char *s, char *out, size_t size)
+{
+    static const enum step steps[] = {STEP_NFKC, STEP_UPPER, STEP_LOWER,
+                                      STEP_NFKC};
+    size_t bytes = strlen(s);
+    UErrorCode err = U_ZERO_ERROR;
+    UChar *key, *mapped;
+    int32_t n, i = 0, w = 0, got;
+    bool space = false, ok = false;
+
+    if (size == 0 || bytes > 4096)
+        return false;
+    if (!(key = malloc((bytes + 1) * sizeof(*key))))
+        return false;
+    u_strFromUTF8(key, (int32_t)bytes + 1, &n, s, (int32_t)bytes, &err);
+    for (size_t k = 0; U_SUCCESS(err) && k < sizeof(steps) / sizeof(*steps);
+         k++) {
+        mapped = apply(steps[k], key, n, &n);
+        free(key);
+        if (!(key = mapped))
+            return false;
+    }
+    if (U_FAILURE(err))
+        goto out;
+    /* white space trimmed, each inner run one U+0020, in place */
+    while (i < n) {
+        UChar32 c;
+        int32_t at = i;
+
+        U16_NEXT(key, i, n, c);
+        if (white_space(c)) {
+            space = w > 0;
+            continue;
+        }
+        if (space)
+            key[w++] = 0x20;
+        space = false;
+        while (at < i)
+            key[w++] = key[at++];
+    }
+    u_strToUTF8(out, (int32_t)(size > INT32_MAX ? INT32_MAX : size), &got, key,
+                w, &err);
+    ok = U_SUCCESS(err) && err != U_STRING_NOT_TERMINATED_WARNING &&
+         (size_t)got < size;
+out:
+    free(key);
+    if (!ok)
+        out[0] = '\0';
+    return ok;
+}

@@ -82,4 +82,10 @@ bool text_xml_name_ok(const char *s);
  * years ("7d", "12h"); into *seconds.  False when s is not one. */
 bool text_duration_parse(const char *s, unsigned long *seconds);
 
+/* s (UTF-8) folded for comparing answers (challenge.h): NFKC, case
+ * mapped as registrar_username_key() maps it, White_Space trimmed and each
+ * inner run of it one space; into out (size bytes).  False when s is not
+ * UTF-8, is over 4096 bytes, or out is too small (out is then ""). */
+bool text_fold(const char *s, char *out, size_t size);
+
 #endif

@@ -84,9 +84,11 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The libraries, by dpkg-shlibdeps (dpkg-dev); adduser for the postinst.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
-# python3-psycopg2: the example backend (examples/backend.py)
+# python3-psycopg2: the example backend (examples/backend.py); python3-pil:
+# the default challenge image command (/usr/libexec/registrar/
+# registrar-captcha)
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "postgresql, prosody | ejabberd, python3-psycopg2")
+    "postgresql, prosody | ejabberd, python3-psycopg2, python3-pil")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${REGISTRAR_DEBIAN_DIR}/conffiles ${REGISTRAR_DEBIAN_DIR}/postinst
     ${REGISTRAR_DEBIAN_DIR}/prerm ${REGISTRAR_DEBIAN_DIR}/postrm)

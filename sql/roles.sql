@@ -274,3 +274,16 @@ GRANT EXECUTE ON FUNCTION
     @schema@.registrar_claim_state_changes(text, integer)
     TO registrar_service;
 GRANT SELECT ON @schema@.registrar_message_cursors TO registrar_reader;
+-- challenges (sql/015): registrar issues, checks and reads the status;
+-- nobody but the owner reads the tables (the answers' hashes)
+REVOKE ALL ON @schema@.registration_challenges,
+              @schema@.registration_challenge_failures
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @schema@.registrar_challenge_issue(text, text, interval, text[], bytea,
+                                       text),
+    @schema@.registrar_challenge_image(text, text),
+    @schema@.registrar_challenge_check(text, text, text, text, integer,
+                                       interval),
+    @schema@.registrar_challenge_status(text, text, interval)
+    TO registrar_service;

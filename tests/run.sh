@@ -21,7 +21,8 @@ packages=(
     libstrophe-dev libpq-dev libconfuse-dev libcrypt-dev libidn-dev libicu-dev
     libmicrohttpd-dev libcmocka-dev libpcre2-dev prometheus
     postgresql postgresql-contrib prosody ejabberd python3 python3-slixmpp
-    python3-aioxmpp python3-yaml python3-psycopg2 openssl
+    python3-aioxmpp python3-yaml python3-psycopg2 python3-pil python3-nbxmpp
+    openssl
     procps util-linux systemd man-db groff-base
     clang clang-format libclang-rt-14-dev
     dpkg-dev lintian fakeroot file adduser

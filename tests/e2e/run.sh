@@ -35,6 +35,13 @@
 #   messages  messages to users (tests/fixtures/messages.conf: welcome,
 #             activated, disabled, admin_notice; pending; adm01 an admin;
 #             notices to msgops) for test_messages.py
+#   challenge the accounts form with a challenge for every new registration
+#             (tests/fixtures/challenge.conf, its questions copied to
+#             $WORK/challenge_qa.txt) for test_challenge.py
+#   captcha   the same with an image challenge (tests/fixtures/captcha.conf):
+#             deploy/registrar-captcha behind a wrapper that notes each
+#             answer in $WORK/captcha/answer for the test
+#   captchafail  the same with an image command that fails (fails closed)
 # waits until each answers disco#info, runs the python suite (all of
 # test_*.py, or the names given, e.g.
 # test_accounts.AccountsTest.test_race_same_username), then stops registrar
@@ -94,7 +101,8 @@ declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [redirect]=redirect [remote]=contests [survey]=contests [reload]=contests
     [notify]=contests [desk]=desk [quiz]=services [adhoc]=accounts
     [events]=contests [invites]=invites [messages]=messages
-    [validate]=validate)
+    [validate]=validate
+    [challenge]=challenge [captcha]=captcha [captchafail]=captcha)
 # an instance serving a second component from the same process
 declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
@@ -103,7 +111,7 @@ declare -A REGISTRATION=(
     [survey]='    url = "https://example.org/survey"')
 INSTANCES="contests accounts policy redirect remote survey reload desk quiz
     events
-    adhoc invites messages
+    adhoc invites messages challenge captcha captchafail
     validate"
 
 show_logs()
@@ -156,6 +164,22 @@ suite_add_users e2e e2e-
 # the admin of the adhoc instance (an account of the pool, e2e.py's POOL)
 REGISTRATION[adhoc]="    admins = {\"adm01@$XMPP_DOMAIN\"}"
 REGISTRATION[invites]="${REGISTRATION[adhoc]}"
+# the challenge's questions, where registrar (its own user) reads them
+cp "$(dirname "${BASH_SOURCE[0]}")/../fixtures/challenge_qa.txt" "$WORK/" ||
+    exit 1
+chmod 644 "$WORK/challenge_qa.txt"
+# the image commands: the shipped one behind a wrapper that notes the
+# answer (registrar runs them as its own user: the directory is open)
+mkdir -p "$WORK/captcha" && chmod 1777 "$WORK/captcha" || exit 1
+install -m 755 "$(dirname "${BASH_SOURCE[0]}")/../../deploy/registrar-captcha" \
+    "$WORK/captcha/registrar-captcha" || exit 1
+printf '#!/bin/sh\nprintf %%s "$1" >"%s/captcha/answer"\nexec "%s/captcha/registrar-captcha" "$1"\n' \
+    "$WORK" "$WORK" >"$WORK/captcha/draw"
+printf '#!/bin/sh\necho "no image today" >&2\nexit 1\n' >"$WORK/captcha/broken"
+chmod 755 "$WORK/captcha/draw" "$WORK/captcha/broken"
+declare -A IMAGE_CMD=([captcha]="$WORK/captcha/draw"
+    [captchafail]="$WORK/captcha/broken")
+export CAPTCHA_ANSWER=$WORK/captcha/answer
 for name in $INSTANCES notify; do
     second=()
     if [ -n "${SECOND_JID[$name]:-}" ]; then
@@ -164,7 +188,9 @@ for name in $INSTANCES notify; do
     fi
     suite_conf "$name" "${SERVICE[$name]}" JID="$name.localhost" \
         SECRET="${SECRET[$name]}" LOG_LEVEL="${E2E_LOG_LEVEL:-debug}" \
-        REGISTRATION="${REGISTRATION[$name]:-}" "${second[@]}"
+        REGISTRATION="${REGISTRATION[$name]:-}" "${second[@]}" \
+        QA_FILE="$WORK/challenge_qa.txt" \
+        IMAGE_CMD="${IMAGE_CMD[$name]:-/bin/false}"
 done
 export NOTIFY_CONF=$WORK/notify.conf
 export RELOAD_CONF=$WORK/reload.conf RELOAD_LOG=$WORK/reload.log

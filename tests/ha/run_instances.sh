@@ -26,6 +26,10 @@
 #     same single-use token at the same time, ten rounds
 #   5 two instances on race.localhost with messages to users: state
 #     changes by plain SQL told to each user exactly once
+#   6 two instances on harnd.localhost with a challenge for every new
+#     registration (tests/fixtures/challenge.conf): 12 users get the form
+#     and answer; all register, and some challenges are issued by one
+#     instance and checked by the other (from their logs)
 # Each checks that every registration answered 'result' is on file, that
 # what the killed instance lost was an error or a timeout on the client,
 # and that every client is served again; the figures (acknowledged and

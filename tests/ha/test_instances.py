@@ -34,6 +34,12 @@ registrar.py, configs from tests/fixtures; all stopped after the test):
     listening: 8 users' states changed by plain SQL (activated, then
     disabled with a reason, one commit each): each user gets each message
     exactly once, from one instance or the other.
+  6 challenges (issue 21.1, the challenge fixture: a challenge for every
+    new registration) with two instances of harnd.localhost (each stanza
+    to one of them at random): 12 users each get the form and answer its
+    challenge; every one registers, and the rounds where one instance
+    issued the challenge and the other checked the answer are counted
+    (at least one; 1 - 2^-12 likely): the challenge is the database's.
 
 Every test checks that each registration answered 'result' is in the
 database (the row holds the last acknowledged submission or one sent
@@ -87,6 +93,21 @@ def config(jid, service="contests", level="info"):
         SECRET=env("HA_SECRET"),
         COMPONENT="    reconnect_min_ms = 200\n    reconnect_max_ms = 1000",
         REGISTRATION="    hash_cost = 4\n", LOG_LEVEL=level)
+
+
+def challenge_config(jid):
+    """The challenge fixture for jid, its questions copied to the run's
+    directory (where registrar, as its own user, reads them)."""
+    qa = os.path.join(env("SUITE_WORK"), "challenge_qa.txt")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "..", "fixtures", "challenge_qa.txt"),
+              encoding="utf-8") as f, open(qa, "w", encoding="utf-8") as o:
+        o.write(f.read())
+    return conf_text(
+        "challenge", JID=jid, XMPP_PORT=int(env("XMPP_COMPONENT_PORT")),
+        SECRET=env("HA_SECRET"),
+        COMPONENT="    reconnect_min_ms = 200\n    reconnect_max_ms = 1000",
+        REGISTRATION="    hash_cost = 4\n", LOG_LEVEL="debug", QA_FILE=qa)
 
 
 def served_by(r, jid, since=0):
@@ -621,6 +642,73 @@ class InviteRaceTest(FaultCase):
                     self.assertEqual(kind(rm), "result",
                                      "%s could not cancel" % u)
             return dict(mapping=mapping, rounds=out)
+        finally:
+            await asyncio.gather(*(c.stop() for c in cs),
+                                 return_exceptions=True)
+
+
+class ChallengeAcrossTest(FaultCase):
+
+    # ------------------- 6. a challenge issued by one, checked by another
+
+    def test_6_challenge_across_instances(self):
+        jid = "harnd.localhost"
+        rs = [self.registrar(n, challenge_config(jid))
+              for n in ("challengeA", "challengeB")]
+        for r in rs:
+            self.wait_attached(r, 30)
+        res = self.arun(self._challenge_rounds(jid, rs), timeout=240)
+        crossed = [r for r in res if r["issued_by"] and r["checked_by"]
+                   and r["issued_by"] != r["checked_by"]]
+        good = [r for r in res if r["kind"] == "result" and r["row"]]
+        rcs = {r.name: r.stop() for r in rs}
+        fig = dict(rounds=len(res), registered=len(good),
+                   issued_by_one_checked_by_other=len(crossed),
+                   pairs=dict(collections.Counter(
+                       "%s->%s" % (r["issued_by"], r["checked_by"])
+                       for r in res)),
+                   exit_on_sigterm=rcs)
+        ok = (len(good) == len(res) and crossed
+              and all(rc == 0 for rc in rcs.values()))
+        record("ha 6 challenge across instances", "PASS" if ok else "FAIL",
+               **fig)
+        self.assertEqual(len(good), len(res), "every right answer "
+                         "registers: %r" % res)
+        self.assertTrue(crossed, "no round had the challenge issued by one "
+                        "instance and checked by the other: %r" % res)
+        for name, rc in rcs.items():
+            self.assertEqual(rc, 0, "%s: exit status after SIGTERM" % name)
+
+    async def _challenge_rounds(self, jid, rs):
+        cs = await asyncio.gather(*(login(u, attempts=3) for u in RACE_USERS))
+        out = []
+        try:
+            for u, c in zip(RACE_USERS, cs):
+                marks = [r.mark() for r in rs]
+                reply = await c.ask("get", jid, register_query(),
+                                    REQ_TIMEOUT * 3)
+                fields = e2e.form_fields(e2e.form_of(reply))
+                cid = fields["challenge"]["values"][0]
+                issued = [r.name for r, mk in zip(rs, marks)
+                          if r.matching(r"challenged %s@" % u, mk)]
+                marks = [r.mark() for r in rs]
+                reply = await c.ask("set", jid, e2e.submit_form({
+                    "username": "ch-%s-%s" % (u, os.urandom(3).hex()),
+                    "password": "pw-%s" % os.urandom(5).hex(),
+                    "email": "%s@example.org" % u,
+                    "challenge": cid, "from": jid,
+                    "sid": fields["sid"]["values"][0],
+                    "qa": "Quetzal-Bird"}), REQ_TIMEOUT * 3)
+                checked = [r.name for r, mk in zip(rs, marks)
+                           if r.matching(r"%s@\S+ answered \S+'s challenge"
+                                         % u, mk)]
+                row = bool(psql_json(
+                    "SELECT 1 FROM registrations WHERE service = :'s' AND "
+                    "jid = :'j'", s=jid, j=bare(u)))
+                out.append(dict(user=u, kind=kind(reply), row=row,
+                                issued_by=issued[0] if issued else None,
+                                checked_by=checked[0] if checked else None))
+            return out
         finally:
             await asyncio.gather(*(c.stop() for c in cs),
                                  return_exceptions=True)

@@ -80,6 +80,7 @@ POOL = (["probe"]
         + ["w%02d" % i for i in range(1, 9)]      # messages to users
         + ["msgops"]                              # told of those
         + ["v%02d" % i for i in range(1, 9)]      # XEP-0122 validation
+        + ["k%02d" % i for i in range(1, 19)]     # challenges
         + ["blocked1"])                           # a blocked_jids match
 
 RACERS = ["r%02d" % i for i in range(1, 26)]

@@ -11,6 +11,8 @@
  */
 #include "fake_store.h"
 
+#include "challenge.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,27 @@ struct change {
 
 #define FAKE_CHANGES 64
 
+/* A challenge (as sql/015's, the answers kept folded in clear: a test's),
+ * and a JID's failures. */
+#define FAKE_CHALLENGES 64
+
+struct challenge {
+    bool used, answered, expired;
+    char id[40];
+    char *service, *jid;
+    char *answers[CHALLENGE_MAX_ANSWERS];
+    size_t nanswers;
+    unsigned char *png; /* an image challenge's */
+    size_t png_len;
+    char *cid;
+};
+
+struct failures {
+    char *service, *jid;
+    unsigned n;
+    bool locked, failed;
+};
+
 struct store {
     struct invite invites[FAKE_INVITES];
     unsigned long long invite_seq;
@@ -63,6 +86,10 @@ struct store {
     struct ban bans[FAKE_MAX];
     struct change changes[FAKE_CHANGES];
     size_t nchanges;
+    struct challenge challenges[FAKE_CHALLENGES];
+    unsigned challenge_seq;
+    struct failures failures[FAKE_CHALLENGES];
+    unsigned long signups_last_minute;
     store_notify_cb notify_cb;
     void *notify_arg;
     bool down;
@@ -149,6 +176,22 @@ void fake_store_reset(void)
         free(the_store.changes[i].reason);
     }
     the_store.nchanges = 0;
+    for (int i = 0; i < FAKE_CHALLENGES; i++) {
+        struct challenge *c = &the_store.challenges[i];
+        struct failures *f = &the_store.failures[i];
+        free(c->service);
+        free(c->jid);
+        for (size_t k = 0; k < c->nanswers; k++)
+            free(c->answers[k]);
+        free(c->png);
+        free(c->cid);
+        memset(c, 0, sizeof(*c));
+        free(f->service);
+        free(f->jid);
+        memset(f, 0, sizeof(*f));
+    }
+    the_store.challenge_seq = 0;
+    the_store.signups_last_minute = 0;
     the_store.notify_cb = NULL;
     the_store.down = false;
 }
@@ -1226,4 +1269,165 @@ void store_invite_prefill(struct store *s, const char *service, const char *jid,
     copy_data(&rec.fields, &v->fields);
     cb(arg, STORE_OK, &rec);
     store_record_clear(&rec);
+}
+
+/* ---- challenges (sql/015's behaviour) ------------------------------------ */
+
+static struct failures *failures_of(const char *service, const char *jid,
+                                    bool make)
+{
+    for (int i = 0; i < FAKE_CHALLENGES; i++) {
+        struct failures *f = &the_store.failures[i];
+        if (f->service && !strcmp(f->service, service) && !strcmp(f->jid, jid))
+            return f;
+    }
+    for (int i = 0; make && i < FAKE_CHALLENGES; i++) {
+        struct failures *f = &the_store.failures[i];
+        if (!f->service) {
+            f->service = dup(service);
+            f->jid = dup(jid);
+            return f;
+        }
+    }
+    return NULL;
+}
+
+void store_challenge_issue(struct store *s, const char *service,
+                           const char *jid, unsigned long ttl_s,
+                           const char *const *answers, size_t nanswers,
+                           const struct store_challenge_image *image,
+                           store_challenge_issue_cb cb, void *arg)
+{
+    struct challenge *c = NULL;
+
+    (void)ttl_s;
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    for (int i = 0; i < FAKE_CHALLENGES && !c; i++)
+        if (!s->challenges[i].used)
+            c = &s->challenges[i];
+    if (!c || nanswers < 1 || nanswers > CHALLENGE_MAX_ANSWERS) {
+        cb(arg, STORE_ERROR, NULL);
+        return;
+    }
+    c->used = true;
+    snprintf(c->id, sizeof(c->id), "c%u", ++s->challenge_seq);
+    c->service = dup(service);
+    c->jid = dup(jid);
+    for (size_t i = 0; i < nanswers; i++)
+        c->answers[i] = dup(answers[i]);
+    c->nanswers = nanswers;
+    if (image && (c->png = malloc(image->len ? image->len : 1))) {
+        memcpy(c->png, image->png, image->len);
+        c->png_len = image->len;
+        c->cid = dup(image->cid);
+    }
+    cb(arg, STORE_OK, c->id);
+}
+
+void store_challenge_check(struct store *s, const char *service,
+                           const char *jid, const char *id, const char *answer,
+                           unsigned max_failures, unsigned long lockout_s,
+                           store_challenge_check_cb cb, void *arg)
+{
+    struct failures *f = failures_of(service, jid, false);
+    struct challenge *c = NULL;
+    enum store_challenge out = STORE_CHALLENGE_UNKNOWN;
+
+    (void)lockout_s;
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, STORE_CHALLENGE_UNKNOWN);
+        return;
+    }
+    if (f && f->locked) {
+        cb(arg, STORE_OK, STORE_CHALLENGE_LOCKED);
+        return;
+    }
+    for (int i = 0; i < FAKE_CHALLENGES && !c; i++)
+        if (s->challenges[i].used && !strcmp(s->challenges[i].id, id) &&
+            !strcmp(s->challenges[i].service, service))
+            c = &s->challenges[i];
+    if (c && strcmp(c->jid, jid) != 0) {
+        out = STORE_CHALLENGE_FOREIGN;
+    } else if (c && c->answered) {
+        out = STORE_CHALLENGE_USED;
+    } else if (c) {
+        c->answered = true;
+        out = c->expired ? STORE_CHALLENGE_EXPIRED : STORE_CHALLENGE_WRONG;
+        for (size_t i = 0; !c->expired && i < c->nanswers; i++)
+            if (!strcmp(c->answers[i], answer))
+                out = STORE_CHALLENGE_OK;
+    }
+    if (out == STORE_CHALLENGE_OK) {
+        if (f)
+            f->n = 0, f->failed = false;
+    } else if ((f = failures_of(service, jid, true))) {
+        f->failed = true;
+        if (max_failures && ++f->n >= max_failures) {
+            f->n = 0;
+            f->locked = true;
+            out = STORE_CHALLENGE_LOCKED;
+        }
+    }
+    cb(arg, STORE_OK, out);
+}
+
+void store_challenge_status(struct store *s, const char *service,
+                            const char *jid, unsigned long recent_s,
+                            store_challenge_status_cb cb, void *arg)
+{
+    struct failures *f = failures_of(service, jid, false);
+    struct store_challenge_status cs = {
+        .locked_for_s = f && f->locked ? 60 : 0,
+        .failed_recently = f && f->failed,
+        .signups_last_minute = s->signups_last_minute,
+    };
+
+    (void)recent_s;
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL);
+        return;
+    }
+    cb(arg, STORE_OK, &cs);
+}
+
+void fake_store_challenges_expire(void)
+{
+    for (int i = 0; i < FAKE_CHALLENGES; i++)
+        the_store.challenges[i].expired = true;
+}
+
+void fake_store_set_signups(unsigned long n)
+{
+    the_store.signups_last_minute = n;
+}
+
+const char *fake_store_challenge_answer(const char *id)
+{
+    for (int i = 0; i < FAKE_CHALLENGES; i++)
+        if (the_store.challenges[i].used &&
+            !strcmp(the_store.challenges[i].id, id))
+            return the_store.challenges[i].answers[0];
+    return NULL;
+}
+
+void store_challenge_image(struct store *s, const char *service,
+                           const char *cid, store_challenge_image_cb cb,
+                           void *arg)
+{
+    if (s->down) {
+        cb(arg, STORE_UNAVAILABLE, NULL, 0, 0);
+        return;
+    }
+    for (int i = 0; i < FAKE_CHALLENGES; i++) {
+        struct challenge *c = &s->challenges[i];
+        if (c->used && c->cid && !c->expired && !strcmp(c->cid, cid) &&
+            !strcmp(c->service, service)) {
+            cb(arg, STORE_OK, c->png, c->png_len, 120);
+            return;
+        }
+    }
+    cb(arg, STORE_NOT_FOUND, NULL, 0, 0);
 }

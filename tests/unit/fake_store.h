@@ -31,4 +31,11 @@ size_t fake_store_last_nconsents(void);
 void fake_store_invite_expire(const char *token);
 unsigned fake_store_invite_uses(const char *token);
 
+/* Challenges (sql/015): every one issued so far expires; the service's
+ * sign-ups of the last minute; the first accepted answer of challenge id
+ * (folded), NULL when there is none. */
+void fake_store_challenges_expire(void);
+void fake_store_set_signups(unsigned long n);
+const char *fake_store_challenge_answer(const char *id);
+
 #endif

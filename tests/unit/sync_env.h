@@ -22,7 +22,9 @@ static inline const struct reg_env *sync_env_get(void)
     static struct reg_env env;
 
     if (!env.hasher)
-        env = (struct reg_env){.hasher = worker_new(0, 0), .now = sync_now};
+        env = (struct reg_env){.hasher = worker_new(0, 0),
+                               .imager = worker_new(0, 0),
+                               .now = sync_now};
     return &env;
 }
 
