@@ -730,8 +730,7 @@ static const struct section_def {
                         CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES, NULL},
     [SEC_LANG_OPTION] = {"option", SEC_LANG_FIELD, "lang|field|option", true,
                          CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES, NULL},
-    [SEC_LANG_TEXTS] = {"texts", SEC_LANG, "lang|texts", true, CFGF_NONE,
-                        NULL},
+    [SEC_LANG_TEXTS] = {"texts", SEC_LANG, "lang|texts", true, CFGF_NONE, NULL},
     [SEC_LANG_MESSAGES] = {"messages", SEC_LANG, "lang|messages", true,
                            CFGF_NONE, check_lang_messages},
 };
@@ -860,8 +859,8 @@ static const struct option options[] = {
     ROW_LIST(REGISTRATION, "notify_jids", CONF(registration.notify_jids),
              RELOAD),
     /* the language of the untranslated texts (lang.h) */
-    ROW_STR(REGISTRATION, "default_lang", CONF(registration.default_lang),
-            "en", RELOAD, .check = check_lang_tag),
+    ROW_STR(REGISTRATION, "default_lang", CONF(registration.default_lang), "en",
+            RELOAD, .check = check_lang_tag),
 
     /* field "VAR" { }: the title is its var */
     ROW_ENUM(FIELD, "type", FIELD(type), "text-single", RELOAD,
@@ -927,9 +926,8 @@ static const struct option options[] = {
     ROW_STR(LANG_FIELD, "desc", LANG_FIELD(desc), NULL, RELOAD),
     ROW_STR(LANG_OPTION, "label", LANG_OPTION(label), NULL, RELOAD),
     LANG_TEXTS(LANG_TEXT_ROW)
-    ROW_STR(LANG_MESSAGES, "welcome", LANG(messages.welcome), NULL, RELOAD),
-    ROW_STR(LANG_MESSAGES, "activated", LANG(messages.activated), NULL,
-            RELOAD),
+        ROW_STR(LANG_MESSAGES, "welcome", LANG(messages.welcome), NULL, RELOAD),
+    ROW_STR(LANG_MESSAGES, "activated", LANG(messages.activated), NULL, RELOAD),
     ROW_STR(LANG_MESSAGES, "disabled", LANG(messages.disabled), NULL, RELOAD),
 };
 
@@ -1682,8 +1680,10 @@ static void lang_string_check(cfg_t *sec, const char *what, const char *name)
     if (!v)
         return;
     if (str_blank(v))
-        report(opt_line(sec, name), "%s: %s is empty (leave it out to keep "
-               "the untranslated one)", what, name);
+        report(opt_line(sec, name),
+               "%s: %s is empty (leave it out to keep "
+               "the untranslated one)",
+               what, name);
     else if (!text_xml_chars_ok(v))
         report(opt_line(sec, name),
                "%s: %s holds a character XML does not allow (or is not "
@@ -1886,8 +1886,7 @@ static bool copy_langs(cfg_t *svc, struct conf *c)
         l->tag = dup_or_null(cfg_title(sec), &oom);
         oom |= !copy_section(sec, SEC_LANG, l);
         oom |= !copy_section(cfg_getsec(sec, "texts"), SEC_LANG_TEXTS, l);
-        oom |= !copy_section(cfg_getsec(sec, "messages"), SEC_LANG_MESSAGES,
-                             l);
+        oom |= !copy_section(cfg_getsec(sec, "messages"), SEC_LANG_MESSAGES, l);
         if (oom || nf == 0)
             continue;
         if (!(l->fields = calloc(nf, sizeof(*l->fields))))
@@ -1921,8 +1920,8 @@ static bool copy_langs(cfg_t *svc, struct conf *c)
  * ignored).  svc holds the service's registration and lang sections. */
 static void check_langs(cfg_t *svc)
 {
-    cfg_t *reg = cfg_size(svc, "registration") ? cfg_getsec(svc, "registration")
-                                                : NULL;
+    cfg_t *reg =
+        cfg_size(svc, "registration") ? cfg_getsec(svc, "registration") : NULL;
     unsigned n = cfg_size(svc, "lang");
 
     for (unsigned i = 0; i < n; i++) {
@@ -1977,12 +1976,12 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, cfg_t *svc, struct conf *c)
     unsigned nfields = cfg_size(reg, "field");
 
     for (enum section s = 0; s < NSECTIONS; s++) {
-        cfg_t *sec = s == SEC_COMPONENT ? comp
-                     : sections[s].parent != SEC_ROOT ||
-                             (sections[s].flags & CFGF_MULTI)
-                         ? NULL /* a field's, an option's, a lang's: below */
-                         : cfg_getsec(sections[s].per_service ? svc : cfg,
-                                      sections[s].name);
+        cfg_t *sec =
+            s == SEC_COMPONENT ? comp
+            : sections[s].parent != SEC_ROOT || (sections[s].flags & CFGF_MULTI)
+                ? NULL /* a field's, an option's, a lang's: below */
+                : cfg_getsec(sections[s].per_service ? svc : cfg,
+                             sections[s].name);
 
         if (sec && !copy_section(sec, s, c))
             return false;

@@ -105,7 +105,7 @@ struct conf_registration {
     enum conf_initial_state initial_state;
     struct conf_list admins;      /* bare JIDs that may run admin commands */
     struct conf_list notify_jids; /* told by message of new registrations */
-    char *default_lang; /* the language of the untranslated texts */
+    char *default_lang;           /* the language of the untranslated texts */
 };
 
 /* Token buckets for registration sets (per_minute 0 disables a bucket),
@@ -168,7 +168,7 @@ struct conf_lang {
     char *instructions;
     struct conf_lang_field *fields;
     size_t nfields;
-    char *texts[LANG_NTEXTS];        /* texts { KEY = "..." } (lang.h) */
+    char *texts[LANG_NTEXTS];      /* texts { KEY = "..." } (lang.h) */
     struct conf_messages messages; /* welcome, activated, disabled */
 };
 

@@ -106,6 +106,18 @@ const char *iq_req_type(const struct iq_req *req);
 /* The single child element of a get/set, or NULL. */
 xmpp_stanza_t *iq_req_payload(const struct iq_req *req);
 
+/* The request's xml:lang (RFC 6120 8.1.5: the server stamps the stream's
+ * on a stanza without one), NULL when it has none.  Borrowed. */
+const char *iq_req_lang(const struct iq_req *req);
+/* The language of the replies from now on: each carries xml:lang=tag (a
+ * copy; NULL or "": none, as by default), its error <text/> too, the text
+ * translated by texts (borrowed, LANG_NTEXTS entries: lang.h's
+ * lang_translate; NULL: as given) when it is in the catalog. */
+void iq_req_set_lang(struct iq_req *req, const char *tag,
+                     const char *const *texts);
+/* The tag set by iq_req_set_lang, NULL when none.  Borrowed. */
+const char *iq_req_reply_lang(const struct iq_req *req);
+
 /* Sends a result carrying payload (borrowed; NULL for an empty result). */
 void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload);
 /* Sends an error; text (may be NULL) goes in <text xml:lang='en'/>, echo

@@ -69,7 +69,16 @@
     X(field_boolean, "field '{field}' must be a boolean")                      \
     X(field_jid, "field '{field}' is not a valid JID")                         \
     X(field_option, "field '{field}' has a value that is not one of its "      \
-                    "options")
+                    "options")                                                 \
+    X(registered_disabled, "You are registered, but your registration is "     \
+                           "disabled: it cannot be updated. Send <remove/> "   \
+                           "to cancel it.")                                    \
+    X(password_change_title, "Password Change")                                \
+    X(password_change_instructions, "Use this form to change your password.")  \
+    X(cancel_title, "Cancel Registration")                                     \
+    X(cancel_instructions, "Use this form to cancel your registration.")       \
+    X(no_data, "No registration data: submit the form or the fields.")         \
+    X(redirect, "To register, visit {url}")
 
 #define LANG_TEXT_ENUM(key, en) LANG_TEXT_##key,
 enum lang_text { LANG_TEXTS(LANG_TEXT_ENUM) LANG_NTEXTS };

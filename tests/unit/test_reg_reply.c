@@ -63,7 +63,7 @@ static int occurrences(const char *haystack, const char *needle)
 static void test_blank(void **state)
 {
     struct reg *reg = reg_new(&contests, fake_store(), &sync_env);
-    char *t = text_of(reg_reply_blank(reg, ctx));
+    char *t = text_of(reg_reply_blank(reg, ctx, NULL));
 
     (void)state;
     assert_contains(t, "<query xmlns=\"jabber:iq:register\"><instructions>"
@@ -74,7 +74,7 @@ static void test_blank(void **state)
     free(t);
     reg_free(reg);
     reg = reg_new(&accounts, fake_store(), &sync_env);
-    t = text_of(reg_reply_blank(reg, ctx));
+    t = text_of(reg_reply_blank(reg, ctx, NULL));
     assert_contains(t, "<username/><password/><email/><x type=\"form\"");
     free(t);
     reg_free(reg);
@@ -93,7 +93,7 @@ static void test_registered_shows_no_secret(void **state)
     (void)state;
     form_data_add(&rec.fields, "username", "bill");
     form_data_add(&rec.fields, "email", "bard@shakespeare.lit");
-    t = text_of(reg_reply_registered(reg, ctx, &rec));
+    t = text_of(reg_reply_registered(reg, ctx, &rec, NULL));
     assert_contains(t, "<query xmlns=\"jabber:iq:register\"><registered/>");
     assert_contains(t, "<username>bill</username><password/>"
                        "<email>bard@shakespeare.lit</email>");
@@ -111,7 +111,7 @@ static void test_registered_shows_no_secret(void **state)
 static void test_blank_legacy_shape(void **state)
 {
     struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
-    char *t = text_of(reg_reply_blank(reg, ctx));
+    char *t = text_of(reg_reply_blank(reg, ctx, NULL));
     char want[2048];
 
     (void)state;
@@ -133,7 +133,7 @@ static void test_blank_form_only_texts(void **state)
 {
     struct conf c = contests;
     struct reg *reg = reg_new(&c, fake_store(), &sync_env);
-    char *t = text_of(reg_reply_blank(reg, ctx));
+    char *t = text_of(reg_reply_blank(reg, ctx, NULL));
 
     (void)state;
     assert_int_equal(occurrences(t, "<instructions>"), 2);
@@ -146,7 +146,7 @@ static void test_blank_form_only_texts(void **state)
     reg_free(reg);
     c.registration.url = "https://contests.example/signup";
     reg = reg_new(&c, fake_store(), &sync_env);
-    t = text_of(reg_reply_blank(reg, ctx));
+    t = text_of(reg_reply_blank(reg, ctx, NULL));
     assert_contains(t, "<query xmlns=\"jabber:iq:register\"><instructions>"
                        "Use the enclosed form to register. If your client "
                        "does not support data forms, visit "
@@ -172,7 +172,7 @@ static void test_registered_shape(void **state)
     (void)state;
     form_data_add(&rec.fields, "username", "bill");
     form_data_add(&rec.fields, "email", "bard@shakespeare.lit");
-    t = text_of(reg_reply_registered(reg, ctx, &rec));
+    t = text_of(reg_reply_registered(reg, ctx, &rec, NULL));
     snprintf(want, sizeof(want),
              "<query xmlns=\"jabber:iq:register\"><registered/><instructions>"
              "You are registered. Submit the form again to update your "
@@ -191,7 +191,7 @@ static void test_registered_shape(void **state)
     reg = reg_new(&contests, fake_store(), &sync_env);
     rec = (struct store_record){.state = STORE_STATE_PENDING};
     form_data_add(&rec.fields, "first", "Juliet");
-    t = text_of(reg_reply_registered(reg, ctx, &rec));
+    t = text_of(reg_reply_registered(reg, ctx, &rec, NULL));
     assert_int_equal(occurrences(t, "<instructions>"), 1);
     assert_contains(t, "<registered/><instructions>You are registered; your "
                        "registration is pending");
@@ -214,7 +214,7 @@ static void test_redirect(void **state)
     (void)state;
     c.registration.url = "https://contests.example/signup";
     reg = reg_new(&c, fake_store(), &sync_env);
-    t = text_of(reg_reply_redirect(reg, ctx));
+    t = text_of(reg_reply_redirect(reg, ctx, NULL));
     assert_string_equal(
         t, "<query xmlns=\"jabber:iq:register\"><instructions>To register, "
            "visit https://contests.example/signup</instructions><x "
@@ -227,14 +227,14 @@ static void test_redirect(void **state)
 static void test_side_forms(void **state)
 {
     struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
-    char *t = text_of(reg_reply_password_form(reg, ctx));
+    char *t = text_of(reg_reply_password_form(reg, ctx, NULL));
 
     (void)state;
     assert_contains(t, "<value>jabber:iq:register:changepassword</value>");
     assert_contains(t, "label=\"Old Password\" type=\"text-private\" "
                        "var=\"old_password\"><required/>");
     free(t);
-    t = text_of(reg_reply_cancel_form(reg, ctx));
+    t = text_of(reg_reply_cancel_form(reg, ctx, NULL));
     assert_contains(t, "<value>jabber:iq:register:cancel</value>");
     assert_contains(t, "var=\"username\"><required/>");
     assert_contains(t, "var=\"password\"><required/>");
