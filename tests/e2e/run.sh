@@ -33,6 +33,9 @@
 #   messages  messages to users (tests/fixtures/messages.conf: welcome,
 #             activated, disabled, admin_notice; pending; adm01 an admin;
 #             notices to msgops) for test_messages.py
+#   lang      forms in the user's language (tests/fixtures/lang.conf: a
+#             French translation of the form, errors and welcome) for
+#             test_lang.py
 # waits until each answers disco#info, runs the python suite (all of
 # test_*.py, or the names given, e.g.
 # test_accounts.AccountsTest.test_race_same_username), then stops registrar
@@ -91,7 +94,7 @@ fi
 declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [redirect]=redirect [remote]=contests [survey]=contests [reload]=contests
     [notify]=contests [desk]=desk [quiz]=services [adhoc]=accounts
-    [events]=contests [invites]=invites [messages]=messages)
+    [events]=contests [invites]=invites [messages]=messages [lang]=lang)
 # an instance serving a second component from the same process
 declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
@@ -100,7 +103,7 @@ declare -A REGISTRATION=(
     [survey]='    url = "https://example.org/survey"')
 INSTANCES="contests accounts policy redirect remote survey reload desk quiz
     events
-    adhoc invites messages"
+    adhoc invites messages lang"
 
 show_logs()
 {

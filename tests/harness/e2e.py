@@ -79,7 +79,8 @@ POOL = (["probe"]
         + ["i%02d" % i for i in range(1, 13)]     # invitations
         + ["w%02d" % i for i in range(1, 9)]      # messages to users
         + ["msgops"]                              # told of those
-        + ["blocked1"])                           # a blocked_jids match
+        + ["blocked1"]                            # a blocked_jids match
+        + ["l%02d" % i for i in range(1, 9)])     # forms in a language
 
 RACERS = ["r%02d" % i for i in range(1, 26)]
 
