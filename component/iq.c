@@ -126,6 +126,10 @@ struct iq_req *iq_req_relay(const struct iq_req *outer, const char *type,
         (iq_req_from(outer) &&
          xmpp_stanza_set_from(iq, iq_req_from(outer)) != XMPP_EOK) ||
         xmpp_stanza_set_to(iq, iq_req_to(outer)) != XMPP_EOK ||
+        /* the requester's language goes with it (lang.h) */
+        (iq_req_lang(outer) &&
+         xmpp_stanza_set_attribute(iq, "xml:lang", iq_req_lang(outer)) !=
+             XMPP_EOK) ||
         xmpp_stanza_add_child(iq, payload) != XMPP_EOK)
         goto out;
     if (!(req = iq_req_new(iq, outer->self, &outer->sink)))
@@ -353,13 +357,18 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
 {
     xmpp_stanza_t *r, *err;
     char translated[1024];
-    const char *shown;
+    /* the log keeps the English text, the requester gets its language */
+    const char *shown =
+        req->texts && text
+            ? lang_translate(req->texts, text, translated, sizeof(translated))
+            : text;
 
     if (req->relayed) {
         const struct iq_relay_error relayed = {
             .condition = e,
             .type = type ? type : errors[e].type,
-            .text = text,
+            .text = shown,
+            .lang = req->lang[0] ? req->lang : NULL,
             .echo = echo,
             .app_ns = app_ns && app_name ? app_ns : NULL,
             .app_name = app_ns && app_name ? app_name : NULL,
@@ -377,10 +386,6 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
             xmpp_stanza_release(copy);
         }
     }
-    /* the log keeps the English text, the requester gets its language */
-    shown = req->texts && text ? lang_translate(req->texts, text, translated,
-                                                sizeof(translated))
-                               : text;
     err = error_element(iq_req_ctx(req), e, type, shown, req->lang);
     if (app_ns && app_name) {
         xmpp_stanza_t *app = xmpp_stanza_new(iq_req_ctx(req));

@@ -54,6 +54,8 @@ struct iq_relay_error {
     const char *type;    /* never NULL: the condition's usual one unless
                           * the answer gave another */
     const char *text;    /* NULL: none */
+    const char *lang;    /* the language of text and of the request's
+                          * replies (iq_req_set_lang), NULL: unsaid */
     xmpp_stanza_t *echo; /* what goes before the <error/>, or NULL */
     /* the application-specific condition <app_name xmlns=app_ns/>, or
      * both NULL */

@@ -248,3 +248,34 @@ class LangTest(E2ETestCase):
         transcript("a get without xml:lang on a stream with xml:lang='fr'",
                    reply)
         self.assertFrenchForm(reply, "(none; the stream's 'fr')")
+
+    def test_adhoc_command_in_french(self):
+        """The registration command (XEP-0050) relays to the same XEP-0077
+        flow: its form and its error texts in the request's language."""
+        ns_cmd = "http://jabber.org/protocol/commands"
+        c = self.client("l02")
+        first = self.ask(c, "set", "<command xmlns='%s' node='%s' "
+                         "action='execute'/>" % (ns_cmd, "jabber:iq:register"),
+                         "fr")
+        self.assertEqual(first.get("type"), "result", show(first))
+        cmd = first.find(q("command", ns_cmd))
+        form = cmd.find(q("x", NS_DATA))
+        self.assertEqual(form.findtext(q("title", NS_DATA)), "Inscription",
+                         show(first))
+        self.assertEqual(form_fields(form)["color"]["options"],
+                         [("red", "Rouge"), ("blue", "Bleu")])
+        v = self.values("l02")
+        del v["email"]
+        x = ET.fromstring(submit_form(v)).find(q("x", NS_DATA))
+        payload = ET.Element(q("command", ns_cmd),
+                             {"node": "jabber:iq:register",
+                              "action": "complete",
+                              "sessionid": cmd.get("sessionid")})
+        payload.append(x)
+        reply = self.ask(c, "set", ET.tostring(payload).decode(), "fr")
+        transcript("the registration command, completed in French without "
+                   "email", reply)
+        cond, code, etype, text = stanza_error(reply)
+        self.assertEqual(cond, "not-acceptable", show(reply))
+        self.assertEqual(text, "le champ « email » est obligatoire")
+        self.assertEqual(text_lang(reply), "fr", show(reply))
