@@ -242,6 +242,58 @@ static void test_side_forms(void **state)
     reg_free(reg);
 }
 
+/* A translation (lang.h): the blank query, the registered one and the
+ * side forms in its language; vars, types and values as they are. */
+static void test_translated(void **state)
+{
+    struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
+    struct conf_lang_field fields[] = {
+        {.var = "username", .label = "Nom d'utilisateur"},
+        {.var = "password", .label = "Mot de passe", .desc = "Secret"},
+    };
+    struct conf_lang fr = {.tag = "fr",
+                           .title = "Inscription",
+                           .instructions = "Choisissez un nom.",
+                           .fields = fields,
+                           .nfields = 2};
+    struct store_record rec = {.username = "bill",
+                               .state = STORE_STATE_PENDING};
+    char *t;
+
+    (void)state;
+    fr.texts[LANG_TEXT_pending] = "Vous êtes inscrit, en attente.";
+    fr.texts[LANG_TEXT_password_change_title] = "Changer de mot de passe";
+    fr.texts[LANG_TEXT_cancel_instructions] = "Pour annuler.";
+    t = text_of(reg_reply_blank(reg, ctx, &fr));
+    /* legacy elements: the query's instructions are the form's, in French */
+    assert_contains(t, "<instructions>Choisissez un nom.</instructions>");
+    assert_contains(t, "<title>Inscription</title>");
+    assert_contains(t, "label=\"Nom d&apos;utilisateur\" type=\"text-single\" "
+                       "var=\"username\"");
+    assert_contains(t, "<desc>Secret</desc>");
+    assert_contains(t, "label=\"Email Address\""); /* not translated */
+    free(t);
+    assert_true(form_data_add(&rec.fields, "username", "bill"));
+    t = text_of(reg_reply_registered(reg, ctx, &rec, &fr));
+    assert_contains(t, "<instructions>Vous êtes inscrit, en attente."
+                       "</instructions>");
+    assert_contains(t, "var=\"username\"><required/><value>bill</value>");
+    free(t);
+    form_data_clear(&rec.fields);
+    t = text_of(reg_reply_password_form(reg, ctx, &fr));
+    assert_contains(t, "<title>Changer de mot de passe</title>");
+    /* untranslated key: the English text */
+    assert_contains(t, "<instructions>Use this form to change your "
+                       "password.</instructions>");
+    free(t);
+    t = text_of(reg_reply_cancel_form(reg, ctx, &fr));
+    assert_contains(t, "<title>Cancel Registration</title>");
+    assert_contains(t, "<instructions>Pour annuler.</instructions>");
+    assert_contains(t, "label=\"Mot de passe\"");
+    free(t);
+    reg_free(reg);
+}
+
 static void test_echo_blanks_secrets(void **state)
 {
     struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
@@ -279,6 +331,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registered_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_forms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_translated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_echo_blanks_secrets, setup,
                                         teardown),
     };
