@@ -925,10 +925,11 @@ static const struct option options[] = {
     ROW_STR(LANG_FIELD, "label", LANG_FIELD(label), NULL, RELOAD),
     ROW_STR(LANG_FIELD, "desc", LANG_FIELD(desc), NULL, RELOAD),
     ROW_STR(LANG_OPTION, "label", LANG_OPTION(label), NULL, RELOAD),
+    /* texts { }: one row per key of lang.h's catalog */
+    /* clang-format off */
     LANG_TEXTS(LANG_TEXT_ROW)
-        ROW_STR(LANG_MESSAGES, "welcome", LANG(messages.welcome), NULL, RELOAD),
-    ROW_STR(LANG_MESSAGES, "activated", LANG(messages.activated), NULL, RELOAD),
-    ROW_STR(LANG_MESSAGES, "disabled", LANG(messages.disabled), NULL, RELOAD),
+    /* clang-format on */
+    ROW_STR(LANG_MESSAGES, "welcome", LANG(messages.welcome), NULL, RELOAD),
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

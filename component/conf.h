@@ -168,8 +168,11 @@ struct conf_lang {
     char *instructions;
     struct conf_lang_field *fields;
     size_t nfields;
-    char *texts[LANG_NTEXTS];      /* texts { KEY = "..." } (lang.h) */
-    struct conf_messages messages; /* welcome, activated, disabled */
+    char *texts[LANG_NTEXTS]; /* texts { KEY = "..." } (lang.h) */
+    /* welcome only: activated and disabled are told later, by whichever
+     * instance claims the change, and a registration's language is not
+     * stored (registrar.conf(5), LANG) */
+    struct conf_messages messages;
 };
 
 /* The metrics endpoint (metrics.c): "HOST:PORT", "[V6]:PORT" or the

@@ -116,13 +116,38 @@ static const char *tx(const struct conf_lang *tr, const char *english,
                           buf, size);
 }
 
+/* The instructions of the form shown (NULL: none) in tr's language: the
+ * translation's; with invitations required (reg.c's form_instructions),
+ * the invitation's sentence and the translation's, both translated. */
+static const char *shown_instructions(const struct reg *reg,
+                                      const struct form_def *shown,
+                                      const struct conf_lang *tr, char *buf,
+                                      size_t size)
+{
+    const char *own = reg->def.instructions;
+    char by[512];
+
+    if (!tr || !shown->instructions)
+        return shown->instructions;
+    if (reg->form_instructions &&
+        shown->instructions == reg->form_instructions) {
+        if (own && tr->instructions)
+            own = tr->instructions;
+        text_format(buf, size, "%s%s%s",
+                    tx(tr, REG_TEXT_BY_INVITATION, by, sizeof(by)),
+                    own ? " " : "", own ? own : "");
+        return buf;
+    }
+    return tr->instructions ? tr->instructions : shown->instructions;
+}
+
 /* The registration form in tr's language, pre-filled with prefill when
- * given; without its <instructions/> when the query's own
- * <instructions/> speaks for it (own_instructions false), so that no
- * answer says a text twice.  NULL when out of memory. */
+ * given; with instructions (NULL: none: the query's own <instructions/>
+ * speaks for it, so that no answer says a text twice).  NULL when out of
+ * memory. */
 static xmpp_stanza_t *reg_form(const struct form_def *shown, xmpp_ctx_t *ctx,
                                const struct form_data *prefill,
-                               bool own_instructions,
+                               const char *instructions,
                                const struct conf_lang *tr)
 {
     struct lang_form lf;
@@ -130,19 +155,10 @@ static xmpp_stanza_t *reg_form(const struct form_def *shown, xmpp_ctx_t *ctx,
 
     if (!lang_form_make(&lf, shown, tr))
         return NULL;
-    if (!own_instructions)
-        lf.def.instructions = NULL;
+    lf.def.instructions = instructions;
     x = form_build(ctx, &lf.def, "form", prefill);
     lang_form_clear(&lf);
     return x;
-}
-
-/* The query's <instructions/>: the form's own (translated) when given. */
-static const char *own_instructions(const struct form_def *shown,
-                                    const struct conf_lang *tr)
-{
-    return tr && tr->instructions && shown->instructions ? tr->instructions
-                                                         : shown->instructions;
 }
 
 /* shown: reg->form_def, or reg->bound_def (bound: prefill may be set). */
@@ -150,10 +166,12 @@ static xmpp_stanza_t *blank(const struct reg *reg, xmpp_ctx_t *ctx, bool bound,
                             const struct form_data *prefill,
                             const struct conf_lang *tr)
 {
-    char buf[1024];
+    char buf[1024], composed[1536];
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     const char *url = reg->conf->registration.url;
     const struct form_def *shown = bound ? &reg->bound_def : &reg->form_def;
+    const char *instructions =
+        shown_instructions(reg, shown, tr, composed, sizeof(composed));
 
     if (reg->all_legacy) {
         /* form + iq:register fields (instructions plus fields, XEP-0077
@@ -161,7 +179,7 @@ static xmpp_stanza_t *blank(const struct reg *reg, xmpp_ctx_t *ctx, bool bound,
          * are the query's, and the form does not repeat them */
         xml_add_text(q, "instructions",
                      shown->instructions
-                         ? own_instructions(shown, tr)
+                         ? instructions
                          : tx(tr, TEXT_LEGACY, buf, sizeof(buf)));
         for (size_t i = 0; i < reg->def.nfields; i++) {
             const struct form_field_def *f = &reg->def.fields[i];
@@ -187,7 +205,8 @@ static xmpp_stanza_t *blank(const struct reg *reg, xmpp_ctx_t *ctx, bool bound,
     /* form only: the query's instructions are the fallback for clients
      * without data forms (section 6), the configured ones the form's */
     /* with invitations, the form has their preauth field (reg.c) */
-    xml_add(q, reg_form(shown, ctx, prefill, !reg->all_legacy, tr));
+    xml_add(q, reg_form(shown, ctx, prefill,
+                        reg->all_legacy ? NULL : instructions, tr));
     if (url)
         xml_add(q, oob(ctx, url));
     return q;
@@ -254,7 +273,7 @@ xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
     /* one <instructions/>: the query's, which section 3.1 asks for and
      * which says the requester is registered; the form's sign-up text
      * would be a second, stale one */
-    xml_add(q, reg_form(&reg->def, ctx, &rec->fields, false, tr));
+    xml_add(q, reg_form(&reg->def, ctx, &rec->fields, NULL, tr));
     return q;
 }
 

@@ -13,7 +13,7 @@
 #include "reg_reply.h"
 #include "sync_env.h"
 
-static struct conf contests, accounts;
+static struct conf contests, accounts, invites;
 static xmpp_ctx_t *ctx;
 
 static int setup(void **state)
@@ -294,6 +294,29 @@ static void test_translated(void **state)
     reg_free(reg);
 }
 
+/* Invitations required: the instructions say so, in the translation's
+ * language, before the translation's own. */
+static void test_translated_invitation(void **state)
+{
+    struct reg *reg = reg_new(&invites, fake_store(), &sync_env);
+    struct conf_lang fr = {.tag = "fr", .instructions = "Choisissez un nom."};
+    char *t;
+
+    (void)state;
+    fr.texts[LANG_TEXT_by_invitation] = "Sur invitation seulement.";
+    t = text_of(reg_reply_blank(reg, ctx, &fr));
+    assert_contains(t, "<instructions>Sur invitation seulement. Choisissez "
+                       "un nom.</instructions>");
+    assert_int_equal(occurrences(t, "<instructions>"), 1);
+    free(t);
+    t = text_of(reg_reply_blank(reg, ctx, NULL));
+    assert_contains(t, "<instructions>Registration with this service is by "
+                       "invitation: enter your invitation token in the "
+                       "field 'preauth'. Choose a username");
+    free(t);
+    reg_free(reg);
+}
+
 static void test_echo_blanks_secrets(void **state)
 {
     struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
@@ -332,11 +355,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_translated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_translated_invitation, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_echo_blanks_secrets, setup,
                                         teardown),
     };
 
     contests = fixture_conf("contests", NULL);
     accounts = fixture_conf("accounts", NULL);
+    invites = fixture_conf("invites", NULL);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
