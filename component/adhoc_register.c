@@ -97,6 +97,8 @@ static void on_reg_error(void *arg, const struct iq_relay_error *err)
 {
     struct run *run = arg;
 
+    if (err->lang) /* reg's text is in the requester's language */
+        iq_req_set_lang(run->req, err->lang, NULL);
     iq_req_error_app(run->req, err->condition, err->type, err->text, err->echo,
                      err->app_ns, err->app_name);
     /* a form to correct (type modify) may be submitted again */

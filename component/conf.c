@@ -674,6 +674,9 @@ static int check_landing_url(cfg_t *cfg, cfg_opt_t *opt);
 static int check_challenge(cfg_t *cfg, cfg_opt_t *opt);
 static int check_image_cmd(cfg_t *cfg, cfg_opt_t *opt);
 static int check_fallback_url(cfg_t *cfg, cfg_opt_t *opt);
+static int check_lang(cfg_t *cfg, cfg_opt_t *opt);
+static int check_lang_messages(cfg_t *cfg, cfg_opt_t *opt);
+static int check_lang_tag(cfg_t *cfg, cfg_opt_t *opt);
 
 /* ---- the sections ------------------------------------------------------- */
 
@@ -690,6 +693,11 @@ enum section {
     SEC_CHALLENGE,
     SEC_METRICS,
     SEC_LOG,
+    SEC_LANG,          /* lang "TAG" { }: a translation (lang.h) */
+    SEC_LANG_FIELD,    /* its field "VAR" { } */
+    SEC_LANG_OPTION,   /* the field's option "VALUE" { } */
+    SEC_LANG_TEXTS,    /* its texts { KEY = "..." } */
+    SEC_LANG_MESSAGES, /* its messages { } */
     NSECTIONS,
     SEC_ROOT = NSECTIONS, /* the file itself */
 };
@@ -726,6 +734,16 @@ static const struct section_def {
                        check_challenge},
     [SEC_METRICS] = {"metrics", SEC_ROOT, "metrics", false, CFGF_NONE, NULL},
     [SEC_LOG] = {"log", SEC_ROOT, "log", false, CFGF_NONE, NULL},
+    /* several per service: copied by copy_langs, not into struct conf */
+    [SEC_LANG] = {"lang", SEC_ROOT, "lang", true,
+                  CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES, check_lang},
+    [SEC_LANG_FIELD] = {"field", SEC_LANG, "lang|field", true,
+                        CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES, NULL},
+    [SEC_LANG_OPTION] = {"option", SEC_LANG_FIELD, "lang|field|option", true,
+                         CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES, NULL},
+    [SEC_LANG_TEXTS] = {"texts", SEC_LANG, "lang|texts", true, CFGF_NONE, NULL},
+    [SEC_LANG_MESSAGES] = {"messages", SEC_LANG, "lang|messages", true,
+                           CFGF_NONE, check_lang_messages},
 };
 
 /* ---- the table of options ----------------------------------------------- */
@@ -763,6 +781,11 @@ struct option {
 #define CONF(member) offsetof(struct conf, member)
 #define FIELD(member) offsetof(struct form_field_def, member)
 #define OPTION(member) offsetof(struct form_option, member)
+#define LANG(member) offsetof(struct conf_lang, member)
+#define LANG_FIELD(member) offsetof(struct conf_lang_field, member)
+#define LANG_OPTION(member) offsetof(struct conf_lang_option, member)
+#define LANG_TEXT_ROW(key, en)                                                 \
+    ROW_STR(LANG_TEXTS, #key, LANG(texts[LANG_TEXT_##key]), NULL, RELOAD),
 #define RANGE(lo, hi) .min = lo, .max = hi
 #define LIMIT RANGE(0, 1000000) /* a limit: 0 lifts it */
 #define RESTART .restart = true
@@ -846,6 +869,9 @@ static const struct option options[] = {
     ROW_LIST(REGISTRATION, "admins", CONF(registration.admins), RELOAD),
     ROW_LIST(REGISTRATION, "notify_jids", CONF(registration.notify_jids),
              RELOAD),
+    /* the language of the untranslated texts (lang.h) */
+    ROW_STR(REGISTRATION, "default_lang", CONF(registration.default_lang), "en",
+            RELOAD, .check = check_lang_tag),
 
     /* field "VAR" { }: the title is its var */
     ROW_ENUM(FIELD, "type", FIELD(type), "text-single", RELOAD,
@@ -932,6 +958,18 @@ static const struct option options[] = {
              .parse = parse_level, .check = check_level),
     ROW_UINT(LOG, "stats_interval_s", CONF(log_stats_interval_s), 60,
              RANGE(0, 86400), RELOAD, .unit = "s"),
+
+    /* lang "TAG" { }: a translation; none given, none used */
+    ROW_STR(LANG, "title", LANG(title), NULL, RELOAD),
+    ROW_STR(LANG, "instructions", LANG(instructions), NULL, RELOAD),
+    ROW_STR(LANG_FIELD, "label", LANG_FIELD(label), NULL, RELOAD),
+    ROW_STR(LANG_FIELD, "desc", LANG_FIELD(desc), NULL, RELOAD),
+    ROW_STR(LANG_OPTION, "label", LANG_OPTION(label), NULL, RELOAD),
+    /* texts { }: one row per key of lang.h's catalog */
+    /* clang-format off */
+    LANG_TEXTS(LANG_TEXT_ROW)
+    /* clang-format on */
+    ROW_STR(LANG_MESSAGES, "welcome", LANG(messages.welcome), NULL, RELOAD),
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -1681,17 +1719,16 @@ static int check_limits(cfg_t *cfg, cfg_opt_t *opt)
 
 /* Every template of messages: not empty, text XML allows, placeholders
  * template.h knows; each problem at its option's line. */
-static int check_messages(cfg_t *cfg, cfg_opt_t *opt)
+/* The templates of a messages section (s: SEC_MESSAGES or
+ * SEC_LANG_MESSAGES). */
+static void messages_check(cfg_t *sec, enum section s)
 {
-    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
-
-    (void)cfg;
     for (size_t i = 0; i < NOPTIONS; i++) {
         const char *name = options[i].name;
         const char *v;
         char why[256];
 
-        if (options[i].section != SEC_MESSAGES || !(v = cfg_getstr(sec, name)))
+        if (options[i].section != s || !(v = cfg_getstr(sec, name)))
             continue;
         if (str_blank(v))
             report(opt_line(sec, name),
@@ -1703,6 +1740,97 @@ static int check_messages(cfg_t *cfg, cfg_opt_t *opt)
                    name);
         else if (!template_check(v, why, sizeof(why)))
             report(opt_line(sec, name), "messages: %s: %s", name, why);
+    }
+}
+
+static int check_messages(cfg_t *cfg, cfg_opt_t *opt)
+{
+    (void)cfg;
+    messages_check(cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1), SEC_MESSAGES);
+    return 0;
+}
+
+static int check_lang_messages(cfg_t *cfg, cfg_opt_t *opt)
+{
+    (void)cfg;
+    messages_check(cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1),
+                   SEC_LANG_MESSAGES);
+    return 0;
+}
+
+static int check_lang_tag(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    if (!lang_tag_valid(v))
+        report(cfg->line, "%s: '%s' is not a BCP 47 language tag (RFC 5646)",
+               cfg_opt_name(opt), v ? v : "");
+    return 0;
+}
+
+/* A text of a translation: not empty, characters XML allows. */
+static void lang_string_check(cfg_t *sec, const char *what, const char *name)
+{
+    const char *v = cfg_getstr(sec, name);
+
+    if (!v)
+        return;
+    if (str_blank(v))
+        report(opt_line(sec, name),
+               "%s: %s is empty (leave it out to keep "
+               "the untranslated one)",
+               what, name);
+    else if (!text_xml_chars_ok(v))
+        report(opt_line(sec, name),
+               "%s: %s holds a character XML does not allow (or is not "
+               "UTF-8)",
+               what, name);
+}
+
+/* As a lang "TAG" { } closes: its tag, its texts' placeholders.  Whether
+ * its fields and options exist is checked once the file is read
+ * (check_langs): the registration section may come after it. */
+static int check_lang(cfg_t *cfg, cfg_opt_t *opt)
+{
+    cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+    const char *tag = cfg_title(sec);
+    char what[128];
+
+    (void)cfg;
+    snprintf(what, sizeof(what), "lang \"%.64s\"", tag ? tag : "");
+    if (!lang_tag_valid(tag)) {
+        report(sec_line(sec),
+               "%s: not a BCP 47 language tag (RFC 5646: 'fr', 'pt-BR', "
+               "'zh-Hant-TW', ...)",
+               what);
+        return 0;
+    }
+    lang_string_check(sec, what, "title");
+    lang_string_check(sec, what, "instructions");
+    for (unsigned i = 0; i < cfg_size(sec, "field"); i++) {
+        cfg_t *f = cfg_getnsec(sec, "field", i);
+
+        lang_string_check(f, what, "label");
+        lang_string_check(f, what, "desc");
+        for (unsigned k = 0; k < cfg_size(f, "option"); k++)
+            lang_string_check(cfg_getnsec(f, "option", k), what, "label");
+    }
+    if (cfg_size(sec, "texts")) {
+        cfg_t *t = cfg_getsec(sec, "texts");
+
+        for (int k = 0; k < LANG_NTEXTS; k++) {
+            const char *key = lang_text_key((enum lang_text)k);
+            const char *v = cfg_getstr(t, key);
+            char bad[64];
+
+            lang_string_check(t, what, key);
+            if (v && !lang_placeholders_ok(lang_text_english((enum lang_text)k),
+                                           v, bad, sizeof(bad)))
+                report(opt_line(t, key),
+                       "%s: texts: %s: %s is not a placeholder of its "
+                       "English text '%s'",
+                       what, key, bad, lang_text_english((enum lang_text)k));
+        }
     }
     return 0;
 }
@@ -1860,6 +1988,131 @@ static bool copy_field(cfg_t *sec, struct form_field_def *f)
     return !oom;
 }
 
+static void langs_free(struct conf_lang *langs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct conf_lang *l = &langs[i];
+
+        for (size_t f = 0; f < l->nfields; f++) {
+            struct conf_lang_field *lf = &l->fields[f];
+
+            for (size_t o = 0; o < lf->noptions; o++) {
+                free(lf->options[o].value);
+                free_section(SEC_LANG_OPTION, &lf->options[o]);
+            }
+            free(lf->options);
+            free(lf->var);
+            free_section(SEC_LANG_FIELD, lf);
+        }
+        free(l->fields);
+        free(l->tag);
+        free_section(SEC_LANG, l);
+        free_section(SEC_LANG_TEXTS, l);
+        free_section(SEC_LANG_MESSAGES, l);
+    }
+    free(langs);
+}
+
+/* The lang "TAG" { } sections of svc into c->langs.  False when out of
+ * memory (what was copied is freed with c). */
+static bool copy_langs(cfg_t *svc, struct conf *c)
+{
+    unsigned n = cfg_size(svc, "lang");
+    bool oom = false;
+
+    if (n == 0)
+        return true;
+    if (!(c->langs = calloc(n, sizeof(*c->langs))))
+        return false;
+    c->nlangs = n;
+    for (unsigned i = 0; i < n && !oom; i++) {
+        cfg_t *sec = cfg_getnsec(svc, "lang", i);
+        struct conf_lang *l = &c->langs[i];
+        unsigned nf = cfg_size(sec, "field");
+
+        l->tag = dup_or_null(cfg_title(sec), &oom);
+        oom |= !copy_section(sec, SEC_LANG, l);
+        oom |= !copy_section(cfg_getsec(sec, "texts"), SEC_LANG_TEXTS, l);
+        oom |= !copy_section(cfg_getsec(sec, "messages"), SEC_LANG_MESSAGES, l);
+        if (oom || nf == 0)
+            continue;
+        if (!(l->fields = calloc(nf, sizeof(*l->fields))))
+            return false;
+        l->nfields = nf;
+        for (unsigned k = 0; k < nf && !oom; k++) {
+            cfg_t *f = cfg_getnsec(sec, "field", k);
+            struct conf_lang_field *lf = &l->fields[k];
+            unsigned no = cfg_size(f, "option");
+
+            lf->var = dup_or_null(cfg_title(f), &oom);
+            oom |= !copy_section(f, SEC_LANG_FIELD, lf);
+            if (oom || no == 0)
+                continue;
+            if (!(lf->options = calloc(no, sizeof(*lf->options))))
+                return false;
+            lf->noptions = no;
+            for (unsigned j = 0; j < no && !oom; j++) {
+                cfg_t *o = cfg_getnsec(f, "option", j);
+
+                lf->options[j].value = dup_or_null(cfg_title(o), &oom);
+                oom |= !copy_section(o, SEC_LANG_OPTION, &lf->options[j]);
+            }
+        }
+    }
+    return !oom;
+}
+
+/* Once the file is read: each translation of a service names only its
+ * registration fields and their options, and no two have one tag (case
+ * ignored).  svc holds the service's registration and lang sections. */
+static void check_langs(cfg_t *svc)
+{
+    cfg_t *reg =
+        cfg_size(svc, "registration") ? cfg_getsec(svc, "registration") : NULL;
+    unsigned n = cfg_size(svc, "lang");
+
+    for (unsigned i = 0; i < n; i++) {
+        cfg_t *sec = cfg_getnsec(svc, "lang", i);
+        const char *tag = cfg_title(sec);
+
+        for (unsigned k = 0; k < i; k++) {
+            cfg_t *other = cfg_getnsec(svc, "lang", k);
+
+            if (tag && cfg_title(other) &&
+                strcasecmp(tag, cfg_title(other)) == 0) {
+                report(sec_line(sec),
+                       "lang \"%s\": a translation with this tag is already "
+                       "defined at line %d",
+                       tag, sec_line(other));
+                break;
+            }
+        }
+        for (unsigned k = 0; k < cfg_size(sec, "field"); k++) {
+            cfg_t *f = cfg_getnsec(sec, "field", k);
+            const char *var = cfg_title(f);
+            cfg_t *def = reg && var ? cfg_gettsec(reg, "field", var) : NULL;
+
+            if (!def) {
+                report(sec_line(f),
+                       "lang \"%s\": field \"%s\" is not a registration "
+                       "field",
+                       tag ? tag : "", var ? var : "");
+                continue;
+            }
+            for (unsigned j = 0; j < cfg_size(f, "option"); j++) {
+                cfg_t *o = cfg_getnsec(f, "option", j);
+                const char *value = cfg_title(o);
+
+                if (!value || !cfg_gettsec(def, "option", value))
+                    report(sec_line(o),
+                           "lang \"%s\": field \"%s\": option \"%s\" is "
+                           "not one of the field's options",
+                           tag ? tag : "", var, value ? value : "");
+            }
+        }
+    }
+}
+
 /* One service: comp is its component section, svc the section holding its
  * disco, registration and limits (the top level in the untitled form, comp
  * itself in the titled one); database and log come from the top level, cfg. */
@@ -1870,11 +2123,12 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, cfg_t *svc, struct conf *c)
     unsigned nfields = cfg_size(reg, "field");
 
     for (enum section s = 0; s < NSECTIONS; s++) {
-        cfg_t *sec = s == SEC_COMPONENT ? comp
-                     : sections[s].parent != SEC_ROOT
-                         ? NULL /* a field's or an option's: copy_field */
-                         : cfg_getsec(sections[s].per_service ? svc : cfg,
-                                      sections[s].name);
+        cfg_t *sec =
+            s == SEC_COMPONENT ? comp
+            : sections[s].parent != SEC_ROOT || (sections[s].flags & CFGF_MULTI)
+                ? NULL /* a field's, an option's, a lang's: below */
+                : cfg_getsec(sections[s].per_service ? svc : cfg,
+                             sections[s].name);
 
         if (sec && !copy_section(sec, s, c))
             return false;
@@ -1943,7 +2197,7 @@ static bool copy_conf(cfg_t *cfg, cfg_t *comp, cfg_t *svc, struct conf *c)
         if (!copy_field(cfg_getnsec(reg, "field", i),
                         &c->registration.fields[i]))
             return false;
-    return true;
+    return copy_langs(svc, c);
 }
 
 /* ---- the two forms ---------------------------------------------------- */
@@ -2227,6 +2481,9 @@ static struct conf *load_file(const char *path, FILE *err, bool logged)
         report(cfg->line, "missing section 'registration'");
     if (load.titled)
         check_services(cfg, scan);
+    for (unsigned i = 0; i < (load.titled ? cfg_size(cfg, "component") : 1);
+         i++)
+        check_langs(load.titled ? cfg_getnsec(cfg, "component", i) : cfg);
     if (load.problems)
         goto out;
     c = copy_services(cfg, path);
@@ -2287,8 +2544,9 @@ static void field_free(struct form_field_def *f)
 static void service_free(struct conf *c)
 {
     for (enum section s = 0; s < NSECTIONS; s++)
-        if (sections[s].parent == SEC_ROOT)
+        if (sections[s].parent == SEC_ROOT && !(sections[s].flags & CFGF_MULTI))
             free_section(s, c);
+    langs_free(c->langs, c->nlangs);
     for (size_t i = 0; i < c->registration.nfields; i++)
         field_free(&c->registration.fields[i]);
     free(c->registration.fields);

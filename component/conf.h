@@ -26,6 +26,7 @@
 
 #include "challenge.h"
 #include "form_values.h"
+#include "lang.h"
 #include "log.h"
 
 /* Exit code for an invalid configuration (sysexits.h EX_CONFIG). */
@@ -105,6 +106,7 @@ struct conf_registration {
     enum conf_initial_state initial_state;
     struct conf_list admins;      /* bare JIDs that may run admin commands */
     struct conf_list notify_jids; /* told by message of new registrations */
+    char *default_lang;           /* the language of the untranslated texts */
 };
 
 /* Token buckets for registration sets (per_minute 0 disables a bucket),
@@ -167,6 +169,34 @@ struct conf_messages {
     char *admin_notice; /* to each notify_jids entry: a new registration */
 };
 
+/* A translation of a service's texts: 'lang "TAG" { }' (lang.h).  Every
+ * string NULL when not given (the untranslated one is used). */
+struct conf_lang_option {
+    char *value; /* the option's value (the section's title) */
+    char *label;
+};
+
+struct conf_lang_field {
+    char *var; /* a registration field's var (the section's title) */
+    char *label;
+    char *desc;
+    struct conf_lang_option *options;
+    size_t noptions;
+};
+
+struct conf_lang {
+    char *tag; /* a BCP 47 tag (the section's title) */
+    char *title;
+    char *instructions;
+    struct conf_lang_field *fields;
+    size_t nfields;
+    char *texts[LANG_NTEXTS]; /* texts { KEY = "..." } (lang.h) */
+    /* welcome only: activated and disabled are told later, by whichever
+     * instance claims the change, and a registration's language is not
+     * stored (registrar.conf(5), LANG) */
+    struct conf_messages messages;
+};
+
 /* The metrics endpoint (metrics.c): "HOST:PORT", "[V6]:PORT" or the
  * absolute path of a unix socket; NULL: off. */
 struct conf_metrics {
@@ -188,6 +218,8 @@ struct conf {
     struct conf_messages messages;
     struct conf_challenge challenge;
     struct conf_metrics metrics;
+    struct conf_lang *langs; /* the service's translations, file order */
+    size_t nlangs;
     enum log_level log_level;
     unsigned log_stats_interval_s; /* the stats line's period; 0: none */
 };

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lang.h"
 #include "limiter.h"
 #include "log.h"
 
@@ -52,6 +53,10 @@ struct iq_req {
     struct stats_service *stats;
     enum stats_kind kind;
     const char *outcome;
+    /* the language of the replies (iq_req_set_lang), "" when unsaid, and
+     * the translations of the error texts (borrowed), NULL: none */
+    char lang[LANG_TAG_MAX + 1];
+    const char *const *texts;
 };
 
 /* ---- errors answered, logged once a second per condition -------------- */
@@ -121,6 +126,10 @@ struct iq_req *iq_req_relay(const struct iq_req *outer, const char *type,
         (iq_req_from(outer) &&
          xmpp_stanza_set_from(iq, iq_req_from(outer)) != XMPP_EOK) ||
         xmpp_stanza_set_to(iq, iq_req_to(outer)) != XMPP_EOK ||
+        /* the requester's language goes with it (lang.h) */
+        (iq_req_lang(outer) &&
+         xmpp_stanza_set_attribute(iq, "xml:lang", iq_req_lang(outer)) !=
+             XMPP_EOK) ||
         xmpp_stanza_add_child(iq, payload) != XMPP_EOK)
         goto out;
     if (!(req = iq_req_new(iq, outer->self, &outer->sink)))
@@ -131,14 +140,6 @@ out:
     if (iq)
         xmpp_stanza_release(iq);
     return req;
-}
-
-const char *iq_req_lang(const struct iq_req *req)
-{
-    const char *lang = xmpp_stanza_get_attribute(req->iq, "xml:lang");
-
-    /* libstrophe's parser keeps xml:lang without its prefix */
-    return lang ? lang : xmpp_stanza_get_attribute(req->iq, "lang");
 }
 
 xmpp_ctx_t *iq_req_ctx(const struct iq_req *req)
@@ -166,6 +167,27 @@ const char *iq_req_to(const struct iq_req *req)
 const char *iq_req_type(const struct iq_req *req)
 {
     return xmpp_stanza_get_type(req->iq);
+}
+
+const char *iq_req_lang(const struct iq_req *req)
+{
+    /* libstrophe's parser drops the xml prefix: xml:lang reads as lang */
+    const char *l = xmpp_stanza_get_attribute(req->iq, "xml:lang");
+
+    return l ? l : xmpp_stanza_get_attribute(req->iq, "lang");
+}
+
+void iq_req_set_lang(struct iq_req *req, const char *tag,
+                     const char *const *texts)
+{
+    snprintf(req->lang, sizeof(req->lang), "%s",
+             tag && strlen(tag) <= LANG_TAG_MAX ? tag : "");
+    req->texts = texts;
+}
+
+const char *iq_req_reply_lang(const struct iq_req *req)
+{
+    return req->lang[0] ? req->lang : NULL;
 }
 
 xmpp_stanza_t *iq_req_payload(const struct iq_req *req)
@@ -200,6 +222,8 @@ static xmpp_stanza_t *reply_new(struct iq_req *req, const char *type)
     if (from)
         xmpp_stanza_set_to(r, from);
     xmpp_stanza_set_from(r, iq_req_to(req));
+    if (req->lang[0])
+        xmpp_stanza_set_attribute(r, "xml:lang", req->lang);
     return r;
 }
 
@@ -247,7 +271,8 @@ void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload)
 
 /* A standalone <error/> (type NULL: the usual one); caller owns it. */
 static xmpp_stanza_t *error_element(xmpp_ctx_t *ctx, enum iq_error e,
-                                    const char *type, const char *text)
+                                    const char *type, const char *text,
+                                    const char *lang)
 {
     xmpp_stanza_t *err = xmpp_stanza_new(ctx);
     xmpp_stanza_t *cond = xmpp_stanza_new(ctx);
@@ -268,7 +293,7 @@ static xmpp_stanza_t *error_element(xmpp_ctx_t *ctx, enum iq_error e,
         xmpp_stanza_t *body = xmpp_stanza_new(ctx);
         xmpp_stanza_set_name(t, "text");
         xmpp_stanza_set_ns(t, IQ_NS_STANZAS);
-        xmpp_stanza_set_attribute(t, "xml:lang", "en");
+        xmpp_stanza_set_attribute(t, "xml:lang", lang && *lang ? lang : "en");
         xmpp_stanza_set_text(body, text);
         xmpp_stanza_add_child(t, body);
         xmpp_stanza_release(body);
@@ -331,12 +356,19 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
                       const char *app_name)
 {
     xmpp_stanza_t *r, *err;
+    char translated[1024];
+    /* the log keeps the English text, the requester gets its language */
+    const char *shown =
+        req->texts && text
+            ? lang_translate(req->texts, text, translated, sizeof(translated))
+            : text;
 
     if (req->relayed) {
         const struct iq_relay_error relayed = {
             .condition = e,
             .type = type ? type : errors[e].type,
-            .text = text,
+            .text = shown,
+            .lang = req->lang[0] ? req->lang : NULL,
             .echo = echo,
             .app_ns = app_ns && app_name ? app_ns : NULL,
             .app_name = app_ns && app_name ? app_name : NULL,
@@ -354,7 +386,7 @@ void iq_req_error_app(struct iq_req *req, enum iq_error e, const char *type,
             xmpp_stanza_release(copy);
         }
     }
-    err = error_element(iq_req_ctx(req), e, type, text);
+    err = error_element(iq_req_ctx(req), e, type, shown, req->lang);
     if (app_ns && app_name) {
         xmpp_stanza_t *app = xmpp_stanza_new(iq_req_ctx(req));
         xmpp_stanza_set_name(app, app_name);

@@ -54,6 +54,8 @@ struct iq_relay_error {
     const char *type;    /* never NULL: the condition's usual one unless
                           * the answer gave another */
     const char *text;    /* NULL: none */
+    const char *lang;    /* the language of text and of the request's
+                          * replies (iq_req_set_lang), NULL: unsaid */
     xmpp_stanza_t *echo; /* what goes before the <error/>, or NULL */
     /* the application-specific condition <app_name xmlns=app_ns/>, or
      * both NULL */
@@ -97,8 +99,6 @@ struct iq_req *iq_req_relay(const struct iq_req *outer, const char *type,
 
 /* Accessors; everything borrowed from the request. */
 xmpp_ctx_t *iq_req_ctx(const struct iq_req *req);
-/* The request's xml:lang (borrowed), or NULL. */
-const char *iq_req_lang(const struct iq_req *req);
 const char *iq_req_id(const struct iq_req *req);
 const char *iq_req_from(const struct iq_req *req);
 /* The address the request was sent to (what replies come from), or self
@@ -107,6 +107,18 @@ const char *iq_req_to(const struct iq_req *req);
 const char *iq_req_type(const struct iq_req *req);
 /* The single child element of a get/set, or NULL. */
 xmpp_stanza_t *iq_req_payload(const struct iq_req *req);
+
+/* The request's xml:lang (RFC 6120 8.1.5: the server stamps the stream's
+ * on a stanza without one), NULL when it has none.  Borrowed. */
+const char *iq_req_lang(const struct iq_req *req);
+/* The language of the replies from now on: each carries xml:lang=tag (a
+ * copy; NULL or "": none, as by default), its error <text/> too, the text
+ * translated by texts (borrowed, LANG_NTEXTS entries: lang.h's
+ * lang_translate; NULL: as given) when it is in the catalog. */
+void iq_req_set_lang(struct iq_req *req, const char *tag,
+                     const char *const *texts);
+/* The tag set by iq_req_set_lang, NULL when none.  Borrowed. */
+const char *iq_req_reply_lang(const struct iq_req *req);
 
 /* Sends a result carrying payload (borrowed; NULL for an empty result). */
 void iq_req_result(struct iq_req *req, xmpp_stanza_t *payload);

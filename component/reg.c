@@ -273,9 +273,10 @@ static void on_prefill(void *arg, enum store_status st,
 {
     struct op *op = arg;
     xmpp_ctx_t *ctx = iq_req_ctx(op->req);
-    xmpp_stanza_t *q = st == STORE_OK && rec
-                           ? reg_reply_blank_bound(op->reg, ctx, &rec->fields)
-                           : reg_reply_blank(op->reg, ctx);
+    xmpp_stanza_t *q =
+        st == STORE_OK && rec
+            ? reg_reply_blank_bound(op->reg, ctx, &rec->fields, op->tr)
+            : reg_reply_blank(op->reg, ctx, op->tr);
 
     reg_challenge_reply(op, q); /* with a challenge when one is asked */
 }
@@ -292,10 +293,10 @@ static void on_get(void *arg, enum store_status st, struct store_record *rec)
         return;
     }
     if (st == STORE_OK)
-        q = reg_reply_registered(op->reg, ctx, rec);
+        q = reg_reply_registered(op->reg, ctx, rec, op->tr);
     else if (st == STORE_NOT_FOUND) {
         /* with a challenge when one is asked */
-        reg_challenge_reply(op, reg_reply_blank(op->reg, ctx));
+        reg_challenge_reply(op, reg_reply_blank(op->reg, ctx, op->tr));
         return;
     } else {
         reg_op_fail_unavailable(op);
@@ -547,7 +548,7 @@ void reg_handle(struct reg *reg, struct iq_req *req)
     if (is_set) {
         handle_set(op);
     } else if (reg->conf->registration.mode == CONF_MODE_REDIRECT) {
-        xmpp_stanza_t *q = reg_reply_redirect(reg, iq_req_ctx(req));
+        xmpp_stanza_t *q = reg_reply_redirect(reg, iq_req_ctx(req), op->tr);
         iq_req_result(req, q);
         xmpp_stanza_release(q);
         reg_op_done(op);

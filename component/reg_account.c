@@ -109,7 +109,7 @@ static void on_get_for_remove(void *arg, enum store_status st,
         reg_op_fail_unavailable(op);
         return;
     }
-    q = reg_reply_cancel_form(op->reg, ctx);
+    q = reg_reply_cancel_form(op->reg, ctx, op->tr);
     iq_req_error(op->req, IQ_NOT_ALLOWED,
                  "Submit the enclosed form to cancel your registration.", q);
     xmpp_stanza_release(q);
@@ -196,7 +196,8 @@ static void after_password_tasks(struct op *op)
 /* XEP-0077 section 3.3, example 21. */
 void reg_account_ask_password_form(struct op *op)
 {
-    xmpp_stanza_t *q = reg_reply_password_form(op->reg, iq_req_ctx(op->req));
+    xmpp_stanza_t *q =
+        reg_reply_password_form(op->reg, iq_req_ctx(op->req), op->tr);
 
     iq_req_error_as(op->req, IQ_NOT_AUTHORIZED, "modify",
                     "Submit the enclosed form to change your password.", q);

@@ -191,6 +191,18 @@ static char *bare_of(struct iq_req *req)
     return copy;
 }
 
+const struct conf_lang **reg_op_lang(const struct reg *reg, struct iq_req *req,
+                                     const struct conf_lang **tr)
+{
+    const char *tag;
+
+    *tr = lang_select(reg->conf, iq_req_lang(req), &tag);
+    if (tag) /* the service has translations: replies say their language */
+        iq_req_set_lang(req, tag,
+                        *tr ? (const char *const *)(*tr)->texts : NULL);
+    return tr;
+}
+
 struct op *reg_op_start(struct reg *reg, struct iq_req *req)
 {
     char *bare = bare_of(req);
@@ -221,6 +233,7 @@ struct op *reg_op_start(struct reg *reg, struct iq_req *req)
     op->cost = reg->conf->registration.hash_cost;
     if (!op->cost)
         op->cost = SECRET_DEFAULT_COST;
+    reg_op_lang(reg, req, &op->tr);
     return op;
 }
 

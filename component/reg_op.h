@@ -12,6 +12,13 @@
     "The registration database is unavailable; please try again later."
 #define REG_TEXT_NOT_REGISTERED "You are not registered with this service."
 
+/* The translation for req's xml:lang into *tr (NULL: the untranslated
+ * texts; lang.h's lang_select), and req's replies set to say their
+ * language when the service has translations.  Returns tr.  reg_op_start
+ * does it for its op. */
+const struct conf_lang **reg_op_lang(const struct reg *reg, struct iq_req *req,
+                                     const struct conf_lang **tr);
+
 /* Takes req: an op for it, counted in flight; or NULL when req was
  * answered already (over an in-flight cap, or out of memory). */
 struct op *reg_op_start(struct reg *reg, struct iq_req *req);

@@ -108,41 +108,87 @@ xmpp_stanza_t *reg_reply_echo(const struct reg *reg, xmpp_stanza_t *query)
     return copy;
 }
 
-/* The registration form, pre-filled with prefill when given; without its
- * <instructions/> when the query's own <instructions/> speaks for it
- * (own_instructions false), so that no answer says a text twice. */
+/* A fixed text (lang.h's catalog) in tr's language, in buf. */
+static const char *tx(const struct conf_lang *tr, const char *english,
+                      char *buf, size_t size)
+{
+    return lang_translate(tr ? (const char *const *)tr->texts : NULL, english,
+                          buf, size);
+}
+
+/* The instructions of the form shown (NULL: none) in tr's language: the
+ * translation's; with invitations required (reg.c's form_instructions),
+ * the invitation's sentence and the translation's, both translated. */
+static const char *shown_instructions(const struct reg *reg,
+                                      const struct form_def *shown,
+                                      const struct conf_lang *tr, char *buf,
+                                      size_t size)
+{
+    const char *own = reg->def.instructions;
+    char by[512];
+
+    if (!tr || !shown->instructions)
+        return shown->instructions;
+    if (reg->form_instructions &&
+        shown->instructions == reg->form_instructions) {
+        if (own && tr->instructions)
+            own = tr->instructions;
+        text_format(buf, size, "%s%s%s",
+                    tx(tr, REG_TEXT_BY_INVITATION, by, sizeof(by)),
+                    own ? " " : "", own ? own : "");
+        return buf;
+    }
+    return tr->instructions ? tr->instructions : shown->instructions;
+}
+
+/* The registration form in tr's language, pre-filled with prefill when
+ * given; with instructions (NULL: none: the query's own <instructions/>
+ * speaks for it, so that no answer says a text twice).  NULL when out of
+ * memory. */
 static xmpp_stanza_t *reg_form(const struct form_def *shown, xmpp_ctx_t *ctx,
                                const struct form_data *prefill,
-                               bool own_instructions)
+                               const char *instructions,
+                               const struct conf_lang *tr)
 {
-    struct form_def def = *shown;
+    struct lang_form lf;
+    xmpp_stanza_t *x;
 
-    if (!own_instructions)
-        def.instructions = NULL;
-    return form_build(ctx, &def, "form", prefill);
+    if (!lang_form_make(&lf, shown, tr))
+        return NULL;
+    lf.def.instructions = instructions;
+    x = form_build(ctx, &lf.def, "form", prefill);
+    lang_form_clear(&lf);
+    return x;
 }
 
 /* shown: reg->form_def, or reg->bound_def (bound: prefill may be set). */
 static xmpp_stanza_t *blank(const struct reg *reg, xmpp_ctx_t *ctx, bool bound,
-                            const struct form_data *prefill)
+                            const struct form_data *prefill,
+                            const struct conf_lang *tr)
 {
+    char buf[1024], composed[1536];
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
     const char *url = reg->conf->registration.url;
     const struct form_def *shown = bound ? &reg->bound_def : &reg->form_def;
+    const char *instructions =
+        shown_instructions(reg, shown, tr, composed, sizeof(composed));
 
     if (reg->all_legacy) {
         /* form + iq:register fields (instructions plus fields, XEP-0077
          * section 6), for legacy clients: the configured instructions
          * are the query's, and the form does not repeat them */
         xml_add_text(q, "instructions",
-                     shown->instructions ? shown->instructions : TEXT_LEGACY);
+                     shown->instructions
+                         ? instructions
+                         : tx(tr, TEXT_LEGACY, buf, sizeof(buf)));
         for (size_t i = 0; i < reg->def.nfields; i++) {
             const struct form_field_def *f = &reg->def.fields[i];
             if (f->type != FORM_FIXED && f->type != FORM_HIDDEN)
                 xml_add_text(q, f->var, NULL);
         }
     } else if (reg->conf->invites.mode == CONF_INVITES_REQUIRED && !bound) {
-        xml_add_text(q, "instructions", REG_TEXT_BY_INVITATION);
+        xml_add_text(q, "instructions",
+                     tx(tr, REG_TEXT_BY_INVITATION, buf, sizeof(buf)));
     } else if (url) {
         /* form + iq:register instructions + x:oob URL */
         char text[1024];
@@ -153,56 +199,65 @@ static xmpp_stanza_t *blank(const struct reg *reg, xmpp_ctx_t *ctx, bool bound,
         xml_add_text(q, "instructions", text);
     } else {
         /* form + iq:register instructions */
-        xml_add_text(q, "instructions", TEXT_FORM_ONLY);
+        xml_add_text(q, "instructions",
+                     tx(tr, TEXT_FORM_ONLY, buf, sizeof(buf)));
     }
     /* form only: the query's instructions are the fallback for clients
      * without data forms (section 6), the configured ones the form's */
     /* with invitations, the form has their preauth field (reg.c) */
-    xml_add(q, reg_form(shown, ctx, prefill, !reg->all_legacy));
+    xml_add(q, reg_form(shown, ctx, prefill,
+                        reg->all_legacy ? NULL : instructions, tr));
     if (url)
         xml_add(q, oob(ctx, url));
     return q;
 }
 
-xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx)
+xmpp_stanza_t *reg_reply_blank(const struct reg *reg, xmpp_ctx_t *ctx,
+                               const struct conf_lang *tr)
 {
-    return blank(reg, ctx, false, NULL);
+    return blank(reg, ctx, false, NULL, tr);
 }
 
 xmpp_stanza_t *reg_reply_blank_bound(const struct reg *reg, xmpp_ctx_t *ctx,
-                                     const struct form_data *prefill)
+                                     const struct form_data *prefill,
+                                     const struct conf_lang *tr)
 {
-    return blank(reg, ctx, true, prefill);
+    return blank(reg, ctx, true, prefill, tr);
 }
 
-xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx)
+xmpp_stanza_t *reg_reply_redirect(const struct reg *reg, xmpp_ctx_t *ctx,
+                                  const struct conf_lang *tr)
 {
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
-    char text[1024];
+    char text[1024], buf[1024];
 
     text_format(text, sizeof(text), "To register, visit %s",
                 reg->conf->registration.url);
-    xml_add_text(q, "instructions", text);
+    xml_add_text(q, "instructions", tx(tr, text, buf, sizeof(buf)));
     xml_add(q, oob(ctx, reg->conf->registration.url));
     return q;
 }
 
 xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
-                                    const struct store_record *rec)
+                                    const struct store_record *rec,
+                                    const struct conf_lang *tr)
 {
     xmpp_stanza_t *q = xml_elem(ctx, "query", REG_NS);
-    char text[1536];
+    char text[1536], buf[1024];
 
     xml_add(q, xml_elem(ctx, "registered", NULL));
     if (rec->state == STORE_STATE_DISABLED && rec->disabled_reason &&
         *rec->disabled_reason)
-        text_format(text, sizeof(text), "%s Reason: %s", TEXT_DISABLED,
+        text_format(text, sizeof(text), "%s Reason: %s",
+                    tx(tr, TEXT_DISABLED, buf, sizeof(buf)),
                     rec->disabled_reason);
     else
         text_format(text, sizeof(text), "%s",
-                    rec->state == STORE_STATE_PENDING    ? TEXT_PENDING
-                    : rec->state == STORE_STATE_DISABLED ? TEXT_DISABLED
-                                                         : TEXT_REGISTERED);
+                    tx(tr,
+                       rec->state == STORE_STATE_PENDING    ? TEXT_PENDING
+                       : rec->state == STORE_STATE_DISABLED ? TEXT_DISABLED
+                                                            : TEXT_REGISTERED,
+                       buf, sizeof(buf)));
     xml_add_text(q, "instructions", text);
     /* legacy elements as in the blank query: only when every field has
      * one (XEP-0077 section 6) */
@@ -218,17 +273,40 @@ xmpp_stanza_t *reg_reply_registered(const struct reg *reg, xmpp_ctx_t *ctx,
     /* one <instructions/>: the query's, which section 3.1 asks for and
      * which says the requester is registered; the form's sign-up text
      * would be a second, stale one */
-    xml_add(q, reg_form(&reg->def, ctx, &rec->fields, false));
+    xml_add(q, reg_form(&reg->def, ctx, &rec->fields, NULL, tr));
     return q;
 }
 
-xmpp_stanza_t *reg_reply_password_form(const struct reg *reg, xmpp_ctx_t *ctx)
+/* The changepassword or cancel form in tr's language: its fields' labels
+ * the registration's translated ones, its title and instructions from
+ * the catalog. */
+static xmpp_stanza_t *account_form(const struct form_def *def, xmpp_ctx_t *ctx,
+                                   const struct conf_lang *tr)
 {
-    return reg_reply_query(ctx, form_build(ctx, &reg->pw_def, "form", NULL));
+    struct lang_form lf;
+    char title[256], instructions[1024];
+    xmpp_stanza_t *x;
+
+    if (!lang_form_make(&lf, def, tr))
+        return reg_reply_query(ctx, NULL);
+    lf.def.title = def->title ? tx(tr, def->title, title, sizeof(title)) : NULL;
+    lf.def.instructions =
+        def->instructions
+            ? tx(tr, def->instructions, instructions, sizeof(instructions))
+            : NULL;
+    x = form_build(ctx, &lf.def, "form", NULL);
+    lang_form_clear(&lf);
+    return reg_reply_query(ctx, x);
 }
 
-xmpp_stanza_t *reg_reply_cancel_form(const struct reg *reg, xmpp_ctx_t *ctx)
+xmpp_stanza_t *reg_reply_password_form(const struct reg *reg, xmpp_ctx_t *ctx,
+                                       const struct conf_lang *tr)
 {
-    return reg_reply_query(ctx,
-                           form_build(ctx, &reg->cancel_def, "form", NULL));
+    return account_form(&reg->pw_def, ctx, tr);
+}
+
+xmpp_stanza_t *reg_reply_cancel_form(const struct reg *reg, xmpp_ctx_t *ctx,
+                                     const struct conf_lang *tr)
+{
+    return account_form(&reg->cancel_def, ctx, tr);
 }

@@ -132,6 +132,9 @@ struct op {
     /* a creation's state, as the database made it (store_put.started) */
     enum store_state started;
     struct form_data data;
+    /* the translation of the request's language (lang_select), NULL:
+     * the untranslated texts */
+    const struct conf_lang *tr;
     bool legacy; /* data came as iq:register elements */
     bool registered;
     struct store_record rec; /* what is on file, when registered */

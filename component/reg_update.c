@@ -52,6 +52,7 @@ static void send_notices(struct op *op)
         .state = store_state_name(op->started),
     };
     char body[TEMPLATE_BODY_MAX];
+    const char *welcome;
     xmpp_stanza_t *m;
 
     if (to->n > 0) {
@@ -66,11 +67,16 @@ static void send_notices(struct op *op)
         log_info("reg", "told %zu JID(s) of the registration of %s (id=%s)",
                  to->n, op->bare, reg_op_id(op));
     }
-    if (!conf->messages.welcome)
+    /* in the request's language (lang.h): its translation's welcome */
+    welcome = op->tr && op->tr->messages.welcome ? op->tr->messages.welcome
+                                                 : conf->messages.welcome;
+    if (!welcome)
         return;
-    template_expand(body, sizeof(body), conf->messages.welcome, &v);
+    template_expand(body, sizeof(body), welcome, &v);
     if (!(m = messages_stanza(ctx, v.service, op->bare, body)))
         return;
+    if (iq_req_reply_lang(op->req))
+        xmpp_stanza_set_attribute(m, "xml:lang", iq_req_reply_lang(op->req));
     iq_req_send(op->req, m);
     xmpp_stanza_release(m);
     stats_message_sent(op->reg->stats, STATS_MESSAGE_WELCOME);

@@ -42,6 +42,9 @@
 #             deploy/registrar-captcha behind a wrapper that notes each
 #             answer in $WORK/captcha/answer for the test
 #   captchafail  the same with an image command that fails (fails closed)
+#   lang      forms in the user's language (tests/fixtures/lang.conf: a
+#             French translation of the form, errors and welcome) for
+#             test_lang.py
 # waits until each answers disco#info, runs the python suite (all of
 # test_*.py, or the names given, e.g.
 # test_accounts.AccountsTest.test_race_same_username), then stops registrar
@@ -102,7 +105,8 @@ declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [notify]=contests [desk]=desk [quiz]=services [adhoc]=accounts
     [events]=contests [invites]=invites [messages]=messages
     [validate]=validate
-    [challenge]=challenge [captcha]=captcha [captchafail]=captcha)
+    [challenge]=challenge [captcha]=captcha [captchafail]=captcha
+    [lang]=lang)
 # an instance serving a second component from the same process
 declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
@@ -112,7 +116,7 @@ declare -A REGISTRATION=(
 INSTANCES="contests accounts policy redirect remote survey reload desk quiz
     events
     adhoc invites messages challenge captcha captchafail
-    validate"
+    validate lang"
 
 show_logs()
 {

@@ -81,7 +81,8 @@ POOL = (["probe"]
         + ["msgops"]                              # told of those
         + ["v%02d" % i for i in range(1, 9)]      # XEP-0122 validation
         + ["k%02d" % i for i in range(1, 19)]     # challenges
-        + ["blocked1"])                           # a blocked_jids match
+        + ["blocked1"]                            # a blocked_jids match
+        + ["l%02d" % i for i in range(1, 9)])     # forms in a language
 
 RACERS = ["r%02d" % i for i in range(1, 26)]
 

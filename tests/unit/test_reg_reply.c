@@ -13,7 +13,7 @@
 #include "reg_reply.h"
 #include "sync_env.h"
 
-static struct conf contests, accounts;
+static struct conf contests, accounts, invites;
 static xmpp_ctx_t *ctx;
 
 static int setup(void **state)
@@ -63,7 +63,7 @@ static int occurrences(const char *haystack, const char *needle)
 static void test_blank(void **state)
 {
     struct reg *reg = reg_new(&contests, fake_store(), &sync_env);
-    char *t = text_of(reg_reply_blank(reg, ctx));
+    char *t = text_of(reg_reply_blank(reg, ctx, NULL));
 
     (void)state;
     assert_contains(t, "<query xmlns=\"jabber:iq:register\"><instructions>"
@@ -74,7 +74,7 @@ static void test_blank(void **state)
     free(t);
     reg_free(reg);
     reg = reg_new(&accounts, fake_store(), &sync_env);
-    t = text_of(reg_reply_blank(reg, ctx));
+    t = text_of(reg_reply_blank(reg, ctx, NULL));
     assert_contains(t, "<username/><password/><email/><x type=\"form\"");
     free(t);
     reg_free(reg);
@@ -93,7 +93,7 @@ static void test_registered_shows_no_secret(void **state)
     (void)state;
     form_data_add(&rec.fields, "username", "bill");
     form_data_add(&rec.fields, "email", "bard@shakespeare.lit");
-    t = text_of(reg_reply_registered(reg, ctx, &rec));
+    t = text_of(reg_reply_registered(reg, ctx, &rec, NULL));
     assert_contains(t, "<query xmlns=\"jabber:iq:register\"><registered/>");
     assert_contains(t, "<username>bill</username><password/>"
                        "<email>bard@shakespeare.lit</email>");
@@ -111,7 +111,7 @@ static void test_registered_shows_no_secret(void **state)
 static void test_blank_legacy_shape(void **state)
 {
     struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
-    char *t = text_of(reg_reply_blank(reg, ctx));
+    char *t = text_of(reg_reply_blank(reg, ctx, NULL));
     char want[2048];
 
     (void)state;
@@ -133,7 +133,7 @@ static void test_blank_form_only_texts(void **state)
 {
     struct conf c = contests;
     struct reg *reg = reg_new(&c, fake_store(), &sync_env);
-    char *t = text_of(reg_reply_blank(reg, ctx));
+    char *t = text_of(reg_reply_blank(reg, ctx, NULL));
 
     (void)state;
     assert_int_equal(occurrences(t, "<instructions>"), 2);
@@ -146,7 +146,7 @@ static void test_blank_form_only_texts(void **state)
     reg_free(reg);
     c.registration.url = "https://contests.example/signup";
     reg = reg_new(&c, fake_store(), &sync_env);
-    t = text_of(reg_reply_blank(reg, ctx));
+    t = text_of(reg_reply_blank(reg, ctx, NULL));
     assert_contains(t, "<query xmlns=\"jabber:iq:register\"><instructions>"
                        "Use the enclosed form to register. If your client "
                        "does not support data forms, visit "
@@ -172,7 +172,7 @@ static void test_registered_shape(void **state)
     (void)state;
     form_data_add(&rec.fields, "username", "bill");
     form_data_add(&rec.fields, "email", "bard@shakespeare.lit");
-    t = text_of(reg_reply_registered(reg, ctx, &rec));
+    t = text_of(reg_reply_registered(reg, ctx, &rec, NULL));
     snprintf(want, sizeof(want),
              "<query xmlns=\"jabber:iq:register\"><registered/><instructions>"
              "You are registered. Submit the form again to update your "
@@ -191,7 +191,7 @@ static void test_registered_shape(void **state)
     reg = reg_new(&contests, fake_store(), &sync_env);
     rec = (struct store_record){.state = STORE_STATE_PENDING};
     form_data_add(&rec.fields, "first", "Juliet");
-    t = text_of(reg_reply_registered(reg, ctx, &rec));
+    t = text_of(reg_reply_registered(reg, ctx, &rec, NULL));
     assert_int_equal(occurrences(t, "<instructions>"), 1);
     assert_contains(t, "<registered/><instructions>You are registered; your "
                        "registration is pending");
@@ -214,7 +214,7 @@ static void test_redirect(void **state)
     (void)state;
     c.registration.url = "https://contests.example/signup";
     reg = reg_new(&c, fake_store(), &sync_env);
-    t = text_of(reg_reply_redirect(reg, ctx));
+    t = text_of(reg_reply_redirect(reg, ctx, NULL));
     assert_string_equal(
         t, "<query xmlns=\"jabber:iq:register\"><instructions>To register, "
            "visit https://contests.example/signup</instructions><x "
@@ -227,17 +227,92 @@ static void test_redirect(void **state)
 static void test_side_forms(void **state)
 {
     struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
-    char *t = text_of(reg_reply_password_form(reg, ctx));
+    char *t = text_of(reg_reply_password_form(reg, ctx, NULL));
 
     (void)state;
     assert_contains(t, "<value>jabber:iq:register:changepassword</value>");
     assert_contains(t, "label=\"Old Password\" type=\"text-private\" "
                        "var=\"old_password\"><required/>");
     free(t);
-    t = text_of(reg_reply_cancel_form(reg, ctx));
+    t = text_of(reg_reply_cancel_form(reg, ctx, NULL));
     assert_contains(t, "<value>jabber:iq:register:cancel</value>");
     assert_contains(t, "var=\"username\"><required/>");
     assert_contains(t, "var=\"password\"><required/>");
+    free(t);
+    reg_free(reg);
+}
+
+/* A translation (lang.h): the blank query, the registered one and the
+ * side forms in its language; vars, types and values as they are. */
+static void test_translated(void **state)
+{
+    struct reg *reg = reg_new(&accounts, fake_store(), &sync_env);
+    struct conf_lang_field fields[] = {
+        {.var = "username", .label = "Nom d'utilisateur"},
+        {.var = "password", .label = "Mot de passe", .desc = "Secret"},
+    };
+    struct conf_lang fr = {.tag = "fr",
+                           .title = "Inscription",
+                           .instructions = "Choisissez un nom.",
+                           .fields = fields,
+                           .nfields = 2};
+    struct store_record rec = {.username = "bill",
+                               .state = STORE_STATE_PENDING};
+    char *t;
+
+    (void)state;
+    fr.texts[LANG_TEXT_pending] = "Vous êtes inscrit, en attente.";
+    fr.texts[LANG_TEXT_password_change_title] = "Changer de mot de passe";
+    fr.texts[LANG_TEXT_cancel_instructions] = "Pour annuler.";
+    t = text_of(reg_reply_blank(reg, ctx, &fr));
+    /* legacy elements: the query's instructions are the form's, in French */
+    assert_contains(t, "<instructions>Choisissez un nom.</instructions>");
+    assert_contains(t, "<title>Inscription</title>");
+    assert_contains(t, "label=\"Nom d&apos;utilisateur\" type=\"text-single\" "
+                       "var=\"username\"");
+    assert_contains(t, "<desc>Secret</desc>");
+    assert_contains(t, "label=\"Email Address\""); /* not translated */
+    free(t);
+    assert_true(form_data_add(&rec.fields, "username", "bill"));
+    t = text_of(reg_reply_registered(reg, ctx, &rec, &fr));
+    assert_contains(t, "<instructions>Vous êtes inscrit, en attente."
+                       "</instructions>");
+    assert_contains(t, "var=\"username\"><required/><value>bill</value>");
+    free(t);
+    form_data_clear(&rec.fields);
+    t = text_of(reg_reply_password_form(reg, ctx, &fr));
+    assert_contains(t, "<title>Changer de mot de passe</title>");
+    /* untranslated key: the English text */
+    assert_contains(t, "<instructions>Use this form to change your "
+                       "password.</instructions>");
+    free(t);
+    t = text_of(reg_reply_cancel_form(reg, ctx, &fr));
+    assert_contains(t, "<title>Cancel Registration</title>");
+    assert_contains(t, "<instructions>Pour annuler.</instructions>");
+    assert_contains(t, "label=\"Mot de passe\"");
+    free(t);
+    reg_free(reg);
+}
+
+/* Invitations required: the instructions say so, in the translation's
+ * language, before the translation's own. */
+static void test_translated_invitation(void **state)
+{
+    struct reg *reg = reg_new(&invites, fake_store(), &sync_env);
+    struct conf_lang fr = {.tag = "fr", .instructions = "Choisissez un nom."};
+    char *t;
+
+    (void)state;
+    fr.texts[LANG_TEXT_by_invitation] = "Sur invitation seulement.";
+    t = text_of(reg_reply_blank(reg, ctx, &fr));
+    assert_contains(t, "<instructions>Sur invitation seulement. Choisissez "
+                       "un nom.</instructions>");
+    assert_int_equal(occurrences(t, "<instructions>"), 1);
+    free(t);
+    t = text_of(reg_reply_blank(reg, ctx, NULL));
+    assert_contains(t, "<instructions>Registration with this service is by "
+                       "invitation: enter your invitation token in the "
+                       "field 'preauth'. Choose a username");
     free(t);
     reg_free(reg);
 }
@@ -279,11 +354,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_registered_shape, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_side_forms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_translated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_translated_invitation, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_echo_blanks_secrets, setup,
                                         teardown),
     };
 
     contests = fixture_conf("contests", NULL);
     accounts = fixture_conf("accounts", NULL);
+    invites = fixture_conf("invites", NULL);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
