@@ -78,7 +78,31 @@
     X(cancel_title, "Cancel Registration")                                     \
     X(cancel_instructions, "Use this form to cancel your registration.")       \
     X(no_data, "No registration data: submit the form or the fields.")         \
-    X(redirect, "To register, visit {url}")
+    X(redirect, "To register, visit {url}")                                    \
+    X(challenge_required,                                                      \
+      "Registration with this service needs the answer to a challenge: ask "   \
+      "for the registration form (an iq get) and fill in its challenge "       \
+      "field ('qa' or 'ocr').")                                                \
+    X(challenge_form, "This service asks a challenge before a registration: "  \
+                      "answer it in the data form (the fields alone are not "  \
+                      "enough).")                                              \
+    X(challenge_image_label, "Enter the text you see")                         \
+    X(challenge_wrong, "The answer to the challenge is wrong: ask for the "    \
+                       "form again for a new challenge.")                      \
+    X(challenge_expired, "The challenge has expired: ask for the form again "  \
+                         "for a new challenge.")                               \
+    X(challenge_used, "The challenge was answered already: ask for the form "  \
+                      "again for a new challenge.")                            \
+    X(challenge_foreign, "The challenge was issued to another JID: ask for "   \
+                         "the form for a challenge of your own.")              \
+    X(challenge_unknown,                                                       \
+      "No such challenge: ask for the form for a new challenge.")              \
+    X(challenge_locked, "Too many wrong answers to the challenge: try again "  \
+                        "in {n} seconds.")                                     \
+    X(challenge_busy, "Too many challenges are being made: try again in a "    \
+                      "few seconds.")                                          \
+    X(challenge_failed, "The challenge cannot be made now; registration "      \
+                        "needs one: try again later.")
 
 #define LANG_TEXT_ENUM(key, en) LANG_TEXT_##key,
 enum lang_text { LANG_TEXTS(LANG_TEXT_ENUM) LANG_NTEXTS };

@@ -20,6 +20,7 @@
 
 #include "challenge.h"
 #include "challenge_image.h"
+#include "conf.h"
 #include "form.h"
 #include "limiter.h"
 #include "log.h"
@@ -107,7 +108,8 @@ void reg_challenge_add_image(xmpp_ctx_t *ctx, xmpp_stanza_t *q,
                              xmpp_stanza_t *x, const char *id, const char *from,
                              const char *sid, const char *cid, unsigned width,
                              unsigned height, const unsigned char *png,
-                             size_t len, const char *fallback_url)
+                             size_t len, const char *fallback_url,
+                             const char *label)
 {
     xmpp_stanza_t *ocr, *media, *data;
     char ref[128], num[16];
@@ -117,8 +119,11 @@ void reg_challenge_add_image(xmpp_ctx_t *ctx, xmpp_stanza_t *q,
     xml_add(x, field(ctx, "from", "hidden", NULL, from));
     if (sid)
         xml_add(x, field(ctx, "sid", "hidden", NULL, sid));
-    if (!(ocr = field(ctx, REG_CHALLENGE_OCR, "text-single",
-                      "Enter the text you see", NULL)))
+    if (!(ocr =
+              field(ctx, REG_CHALLENGE_OCR, "text-single",
+                    label ? label
+                          : lang_text_english(LANG_TEXT_challenge_image_label),
+                    NULL)))
         return;
     xml_add(ocr, xml_elem(ctx, "required", NULL));
     if ((media = xml_elem(ctx, "media", REG_NS_MEDIA))) {
@@ -182,25 +187,34 @@ static void fail_locked(struct op *op, unsigned long seconds)
     text_format(text, sizeof(text),
                 "Too many wrong answers to the challenge: try again in %lu "
                 "seconds.",
-                seconds ? seconds : 1);
+                seconds ? seconds : 1); /* challenge_locked's English */
     reg_op_fail(op, IQ_RESOURCE_CONSTRAINT, text);
 }
 
 /* ---- the get ------------------------------------------------------------ */
 
+/* A text of lang.h's catalog in tr's language (NULL: English), in buf. */
+static const char *tx(const struct conf_lang *tr, enum lang_text t, char *buf,
+                      size_t size)
+{
+    return lang_translate(tr ? (const char *const *)tr->texts : NULL,
+                          lang_text_english(t), buf, size);
+}
+
 /* The query's own <instructions/> (those for clients without data forms)
  * say that the form's question must be answered: such a client cannot
  * register here. */
-static void tell_legacy_clients(xmpp_stanza_t *q)
+static void tell_legacy_clients(xmpp_stanza_t *q, const struct conf_lang *tr)
 {
     xmpp_stanza_t *in = xmpp_stanza_get_child_by_name(q, "instructions");
     xmpp_stanza_t *t = in ? xmpp_stanza_get_children(in) : NULL;
     const char *old = t ? xmpp_stanza_get_text_ptr(t) : NULL;
-    char text[2048];
+    char text[2048], said[512];
 
     if (!t || !old || !xmpp_stanza_is_text(t))
         return;
-    text_format(text, sizeof(text), "%s %s", REG_TEXT_CHALLENGE_FORM, old);
+    text_format(text, sizeof(text), "%s %s",
+                tx(tr, LANG_TEXT_challenge_form, said, sizeof(said)), old);
     xmpp_stanza_set_text(t, text);
 }
 
@@ -233,7 +247,7 @@ static void on_issued(void *arg, enum store_status st, const char *id)
     }
     if (op->challenge_png) {
         const struct conf_challenge *c = &op->reg->conf->challenge;
-        char url[1024];
+        char url[1024], label[256];
         unsigned w, h;
 
         challenge_image_size(op->challenge_png, op->challenge_png_len, &w, &h);
@@ -243,13 +257,14 @@ static void on_issued(void *arg, enum store_status st, const char *id)
             op->challenge_png_len,
             fallback(c->fallback_url, op->challenge_cid, url, sizeof(url))
                 ? url
-                : NULL);
+                : NULL,
+            tx(op->tr, LANG_TEXT_challenge_image_label, label, sizeof(label)));
     } else {
         reg_challenge_add_fields(iq_req_ctx(op->req), x, id, iq_req_to(op->req),
                                  iq_req_id(op->req),
                                  op->challenge_qa->question);
     }
-    tell_legacy_clients(op->challenge_reply);
+    tell_legacy_clients(op->challenge_reply, op->tr);
     log_debug("reg", "challenged %s for %s (id=%s)", op->bare,
               reg_op_service(op), reg_op_id(op));
     send_reply(op);
@@ -312,8 +327,7 @@ static void image_failed(struct op *op, const char *why)
         reg->image_failure_logged = now;
     }
     reg_op_fail(op, IQ_INTERNAL_SERVER_ERROR,
-                "The challenge cannot be made now; registration needs one: "
-                "try again later.");
+                lang_text_english(LANG_TEXT_challenge_failed));
 }
 
 /* On the loop: the image drawn (or not); issued with its answer. */
@@ -372,8 +386,7 @@ static void start_image(struct op *op)
         log_debug("reg", "no room to draw a challenge for %s (id=%s)", op->bare,
                   reg_op_id(op));
         reg_op_fail(op, IQ_RESOURCE_CONSTRAINT,
-                    "Too many challenges are being made: try again in a "
-                    "few seconds.");
+                    lang_text_english(LANG_TEXT_challenge_busy));
         return;
     }
 }
@@ -508,23 +521,19 @@ static void on_checked(void *arg, enum store_status st,
         fail_locked(op, op->reg->conf->challenge.lockout_s);
         return;
     case STORE_CHALLENGE_WRONG:
-        text = "The answer to the challenge is wrong: ask for the form again "
-               "for a new challenge.";
+        text = lang_text_english(LANG_TEXT_challenge_wrong);
         break;
     case STORE_CHALLENGE_EXPIRED:
-        text = "The challenge has expired: ask for the form again for a new "
-               "challenge.";
+        text = lang_text_english(LANG_TEXT_challenge_expired);
         break;
     case STORE_CHALLENGE_USED:
-        text = "The challenge was answered already: ask for the form again "
-               "for a new challenge.";
+        text = lang_text_english(LANG_TEXT_challenge_used);
         break;
     case STORE_CHALLENGE_FOREIGN:
-        text = "The challenge was issued to another JID: ask for the form "
-               "for a challenge of your own.";
+        text = lang_text_english(LANG_TEXT_challenge_foreign);
         break;
     default:
-        text = "No such challenge: ask for the form for a new challenge.";
+        text = lang_text_english(LANG_TEXT_challenge_unknown);
     }
     log_info("reg", "%s failed %s's challenge (%s; id=%s)", op->bare,
              reg_op_service(op),

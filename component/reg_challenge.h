@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <strophe.h>
 
+#include "lang.h"
 #include "reg_types.h"
 
 /* The form's fields (XEP-0158 section 7, FORM_TYPE jabber:iq:register). */
@@ -21,15 +22,11 @@
 #define REG_NS_BOB "urn:xmpp:bob"
 #define REG_NS_MEDIA "urn:xmpp:media-element"
 
+/* The texts are lang.h's catalog's (translated by a lang "TAG" { texts
+ * { challenge_* } }): the error <text/>s as iq.c sends them, the label of
+ * 'ocr' and the sentence before the query's <instructions/> here. */
 #define REG_TEXT_CHALLENGE_REQUIRED                                            \
-    "Registration with this service needs the answer to a challenge: ask "     \
-    "for the registration form (an iq get) and fill in its challenge "         \
-    "field ('qa' or 'ocr')."
-
-/* Before the query's <instructions/> when a challenge is in the form. */
-#define REG_TEXT_CHALLENGE_FORM                                                \
-    "This service asks a challenge before a registration: answer it in the "   \
-    "data form (the fields alone are not enough)."
+    lang_text_english(LANG_TEXT_challenge_required)
 
 /* Whether the service's challenges are on (challenge { mode } not off). */
 bool reg_challenge_on(const struct reg *reg);
@@ -45,12 +42,14 @@ void reg_challenge_add_fields(xmpp_ctx_t *ctx, xmpp_stanza_t *x, const char *id,
  * the field 'ocr' with a XEP-0221 <media/> of width x height whose <uri/>
  * is cid:CID (and fallback, when not NULL, a second one), required; and
  * in the query q (borrowed) the PNG as XEP-0231 <data/> (max-age 0: it is
- * ephemeral) and, with fallback, a XEP-0066 <x xmlns='jabber:x:oob'/>. */
+ * ephemeral) and, with fallback, a XEP-0066 <x xmlns='jabber:x:oob'/>.
+ * label: the field's (the catalog's challenge_image_label, translated). */
 void reg_challenge_add_image(xmpp_ctx_t *ctx, xmpp_stanza_t *q,
                              xmpp_stanza_t *x, const char *id, const char *from,
                              const char *sid, const char *cid, unsigned width,
                              unsigned height, const unsigned char *png,
-                             size_t len, const char *fallback);
+                             size_t len, const char *fallback,
+                             const char *label);
 
 /* Whether the service's challenges are images (BoB gets answered). */
 bool reg_challenge_images(const struct reg *reg);

@@ -32,6 +32,7 @@ from e2e import (E2ETestCase, bare, form_fields, form_of, legacy, note_secret,
 from test_adhoc import AdhocBase
 
 ANSWERS = {"en": "Quetzal-Bird", "fr": "Quetzal-Oiseau"}
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 for _a in list(ANSWERS.values()) + ["quetzal bird", "quetzal oiseau"]:
     note_secret(_a)
 
@@ -134,6 +135,23 @@ class ChallengeTest(AdhocBase):
         reply, _, cid, question = self.challenge(c, "fr")
         transcript("a challenge form in French (xml:lang='fr')", reply)
         self.assertIn("mascotte", question)
+        # the sentence for clients without forms, from lang "fr" { texts }
+        self.assertEqual(reply.get(XML_LANG), "fr", show(reply))
+        q = reply.find("{jabber:iq:register}query")
+        self.assertTrue(q.findtext("{jabber:iq:register}instructions")
+                        .startswith("Ce service pose une question"),
+                        show(reply))
+        # a wrong answer in French: the French text, xml:lang fr
+        reply = self.iq_lang(c, "set", submit_form(self.values(
+            "k02", cid, "un perroquet")), "fr")
+        transcript("a wrong answer in French (xml:lang='fr')", reply)
+        self.assertRefused(reply, "La réponse à la question est fausse",
+                           "a wrong answer in French")
+        self.assertEqual(reply.get(XML_LANG), "fr", show(reply))
+        text = reply.find("{jabber:client}error/"
+                          "{urn:ietf:params:xml:ns:xmpp-stanzas}text")
+        self.assertEqual(text.get(XML_LANG), "fr", show(reply))
+        _, _, cid, _ = self.challenge(c, "fr", what="the next get")
         reply = self.send(c, "set", submit_form(self.values(
             "k02", cid, ANSWERS["fr"])))
         self.assertResult(reply, "the French answer")
