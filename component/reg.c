@@ -430,8 +430,7 @@ static void handle_set(struct op *op)
 static bool admitted(struct op *op, bool is_set)
 {
     struct reg *reg = op->reg;
-    const char *why, *which;
-    double retry;
+    const char *why;
     char text[160];
 
     if (policy_check(&reg->conf->registration, op->bare, &why) !=
@@ -445,20 +444,7 @@ static bool admitted(struct op *op, bool is_set)
         reg_op_fail(op, IQ_NOT_ALLOWED, text);
         return false;
     }
-    if (is_set &&
-        !limiter_take(reg->limiter, op->bare, reg->now(), &which, &retry)) {
-        stats_refused(reg->stats, !strcmp(which, "jid") ? STATS_REFUSED_JID_RATE
-                                  : !strcmp(which, "domain")
-                                      ? STATS_REFUSED_DOMAIN_RATE
-                                      : STATS_REFUSED_SERVICE_RATE);
-        snprintf(text, sizeof(text),
-                 "Too many registration requests (%s limit); try again in "
-                 "%.0f seconds.",
-                 which, retry < 1 ? 1 : retry + 0.5);
-        reg_op_fail(op, IQ_POLICY_VIOLATION, text);
-        return false;
-    }
-    return true;
+    return !is_set || reg_op_rate_admitted(op);
 }
 
 static void on_bound(void *arg, enum store_status st, bool created)

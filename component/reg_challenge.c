@@ -22,7 +22,6 @@
 #include "challenge_image.h"
 #include "conf.h"
 #include "form.h"
-#include "limiter.h"
 #include "log.h"
 #include "reg_op.h"
 #include "text.h"
@@ -391,30 +390,6 @@ static void start_image(struct op *op)
     }
 }
 
-/* A get that would issue a challenge writes to the database: it takes
- * from the rate limits as a set does (reg.c's admitted()); false when
- * over one (answered policy-violation). */
-static bool issue_admitted(struct op *op)
-{
-    struct reg *reg = op->reg;
-    const char *which;
-    double retry;
-    char text[160];
-
-    if (limiter_take(reg->limiter, op->bare, reg->now(), &which, &retry))
-        return true;
-    stats_refused(reg->stats, !strcmp(which, "jid") ? STATS_REFUSED_JID_RATE
-                              : !strcmp(which, "domain")
-                                  ? STATS_REFUSED_DOMAIN_RATE
-                                  : STATS_REFUSED_SERVICE_RATE);
-    snprintf(text, sizeof(text),
-             "Too many registration requests (%s limit); try again in "
-             "%.0f seconds.",
-             which, retry < 1 ? 1 : retry + 0.5);
-    reg_op_fail(op, IQ_POLICY_VIOLATION, text);
-    return false;
-}
-
 static void on_get_status(void *arg, enum store_status st,
                           const struct store_challenge_status *cs)
 {
@@ -436,7 +411,9 @@ static void on_get_status(void *arg, enum store_status st,
         send_reply(op);
         return;
     }
-    if (!issue_admitted(op))
+    /* issuing writes to the database: it takes from the rate limits as a
+     * set does */
+    if (!reg_op_rate_admitted(op))
         return;
     if (c->image_cmd) {
         start_image(op);

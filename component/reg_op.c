@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "jid.h"
+#include "limiter.h"
 #include "log.h"
 #include "xml.h"
 
@@ -447,4 +448,25 @@ const char *reg_op_task_hash(const struct op *op, const char *var)
             strcmp(op->tasks[i].var, var) == 0)
             return op->tasks[i].out;
     return NULL;
+}
+
+bool reg_op_rate_admitted(struct op *op)
+{
+    struct reg *reg = op->reg;
+    const char *which;
+    double retry;
+    char text[160];
+
+    if (limiter_take(reg->limiter, op->bare, reg->now(), &which, &retry))
+        return true;
+    stats_refused(reg->stats, !strcmp(which, "jid") ? STATS_REFUSED_JID_RATE
+                              : !strcmp(which, "domain")
+                                  ? STATS_REFUSED_DOMAIN_RATE
+                                  : STATS_REFUSED_SERVICE_RATE);
+    snprintf(text, sizeof(text),
+             "Too many registration requests (%s limit); try again in "
+             "%.0f seconds.",
+             which, retry < 1 ? 1 : retry + 0.5);
+    reg_op_fail(op, IQ_POLICY_VIOLATION, text);
+    return false;
 }

@@ -41,6 +41,11 @@ void reg_op_fail_as(struct op *op, enum iq_error e, const char *type,
                     const char *text);
 /* internal-server-error, type wait: the database is unavailable. */
 void reg_op_fail_unavailable(struct op *op);
+/* Takes op's sender's tokens from the service's rate limits (limiter.h):
+ * true when there were some; else answers policy-violation naming the
+ * limit and when to try again (counted in the stats) and returns false.
+ * For every request that writes: a set, a get that issues a challenge. */
+bool reg_op_rate_admitted(struct op *op);
 /* Takes what the store returned (moved, leaving *rec empty) into op->rec
  * and sets op->registered. */
 void reg_op_keep_record(struct op *op, struct store_record *rec);
