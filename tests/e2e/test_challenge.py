@@ -14,7 +14,6 @@ registration command without an answer; three failures lock the JID out
 challenge issued by one instance and answered through another:
 tests/ha/test_instances.py, ejabberd.)  The stanzas go to $E2E_WORKDIR/challenge-transcript.txt."""
 
-import asyncio
 import base64
 import hashlib
 import os
@@ -23,25 +22,22 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatcherId
 
+import e2e
 from e2e import (E2ETestCase, bare, form_fields, form_of, legacy, note_secret,
                  psql_json, query_of, register_query, rows_for, show,
-                 submit_form, REPLY_TIMEOUT)
+                 submit_form)
 from test_adhoc import AdhocBase
 
 ANSWERS = {"en": "Quetzal-Bird", "fr": "Quetzal-Oiseau"}
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+XML_LANG = e2e.XML_LANG
 for _a in list(ANSWERS.values()) + ["quetzal bird", "quetzal oiseau"]:
     note_secret(_a)
 
 
-def transcript(title, xml):
-    path = os.path.join(os.environ.get("E2E_WORKDIR", "/tmp"),
-                        "challenge-transcript.txt")
-    with open(path, "a", encoding="utf-8") as f:
-        f.write("== %s\n%s\n\n" % (title, show(xml)))
+
+def transcript(title, xml, sent=None):
+    e2e.transcript('challenge', title, xml, sent)
 
 
 class ChallengeTest(AdhocBase):
@@ -50,24 +46,8 @@ class ChallengeTest(AdhocBase):
     # -- helpers
 
     def iq_lang(self, client, itype, payload, lang):
-        """client.iq with xml:lang on the iq (slixmpp's Client.iq sets
-        none)."""
-        stanza = client.Iq()
-        stanza["type"] = itype
-        stanza["to"] = self.service
-        stanza["id"] = "e2e-" + uuid.uuid4().hex[:12]
-        stanza["lang"] = lang
-        stanza.xml.append(ET.fromstring(payload))
-        fut = client.loop.create_future()
-
-        def got(reply):
-            if not fut.done():
-                fut.set_result(reply.xml)
-        client.register_handler(Callback("e2e-lang-" + stanza["id"],
-                                         MatcherId(stanza["id"]), got,
-                                         once=True))
-        client.send(stanza)
-        return self.arun(asyncio.wait_for(fut, REPLY_TIMEOUT))
+        return self.arun(e2e.iq_lang(client, itype, self.service, payload,
+                                     lang))
 
     def challenge(self, client, lang="en", what="get"):
         """A get; (reply, fields of its form, challenge id, question)."""

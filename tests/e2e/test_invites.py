@@ -16,10 +16,9 @@ stanzas of interest go to $E2E_WORKDIR/invites-transcript.txt."""
 
 import hashlib
 import json
-import os
-import re
 import uuid
 
+import e2e
 from e2e import (bare, note_secret, psql_json, q, register_query,
                  esc, legacy, rows_for, show, stanza_error, submit_form,
                  form_of, form_fields)
@@ -33,18 +32,9 @@ NODE_LIST = "registrar#list-invites"
 NODE_REVOKE = "registrar#revoke-invite"
 
 
+
 def transcript(title, xml, sent=None):
-    """Appends a stanza (and the payload sent for it, passwords blanked)
-    to the run's transcript (for the closing note)."""
-    path = os.path.join(os.environ.get("E2E_WORKDIR", "/tmp"),
-                        "invites-transcript.txt")
-    with open(path, "a", encoding="utf-8") as f:
-        f.write("== %s\n" % title)
-        if sent is not None:
-            sent = re.sub(r"(<password>|var='password'><value>)[^<]*",
-                          r"\1(password)", sent)
-            f.write("sent: %s\n" % sent)
-        f.write("%s\n\n" % show(xml))
+    e2e.transcript('invites', title, xml, sent)
 
 
 class InvitesTest(AdhocBase):

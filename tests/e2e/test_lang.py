@@ -20,53 +20,17 @@ The stanzas of interest go to $E2E_WORKDIR/lang-transcript.txt (for the
 closing note)."""
 
 import asyncio
-import os
 import time
 import uuid
 
 from slixmpp.xmlstream import ET
 
+import e2e
 from e2e import (E2ETestCase, Client, bare, form_fields, form_of,
                  note_secret, psql_json, q, register_query, show,
                  stanza_error, submit_form)
-from slixmpp.xmlstream.handler import Callback
-from slixmpp.xmlstream.matcher import MatcherId
-
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+from e2e import XML_LANG, iq_lang
 NS_DATA = "jabber:x:data"
-
-
-def transcript(title, xml):
-    path = os.path.join(os.environ.get("E2E_WORKDIR", "/tmp"),
-                        "lang-transcript.txt")
-    with open(path, "a", encoding="utf-8") as f:
-        f.write("== %s\n%s\n\n" % (title, show(xml)))
-
-
-async def iq_lang(client, itype, to, payload, lang, timeout=20):
-    """<iq type=itype to=to xml:lang=lang> with payload (XML text); the
-    reply's Element."""
-    stanza = client.Iq()
-    stanza["type"] = itype
-    stanza["to"] = to
-    stanza["id"] = "e2e-" + uuid.uuid4().hex[:12]
-    if lang is not None:
-        stanza.xml.set(XML_LANG, lang)
-    stanza.xml.append(ET.fromstring(payload))
-    fut = client.loop.create_future()
-
-    def got(reply):
-        if not fut.done():
-            fut.set_result(reply.xml)
-
-    name = "e2e-reply-" + stanza["id"]
-    client.register_handler(Callback(name, MatcherId(stanza["id"]), got,
-                                     once=True))
-    client.send(stanza)
-    try:
-        return await asyncio.wait_for(fut, timeout)
-    finally:
-        client.remove_handler(name)
 
 
 def text_lang(reply):
@@ -77,6 +41,11 @@ def text_lang(reply):
                 if child.tag.endswith("}text"):
                     return child.get(XML_LANG)
     return None
+
+
+
+def transcript(title, xml, sent=None):
+    e2e.transcript('lang', title, xml, sent)
 
 
 class LangTest(E2ETestCase):

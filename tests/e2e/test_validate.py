@@ -9,14 +9,13 @@ names every field and rule, and nothing is stored; the legacy elements and
 the ad-hoc registration command meet the same rules.  The stanzas of
 interest go to $E2E_WORKDIR/validate-transcript.txt."""
 
-import os
-import re
 import uuid
 
 from slixmpp.plugins.xep_0004.stanza import Form, FormField
 from slixmpp.plugins.xep_0122.stanza import FormValidation
 from slixmpp.xmlstream import register_stanza_plugin
 
+import e2e
 from e2e import (NS_DATA, bare, form_of, legacy, note_secret,
                  password_matches, q, register_query, rows_for, show,
                  stanza_error, submit_form)
@@ -31,18 +30,9 @@ THREE_PROBLEMS = ("3 problems: "
                   "Homepage: must be a URI (like https://example.org/)")
 
 
+
 def transcript(title, xml, sent=None):
-    """Appends a stanza (and what was sent for it, passwords blanked) to
-    the run's transcript (for the closing note)."""
-    path = os.path.join(os.environ.get("E2E_WORKDIR", "/tmp"),
-                        "validate-transcript.txt")
-    with open(path, "a", encoding="utf-8") as f:
-        f.write("== %s\n" % title)
-        if sent is not None:
-            sent = re.sub(r"(<password>|var='password'><value>)[^<]*",
-                          r"\1(password)", sent)
-            f.write("sent: %s\n" % sent)
-        f.write("%s\n\n" % show(xml))
+    e2e.transcript('validate', title, xml, sent)
 
 
 class ValidateTest(AdhocBase):

@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -214,6 +215,51 @@ class Client(slixmpp.ClientXMPP):
 
 
 # ------------------------------------------------------------- stanzas
+
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def transcript(name, title, xml, sent=None):
+    """Appends a stanza (and the payload sent for it, passwords blanked)
+    to $E2E_WORKDIR/NAME-transcript.txt (the stanzas a closing note
+    shows)."""
+    path = os.path.join(os.environ.get("E2E_WORKDIR", "/tmp"),
+                        "%s-transcript.txt" % name)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("== %s\n" % title)
+        if sent is not None:
+            sent = re.sub(r"(<password>|var='password'><value>)[^<]*",
+                          r"\1(password)", sent)
+            f.write("sent: %s\n" % sent)
+        f.write("%s\n\n" % show(xml))
+
+
+async def iq_lang(client, itype, to, payload, lang, timeout=REPLY_TIMEOUT):
+    """<iq type=itype to=to xml:lang=lang> (slixmpp's Client.iq sets no
+    xml:lang; lang None: none) with payload (XML text); the reply's
+    Element."""
+    stanza = client.Iq()
+    stanza["type"] = itype
+    stanza["to"] = to
+    stanza["id"] = "e2e-" + uuid.uuid4().hex[:12]
+    if lang is not None:
+        stanza.xml.set(XML_LANG, lang)
+    stanza.xml.append(ET.fromstring(payload))
+    fut = client.loop.create_future()
+
+    def got(reply):
+        if not fut.done():
+            fut.set_result(reply.xml)
+
+    name = "e2e-reply-" + stanza["id"]
+    client.register_handler(Callback(name, MatcherId(stanza["id"]), got,
+                                     once=True))
+    client.send(stanza)
+    try:
+        return await asyncio.wait_for(fut, timeout)
+    finally:
+        client.remove_handler(name)
+
 
 def register_query(children=""):
     return "<query xmlns='%s'>%s</query>" % (NS_REGISTER, children)
