@@ -159,6 +159,9 @@ struct op {
     xmpp_stanza_t *challenge_reply;
     const struct challenge_qa *challenge_qa;
     void (*challenge_next)(struct op *op);
+    /* the write may update, never create (reg_update.c: an update with
+     * challenges on) */
+    bool update_only;
 };
 
 #endif

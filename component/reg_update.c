@@ -129,6 +129,14 @@ static void on_put(void *arg, enum store_status st, bool created,
         reg_op_fail(op, IQ_ITEM_NOT_FOUND, REG_TEXT_INVITE_INVALID);
         return;
     case STORE_NO_INVITE:
+        if (op->update_only) { /* removed since it was read */
+            log_debug("reg",
+                      "%s's update of %s found no registration: a new one "
+                      "needs a challenge (id=%s)",
+                      op->bare, reg_op_service(op), reg_op_id(op));
+            reg_op_fail(op, IQ_NOT_ACCEPTABLE, REG_TEXT_CHALLENGE_REQUIRED);
+            return;
+        }
         log_debug("reg",
                   "%s may not register with %s without an invitation "
                   "(id=%s)",
@@ -207,6 +215,16 @@ static void after_register_tasks(struct op *op)
         .invite_required = op->reg->conf->invites.mode == CONF_INVITES_REQUIRED,
         .started = &op->started,
     };
+    /* An update passes no challenge: it must stay one.  Were the
+     * registration removed since it was read, the write would create one
+     * unchallenged; the invitations' rule refuses, in the write's own
+     * transaction, a creation without an invitation (bound by <preauth/>
+     * or given): STORE_NO_INVITE, answered as a missing challenge. */
+    if (op->registered && reg_challenge_on(op->reg)) {
+        put.invite = true;
+        put.invite_required = true;
+        op->update_only = true;
+    }
     op->started = put.initial_state;
     store_put(op->reg->store, &put, on_put, op);
 }

@@ -90,6 +90,8 @@ struct store {
     unsigned challenge_seq;
     struct failures failures[FAKE_CHALLENGES];
     unsigned long signups_last_minute;
+    /* fake_store_remove_before_put: the next put's row goes first */
+    bool remove_before_put;
     store_notify_cb notify_cb;
     void *notify_arg;
     bool down;
@@ -396,6 +398,11 @@ void store_put(struct store *s, const struct store_put *put, store_put_cb cb,
     if (s->down) {
         cb(arg, STORE_UNAVAILABLE, false, NULL);
         return;
+    }
+    if (s->remove_before_put) { /* a removal committed since the read */
+        s->remove_before_put = false;
+        if ((r = find(put->service, put->jid)))
+            row_free(r);
     }
     if ((b = find_ban(put->service, put->jid))) { /* as sql/010 */
         cb(arg, STORE_BANNED, false, b->reason);
@@ -1397,6 +1404,11 @@ void fake_store_challenges_expire(void)
 {
     for (int i = 0; i < FAKE_CHALLENGES; i++)
         the_store.challenges[i].expired = true;
+}
+
+void fake_store_remove_before_put(void)
+{
+    the_store.remove_before_put = true;
 }
 
 void fake_store_set_signups(unsigned long n)

@@ -38,4 +38,8 @@ void fake_store_challenges_expire(void);
 void fake_store_set_signups(unsigned long n);
 const char *fake_store_challenge_answer(const char *id);
 
+/* The next put first removes the registration it writes (as a removal
+ * committed between a set's read and its write would have). */
+void fake_store_remove_before_put(void);
+
 #endif

@@ -587,6 +587,29 @@ static void test_right_answer_registers(void **state)
     assert_contains(r, "type=\"result\"");
 }
 
+/* An update passes no challenge, so it must never create: were the
+ * registration removed between the set's read and its write, the write
+ * refuses to create it (sql/013's rule, in the write's transaction). */
+static void test_update_never_creates(void **state)
+{
+    char id[40];
+    const char *r;
+
+    (void)state;
+    get_form("a@x.example/r", "en", id);
+    r = submit("a@x.example/r", "alice", id, "Paris");
+    assert_contains(r, "type=\"result\"");
+    fake_store_remove_before_put();
+    r = submit("a@x.example/r", "alice", NULL, NULL);
+    assert_contains(r, NOT_ACCEPTABLE);
+    assert_contains(r, "needs the answer to a challenge");
+    assert_null(fake_store_username(SERVICE, "a@x.example"));
+    /* a challenge answered: registered again */
+    get_form("a@x.example/r", "en", id);
+    r = submit("a@x.example/r", "alice", id, "Paris");
+    assert_contains(r, "type=\"result\"");
+}
+
 static void test_refusals(void **state)
 {
     char id[40], other[40];
@@ -847,6 +870,9 @@ int main(void)
                                         setup_always, teardown),
         cmocka_unit_test_setup_teardown(test_right_answer_registers,
                                         setup_always, teardown),
+        cmocka_unit_test_setup_teardown(test_update_never_creates, setup_always,
+                                        teardown),
+
         cmocka_unit_test_setup_teardown(test_refusals, setup_always, teardown),
         cmocka_unit_test_setup_teardown(test_legacy_and_adhoc_refused,
                                         setup_always, teardown),
