@@ -656,9 +656,17 @@ struct component *component_new(const struct conf *services,
     for (s = services; s; s = s->next)
         nconns++;
     s = services;
+    if (n > COMPONENT_MAX_WAKEUPS) {
+        log_error("component",
+                  "BUG: %zu wakeups, at most %d: raise "
+                  "COMPONENT_MAX_WAKEUPS",
+                  n, COMPONENT_MAX_WAKEUPS);
+        free(c);
+        return NULL;
+    }
     if (!c)
         return NULL;
-    for (size_t i = 0; i < n && i < COMPONENT_MAX_WAKEUPS; i++)
+    for (size_t i = 0; i < n; i++)
         c->wakeups[c->nwakeups++] = wakeups[i];
     c->logger = (xmpp_log_t){.handler = on_strophe_log, .userdata = c};
     xmpp_initialize();

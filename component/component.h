@@ -38,15 +38,16 @@ struct component_wakeup {
     void *arg;
 };
 
-#define COMPONENT_MAX_WAKEUPS 6
+#define COMPONENT_MAX_WAKEUPS 8
 
 /* One connection per service of the chain services (conf_load's first,
  * see conf.h), whose stanzas go to routers[i] for the i-th service; its
  * connection options (server, port, secret, back-off, keepalive) are read
  * from services, for good.  services, its chain and the routers are
- * borrowed and must outlive the component; the n (at most
- * COMPONENT_MAX_WAKEUPS) wakeups are copied.  Caller owns the result
- * (component_free).  NULL when libstrophe cannot start. */
+ * borrowed and must outlive the component; the n wakeups are copied.
+ * Caller owns the result (component_free).  NULL when libstrophe cannot
+ * start, or when n is over COMPONENT_MAX_WAKEUPS (logged: a wakeup left
+ * out would never run). */
 struct component *component_new(const struct conf *services,
                                 struct router *const *routers,
                                 const struct component_wakeup *wakeups,

@@ -618,7 +618,9 @@ static int serve(struct app *a)
     }
     made = made && (a->messages = messages_new(a->store, a->stats, a->nservices,
                                                monotonic_seconds));
-    comp = made ? component_new(a->boot, a->routers, wakeups, 5) : NULL;
+    comp = made ? component_new(a->boot, a->routers, wakeups,
+                                sizeof(wakeups) / sizeof(*wakeups))
+                : NULL;
     if (comp) {
         struct conf **confs = calloc(a->nservices, sizeof(*confs));
         size_t i = 0;
