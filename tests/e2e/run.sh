@@ -42,6 +42,8 @@
 #             deploy/registrar-captcha behind a wrapper that notes each
 #             answer in $WORK/captcha/answer for the test
 #   captchafail  the same with an image command that fails (fails closed)
+#   risk      the same with challenge { mode = "risk" } (tests/fixtures/
+#             risk.conf): challenged over two sign-ups a minute
 #   lang      forms in the user's language (tests/fixtures/lang.conf: a
 #             French translation of the form, errors and welcome) for
 #             test_lang.py
@@ -106,7 +108,7 @@ declare -A SERVICE=([contests]=contests [accounts]=accounts [policy]=policy
     [events]=contests [invites]=invites [messages]=messages
     [validate]=validate
     [challenge]=challenge [captcha]=captcha [captchafail]=captcha
-    [lang]=lang)
+    [risk]=risk [lang]=lang)
 # an instance serving a second component from the same process
 declare -A SECOND_JID=([quiz]=newsletter.localhost)
 # what each adds to its fixture's registration section
@@ -115,7 +117,7 @@ declare -A REGISTRATION=(
     [survey]='    url = "https://example.org/survey"')
 INSTANCES="contests accounts policy redirect remote survey reload desk quiz
     events
-    adhoc invites messages challenge captcha captchafail
+    adhoc invites messages challenge captcha captchafail risk
     validate lang"
 
 show_logs()

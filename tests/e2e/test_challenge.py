@@ -241,6 +241,47 @@ class ChallengeTest(AdhocBase):
         self.assertNoRow("k09", "locked out")
 
 
+class RiskTest(AdhocBase):
+    """challenge { mode = "risk"  signups_per_minute = 2 } on the "risk"
+    service: local users register without a challenge until the
+    service's sign-ups of the last minute exceed two; then the form
+    carries one, every path is refused without it, a wrong answer is
+    406, and a right one registers."""
+    SERVICE_ENV = "RISK_JID"
+    iq_lang = ChallengeTest.iq_lang
+    challenge = ChallengeTest.challenge
+    values = ChallengeTest.values
+    assertRefused = ChallengeTest.assertRefused
+
+    def test_over_the_rate(self):
+        for user in ("n01", "n02", "n03"):
+            c = self.client(user)
+            reply = self.send(c, "get", register_query())
+            self.assertResult(reply, "%s's get" % user)
+            self.assertNotIn("challenge", form_fields(form_of(reply)),
+                             "%s: no challenge at %s" % (user, show(reply)))
+            reply = self.send(c, "set", submit_form(self.values(user)))
+            self.assertResult(reply, "%s without a challenge" % user)
+        # three sign-ups within the minute: over two, a challenge
+        c = self.client("n04")
+        reply, fields, cid, _ = self.challenge(c, what="over the rate")
+        transcript("risk: a get over the rate carries a challenge", reply)
+        v = self.values("n04")
+        reply = self.send(c, "set", legacy(username=v["username"],
+                                            password=v["password"],
+                                            email=v["email"]))
+        self.assertRefused(reply, "needs the answer to a challenge",
+                           "legacy elements over the rate")
+        reply = self.send(c, "set", submit_form(self.values(
+            "n04", cid, "a parrot", fields["sid"]["values"][0])))
+        self.assertRefused(reply, "is wrong", "a wrong answer")
+        self.assertNoRow("n04", "refused over the rate")
+        _, fields, cid, _ = self.challenge(c, what="after a failure")
+        reply = self.send(c, "set", submit_form(self.values(
+            "n04", cid, ANSWERS["en"], fields["sid"]["values"][0])))
+        self.assertResult(reply, "the right answer over the rate")
+
+
 def cut_data(reply):
     """reply with the base64 of its XEP-0231 <data/> cut to 60
     characters (for the transcript)."""

@@ -82,6 +82,7 @@ POOL = (["probe"]
         + ["msgops"]                              # told of those
         + ["v%02d" % i for i in range(1, 9)]      # XEP-0122 validation
         + ["k%02d" % i for i in range(1, 19)]     # challenges
+        + ["n%02d" % i for i in range(1, 6)]      # risk-based challenges
         + ["blocked1"]                            # a blocked_jids match
         + ["l%02d" % i for i in range(1, 9)])     # forms in a language
 
