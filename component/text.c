@@ -150,35 +150,48 @@ static UChar *apply(enum step step, const UChar *src, int32_t len, int32_t *n)
     return NULL;
 }
 
+/* s (UTF-8) as its comparison key in UTF-16: NFKC, case folded by upper
+ * then lower case, NFKC again; *n its length.  Caller frees.  NULL when s
+ * is not UTF-8, too long for ICU, or memory runs out. */
+static UChar *comparison_key(const char *s, int32_t *n)
+{
+    static const enum step steps[] = {STEP_NFKC, STEP_UPPER, STEP_LOWER,
+                                      STEP_NFKC};
+    size_t bytes = strlen(s);
+    UErrorCode err = U_ZERO_ERROR;
+    UChar *key, *mapped;
+
+    if (bytes > INT32_MAX / 4)
+        return NULL;
+    if (!(key = malloc((bytes + 1) * sizeof(*key))))
+        return NULL;
+    u_strFromUTF8(key, (int32_t)bytes + 1, n, s, (int32_t)bytes, &err);
+    if (U_FAILURE(err)) {
+        free(key);
+        return NULL;
+    }
+    for (size_t k = 0; k < sizeof(steps) / sizeof(*steps); k++) {
+        mapped = apply(steps[k], key, *n, n);
+        free(key);
+        if (!(key = mapped))
+            return NULL;
+    }
+    return key;
+}
+
 /* The rule s (valid UTF-8, not empty) breaks by its comparison key, or
  * NULL: the key is empty, or begins or ends with White_Space (U+00A8
  * DIAERESIS is U+0020 U+0308 in NFKC).  NULL too when ICU cannot run
  * (out of memory): the database decides then. */
 static const char *key_refused(const char *s)
 {
-    static const enum step steps[] = {STEP_NFKC, STEP_UPPER, STEP_LOWER,
-                                      STEP_NFKC};
-    size_t bytes = strlen(s);
     const char *broken = NULL;
-    UErrorCode err = U_ZERO_ERROR;
-    UChar *key, *mapped;
+    UChar *key;
     int32_t n, i;
     UChar32 first, last;
 
-    if (bytes > INT32_MAX / 4) /* never a form value */
+    if (!(key = comparison_key(s, &n)))
         return NULL;
-    if (!(key = malloc((bytes + 1) * sizeof(*key))))
-        return NULL;
-    u_strFromUTF8(key, (int32_t)bytes + 1, &n, s, (int32_t)bytes, &err);
-    for (size_t k = 0; U_SUCCESS(err) && k < sizeof(steps) / sizeof(*steps);
-         k++) {
-        mapped = apply(steps[k], key, n, &n);
-        free(key);
-        if (!(key = mapped))
-            return NULL;
-    }
-    if (U_FAILURE(err))
-        goto out;
     if (n == 0) {
         broken = "is empty";
         goto out;
@@ -433,27 +446,14 @@ bool text_duration_parse(const char *text, unsigned long *seconds)
 
 bool text_fold(const char *s, char *out, size_t size)
 {
-    static const enum step steps[] = {STEP_NFKC, STEP_UPPER, STEP_LOWER,
-                                      STEP_NFKC};
-    size_t bytes = strlen(s);
     UErrorCode err = U_ZERO_ERROR;
-    UChar *key, *mapped;
+    UChar *key = NULL;
     int32_t n, i = 0, w = 0, got;
     bool space = false, ok = false;
 
-    if (size == 0 || bytes > 4096)
+    if (size == 0 || strlen(s) > 4096)
         return false;
-    if (!(key = malloc((bytes + 1) * sizeof(*key))))
-        return false;
-    u_strFromUTF8(key, (int32_t)bytes + 1, &n, s, (int32_t)bytes, &err);
-    for (size_t k = 0; U_SUCCESS(err) && k < sizeof(steps) / sizeof(*steps);
-         k++) {
-        mapped = apply(steps[k], key, n, &n);
-        free(key);
-        if (!(key = mapped))
-            return false;
-    }
-    if (U_FAILURE(err))
+    if (!(key = comparison_key(s, &n)))
         goto out;
     /* white space trimmed, each inner run one U+0020, in place */
     while (i < n) {
